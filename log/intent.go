@@ -1,0 +1,122 @@
+package log
+
+import (
+	"fmt"
+)
+
+// CondKind is the kind of condition a write puts on its key.
+type CondKind uint8
+
+const (
+	// Any: no condition.
+	Any CondKind = iota
+	// NotExists: the key has no live version (never written, or deleted).
+	NotExists
+	// Exists: the key has a live version.
+	Exists
+	// AtVersion: the key's latest version is exactly Cond.Version (0: the key
+	// was never written). For a stream, "this event must become version N+1".
+	AtVersion
+)
+
+// Cond is an optimistic condition on one key, checked at commit.
+type Cond struct {
+	Kind    CondKind
+	Version uint64
+}
+
+func (c Cond) String() string {
+	switch c.Kind {
+	case Any:
+		return "any"
+	case NotExists:
+		return "not exists"
+	case Exists:
+		return "exists"
+	case AtVersion:
+		return fmt.Sprintf("at version %d", c.Version)
+	}
+	return "?"
+}
+
+// Write is one append to one key.
+type Write struct {
+	Table TableID
+	Key   []byte
+	// Delete appends a tombstone (keyed tables only).
+	Delete bool
+	Cond   Cond
+	// SchemaVersion is the version Row was encoded under; 0 means current.
+	SchemaVersion uint32
+	Row           []byte
+}
+
+// Intent is a unit of commit: catalog changes and writes that become durable
+// together or not at all. Writes are applied in order; a later write to the
+// same key sees the earlier one.
+type Intent struct {
+	// Catalog, if set, changes a private copy of the catalog; an error fails
+	// the whole intent. It runs inside the sequencer and must be quick and
+	// deterministic.
+	Catalog func(*Catalog) error
+	Writes  []Write
+
+	// Filled in by the sequencer.
+	result Result
+	err    error
+	done   chan struct{}
+}
+
+// Result is what a committed intent got.
+type Result struct {
+	// Events has, for each write in order, the key's new version and its LSN.
+	Events []Appended
+	// LSN is the commit position: the last LSN the intent used, or the log's
+	// position at commit when it appended nothing.
+	LSN uint64
+	// Catalog is the catalog as this intent left it, if it changed it.
+	Catalog *Catalog
+}
+
+// Appended is the position one write got.
+type Appended struct {
+	Version uint64
+	LSN     uint64
+	Op      Op
+}
+
+// ConflictError is a failed optimistic condition. Nothing of the intent was
+// appended.
+type ConflictError struct {
+	Table   TableID
+	Key     []byte
+	Cond    Cond
+	Current Head
+}
+
+func (e *ConflictError) Error() string {
+	state := fmt.Sprintf("at version %d", e.Current.Version)
+	if e.Current.Tombstone {
+		state += " (deleted)"
+	}
+	return fmt.Sprintf("conflict on table %d key %q: expected %s, key is %s", e.Table, e.Key, e.Cond, state)
+}
+
+// SQLState: a duplicate insert is a unique violation; any other failed
+// condition is a serialization failure the client may retry.
+func (e *ConflictError) SQLState() string {
+	if e.Cond.Kind == NotExists {
+		return "23505"
+	}
+	return "40001"
+}
+
+// TableError is a write to a table that does not exist or cannot take it.
+type TableError struct {
+	Table TableID
+	Code  string
+	Msg   string
+}
+
+func (e *TableError) Error() string    { return e.Msg }
+func (e *TableError) SQLState() string { return e.Code }

@@ -1,0 +1,251 @@
+package log
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Log.
+type Options struct {
+	// Dir is the data directory.
+	Dir string
+	// FS is the file system; nil means the operating system's. Tests pass
+	// vfs.NewCrashableMem() to simulate crashes in process.
+	FS vfs.FS
+	// Hook derives state inside every commit (materialized views).
+	Hook CommitHook
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the log's Prometheus metrics; nil means none.
+	Registerer prometheus.Registerer
+	// MaxGroup bounds the intents sequenced into one batch (default 4096).
+	MaxGroup int
+	// MaxInFlight bounds the batches applied but not yet fsynced (default 8).
+	MaxInFlight int
+	// Now is the clock for commit times; nil means time.Now.
+	Now func() time.Time
+	// Pebble, if set, adjusts the Pebble options before Open.
+	Pebble func(*pebble.Options)
+}
+
+// Log is the durable per-key log. It is safe for concurrent use.
+type Log struct {
+	opts    Options
+	db      *pebble.DB
+	seq     *sequencer
+	metrics *metrics
+
+	intents  chan *Intent
+	toSync   chan *pendingBatch
+	stop     chan struct{}
+	syncDone chan struct{}
+
+	closing struct {
+		sync.RWMutex
+		closed bool
+	}
+	failure struct {
+		sync.Mutex
+		err error
+	}
+	// pub is the state readers see: the last durable batch.
+	pub struct {
+		sync.Mutex
+		cur     *Snapshot
+		changed chan struct{}
+	}
+}
+
+// Open opens (or creates) the log in opts.Dir and recovers its state.
+func Open(opts Options) (*Log, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 4096
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 8
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	po := &pebble.Options{
+		FS:     opts.FS,
+		Logger: pebbleLogger{opts.Logger},
+		// A larger memtable absorbs write bursts without stalls.
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+	}
+	po.Cache = pebble.NewCache(256 << 20)
+	defer po.Cache.Unref()
+	for i := range po.Levels {
+		po.Levels[i].BlockSize = 32 << 10
+		po.Levels[i].FilterPolicy = bloomPolicy()
+	}
+	po.EnsureDefaults()
+	if opts.Pebble != nil {
+		opts.Pebble(po)
+	}
+	start := time.Now()
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("open log in %s: %w", opts.Dir, err)
+	}
+	l := &Log{
+		opts:     opts,
+		db:       db,
+		intents:  make(chan *Intent, 8192),
+		toSync:   make(chan *pendingBatch, opts.MaxInFlight),
+		stop:     make(chan struct{}),
+		syncDone: make(chan struct{}),
+	}
+	cat, lastLSN, err := l.recover()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.metrics = newMetrics(opts.Registerer, db)
+	l.seq = newSequencer(lastLSN, cat, opts.Hook, func() int64 { return opts.Now().UnixMicro() })
+	l.pub.changed = make(chan struct{})
+	l.pub.cur = &Snapshot{snap: db.NewSnapshot(), cat: cat, lsn: lastLSN}
+	l.pub.cur.refs.Store(1)
+	go l.sequenceLoop()
+	go l.syncLoop()
+	opts.Logger.Info("log open", slog.String("dir", opts.Dir), slog.Uint64("lsn", lastLSN),
+		slog.Int("tables", len(cat.Tables)), slog.Duration("took", time.Since(start)))
+	return l, nil
+}
+
+func (l *Log) recover() (*Catalog, uint64, error) {
+	cat := newCatalog()
+	v, closer, err := l.db.Get(keyCatalog)
+	switch {
+	case err == nil:
+		cat, err = decodeCatalog(v)
+		closer.Close()
+		if err != nil {
+			return nil, 0, fmt.Errorf("recover catalog: %w", err)
+		}
+	case errors.Is(err, pebble.ErrNotFound):
+	default:
+		return nil, 0, fmt.Errorf("recover catalog: %w", err)
+	}
+	var lsn uint64
+	v, closer, err = l.db.Get(keyLastLSN)
+	switch {
+	case err == nil:
+		if len(v) != 8 {
+			closer.Close()
+			return nil, 0, &CorruptionError{"meta lsn", fmt.Sprintf("%d bytes", len(v))}
+		}
+		lsn = binary.BigEndian.Uint64(v)
+		closer.Close()
+	case errors.Is(err, pebble.ErrNotFound):
+	default:
+		return nil, 0, fmt.Errorf("recover lsn: %w", err)
+	}
+	return cat, lsn, nil
+}
+
+// publish makes the state of a durable batch the one readers see.
+func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) {
+	s := &Snapshot{snap: snap, cat: cat, lsn: lsn}
+	s.refs.Store(1)
+	l.pub.Lock()
+	old := l.pub.cur
+	l.pub.cur = s
+	changed := l.pub.changed
+	l.pub.changed = make(chan struct{})
+	l.pub.Unlock()
+	close(changed)
+	old.Release()
+	l.metrics.durableLSN.Set(float64(lsn))
+}
+
+// Snapshot returns the state as of the last durable commit. The caller must
+// Release it.
+func (l *Log) Snapshot() *Snapshot {
+	l.pub.Lock()
+	s := l.pub.cur
+	s.refs.Add(1)
+	l.pub.Unlock()
+	return s
+}
+
+// Changed returns a channel that is closed when newer durable state is
+// published; tailers wait on it.
+func (l *Log) Changed() <-chan struct{} {
+	l.pub.Lock()
+	defer l.pub.Unlock()
+	return l.pub.changed
+}
+
+// Catalog returns the durable catalog.
+func (l *Log) Catalog() *Catalog {
+	s := l.Snapshot()
+	defer s.Release()
+	return s.cat
+}
+
+// Close stops accepting intents, commits those already submitted, waits for
+// their fsync and closes Pebble.
+func (l *Log) Close() error {
+	l.closing.Lock()
+	if l.closing.closed {
+		l.closing.Unlock()
+		return nil
+	}
+	l.closing.closed = true
+	l.closing.Unlock()
+	close(l.stop)
+	<-l.syncDone
+	l.pub.Lock()
+	cur := l.pub.cur
+	l.pub.cur = nil
+	l.pub.Unlock()
+	cur.Release()
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("close log: %w", err)
+	}
+	return nil
+}
+
+// Stats are counters for benchmarks and tests.
+type Stats struct {
+	Appends, Intents, Batches, Conflicts, Fsyncs uint64
+	DurableLSN                                   uint64
+}
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats {
+	s := l.metrics.stats()
+	snap := l.Snapshot()
+	s.DurableLSN = snap.lsn
+	snap.Release()
+	return s
+}
+
+// pebbleLogger routes Pebble's log lines to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), slog.String("component", "pebble"))
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), slog.String("component", "pebble"))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), slog.String("component", "pebble"))
+	panic(fmt.Sprintf(format, args...))
+}

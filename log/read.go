@@ -1,0 +1,225 @@
+package log
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Snapshot is a consistent, durable state of the log: everything committed
+// up to LSN(), nothing after. Methods that take a callback pass values that
+// are valid only during the call (copy what you keep); a callback's error
+// stops the iteration and is returned (use ErrStop to stop without error).
+type Snapshot struct {
+	snap *pebble.Snapshot
+	cat  *Catalog
+	lsn  uint64
+	refs atomic.Int32
+}
+
+// ErrStop stops an iteration early without an error.
+var ErrStop = errors.New("stop iteration")
+
+// Release gives the snapshot back; it must not be used afterwards.
+func (s *Snapshot) Release() {
+	if s.refs.Add(-1) == 0 {
+		s.snap.Close()
+	}
+}
+
+// LSN is the last commit position the snapshot contains.
+func (s *Snapshot) LSN() uint64 { return s.lsn }
+
+// Catalog is the catalog as of the snapshot.
+func (s *Snapshot) Catalog() *Catalog { return s.cat }
+
+// Head returns a key's head; ok is false when the key was never written.
+// The returned row is a copy.
+func (s *Snapshot) Head(t TableID, key []byte) (h Head, ok bool, err error) {
+	hk := headKey(nil, t, key)
+	v, closer, err := s.snap.Get(hk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return Head{}, false, nil
+	}
+	if err != nil {
+		return Head{}, false, fmt.Errorf("read head %s: %w", describeKey(hk), err)
+	}
+	defer closer.Close()
+	if err := decodeHead(hk, v, &h); err != nil {
+		return Head{}, false, err
+	}
+	if h.Row != nil {
+		h.Row = append([]byte(nil), h.Row...)
+	}
+	return h, true, nil
+}
+
+// ScanHeads calls fn for every key of table t whose key starts with prefix
+// (nil: all keys), in key order. Tombstones are skipped unless withDeleted.
+func (s *Snapshot) ScanHeads(t TableID, prefix []byte, withDeleted bool, fn func(key []byte, h *Head) error) error {
+	lower := appendEscapedPrefix(appendTable(nil, nsHead, t), prefix)
+	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return fmt.Errorf("scan table %d: %w", t, err)
+	}
+	defer it.Close()
+	var h Head
+	for valid := it.First(); valid; valid = it.Next() {
+		k := it.Key()
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", describeKey(k), err)
+		}
+		if err := decodeHead(k, v, &h); err != nil {
+			return err
+		}
+		if h.Tombstone && !withDeleted {
+			continue
+		}
+		uk, _, err := decodeEscaped(k[5:])
+		if err != nil {
+			return &CorruptionError{describeKey(k), err.Error()}
+		}
+		if err := fn(uk, &h); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("scan table %d: %w", t, err)
+	}
+	return nil
+}
+
+// History calls fn for the versions from..to (inclusive; to 0 = latest) of
+// one key, in version order.
+func (s *Snapshot) History(t TableID, key []byte, from, to uint64, fn func(e *Event) error) error {
+	prefix := appendEscaped(appendTable(nil, nsVersion, t), key)
+	lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), from)
+	upper := prefixEnd(prefix)
+	if to != 0 && to < ^uint64(0) {
+		upper = binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), to+1)
+	}
+	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("history of table %d key %q: %w", t, key, err)
+	}
+	defer it.Close()
+	var e Event
+	ek := make([]byte, 0, 13)
+	for valid := it.First(); valid; valid = it.Next() {
+		lsn, err := decodeVersionValue(it.Key(), it.Value())
+		if err != nil {
+			return err
+		}
+		ek = eventKey(ek[:0], t, lsn)
+		v, closer, err := s.snap.Get(ek)
+		if err != nil {
+			if errors.Is(err, pebble.ErrNotFound) {
+				return &CorruptionError{describeKey(it.Key()), fmt.Sprintf("version points at missing event lsn %d", lsn)}
+			}
+			return fmt.Errorf("read %s: %w", describeKey(ek), err)
+		}
+		err = decodeRecord(ek, v, &e)
+		if err == nil {
+			err = fn(&e)
+		}
+		closer.Close()
+		if err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Events calls fn for every event of table t with LSN > after, in LSN order.
+// For a stream this is its rows; for any table it is its change log.
+func (s *Snapshot) Events(t TableID, after uint64, fn func(e *Event) error) error {
+	return s.Tail([]TableID{t}, after, fn)
+}
+
+// Tail calls fn for every event of the given tables with LSN > after, in
+// global commit order (LSN), merging the tables' logs.
+func (s *Snapshot) Tail(tables []TableID, after uint64, fn func(e *Event) error) error {
+	h := make(tailHeap, 0, len(tables))
+	defer func() {
+		for _, c := range h {
+			c.it.Close()
+		}
+	}()
+	for _, t := range tables {
+		lower := eventKey(nil, t, after+1)
+		if after == ^uint64(0) {
+			continue
+		}
+		it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(appendTable(nil, nsEvent, t))})
+		if err != nil {
+			return fmt.Errorf("tail table %d: %w", t, err)
+		}
+		if !it.First() {
+			err := it.Error()
+			it.Close()
+			if err != nil {
+				return fmt.Errorf("tail table %d: %w", t, err)
+			}
+			continue
+		}
+		h = append(h, &tailCursor{it: it})
+	}
+	heap.Init(&h)
+	var e Event
+	for len(h) > 0 {
+		c := h[0]
+		k := c.it.Key()
+		v, err := c.it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("tail %s: %w", describeKey(k), err)
+		}
+		if err := decodeRecord(k, v, &e); err != nil {
+			return err
+		}
+		if err := fn(&e); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+		if c.it.Next() {
+			heap.Fix(&h, 0)
+		} else {
+			if err := c.it.Error(); err != nil {
+				return err
+			}
+			c.it.Close()
+			heap.Pop(&h)
+		}
+	}
+	return nil
+}
+
+type tailCursor struct{ it *pebble.Iterator }
+
+// tailHeap orders cursors by the LSN of their current event.
+type tailHeap []*tailCursor
+
+func (h tailHeap) Len() int { return len(h) }
+func (h tailHeap) Less(i, j int) bool {
+	return binary.BigEndian.Uint64(h[i].it.Key()[5:]) < binary.BigEndian.Uint64(h[j].it.Key()[5:])
+}
+func (h tailHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *tailHeap) Push(x any)   { *h = append(*h, x.(*tailCursor)) }
+func (h *tailHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}

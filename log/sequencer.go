@@ -1,0 +1,328 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The sequencer decides the order of commits. Like etcd raft's core it does
+// no I/O of its own and starts no goroutines: it is handed a group of
+// intents and a State (in production an indexed Pebble batch, which reads
+// through to everything committed or in flight before it), checks every
+// intent's conditions against the key heads in order, assigns versions and
+// LSNs, asks the commit hook for derived mutations (view deltas), and writes
+// the whole group into the State. The pipeline (pipeline.go) owns the batch,
+// the fsync and the acks. Scaling past one core means several sequencers,
+// each owning a key range; that is why its input (intents) and output (one
+// batch, one result per intent) are explicit.
+
+// State is what the sequencer reads and writes. A failed intent writes
+// nothing: every check runs before the first write of that intent.
+type State interface {
+	Get(key []byte) (value []byte, closer io.Closer, err error)
+	Set(key, value []byte, opts *pebble.WriteOptions) error
+	Delete(key []byte, opts *pebble.WriteOptions) error
+	DeleteRange(start, end []byte, opts *pebble.WriteOptions) error
+}
+
+// HookState is what a commit hook may read: the state before the intent,
+// including every earlier intent of the group.
+type HookState interface {
+	Get(key []byte) (value []byte, closer io.Closer, err error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// Change is one event with the key's state before it, as a commit hook sees
+// it. Before.Row holds the replaced row for updates and deletes of keyed
+// tables.
+type Change struct {
+	Event
+	Before Head
+}
+
+// Mutation is a write a commit hook adds to the batch. Keys must lie in the
+// hook namespaces (NSHookFirst..NSHookLast).
+type Mutation struct {
+	Key    []byte
+	Value  []byte
+	Delete bool
+}
+
+// CommitHook derives state (materialized views) from each intent inside the
+// commit, so that the ack means the derived state is visible too. An error
+// fails the intent (as a failing trigger would) and nothing of it is written.
+type CommitHook interface {
+	Prepare(st HookState, cat *Catalog, changes []Change) ([]Mutation, error)
+}
+
+type sequencer struct {
+	lastLSN uint64
+	cat     *Catalog
+	hook    CommitHook
+	// now returns the commit time in Unix microseconds.
+	now func() int64
+
+	// scratch, reused across intents
+	keyBuf, valBuf []byte
+	local          map[string]*Head
+	changes        []Change
+}
+
+func newSequencer(lastLSN uint64, cat *Catalog, hook CommitHook, now func() int64) *sequencer {
+	return &sequencer{lastLSN: lastLSN, cat: cat, hook: hook, now: now, local: map[string]*Head{}}
+}
+
+// sequence applies a group of intents to st in order. Each intent gets its
+// result or error; failed intents leave st untouched. It returns whether
+// anything was written. An error from st itself is fatal for the group.
+func (s *sequencer) sequence(st State, group []*Intent) (wrote bool, fatal error) {
+	startLSN := s.lastLSN
+	for _, in := range group {
+		ok, err := s.one(st, in)
+		if err != nil {
+			return false, err
+		}
+		wrote = wrote || ok
+	}
+	if s.lastLSN != startLSN {
+		var b [8]byte
+		putUint64(b[:], s.lastLSN)
+		if err := st.Set(keyLastLSN, b[:], nil); err != nil {
+			return false, fmt.Errorf("sequence: write last lsn: %w", err)
+		}
+		wrote = true
+	}
+	return wrote, nil
+}
+
+func putUint64(b []byte, v uint64) {
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}
+
+// one checks and applies a single intent. ok reports whether it wrote.
+func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
+	cat := s.cat
+	if in.Catalog != nil {
+		cat = s.cat.clone()
+		if err := in.Catalog(cat); err != nil {
+			in.err = err
+			return false, nil
+		}
+	}
+	clear(s.local)
+	s.changes = s.changes[:0]
+	commitTime := s.now()
+	lsn := s.lastLSN
+	for i := range in.Writes {
+		w := &in.Writes[i]
+		ch, err := s.check(st, cat, w, lsn+1, commitTime)
+		if err != nil {
+			if isFatal(err) {
+				return false, err
+			}
+			in.err = err
+			return false, nil
+		}
+		lsn++
+		s.changes = append(s.changes, ch)
+	}
+	var hookMuts []Mutation
+	if s.hook != nil && len(s.changes) > 0 {
+		hs, _ := st.(HookState)
+		var err error
+		if hookMuts, err = s.hook.Prepare(hs, cat, s.changes); err != nil {
+			in.err = err
+			return false, nil
+		}
+	}
+
+	// Every check passed: write.
+	if cat != s.cat {
+		if err := s.writeCatalog(st, s.cat, cat); err != nil {
+			return false, err
+		}
+		in.result.Catalog = cat
+		s.cat = cat
+		ok = true
+	}
+	in.result.Events = make([]Appended, len(s.changes))
+	for i := range s.changes {
+		if err := s.writeChange(st, cat, &s.changes[i]); err != nil {
+			return false, err
+		}
+		c := &s.changes[i]
+		in.result.Events[i] = Appended{Version: c.Version, LSN: c.LSN, Op: c.Op}
+		ok = true
+	}
+	for _, m := range hookMuts {
+		if len(m.Key) == 0 || m.Key[0] < NSHookFirst || m.Key[0] > NSHookLast {
+			return false, fmt.Errorf("commit hook wrote outside its namespaces: %x", m.Key)
+		}
+		var err error
+		if m.Delete {
+			err = st.Delete(m.Key, nil)
+		} else {
+			err = st.Set(m.Key, m.Value, nil)
+		}
+		if err != nil {
+			return false, fmt.Errorf("write hook mutation: %w", err)
+		}
+		ok = true
+	}
+	s.lastLSN = lsn
+	in.result.LSN = lsn
+	return ok, nil
+}
+
+// fatalError marks a failure of the state itself (an I/O error): the group
+// cannot be committed and the log stops taking writes.
+type fatalError struct{ error }
+
+func (f fatalError) Unwrap() error { return f.error }
+
+func isFatal(err error) bool {
+	var f fatalError
+	return errors.As(err, &f)
+}
+
+// check evaluates one write against the key's head (as left by earlier
+// intents and earlier writes of this intent) and returns the event it makes.
+func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTime int64) (Change, error) {
+	t, ok := cat.Table(w.Table)
+	if !ok {
+		return Change{}, &TableError{Table: w.Table, Code: "42P01", Msg: fmt.Sprintf("relation with id %d does not exist", w.Table)}
+	}
+	if t.Kind == View {
+		return Change{}, &TableError{Table: w.Table, Code: "42809", Msg: fmt.Sprintf("cannot write to materialized view %q", t.Name)}
+	}
+	sv := w.SchemaVersion
+	if sv == 0 {
+		sv = t.Current().Version
+	} else if t.Version(sv) == nil {
+		return Change{}, &TableError{Table: w.Table, Code: "XX000", Msg: fmt.Sprintf("table %q has no schema version %d", t.Name, sv)}
+	}
+	if w.Delete && t.Kind == Stream {
+		return Change{}, &TableError{Table: w.Table, Code: "0A000", Msg: fmt.Sprintf("cannot delete from append-only stream %q", t.Name)}
+	}
+
+	hk := string(headKey(s.keyBuf[:0], w.Table, w.Key))
+	var before Head
+	if h, ok := s.local[hk]; ok {
+		before = *h
+	} else {
+		v, closer, err := st.Get([]byte(hk))
+		switch {
+		case err == nil:
+			err = decodeHead([]byte(hk), v, &before)
+			if before.Row != nil {
+				before.Row = append([]byte(nil), before.Row...)
+			}
+			closer.Close()
+			if err != nil {
+				// A corrupt head fails this intent, not the log: other
+				// keys stay writable. The error names the location.
+				return Change{}, err
+			}
+		case errors.Is(err, pebble.ErrNotFound):
+		default:
+			return Change{}, fatalError{fmt.Errorf("read head %s: %w", describeKey([]byte(hk)), err)}
+		}
+	}
+
+	live := before.Live()
+	var pass bool
+	switch w.Cond.Kind {
+	case Any:
+		pass = !w.Delete || live
+	case NotExists:
+		pass = !live
+	case Exists:
+		pass = live
+	case AtVersion:
+		pass = before.Version == w.Cond.Version && (!w.Delete || live)
+	}
+	if !pass {
+		return Change{}, &ConflictError{Table: w.Table, Key: append([]byte(nil), w.Key...), Cond: w.Cond, Current: before}
+	}
+
+	ev := Event{
+		Table:         w.Table,
+		Key:           w.Key,
+		Version:       before.Version + 1,
+		LSN:           lsn,
+		SchemaVersion: sv,
+		CommitTime:    commitTime,
+		Row:           w.Row,
+	}
+	switch {
+	case t.Kind == Stream:
+		ev.Op = OpAppend
+	case w.Delete:
+		ev.Op, ev.Row = OpDelete, nil
+	case live:
+		ev.Op = OpUpdate
+	default:
+		ev.Op = OpInsert
+	}
+	after := Head{Version: ev.Version, LSN: lsn, FirstVersion: before.FirstVersion, Tombstone: w.Delete}
+	if after.FirstVersion == 0 {
+		after.FirstVersion = 1
+	}
+	if t.Kind == Keyed && !w.Delete {
+		after.SchemaVersion, after.Row = sv, w.Row
+	}
+	s.local[hk] = &after
+	return Change{Event: ev, Before: before}, nil
+}
+
+func (s *sequencer) writeChange(st State, cat *Catalog, c *Change) error {
+	s.valBuf = encodeRecord(s.valBuf, &c.Event)
+	s.keyBuf = eventKey(s.keyBuf[:0], c.Table, c.LSN)
+	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
+		return fmt.Errorf("write event: %w", err)
+	}
+	s.valBuf = encodeVersionValue(s.valBuf, c.LSN)
+	s.keyBuf = versionKey(s.keyBuf[:0], c.Table, c.Key, c.Version)
+	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
+		return fmt.Errorf("write version: %w", err)
+	}
+	h := Head{Version: c.Version, LSN: c.LSN, FirstVersion: c.Before.FirstVersion, Tombstone: c.Op == OpDelete}
+	if h.FirstVersion == 0 {
+		h.FirstVersion = 1
+	}
+	if t, _ := cat.Table(c.Table); t.Kind == Keyed && c.Op != OpDelete {
+		h.SchemaVersion, h.Row = c.SchemaVersion, c.Row
+	}
+	s.valBuf = encodeHead(s.valBuf, &h)
+	s.keyBuf = headKey(s.keyBuf[:0], c.Table, c.Key)
+	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
+		return fmt.Errorf("write head: %w", err)
+	}
+	return nil
+}
+
+// writeCatalog stores the new catalog and deletes the data of dropped tables
+// in the same batch.
+func (s *sequencer) writeCatalog(st State, old, cur *Catalog) error {
+	for id := range old.Tables {
+		if _, ok := cur.Tables[id]; ok {
+			continue
+		}
+		for _, ns := range []byte{nsHead, nsVersion, nsEvent} {
+			start := appendTable(nil, ns, id)
+			if err := st.DeleteRange(start, prefixEnd(start), nil); err != nil {
+				return fmt.Errorf("drop table %d: %w", id, err)
+			}
+		}
+	}
+	if err := st.Set(keyCatalog, encodeCatalog(cur), nil); err != nil {
+		return fmt.Errorf("write catalog: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,921 @@
+package pgwire
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/strand-db/strand/sql/pgerr"
+)
+
+// conn serves one client connection.
+//
+// One goroutine (serve) owns the connection: it reads a message, runs it
+// against the Session and buffers the answer in out, flushing at Sync, Flush,
+// ReadyForQuery, the start of COPY, and whenever out grows past flushAt.
+// Other goroutines touch the connection in three ways only, each under a
+// lock: a Client method appends a notice, notification or parameter change
+// (and flushes at once when serve is blocked reading); a CancelRequest
+// cancels the context of the running statement; Shutdown marks the
+// connection draining and, when it is idle, interrupts its read with a past
+// deadline, so that serve sends 57P01 and ends. Reads use a small buffer and
+// a body slice that is dropped after large messages, so an idle connection
+// costs little more than its goroutine.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	// tcp is the transport under TLS, for the client-gone check.
+	tcp net.Conn
+	rd  *bufio.Reader
+	// body holds the last message read; valid until the next read.
+	body []byte
+	log  *slog.Logger
+
+	pid    uint32
+	secret [4]byte
+	sess   Session
+	// ctx lives as long as the connection; statements derive from it.
+	ctx       context.Context
+	cancelCtx context.CancelCauseFunc
+
+	// w guards everything written to the client.
+	w struct {
+		sync.Mutex
+		out []byte
+		err error
+		// reading is set while serve waits for the client with out flushed:
+		// asynchronous messages must then be flushed by their sender.
+		reading bool
+		closed  bool
+		// params are the ParameterStatus values the client has seen; pending
+		// are changes reported since, sent before the next ReadyForQuery.
+		params  map[string]string
+		pending []string
+	}
+
+	// mu guards statement cancellation and draining.
+	mu struct {
+		sync.Mutex
+		cancel   context.CancelCauseFunc // of the running statement
+		draining bool
+		idle     bool // waiting for a message after ReadyForQuery
+		idleTO   bool // that wait has an idle-in-transaction deadline
+	}
+
+	stmts   map[string]*statement
+	portals map[string]*portal
+	// failed records an error sent since the last Sync; skipping is set
+	// while extended-protocol messages are discarded up to the next Sync.
+	failed, skipping bool
+	// atBoundary is set when ReadyForQuery was the last thing sent.
+	atBoundary bool
+	// broken is set when the message stream can no longer be trusted.
+	broken bool
+
+	rw          resultWriter
+	checkTimer  *time.Timer
+	checkCancel context.CancelCauseFunc
+}
+
+type statement struct {
+	ps   PreparedStatement
+	oids []uint32
+	cols []Column
+}
+
+type portal struct {
+	p       Portal
+	cols    []Column
+	formats []int16
+}
+
+const (
+	readBufSize = 1024
+	// flushAt is how much output is buffered before it is written.
+	flushAt = 32 << 10
+	// keepBuf is the largest buffer kept after a message or a flush.
+	keepBuf = 16 << 10
+)
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, tcp: nc, log: s.log}
+	c.rd = bufio.NewReaderSize(nc, readBufSize)
+	c.rw.c = c
+	return c
+}
+
+// serve runs the connection: startup, authentication, then the message loop.
+func (c *conn) serve(ctx context.Context) {
+	c.ctx, c.cancelCtx = context.WithCancelCause(ctx)
+	defer c.cancelCtx(nil)
+
+	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.AuthTimeout))
+	info, err := c.startup()
+	if err == nil {
+		err = c.authenticate(info.User)
+	}
+	if err == nil {
+		c.nc.SetDeadline(time.Time{})
+		err = c.openSession(info)
+	}
+	if err == nil {
+		err = c.loop()
+	}
+	if err != nil && !errors.Is(err, errQuiet) {
+		var pe *pgerr.Error
+		if errors.As(err, &pe) && !c.netErr() {
+			if !isFatal(pe) {
+				pe = &pgerr.Error{Code: pe.Code, Severity: pgerr.SeverityFatal, Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint}
+			}
+			c.sendError(pe)
+			c.flush()
+		}
+		if !isClientGone(err) {
+			c.log.Debug("pgwire: connection ended", "pid", c.pid, "remote", c.remote(), "err", err)
+		}
+	}
+}
+
+// errQuiet ends a connection without telling the client anything more.
+var errQuiet = errors.New("pgwire: connection ends quietly")
+
+func (c *conn) remote() string {
+	if a := c.nc.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// netErr reports whether writing to the client already failed.
+func (c *conn) netErr() bool {
+	c.w.Lock()
+	defer c.w.Unlock()
+	return c.w.err != nil
+}
+
+func isClientGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// openSession asks the Backend for a Session and completes the startup:
+// ParameterStatus, BackendKeyData, ReadyForQuery.
+func (c *conn) openSession(info StartupInfo) error {
+	c.pid, c.secret = c.srv.newKey()
+	if !c.srv.register(c) {
+		return errAdminShutdown
+	}
+	c.log = c.log.With("pid", c.pid)
+	info.ProcessID = c.pid
+	info.RemoteAddr = c.nc.RemoteAddr()
+	info.Client = (*client)(c)
+	c.w.Lock()
+	c.w.params = map[string]string{
+		"server_version":              c.srv.cfg.ServerVersion,
+		"server_encoding":             "UTF8",
+		"client_encoding":             "UTF8",
+		"DateStyle":                   "ISO, MDY",
+		"IntervalStyle":               "postgres",
+		"TimeZone":                    "UTC",
+		"integer_datetimes":           "on",
+		"standard_conforming_strings": "on",
+		"is_superuser":                "on",
+		"session_authorization":       info.User,
+		"application_name":            info.ApplicationName,
+		"default_transaction_read_only": "off",
+		"in_hot_standby":              "off",
+	}
+	c.w.Unlock()
+
+	sess, err := c.srv.cfg.Backend.NewSession(c.ctx, info)
+	if err != nil {
+		e := pgerr.From(err)
+		return fatal(e.Code, "%s", e.Message)
+	}
+	c.sess = sess
+	c.stmts = map[string]*statement{}
+	c.portals = map[string]*portal{}
+
+	c.w.Lock()
+	for name, v := range c.w.params {
+		c.w.out, _ = (&pgproto3.ParameterStatus{Name: name, Value: v}).Encode(c.w.out)
+	}
+	c.w.pending = c.w.pending[:0]
+	c.w.Unlock()
+	c.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret[:]})
+	c.readyForQuery()
+	c.log.Debug("pgwire: session open", "user", info.User, "database", info.Database, "remote", c.remote())
+	return c.flush()
+}
+
+// loop reads and runs messages until the client leaves or the connection
+// fails.
+func (c *conn) loop() error {
+	for {
+		if err := c.waitForClient(); err != nil {
+			return err
+		}
+		typ, body, err := c.readMessage()
+		c.w.Lock()
+		c.w.reading = false
+		c.w.Unlock()
+		if err != nil {
+			return c.readError(err)
+		}
+		c.atBoundary = false
+		if c.skipping && typ != 'S' && typ != 'X' {
+			continue
+		}
+		if err := c.handle(typ, body); err != nil {
+			return err
+		}
+		if c.broken {
+			return errQuiet
+		}
+		if err := c.writeErr(); err != nil {
+			return err
+		}
+	}
+}
+
+// waitForClient prepares to block reading: it flushes, arms the
+// idle-in-transaction deadline, and lets Shutdown interrupt an idle
+// connection.
+func (c *conn) waitForClient() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.atBoundary && c.mu.draining {
+		return errAdminShutdown
+	}
+	c.mu.idle = c.atBoundary
+	var idleTO time.Duration
+	if c.atBoundary {
+		if st := c.sess.TxStatus(); st == 'T' || st == 'E' {
+			idleTO = c.sess.Timeouts().IdleInTransaction
+		}
+	}
+	if idleTO > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(idleTO))
+		c.mu.idleTO = true
+	} else if c.mu.idleTO {
+		c.nc.SetReadDeadline(time.Time{})
+		c.mu.idleTO = false
+	}
+	c.w.Lock()
+	defer c.w.Unlock()
+	if err := c.flushLocked(); err != nil {
+		return err
+	}
+	c.w.reading = true
+	return nil
+}
+
+// readError turns a failed read into the connection's end.
+func (c *conn) readError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.mu.Lock()
+		draining, idleTO := c.mu.draining, c.mu.idleTO
+		c.mu.Unlock()
+		switch {
+		case draining:
+			return errAdminShutdown
+		case idleTO:
+			return fatal(pgerr.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout")
+		}
+	}
+	return err
+}
+
+// drain is Shutdown's request: close when next idle.
+func (c *conn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mu.draining = true
+	if c.mu.idle {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// kill ends the connection now: the running statement is cancelled and the
+// socket closed.
+func (c *conn) kill() {
+	c.cancelCtx(errAdminShutdown)
+	c.nc.Close()
+}
+
+// cancelStatement cancels the running statement, if any.
+func (c *conn) cancelStatement(cause error) {
+	c.mu.Lock()
+	cancel := c.mu.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+}
+
+// close releases everything the connection holds.
+func (c *conn) close() {
+	c.srv.unregister(c)
+	c.w.Lock()
+	c.w.closed = true
+	c.w.Unlock()
+	if c.sess != nil {
+		for _, p := range c.portals {
+			p.p.Close()
+		}
+		for _, s := range c.stmts {
+			s.ps.Close()
+		}
+		c.sess.Close()
+	}
+	c.nc.Close()
+}
+
+// handle runs one message.
+func (c *conn) handle(typ byte, body []byte) error {
+	switch typ {
+	case 'Q':
+		return c.handleQuery(body)
+	case 'P':
+		return c.handleParse(body)
+	case 'B':
+		return c.handleBind(body)
+	case 'D':
+		return c.handleDescribe(body)
+	case 'E':
+		return c.handleExecute(body)
+	case 'C':
+		return c.handleClose(body)
+	case 'S':
+		return c.handleSync()
+	case 'H':
+		return c.flush()
+	case 'd', 'c', 'f':
+		// COPY data after the COPY failed: dropped, as PostgreSQL does.
+		return nil
+	case 'X':
+		return errQuiet
+	case 'F':
+		c.sendError(pgerr.New(pgerr.FeatureNotSupported, "fastpath function calls are not supported"))
+		c.readyForQuery()
+		return nil
+	default:
+		return fatal(pgerr.ProtocolViolation, "invalid frontend message type %d", typ)
+	}
+}
+
+func malformed(what string, err error) error {
+	return fatal(pgerr.ProtocolViolation, "invalid %s message format: %v", what, err)
+}
+
+// handleQuery runs a simple-protocol Query.
+func (c *conn) handleQuery(body []byte) error {
+	var q pgproto3.Query
+	if err := q.Decode(body); err != nil {
+		return malformed("Query", err)
+	}
+	c.srv.metrics.queriesSimp.Inc()
+	c.dropStatement("")
+	c.dropPortal("")
+	ctx, done := c.beginStatement()
+	c.rw.reset(false)
+	err := c.sess.ExecuteSimple(ctx, q.String, &c.rw)
+	err = c.rw.finish(ctx, err)
+	done()
+	if err != nil {
+		if ferr := c.sendStatementError(ctx, err); ferr != nil {
+			return ferr
+		}
+	}
+	c.endOfTransaction()
+	c.readyForQuery()
+	return nil
+}
+
+// handleParse runs Parse: prepare a statement under a name.
+func (c *conn) handleParse(body []byte) error {
+	var m pgproto3.Parse
+	if err := m.Decode(body); err != nil {
+		return malformed("Parse", err)
+	}
+	if m.Name != "" {
+		if _, ok := c.stmts[m.Name]; ok {
+			return c.extError(pgerr.New(pgerr.DuplicatePreparedStatement, "prepared statement %q already exists", m.Name))
+		}
+	} else {
+		c.dropStatement("")
+	}
+	ctx, done := c.beginStatement()
+	ps, err := c.sess.Prepare(ctx, m.Query, m.ParameterOIDs)
+	done()
+	if err != nil {
+		return c.extErrorCtx(ctx, err)
+	}
+	c.stmts[m.Name] = &statement{ps: ps, oids: ps.ParamOIDs(), cols: ps.Columns()}
+	c.send(&pgproto3.ParseComplete{})
+	return nil
+}
+
+// handleBind runs Bind: make a portal of a statement and parameter values.
+func (c *conn) handleBind(body []byte) error {
+	var m pgproto3.Bind
+	if err := m.Decode(body); err != nil {
+		return malformed("Bind", err)
+	}
+	st, ok := c.stmts[m.PreparedStatement]
+	if !ok {
+		return c.extError(pgerr.New(pgerr.InvalidSQLStatementName, "prepared statement %q does not exist", m.PreparedStatement))
+	}
+	if m.DestinationPortal != "" {
+		if _, ok := c.portals[m.DestinationPortal]; ok {
+			return c.extError(pgerr.New(pgerr.DuplicateCursor, "portal %q already exists", m.DestinationPortal))
+		}
+	} else {
+		c.dropPortal("")
+	}
+	if len(m.Parameters) != len(st.oids) {
+		return c.extError(pgerr.New(pgerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, len(st.oids)))
+	}
+	paramFormats, err := expandFormats(m.ParameterFormatCodes, len(m.Parameters), "parameter")
+	if err != nil {
+		return c.extError(err)
+	}
+	resultFormats, err := expandFormats(m.ResultFormatCodes, len(st.cols), "result")
+	if err != nil {
+		return c.extError(err)
+	}
+	ctx, done := c.beginStatement()
+	p, err := st.ps.Bind(ctx, copyParams(m.Parameters), paramFormats, resultFormats)
+	done()
+	if err != nil {
+		return c.extErrorCtx(ctx, err)
+	}
+	c.portals[m.DestinationPortal] = &portal{p: p, cols: st.cols, formats: resultFormats}
+	c.send(&pgproto3.BindComplete{})
+	return nil
+}
+
+// expandFormats applies the Bind rule: no codes means all text, one code
+// applies to all, else one per value.
+func expandFormats(codes []int16, n int, what string) ([]int16, error) {
+	for _, f := range codes {
+		if f != 0 && f != 1 {
+			return nil, pgerr.New(pgerr.InvalidParameterValue, "unsupported format code: %d", f)
+		}
+	}
+	switch {
+	case len(codes) == n:
+		return codes, nil
+	case len(codes) == 0 || len(codes) == 1:
+		out := make([]int16, n)
+		if len(codes) == 1 {
+			for i := range out {
+				out[i] = codes[0]
+			}
+		}
+		return out, nil
+	}
+	if what == "result" {
+		return nil, pgerr.New(pgerr.ProtocolViolation, "bind message has %d result formats but query has %d columns", len(codes), n)
+	}
+	return nil, pgerr.New(pgerr.ProtocolViolation, "bind message has %d parameter formats but %d parameters", len(codes), n)
+}
+
+// copyParams copies parameter values out of the read buffer into one
+// allocation, keeping NULLs nil.
+func copyParams(params [][]byte) [][]byte {
+	if len(params) == 0 {
+		return nil
+	}
+	n := 0
+	for _, p := range params {
+		n += len(p)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(params))
+	for i, p := range params {
+		if p == nil {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, p...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
+}
+
+// handleDescribe answers Describe of a statement or a portal.
+func (c *conn) handleDescribe(body []byte) error {
+	var m pgproto3.Describe
+	if err := m.Decode(body); err != nil {
+		return malformed("Describe", err)
+	}
+	switch m.ObjectType {
+	case 'S':
+		st, ok := c.stmts[m.Name]
+		if !ok {
+			return c.extError(pgerr.New(pgerr.InvalidSQLStatementName, "prepared statement %q does not exist", m.Name))
+		}
+		c.send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
+		c.sendRowDescription(st.cols, nil)
+	case 'P':
+		p, ok := c.portals[m.Name]
+		if !ok {
+			return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", m.Name))
+		}
+		c.sendRowDescription(p.cols, p.formats)
+	default:
+		return fatal(pgerr.ProtocolViolation, "invalid DESCRIBE message subtype %d", m.ObjectType)
+	}
+	return nil
+}
+
+// handleExecute runs or resumes a portal.
+func (c *conn) handleExecute(body []byte) error {
+	var m pgproto3.Execute
+	if err := m.Decode(body); err != nil {
+		return malformed("Execute", err)
+	}
+	p, ok := c.portals[m.Portal]
+	if !ok {
+		return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", m.Portal))
+	}
+	c.srv.metrics.queriesExt.Inc()
+	maxRows := int(m.MaxRows)
+	if m.MaxRows > 1<<31-1 {
+		maxRows = 0
+	}
+	ctx, done := c.beginStatement()
+	c.rw.reset(true)
+	suspended, err := p.p.Execute(ctx, &c.rw, maxRows)
+	if err == nil && !suspended && !c.rw.completed {
+		err = pgerr.New(pgerr.InternalError, "portal %q finished without a command tag", m.Portal)
+	}
+	err = c.rw.finish(ctx, err)
+	done()
+	if err != nil {
+		return c.extErrorCtx(ctx, err)
+	}
+	if suspended {
+		c.send(&pgproto3.PortalSuspended{})
+	}
+	return nil
+}
+
+// handleClose closes a statement or portal; closing one that does not exist
+// is not an error.
+func (c *conn) handleClose(body []byte) error {
+	var m pgproto3.Close
+	if err := m.Decode(body); err != nil {
+		return malformed("Close", err)
+	}
+	switch m.ObjectType {
+	case 'S':
+		c.dropStatement(m.Name)
+	case 'P':
+		c.dropPortal(m.Name)
+	default:
+		return fatal(pgerr.ProtocolViolation, "invalid CLOSE message subtype %d", m.ObjectType)
+	}
+	c.send(&pgproto3.CloseComplete{})
+	return nil
+}
+
+// handleSync ends an extended-protocol batch.
+func (c *conn) handleSync() error {
+	ctx, done := c.beginStatement()
+	err := c.sess.Sync(ctx, c.failed)
+	done()
+	c.failed, c.skipping = false, false
+	if err != nil {
+		if ferr := c.sendStatementError(ctx, err); ferr != nil {
+			return ferr
+		}
+	}
+	c.endOfTransaction()
+	c.readyForQuery()
+	return nil
+}
+
+// extError reports an error in the extended protocol: the rest of the batch
+// up to Sync is skipped.
+func (c *conn) extError(err error) error {
+	return c.extErrorCtx(nil, err)
+}
+
+func (c *conn) extErrorCtx(ctx context.Context, err error) error {
+	if ferr := c.sendStatementError(ctx, err); ferr != nil {
+		return ferr
+	}
+	c.failed, c.skipping = true, true
+	return nil
+}
+
+// sendStatementError sends err, with the cancellation cause in place of a
+// bare context error; a fatal error is returned to end the connection.
+func (c *conn) sendStatementError(ctx context.Context, err error) error {
+	if ctx != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		if cause := context.Cause(ctx); cause != nil {
+			var pe *pgerr.Error
+			if errors.As(cause, &pe) {
+				err = pe
+			}
+		}
+	}
+	pe := pgerr.From(err)
+	if isFatal(pe) {
+		return pe
+	}
+	c.failed = true
+	c.sendError(pe)
+	return nil
+}
+
+func (c *conn) dropStatement(name string) {
+	if st, ok := c.stmts[name]; ok {
+		delete(c.stmts, name)
+		st.ps.Close()
+	}
+}
+
+func (c *conn) dropPortal(name string) {
+	if p, ok := c.portals[name]; ok {
+		delete(c.portals, name)
+		p.p.Close()
+	}
+}
+
+// endOfTransaction drops all portals once no transaction is open.
+func (c *conn) endOfTransaction() {
+	if len(c.portals) == 0 || c.sess.TxStatus() != 'I' {
+		return
+	}
+	for name, p := range c.portals {
+		delete(c.portals, name)
+		p.p.Close()
+	}
+}
+
+// beginStatement makes the context of one statement: cancelled by a
+// CancelRequest, by statement_timeout, and by the client leaving.
+func (c *conn) beginStatement() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	var stopTimeout context.CancelFunc
+	if to := c.sess.Timeouts().Statement; to > 0 {
+		ctx, stopTimeout = context.WithTimeoutCause(ctx, to, errStatementTimeout)
+	}
+	c.mu.Lock()
+	c.mu.cancel = cancel
+	c.mu.Unlock()
+	c.startClientCheck(cancel)
+	return ctx, func() {
+		c.stopClientCheck()
+		c.mu.Lock()
+		c.mu.cancel = nil
+		c.mu.Unlock()
+		if stopTimeout != nil {
+			stopTimeout()
+		}
+		cancel(nil)
+	}
+}
+
+// startClientCheck arms a timer that checks, while a statement runs, that
+// the client is still there, and cancels the statement when it is not.
+func (c *conn) startClientCheck(cancel context.CancelCauseFunc) {
+	every := c.srv.cfg.ClientCheckInterval
+	if every < 0 || !canCheckPeer(c.tcp) {
+		return
+	}
+	c.mu.Lock()
+	c.checkCancel = cancel
+	c.mu.Unlock()
+	if c.checkTimer == nil {
+		c.checkTimer = time.AfterFunc(every, c.checkClient)
+	} else {
+		c.checkTimer.Reset(every)
+	}
+}
+
+func (c *conn) checkClient() {
+	c.mu.Lock()
+	cancel := c.checkCancel
+	c.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	if peerClosed(c.tcp) {
+		cancel(errClientGone)
+		return
+	}
+	c.mu.Lock()
+	if c.checkCancel != nil {
+		c.checkTimer.Reset(c.srv.cfg.ClientCheckInterval)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) stopClientCheck() {
+	if c.checkTimer == nil {
+		return
+	}
+	c.mu.Lock()
+	c.checkCancel = nil
+	c.checkTimer.Stop()
+	c.mu.Unlock()
+}
+
+// readMessage reads one regular message: its type and body, which is valid
+// until the next read.
+func (c *conn) readMessage() (byte, []byte, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(c.rd, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	n := int(int32(binary.BigEndian.Uint32(hdr[1:]))) - 4
+	if n < 0 {
+		return 0, nil, fatal(pgerr.ProtocolViolation, "invalid message length")
+	}
+	if n > c.srv.cfg.MaxMessageSize {
+		return 0, nil, fatal(pgerr.ProgramLimitExceeded, "message of %d bytes exceeds the maximum of %d bytes", n, c.srv.cfg.MaxMessageSize)
+	}
+	if cap(c.body) > keepBuf && n <= keepBuf {
+		c.body = nil
+	}
+	if cap(c.body) < n {
+		c.body = make([]byte, n, max(n, 256))
+	}
+	c.body = c.body[:n]
+	if _, err := io.ReadFull(c.rd, c.body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	return hdr[0], c.body, nil
+}
+
+// send buffers a message for the client.
+func (c *conn) send(msg pgproto3.BackendMessage) {
+	c.w.Lock()
+	c.sendLocked(msg)
+	c.w.Unlock()
+}
+
+func (c *conn) sendLocked(msg pgproto3.BackendMessage) {
+	if c.w.err != nil {
+		return
+	}
+	out, err := msg.Encode(c.w.out)
+	if err != nil {
+		c.w.err = fmt.Errorf("pgwire: encode %T: %w", msg, err)
+		return
+	}
+	c.w.out = out
+}
+
+// flush writes buffered messages.
+func (c *conn) flush() error {
+	c.w.Lock()
+	defer c.w.Unlock()
+	return c.flushLocked()
+}
+
+func (c *conn) flushLocked() error {
+	if c.w.err != nil || len(c.w.out) == 0 {
+		return c.w.err
+	}
+	_, err := c.nc.Write(c.w.out)
+	if cap(c.w.out) > keepBuf {
+		c.w.out = nil
+	} else {
+		c.w.out = c.w.out[:0]
+	}
+	if err != nil {
+		c.w.err = err
+	}
+	return err
+}
+
+// writeErr is the first write error, after which the connection is useless.
+func (c *conn) writeErr() error {
+	c.w.Lock()
+	defer c.w.Unlock()
+	return c.w.err
+}
+
+// sendError buffers an ErrorResponse.
+func (c *conn) sendError(e *pgerr.Error) {
+	c.srv.metrics.errors.WithLabelValues(e.Code.Class()).Inc()
+	sev := string(e.Severity)
+	if sev == "" {
+		sev = string(pgerr.SeverityError)
+	}
+	code := string(e.Code)
+	if code == "" {
+		code = string(pgerr.InternalError)
+	}
+	c.send(&pgproto3.ErrorResponse{
+		Severity: sev, SeverityUnlocalized: sev, Code: code, Message: e.Message,
+		Detail: e.Detail, Hint: e.Hint, Position: int32(e.Position),
+		TableName: e.Table, ColumnName: e.Column, ConstraintName: e.Constraint,
+	})
+}
+
+// readyForQuery sends pending ParameterStatus changes and ReadyForQuery.
+func (c *conn) readyForQuery() {
+	c.w.Lock()
+	for _, name := range c.w.pending {
+		c.sendLocked(&pgproto3.ParameterStatus{Name: name, Value: c.w.params[name]})
+	}
+	c.w.pending = c.w.pending[:0]
+	c.sendLocked(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
+	c.w.Unlock()
+	c.atBoundary = true
+}
+
+// sendRowDescription sends RowDescription, or NoData for no columns.
+func (c *conn) sendRowDescription(cols []Column, formats []int16) {
+	if cols == nil {
+		c.send(&pgproto3.NoData{})
+		return
+	}
+	fields := make([]pgproto3.FieldDescription, len(cols))
+	for i, col := range cols {
+		fields[i] = pgproto3.FieldDescription{
+			Name: []byte(col.Name), TableOID: col.TableOID, TableAttributeNumber: col.TableAttributeNumber,
+			DataTypeOID: col.TypeOID, DataTypeSize: col.TypeSize, TypeModifier: col.TypeModifier,
+		}
+		if i < len(formats) {
+			fields[i].Format = formats[i]
+		}
+	}
+	c.send(&pgproto3.RowDescription{Fields: fields})
+}
+
+func stack() string { return string(debug.Stack()) }
+
+// client is the Client a session gets: the connection seen from other
+// goroutines.
+type client conn
+
+func (cl *client) Notice(n *pgerr.Error) {
+	sev := string(n.Severity)
+	if sev == "" {
+		sev = string(pgerr.SeverityNotice)
+	}
+	code := string(n.Code)
+	if code == "" {
+		code = string(pgerr.SuccessfulCompletion)
+	}
+	cl.sendAsync(&pgproto3.NoticeResponse{Severity: sev, SeverityUnlocalized: sev, Code: code, Message: n.Message, Detail: n.Detail, Hint: n.Hint})
+}
+
+func (cl *client) Notify(pid uint32, channel, payload string) {
+	cl.sendAsync(&pgproto3.NotificationResponse{PID: pid, Channel: channel, Payload: payload})
+}
+
+func (cl *client) ParameterStatus(name, value string) {
+	c := (*conn)(cl)
+	c.w.Lock()
+	defer c.w.Unlock()
+	if c.w.closed {
+		return
+	}
+	if old, ok := c.w.params[name]; ok && old == value {
+		return
+	}
+	if c.w.params == nil {
+		c.w.params = map[string]string{}
+	}
+	c.w.params[name] = value
+	for _, p := range c.w.pending {
+		if p == name {
+			return
+		}
+	}
+	c.w.pending = append(c.w.pending, name)
+}
+
+func (cl *client) sendAsync(msg pgproto3.BackendMessage) {
+	c := (*conn)(cl)
+	c.w.Lock()
+	defer c.w.Unlock()
+	if c.w.closed {
+		return
+	}
+	c.sendLocked(msg)
+	if c.w.reading {
+		c.flushLocked()
+	}
+}
