@@ -181,19 +181,19 @@ func (c *conn) openSession(info StartupInfo) error {
 	info.Client = (*client)(c)
 	c.w.Lock()
 	c.w.params = map[string]string{
-		"server_version":              c.srv.cfg.ServerVersion,
-		"server_encoding":             "UTF8",
-		"client_encoding":             "UTF8",
-		"DateStyle":                   "ISO, MDY",
-		"IntervalStyle":               "postgres",
-		"TimeZone":                    "UTC",
-		"integer_datetimes":           "on",
-		"standard_conforming_strings": "on",
-		"is_superuser":                "on",
-		"session_authorization":       info.User,
-		"application_name":            info.ApplicationName,
+		"server_version":                c.srv.cfg.ServerVersion,
+		"server_encoding":               "UTF8",
+		"client_encoding":               "UTF8",
+		"DateStyle":                     "ISO, MDY",
+		"IntervalStyle":                 "postgres",
+		"TimeZone":                      "UTC",
+		"integer_datetimes":             "on",
+		"standard_conforming_strings":   "on",
+		"is_superuser":                  "on",
+		"session_authorization":         info.User,
+		"application_name":              info.ApplicationName,
 		"default_transaction_read_only": "off",
-		"in_hot_standby":              "off",
+		"in_hot_standby":                "off",
 	}
 	c.w.Unlock()
 

@@ -1,0 +1,88 @@
+// Command strand is the Strand server: `strand serve` runs the database,
+// `strand version` prints its version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "strand:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  strand serve [flags]   run the server (strand serve -h for flags)
+  strand version         print the version`
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseServeFlags(args[1:], os.Getenv)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return serve(ctx, cfg)
+	case "version", "--version", "-v":
+		fmt.Println("strand", Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Println(usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+// config is everything `strand serve` can be told, by flag or by the
+// STRAND_* environment variable of the same name (flags win).
+type config struct {
+	DataDir  string
+	PGAddr   string
+	HTTPAddr string
+	LogLevel slog.Level
+	LogJSON  bool
+}
+
+func parseServeFlags(args []string, getenv func(string) string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v := getenv("STRAND_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&cfg.DataDir, "data-dir", env("data-dir", "./strand-data"), "data directory (env STRAND_DATA_DIR)")
+	fs.StringVar(&cfg.PGAddr, "pg-addr", env("pg-addr", "127.0.0.1:5433"), "PostgreSQL protocol address (env STRAND_PG_ADDR)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("http-addr", "127.0.0.1:8181"), "HTTP address for /healthz, /metrics and the Iceberg REST catalog (env STRAND_HTTP_ADDR)")
+	level := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env STRAND_LOG_LEVEL)")
+	fs.BoolVar(&cfg.LogJSON, "log-json", env("log-json", "") == "true", "log as JSON lines (env STRAND_LOG_JSON=true)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return cfg, fmt.Errorf("serve: --log-level: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	strandlog "github.com/strand-db/strand/log"
+)
+
+// serve runs the server until ctx ends, then shuts down in order: stop
+// accepting, let in-flight statements and commits finish, close the log.
+func serve(ctx context.Context, cfg config) error {
+	var h slog.Handler
+	if cfg.LogJSON {
+		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	} else {
+		h = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})
+	}
+	logger := slog.New(h)
+	slog.SetDefault(logger)
+	logger.Info("strand starting", slog.String("version", Version), slog.String("data_dir", cfg.DataDir),
+		slog.String("pg_addr", cfg.PGAddr), slog.String("http_addr", cfg.HTTPAddr))
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	lg, err := strandlog.Open(strandlog.Options{Dir: cfg.DataDir, Logger: logger, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := lg.Close(); err != nil {
+			logger.Error("close log", slog.Any("err", err))
+		}
+		logger.Info("strand stopped")
+	}()
+
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http on %s: %w", cfg.HTTPAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		s := lg.Snapshot()
+		defer s.Release()
+		fmt.Fprintf(w, "ok lsn=%d\n", s.LSN())
+	})
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- httpSrv.Serve(httpLn) }()
+	logger.Info("http listening", slog.String("addr", httpLn.Addr().String()))
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-httpErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", slog.Any("err", err))
+	}
+	return nil
+}
