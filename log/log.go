@@ -93,6 +93,12 @@ func Open(opts Options) (*Log, error) {
 		po.Levels[i].BlockSize = 32 << 10
 		po.Levels[i].FilterPolicy = bloomPolicy()
 	}
+	// Pebble's default reaction to a damaged file is to crash the process;
+	// the log reports it (the read that hit it returns the error, naming the
+	// file and block) and keeps serving what is intact.
+	po.EventListener = &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+		opts.Logger.Error("data corruption", slog.String("path", info.Path), slog.Any("err", info.Details))
+	}}
 	po.EnsureDefaults()
 	if opts.Pebble != nil {
 		opts.Pebble(po)
