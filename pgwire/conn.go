@@ -35,7 +35,9 @@ import (
 type conn struct {
 	srv *Server
 	nc  net.Conn
-	// tcp is the transport under TLS, for the client-gone check.
+	// tcp is the transport (under TLS, if any). It never changes, unlike
+	// nc during startup, so other goroutines use it: deadlines set by
+	// Shutdown, kill, and the client-gone check.
 	tcp net.Conn
 	rd  *bufio.Reader
 	// body holds the last message read; valid until the next read.
@@ -71,6 +73,7 @@ type conn struct {
 		draining bool
 		idle     bool // waiting for a message after ReadyForQuery
 		idleTO   bool // that wait has an idle-in-transaction deadline
+		drainTO  bool // drain interrupted the wait with a past deadline
 	}
 
 	stmts   map[string]*statement
@@ -83,7 +86,9 @@ type conn struct {
 	// broken is set when the message stream can no longer be trusted.
 	broken bool
 
-	rw          resultWriter
+	rw resultWriter
+	// checkTimer and checkCancel (guarded by mu) run the client-gone check
+	// of the running statement.
 	checkTimer  *time.Timer
 	checkCancel context.CancelCauseFunc
 }
@@ -108,16 +113,16 @@ const (
 	keepBuf = 16 << 10
 )
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, tcp: nc, log: s.log}
+	c.ctx, c.cancelCtx = context.WithCancelCause(ctx)
 	c.rd = bufio.NewReaderSize(nc, readBufSize)
 	c.rw.c = c
 	return c
 }
 
 // serve runs the connection: startup, authentication, then the message loop.
-func (c *conn) serve(ctx context.Context) {
-	c.ctx, c.cancelCtx = context.WithCancelCause(ctx)
+func (c *conn) serve() {
 	defer c.cancelCtx(nil)
 
 	c.nc.SetDeadline(time.Now().Add(c.srv.cfg.AuthTimeout))
@@ -248,7 +253,8 @@ func (c *conn) loop() error {
 	}
 }
 
-// waitForClient prepares to block reading: it flushes, arms the
+// waitForClient prepares to block reading: it flushes (unless the next
+// message is already buffered), arms the
 // idle-in-transaction deadline, and lets Shutdown interrupt an idle
 // connection.
 func (c *conn) waitForClient() error {
@@ -265,11 +271,15 @@ func (c *conn) waitForClient() error {
 		}
 	}
 	if idleTO > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(idleTO))
+		c.tcp.SetReadDeadline(time.Now().Add(idleTO))
 		c.mu.idleTO = true
-	} else if c.mu.idleTO {
-		c.nc.SetReadDeadline(time.Time{})
-		c.mu.idleTO = false
+	} else if c.mu.idleTO || c.mu.drainTO {
+		c.tcp.SetReadDeadline(time.Time{})
+		c.mu.idleTO, c.mu.drainTO = false, false
+	}
+	if c.rd.Buffered() > 0 {
+		// More of the client's pipeline is here: answer it all in one write.
+		return nil
 	}
 	c.w.Lock()
 	defer c.w.Unlock()
@@ -302,7 +312,8 @@ func (c *conn) drain() {
 	defer c.mu.Unlock()
 	c.mu.draining = true
 	if c.mu.idle {
-		c.nc.SetReadDeadline(time.Unix(1, 0))
+		c.tcp.SetReadDeadline(time.Unix(1, 0))
+		c.mu.drainTO = true
 	}
 }
 
@@ -310,7 +321,7 @@ func (c *conn) drain() {
 // socket closed.
 func (c *conn) kill() {
 	c.cancelCtx(errAdminShutdown)
-	c.nc.Close()
+	c.tcp.Close()
 }
 
 // cancelStatement cancels the running statement, if any.
@@ -596,12 +607,12 @@ func (c *conn) handleSync() error {
 	ctx, done := c.beginStatement()
 	err := c.sess.Sync(ctx, c.failed)
 	done()
-	c.failed, c.skipping = false, false
 	if err != nil {
 		if ferr := c.sendStatementError(ctx, err); ferr != nil {
 			return ferr
 		}
 	}
+	c.failed, c.skipping = false, false
 	c.endOfTransaction()
 	c.readyForQuery()
 	return nil
@@ -698,8 +709,8 @@ func (c *conn) startClientCheck(cancel context.CancelCauseFunc) {
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.checkCancel = cancel
-	c.mu.Unlock()
 	if c.checkTimer == nil {
 		c.checkTimer = time.AfterFunc(every, c.checkClient)
 	} else {

@@ -31,6 +31,10 @@ import (
 //	COPY t FROM STDIN, COPY t TO STDOUT  lines kept in the backend
 type fakeBackend struct {
 	roles map[string]string // user → verifier ("" = no password)
+	// maxSleep and maxSeries cap pg_sleep and generate_series when set, so
+	// that the fuzzer's statements end quickly.
+	maxSleep  time.Duration
+	maxSeries int64
 
 	mu     sync.Mutex
 	copied []string
@@ -361,8 +365,12 @@ func (p *fakePortal) run(ctx context.Context, w ResultWriter, maxRows int) (bool
 		if p.next == 0 {
 			p.next = plan.a
 		}
+		last := plan.b
+		if s.b.maxSeries > 0 {
+			last = min(last, plan.a+s.b.maxSeries)
+		}
 		sent := 0
-		for ; p.next <= plan.b; p.next++ {
+		for ; p.next <= last; p.next++ {
 			if maxRows > 0 && sent == maxRows {
 				return true, nil
 			}
@@ -376,7 +384,11 @@ func (p *fakePortal) run(ctx context.Context, w ResultWriter, maxRows int) (bool
 		}
 		return false, w.Complete(fmt.Sprintf("SELECT %d", sent))
 	case "sleep":
-		t := time.NewTimer(plan.sleep)
+		d := plan.sleep
+		if s.b.maxSleep > 0 {
+			d = min(d, s.b.maxSleep)
+		}
+		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:

@@ -87,8 +87,11 @@ type Server struct {
 	mu struct {
 		sync.Mutex
 		listeners map[net.Listener]struct{}
-		conns     map[uint32]*conn // by process id
-		draining  bool
+		// all holds every connection being served; conns those past
+		// startup, by process id, for CancelRequest.
+		all      map[*conn]struct{}
+		conns    map[uint32]*conn
+		draining bool
 	}
 	// connWG tracks live connections for Shutdown.
 	connWG sync.WaitGroup
@@ -141,6 +144,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: m}
 	s.mu.listeners = map[net.Listener]struct{}{}
 	s.mu.conns = map[uint32]*conn{}
+	s.mu.all = map[*conn]struct{}{}
 	return s, nil
 }
 
@@ -212,29 +216,39 @@ func isLoopback(addr net.Addr) bool {
 // ServeConn serves one client connection until it ends, then closes nc. It
 // never panics: a panic while serving is logged and ends the connection.
 func (s *Server) ServeConn(ctx context.Context, nc net.Conn) {
+	c := newConn(ctx, s, nc)
 	s.mu.Lock()
 	if s.mu.draining {
 		s.mu.Unlock()
 		nc.Close()
 		return
 	}
+	s.mu.all[c] = struct{}{}
 	s.connWG.Add(1)
 	s.mu.Unlock()
-	defer s.connWG.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.mu.all, c)
+		s.mu.Unlock()
+		s.connWG.Done()
+	}()
 
 	s.metrics.connsTotal.Inc()
 	s.metrics.connsOpen.Inc()
 	defer s.metrics.connsOpen.Dec()
+	defer s.recoverPanic(c, c.close)
+	s.recoverPanic(c, c.serve)
+}
 
-	c := newConn(s, nc)
+// recoverPanic runs f, logging a panic instead of crashing the server.
+func (s *Server) recoverPanic(c *conn, f func()) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Add(1)
-			s.log.Error("pgwire: panic serving connection", "remote", nc.RemoteAddr().String(), "panic", r, "stack", stack())
+			s.log.Error("pgwire: panic serving connection", "remote", c.remote(), "panic", r, "stack", stack())
 		}
-		c.close()
 	}()
-	c.serve(ctx)
+	f()
 }
 
 // register makes a connection reachable by CancelRequest and Shutdown; it
@@ -313,7 +327,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
-	for _, c := range s.mu.conns {
+	for c := range s.mu.all {
 		c.kill()
 	}
 	s.mu.Unlock()

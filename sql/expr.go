@@ -1095,7 +1095,7 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		if err := t.expectPunct("("); err != nil {
 			return nil, err
 		}
-		spec, err := t.query(true)
+		spec, err := t.walk(true, modeWindow)
 		if err != nil {
 			return nil, err
 		}

@@ -395,7 +395,7 @@ func (l *lexer) skipContinuationSpace() (newline bool, err error) {
 				newline = true
 			}
 			l.pos++
-		case newline && strings.HasPrefix(l.src[l.pos:], "--"):
+		case strings.HasPrefix(l.src[l.pos:], "--"):
 			i := strings.IndexAny(l.src[l.pos:], "\r\n")
 			if i < 0 {
 				l.pos = len(l.src)

@@ -73,6 +73,10 @@ const (
 	TimestampTZNegInf    TimestampTZ = math.MinInt64
 )
 
+// canonicalNaN is the NaN PostgreSQL produces (and sends): the quiet NaN
+// with no payload, which Go's math.NaN is not.
+var canonicalNaN = math.Float64frombits(0x7ff8000000000000)
+
 // Settings are the session settings that change how values are read and
 // printed.
 type Settings struct {

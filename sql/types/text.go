@@ -288,7 +288,7 @@ func parseFloat(s string, bits int) (Datum, error) {
 	}
 	switch strings.ToLower(t) {
 	case "nan", "+nan", "-nan":
-		return math.NaN(), nil
+		return canonicalNaN, nil
 	case "infinity", "+infinity", "inf", "+inf":
 		return math.Inf(1), nil
 	case "-infinity", "-inf":
@@ -477,14 +477,14 @@ func parseBytea(s string) (Datum, error) {
 			}
 			hi, ok := unhex(c)
 			if !ok {
-				return nil, pgerr.New(pgerr.InvalidTextRepresentation, "invalid hexadecimal digit: %q", s[i:i+1])
+				return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid hexadecimal digit: %q", s[i:i+1])
 			}
 			if i+1 >= len(s) {
-				return nil, pgerr.New(pgerr.InvalidTextRepresentation, "invalid hexadecimal data: odd number of digits")
+				return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid hexadecimal data: odd number of digits")
 			}
 			lo, ok := unhex(s[i+1])
 			if !ok {
-				return nil, pgerr.New(pgerr.InvalidTextRepresentation, "invalid hexadecimal digit: %q", s[i+1:i+2])
+				return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid hexadecimal digit: %q", s[i+1:i+2])
 			}
 			out = append(out, hi<<4|lo)
 			i += 2

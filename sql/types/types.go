@@ -236,9 +236,9 @@ var names = map[string]OID{
 	"int8":  Int8OID, "bigint": Int8OID, "bigserial": Int8OID, "serial8": Int8OID,
 	"int2": Int2OID, "smallint": Int2OID, "smallserial": Int2OID, "serial2": Int2OID,
 	"int4": Int4OID, "int": Int4OID, "integer": Int4OID, "serial": Int4OID, "serial4": Int4OID,
-	"text": TextOID,
-	"oid":  OIDOID,
-	"json": JSONOID,
+	"text":   TextOID,
+	"oid":    OIDOID,
+	"json":   JSONOID,
 	"float4": Float4OID, "real": Float4OID,
 	"float8": Float8OID, "double precision": Float8OID, "float": Float8OID,
 	"unknown": UnknownOID,
@@ -343,6 +343,12 @@ func parseTypeName(s string) (T, bool, error) {
 	s = strings.Join(strings.Fields(s), " ")
 	s = strings.TrimPrefix(s, "pg_catalog.")
 	oid, ok := names[s]
+	if !ok && strings.HasPrefix(s, "_") {
+		// Internal array type names: _int4, _text, ...
+		if e, found := names[s[1:]]; found && scalars[e].array != 0 && !serials[s[1:]] && !strings.Contains(s, " ") {
+			oid, ok, array = e, true, true
+		}
+	}
 	if !ok {
 		return T{}, false, pgerr.New(pgerr.UndefinedObject, "type %q does not exist", strings.TrimSpace(orig))
 	}

@@ -1,0 +1,251 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// Txn is a transaction's view of the data: a durable log snapshot, taken
+// when the transaction starts, plus the transaction's own writes, which it
+// reads back (read-your-writes) and commits as one log intent. Every write
+// carries the optimistic condition of what the transaction read, so the
+// commit fails with 40001 when another commit changed a key in between:
+// write-write conflicts fail the later committer (snapshot isolation for
+// writes; reads are a consistent snapshot).
+type Txn struct {
+	Log  *log.Log
+	Snap *log.Snapshot
+	// writes in order; byKey finds the latest pending write of a key.
+	writes []pendingWrite
+	byKey  map[pendingKey]int
+	// Catalog changes, applied in order at commit.
+	catalog []func(*log.Catalog) error
+}
+
+type pendingKey struct {
+	table log.TableID
+	key   string
+}
+
+type pendingWrite struct {
+	layout *TableLayout
+	w      log.Write
+	row    Row // the decoded row (nil for deletes)
+	// noop: inserted then deleted in this transaction.
+	noop bool
+}
+
+// NewTxn starts a transaction at the log's current durable state.
+func NewTxn(l *log.Log) *Txn {
+	return &Txn{Log: l, Snap: l.Snapshot(), byKey: map[pendingKey]int{}}
+}
+
+// Release ends the transaction's snapshot (after Commit or on rollback).
+func (t *Txn) Release() {
+	if t.Snap != nil {
+		t.Snap.Release()
+		t.Snap = nil
+	}
+}
+
+// Catalog is the catalog the transaction reads.
+func (t *Txn) Catalog() *log.Catalog { return t.Snap.Catalog() }
+
+// HasWrites reports whether the transaction wrote anything.
+func (t *Txn) HasWrites() bool { return len(t.writes) > 0 || len(t.catalog) > 0 }
+
+// AddCatalogChange queues a catalog change for commit.
+func (t *Txn) AddCatalogChange(f func(*log.Catalog) error) { t.catalog = append(t.catalog, f) }
+
+// Put queues a write of row under its key with a condition. A second write
+// of the same key in the transaction replaces the first one's row and keeps
+// its condition (the transaction's read of the key); streams append.
+func (t *Txn) Put(l *TableLayout, row Row, del bool, cond log.Cond) error {
+	key := l.Key(row)
+	var data []byte
+	if !del {
+		var err error
+		if data, err = l.Encode(row); err != nil {
+			return err
+		}
+	}
+	pw := pendingWrite{layout: l, w: log.Write{Table: l.Desc.ID, Key: key, Delete: del, Cond: cond, SchemaVersion: l.Cur.Version, Row: data}}
+	if !del {
+		pw.row = append(Row(nil), row[:len(l.Types)]...)
+	}
+	pk := pendingKey{l.Desc.ID, string(key)}
+	if i, ok := t.byKey[pk]; ok && l.Desc.Kind == log.Keyed {
+		prev := t.writes[i]
+		pw.w.Cond = prev.w.Cond
+		if del && prev.w.Cond.Kind == log.NotExists && !prev.w.Delete {
+			// Inserted and deleted in the same transaction: nothing to
+			// commit for this key.
+			pw.noop = true
+		}
+		t.writes[i] = pw
+		return nil
+	}
+	t.byKey[pk] = len(t.writes)
+	t.writes = append(t.writes, pw)
+	return nil
+}
+
+// Pending returns the transaction's pending row for a key of a keyed
+// table: found reports a pending write, row is nil for a pending delete.
+func (t *Txn) Pending(l *TableLayout, key []byte) (row Row, found bool) {
+	i, ok := t.byKey[pendingKey{l.Desc.ID, string(key)}]
+	if !ok {
+		return nil, false
+	}
+	w := t.writes[i]
+	if w.w.Delete {
+		return nil, true
+	}
+	return w.row, true
+}
+
+// Get reads one key of a keyed table: the pending write if any, else the
+// snapshot. It returns the row with _version (0 for a pending row).
+func (t *Txn) Get(l *TableLayout, key []byte) (Row, bool, error) {
+	if r, ok := t.Pending(l, key); ok {
+		if r == nil {
+			return nil, false, nil
+		}
+		out := append(append(Row(nil), r...), int64(0))
+		return out, true, nil
+	}
+	h, ok, err := t.Snap.Head(l.Desc.ID, key)
+	if err != nil || !ok || !h.Live() {
+		return nil, false, err
+	}
+	row, err := l.Decode(h.SchemaVersion, h.Row, h.Version, nil)
+	return row, err == nil, err
+}
+
+// Head returns a key's head in the snapshot.
+func (t *Txn) Head(l *TableLayout, key []byte) (log.Head, bool, error) {
+	return t.Snap.Head(l.Desc.ID, key)
+}
+
+// Scan implements TableSource: the snapshot's rows merged with the
+// transaction's pending writes of the table.
+func (t *Txn) Scan(ctx context.Context, l *TableLayout, prefix []byte, fn func(Row) error) error {
+	var pend []pendingWrite
+	for _, w := range t.writes {
+		if w.w.Table == l.Desc.ID && hasPrefix(w.w.Key, prefix) {
+			pend = append(pend, w)
+		}
+	}
+	row := make(Row, l.Width())
+	if l.Desc.Kind == log.Stream {
+		err := t.Snap.Events(l.Desc.ID, 0, func(e *log.Event) error {
+			if prefix != nil && !hasPrefix(e.Key, prefix) {
+				return nil
+			}
+			if err := ctx.Err(); err != nil {
+				return context.Cause(ctx)
+			}
+			r, err := l.Decode(e.SchemaVersion, e.Row, e.Version, row)
+			if err != nil {
+				return err
+			}
+			return fn(r)
+		})
+		if err != nil {
+			return err
+		}
+		for _, w := range pend {
+			copy(row, w.row)
+			row[len(l.Types)] = nil
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	sort.SliceStable(pend, func(i, j int) bool { return string(pend[i].w.Key) < string(pend[j].w.Key) })
+	pi := 0
+	emitPending := func(upTo []byte, inclusive bool) error {
+		for pi < len(pend) {
+			k := pend[pi].w.Key
+			if upTo != nil && (string(k) > string(upTo) || (!inclusive && string(k) == string(upTo))) {
+				return nil
+			}
+			w := pend[pi]
+			pi++
+			if w.w.Delete {
+				continue
+			}
+			copy(row, w.row)
+			row[len(l.Types)] = nil
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := 0
+	err := t.Snap.ScanHeads(l.Desc.ID, prefix, false, func(key []byte, h *log.Head) error {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return context.Cause(ctx)
+			}
+		}
+		if err := emitPending(key, false); err != nil {
+			return err
+		}
+		if pi < len(pend) && string(pend[pi].w.Key) == string(key) {
+			return nil // replaced by a pending write, emitted in order above/below
+		}
+		r, err := l.Decode(h.SchemaVersion, h.Row, h.Version, row)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+	if err != nil {
+		return err
+	}
+	return emitPending(nil, true)
+}
+
+func hasPrefix(k, p []byte) bool {
+	return len(k) >= len(p) && string(k[:len(p)]) == string(p)
+}
+
+// ErrConflict marks a commit that failed an optimistic condition.
+var ErrConflict = errors.New("conflict")
+
+// Commit makes the transaction's writes durable as one intent.
+func (t *Txn) Commit(ctx context.Context) (*log.Result, error) {
+	if !t.HasWrites() {
+		return &log.Result{LSN: t.Snap.LSN()}, nil
+	}
+	in := &log.Intent{Writes: make([]log.Write, 0, len(t.writes))}
+	if len(t.catalog) > 0 {
+		changes := t.catalog
+		in.Catalog = func(c *log.Catalog) error {
+			for _, f := range changes {
+				if err := f(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	for _, w := range t.writes {
+		if !w.noop {
+			in.Writes = append(in.Writes, w.w)
+		}
+	}
+	return t.Log.Commit(ctx, in)
+}
+
+// RowTypes returns the types of a layout's columns plus _version.
+func RowTypes(l *TableLayout) []types.T {
+	return append(append([]types.T(nil), l.Types...), types.Make(types.Int8OID))
+}

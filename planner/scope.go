@@ -1,0 +1,106 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// scopeCol is a column visible to expressions: one position of the input
+// row.
+type scopeCol struct {
+	table  string // the relation's name or alias ("" for none)
+	name   string
+	t      types.T
+	hidden bool // system columns: not part of *
+	// source table column, for RowDescription
+	tableOID uint32
+	attr     uint16
+}
+
+// scope is the set of columns an expression can name, with the enclosing
+// query's scope for correlated subqueries.
+type scope struct {
+	cols   []scopeCol
+	parent *scope
+	// correlated is set when an expression of a subquery referred to this
+	// scope's columns.
+	correlated bool
+}
+
+// resolve finds a column by optional table qualifier and name. It returns
+// the position and how many scopes up it was found.
+func (s *scope) resolve(table, name string) (idx, depth int, col *scopeCol, err error) {
+	for sc, d := s, 0; sc != nil; sc, d = sc.parent, d+1 {
+		found := -1
+		for i := range sc.cols {
+			c := &sc.cols[i]
+			if c.name != name || (table != "" && c.table != table) {
+				continue
+			}
+			if found >= 0 {
+				return 0, 0, nil, pgerr.New(pgerr.AmbiguousColumn, "column reference %q is ambiguous", name)
+			}
+			found = i
+		}
+		if found >= 0 {
+			return found, d, &sc.cols[found], nil
+		}
+	}
+	if table != "" {
+		if !s.hasTable(table) {
+			return 0, 0, nil, pgerr.New(pgerr.UndefinedTable, "missing FROM-clause entry for table %q", table)
+		}
+		return 0, 0, nil, pgerr.New(pgerr.UndefinedColumn, "column %s.%s does not exist", table, name)
+	}
+	return 0, 0, nil, pgerr.New(pgerr.UndefinedColumn, "column %q does not exist", name)
+}
+
+func (s *scope) hasTable(table string) bool {
+	for sc := s; sc != nil; sc = sc.parent {
+		for _, c := range sc.cols {
+			if c.table == table {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ref makes the expression that reads a resolved column.
+func (s *scope) ref(table, name string) (exec.Expr, error) {
+	idx, depth, col, err := s.resolve(table, name)
+	if err != nil {
+		return nil, err
+	}
+	label := name
+	if table != "" {
+		label = table + "." + name
+	}
+	if depth == 0 {
+		return &exec.ColRef{Idx: idx, T: col.t, Name: label}, nil
+	}
+	for sc, d := s, 0; d < depth; sc, d = sc.parent, d+1 {
+		sc.correlated = true
+	}
+	return &exec.OuterRef{Depth: depth, Idx: idx, T: col.t, Name: label}, nil
+}
+
+// columns turns the scope into exec output columns.
+func (s *scope) columns() []exec.Column {
+	out := make([]exec.Column, len(s.cols))
+	for i, c := range s.cols {
+		out[i] = exec.Column{Name: c.name, T: c.t, Table: c.tableOID, Attr: c.attr}
+	}
+	return out
+}
+
+func concatScopes(a, b *scope) *scope {
+	out := &scope{parent: a.parent}
+	out.cols = append(append(out.cols, a.cols...), b.cols...)
+	return out
+}
+
+func (c scopeCol) String() string { return fmt.Sprintf("%s.%s", c.table, c.name) }

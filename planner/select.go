@@ -1,0 +1,684 @@
+package planner
+
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// BuildQuery plans a SELECT or set operation.
+func (b *Builder) BuildQuery(stmt ast.StmtNode) (exec.Node, error) {
+	rs, ok := stmt.(ast.ResultSetNode)
+	if !ok {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "statement %T is not a query", stmt)
+	}
+	return b.buildQueryIn(rs, nil)
+}
+
+// buildQueryIn plans a query whose expressions may refer to outer (nil for
+// none).
+func (b *Builder) buildQueryIn(q ast.ResultSetNode, outer *scope) (exec.Node, error) {
+	switch x := q.(type) {
+	case *ast.SelectStmt:
+		return b.buildSelect(x, outer)
+	case *ast.SetOprStmt:
+		return b.buildSetOp(x, outer)
+	case *ast.SubqueryExpr:
+		return b.buildQueryIn(x.Query, outer)
+	}
+	return nil, pgerr.New(pgerr.FeatureNotSupported, "query %T is not supported", q)
+}
+
+// buildResultSet plans a FROM item and returns the scope of its columns.
+func (b *Builder) buildResultSet(n ast.ResultSetNode, outer *scope) (exec.Node, *scope, error) {
+	switch x := n.(type) {
+	case *ast.TableSource:
+		return b.buildTableSource(x, outer)
+	case *ast.Join:
+		return b.buildJoin(x, outer)
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		node, err := b.buildQueryIn(x, outer)
+		if err != nil {
+			return nil, nil, err
+		}
+		return node, scopeOf(node, ""), nil
+	}
+	return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "FROM item %T is not supported", n)
+}
+
+func scopeOf(n exec.Node, alias string) *scope {
+	sc := &scope{}
+	for _, c := range n.Columns() {
+		sc.cols = append(sc.cols, scopeCol{table: alias, name: c.Name, t: c.T, tableOID: c.Table, attr: c.Attr})
+	}
+	return sc
+}
+
+func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node, *scope, error) {
+	alias := ts.AsName.O
+	var node exec.Node
+	var sc *scope
+	switch src := ts.Source.(type) {
+	case *ast.TableName:
+		if alias == "" {
+			alias = src.Name.O
+		}
+		var err error
+		node, sc, err = b.scanTable(src, alias)
+		if err != nil {
+			return nil, nil, err
+		}
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		if ts.Lateral {
+			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "LATERAL is not supported yet")
+		}
+		var err error
+		node, err = b.buildQueryIn(src, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		sc = scopeOf(node, alias)
+	default:
+		return b.buildResultSet(ts.Source, outer)
+	}
+	if len(ts.ColumnNames) > 0 {
+		if len(ts.ColumnNames) > len(sc.cols) {
+			return nil, nil, pgerr.New(pgerr.InvalidColumnReference, "table %q has %d columns available but %d columns specified", alias, len(sc.cols), len(ts.ColumnNames))
+		}
+		for i, cn := range ts.ColumnNames {
+			sc.cols[i].name = cn.O
+		}
+	}
+	return node, sc, nil
+}
+
+func (b *Builder) scanTable(tn *ast.TableName, alias string) (exec.Node, *scope, error) {
+	if b.System != nil {
+		if n, ok := b.System.Lookup(tn.Schema.O, tn.Name.O); ok {
+			return n, scopeOf(n, alias), nil
+		}
+	}
+	td, err := b.LookupTable(tn.Schema.O, tn.Name.O)
+	if err != nil {
+		return nil, nil, err
+	}
+	layout := exec.NewTableLayout(td)
+	sc := &scope{}
+	cols := make([]exec.Column, 0, layout.Width())
+	for i, c := range layout.Cur.Columns {
+		t := layout.Types[i]
+		sc.cols = append(sc.cols, scopeCol{table: alias, name: c.Name, t: t, tableOID: TableOID(td.ID), attr: uint16(i + 1)})
+		cols = append(cols, exec.Column{Name: c.Name, T: t, Table: TableOID(td.ID), Attr: uint16(i + 1)})
+	}
+	sc.cols = append(sc.cols, scopeCol{table: alias, name: exec.VersionColumn, t: tInt8, hidden: true})
+	cols = append(cols, exec.Column{Name: exec.VersionColumn, T: tInt8})
+	return &exec.Scan{Layout: layout, Cols: cols}, sc, nil
+}
+
+// TableOID is the OID a table reports in pg_class and RowDescription.
+func TableOID(id log.TableID) uint32 { return 16384 + uint32(id) }
+
+func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error) {
+	if j.Right == nil {
+		return b.buildResultSet(j.Left, outer)
+	}
+	ln, ls, err := b.buildResultSet(j.Left, outer)
+	if err != nil {
+		return nil, nil, err
+	}
+	rn, rs, err := b.buildResultSet(j.Right, outer)
+	if err != nil {
+		return nil, nil, err
+	}
+	kind := exec.InnerJoin
+	switch j.Tp {
+	case ast.LeftJoin:
+		kind = exec.LeftJoin
+	case ast.RightJoin:
+		kind = exec.RightJoin
+	case ast.CrossJoin:
+		if j.On == nil && len(j.Using) == 0 && !j.NaturalJoin {
+			kind = exec.CrossJoin
+		}
+	}
+	sc := concatScopes(ls, rs)
+	sc.parent = outer
+	lw := len(ls.cols)
+	cols := append(append([]exec.Column(nil), ln.Columns()...), rn.Columns()...)
+	var on exec.Expr
+	var using []string
+	if j.NaturalJoin {
+		for _, lc := range ls.cols {
+			if lc.hidden {
+				continue
+			}
+			for _, rc := range rs.cols {
+				if !rc.hidden && rc.name == lc.name {
+					using = append(using, lc.name)
+				}
+			}
+		}
+	}
+	for _, u := range j.Using {
+		using = append(using, u.Name.O)
+	}
+	if len(using) > 0 {
+		eb := &exprBinder{b: b, scope: sc, what: "JOIN/USING"}
+		var conds []exec.Expr
+		for _, name := range using {
+			li, ri := findCol(ls, name), findCol(rs, name)
+			if li < 0 || ri < 0 {
+				return nil, nil, pgerr.New(pgerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, map[bool]string{true: "left", false: "right"}[li < 0])
+			}
+			l := &exec.ColRef{Idx: li, T: ls.cols[li].t, Name: name}
+			r := &exec.ColRef{Idx: lw + ri, T: rs.cols[ri].t, Name: name}
+			c, err := eb.operator("=", l, r)
+			if err != nil {
+				return nil, nil, err
+			}
+			conds = append(conds, c)
+		}
+		on = andAll(conds)
+		// USING columns appear once; hide the right side's copy, and make
+		// the left one answer for both (coalesced for RIGHT/FULL joins is
+		// approximated by the left column).
+		for _, name := range using {
+			ri := findCol(rs, name)
+			sc.cols[lw+ri].hidden = true
+			sc.cols[lw+ri].table = "?using"
+			li := findCol(ls, name)
+			if kind == exec.RightJoin || kind == exec.FullJoin {
+				sc.cols[li].table = "?using"
+				sc.cols[lw+ri].hidden = false
+				sc.cols[lw+ri].table = ""
+				sc.cols[li].hidden = true
+			}
+		}
+	} else if j.On != nil {
+		eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
+		if on, err = eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return planJoin(ln, rn, kind, on, lw, cols), sc, nil
+}
+
+// planJoin picks a hash join when the condition has equalities between
+// the two sides, else a nested loop.
+func planJoin(ln, rn exec.Node, kind exec.JoinKind, on exec.Expr, lw int, cols []exec.Column) exec.Node {
+	if on != nil && kind != exec.CrossJoin {
+		var lk, rk []exec.Expr
+		var rest []exec.Expr
+		for _, c := range conjuncts(on) {
+			if l, r, ok := equiSides(c, lw); ok {
+				lk, rk = append(lk, l), append(rk, r)
+				continue
+			}
+			rest = append(rest, c)
+		}
+		if len(lk) > 0 {
+			return &exec.HashJoin{Left: ln, Right: rn, Kind: kind, LeftKeys: lk, RightKeys: rk, Extra: andAll(rest), Cols: cols}
+		}
+	}
+	return &exec.NestedLoopJoin{Left: ln, Right: rn, Kind: kind, On: on, Cols: cols}
+}
+
+// equiSides recognizes left.col = right.col of the same type and returns
+// the two sides, the right one re-based to the right input's row.
+func equiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
+	call, ok := e.(*exec.Call)
+	if !ok || call.Fn.Op != "=" {
+		return nil, nil, false
+	}
+	a, aok := call.Args[0].(*exec.ColRef)
+	b, bok := call.Args[1].(*exec.ColRef)
+	if !aok || !bok || a.T.OID != b.T.OID {
+		return nil, nil, false
+	}
+	switch {
+	case a.Idx < lw && b.Idx >= lw:
+		return a, &exec.ColRef{Idx: b.Idx - lw, T: b.T, Name: b.Name}, true
+	case b.Idx < lw && a.Idx >= lw:
+		return b, &exec.ColRef{Idx: a.Idx - lw, T: a.T, Name: a.Name}, true
+	}
+	return nil, nil, false
+}
+
+func conjuncts(e exec.Expr) []exec.Expr {
+	if b, ok := e.(*exec.BoolOp); ok && b.And {
+		var out []exec.Expr
+		for _, a := range b.Args {
+			out = append(out, conjuncts(a)...)
+		}
+		return out
+	}
+	return []exec.Expr{e}
+}
+
+func andAll(es []exec.Expr) exec.Expr {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return &exec.BoolOp{And: true, Args: es}
+}
+
+func findCol(sc *scope, name string) int {
+	for i, c := range sc.cols {
+		if c.name == name && !c.hidden {
+			return i
+		}
+	}
+	return -1
+}
+
+// oneRow is the FROM of a SELECT without FROM.
+var oneRow = &exec.Values{Rows: [][]exec.Expr{{}}}
+
+func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, error) {
+	if sel.With != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+	}
+	if sel.Kind == ast.SelectStmtKindValues {
+		return b.buildValues(sel, outer)
+	}
+	var input exec.Node = oneRow
+	in := &scope{parent: outer}
+	if sel.From != nil && sel.From.TableRefs != nil {
+		var err error
+		if input, in, err = b.buildResultSet(sel.From.TableRefs, outer); err != nil {
+			return nil, err
+		}
+		in.parent = outer
+	}
+	if sel.Where != nil {
+		eb := &exprBinder{b: b, scope: in, what: "WHERE"}
+		pred, err := eb.bindAs(sel.Where, tBool, "argument of WHERE")
+		if err != nil {
+			return nil, err
+		}
+		input = b.pushFilter(input, pred)
+	}
+
+	fields, err := b.expandFields(sel.Fields, in)
+	if err != nil {
+		return nil, err
+	}
+	var orderItems []*ast.ByItem
+	if sel.OrderBy != nil {
+		orderItems = sel.OrderBy.Items
+	}
+
+	// Aggregation.
+	post := in
+	var agg *aggContext
+	aggs := collectAggs(fields, sel.Having, orderItems)
+	if len(aggs) > 0 || sel.GroupBy != nil {
+		agg = &aggContext{in: in}
+		eb := &exprBinder{b: b, scope: in, what: "GROUP BY"}
+		h := &exec.HashAgg{Input: input}
+		if sel.GroupBy != nil {
+			for _, item := range sel.GroupBy.Items {
+				gx := resolveOrdinalOrAlias(item.Expr, fields)
+				e, err := eb.bind(gx)
+				if err != nil {
+					return nil, err
+				}
+				if e, err = eb.resolveUnknown(e, tText); err != nil {
+					return nil, err
+				}
+				h.Group = append(h.Group, e)
+				agg.groupText = append(agg.groupText, restore(gx))
+				agg.groupExpr = append(agg.groupExpr, e)
+				h.Cols = append(h.Cols, exec.Column{Name: "?group", T: e.Type()})
+			}
+		}
+		for _, a := range aggs {
+			ag, err := b.bindAggregate(eb, a)
+			if err != nil {
+				return nil, err
+			}
+			agg.aggs = append(agg.aggs, a)
+			h.Aggs = append(h.Aggs, ag)
+			h.Cols = append(h.Cols, exec.Column{Name: ag.Func.Name, T: ag.Func.Ret})
+		}
+		input = h
+		post = &scope{parent: outer}
+		for _, c := range h.Cols {
+			post.cols = append(post.cols, scopeCol{name: c.Name, t: c.T})
+		}
+		agg.post = post
+		if sel.Having != nil {
+			hb := &exprBinder{b: b, scope: post, agg: agg, what: "HAVING"}
+			pred, err := hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING")
+			if err != nil {
+				return nil, err
+			}
+			input = &exec.Filter{Input: input, Pred: pred}
+		}
+	} else if sel.Having != nil {
+		return nil, pgerr.New(pgerr.GroupingError, "HAVING without GROUP BY or aggregates is not supported yet")
+	}
+
+	// Projection, with hidden trailing columns for ORDER BY expressions
+	// that are not in the select list.
+	pb := &exprBinder{b: b, scope: post, agg: agg, what: "SELECT"}
+	proj := &exec.Project{Input: input}
+	for _, f := range fields {
+		e, err := pb.bind(f.expr)
+		if err != nil {
+			return nil, err
+		}
+		if e, err = pb.resolveUnknown(e, tText); err != nil {
+			return nil, err
+		}
+		proj.Exprs = append(proj.Exprs, e)
+		col := exec.Column{Name: f.name, T: e.Type()}
+		if cr, ok := e.(*exec.ColRef); ok && agg == nil {
+			col.Table, col.Attr = post.cols[cr.Idx].tableOID, post.cols[cr.Idx].attr
+		}
+		proj.Cols = append(proj.Cols, col)
+	}
+	visible := len(proj.Exprs)
+	var keys []exec.SortKey
+	for _, item := range orderItems {
+		idx, err := b.orderTarget(item, fields, proj, pb, sel.Distinct)
+		if err != nil {
+			return nil, err
+		}
+		asc := !item.Desc
+		nullsFirst := !asc // PostgreSQL: NULLS LAST for ASC, FIRST for DESC
+		if nf, ok := nullOrder(item); ok {
+			nullsFirst = nf
+		}
+		keys = append(keys, exec.SortKey{Expr: &exec.ColRef{Idx: idx, T: proj.Cols[idx].T, Name: proj.Cols[idx].Name}, Desc: item.Desc, NullsFirst: nullsFirst})
+	}
+	var out exec.Node = proj
+	if sel.Distinct {
+		out = &exec.DistinctRows{Input: out}
+	}
+	if len(keys) > 0 {
+		out = &exec.Sort{Input: out, Keys: keys}
+	}
+	if sel.Limit != nil {
+		lb := &exprBinder{b: b, scope: &scope{parent: outer}, what: "LIMIT"}
+		l := &exec.Limit{Input: out}
+		if sel.Limit.Count != nil {
+			if l.Count, err = lb.bindAs(sel.Limit.Count, tInt8, "argument of LIMIT"); err != nil {
+				return nil, err
+			}
+		}
+		if sel.Limit.Offset != nil {
+			if l.Offset, err = lb.bindAs(sel.Limit.Offset, tInt8, "argument of OFFSET"); err != nil {
+				return nil, err
+			}
+		}
+		out = l
+	}
+	if len(proj.Exprs) > visible {
+		trim := &exec.Project{Input: out, Cols: proj.Cols[:visible]}
+		for i := 0; i < visible; i++ {
+			trim.Exprs = append(trim.Exprs, &exec.ColRef{Idx: i, T: proj.Cols[i].T, Name: proj.Cols[i].Name})
+		}
+		out = trim
+	}
+	return out, nil
+}
+
+// pushFilter adds a filter; a filter on the key columns of a scan becomes a
+// key range (see keyrange.go).
+func (b *Builder) pushFilter(input exec.Node, pred exec.Expr) exec.Node {
+	if scan, ok := input.(*exec.Scan); ok {
+		if n := planKeyScan(scan, pred); n != nil {
+			return n
+		}
+	}
+	return &exec.Filter{Input: input, Pred: pred}
+}
+
+// field is one output column of a select list, after * expansion.
+type field struct {
+	expr ast.ExprNode
+	name string
+}
+
+func (b *Builder) expandFields(fl *ast.FieldList, in *scope) ([]field, error) {
+	var out []field
+	for _, f := range fl.Fields {
+		if f.WildCard != nil {
+			table := f.WildCard.Table.O
+			n := 0
+			for _, c := range in.cols {
+				if c.hidden || (table != "" && c.table != table) {
+					continue
+				}
+				n++
+				cn := &ast.ColumnName{Name: ast.NewCIStr(c.name)}
+				if c.table != "" && c.table != "?using" {
+					cn.Table = ast.NewCIStr(c.table)
+				}
+				out = append(out, field{expr: &ast.ColumnNameExpr{Name: cn}, name: c.name})
+			}
+			if table != "" && n == 0 && !in.hasTable(table) {
+				return nil, pgerr.New(pgerr.UndefinedTable, "missing FROM-clause entry for table %q", table)
+			}
+			if table == "" && len(in.cols) == 0 {
+				return nil, pgerr.New(pgerr.SyntaxError, "SELECT * with no tables specified is not valid")
+			}
+			continue
+		}
+		name := f.AsName.O
+		if name == "" {
+			name = columnLabel(f.Expr)
+		}
+		out = append(out, field{expr: f.Expr, name: name})
+	}
+	return out, nil
+}
+
+// columnLabel is the name PostgreSQL gives an unnamed select-list column.
+func columnLabel(e ast.ExprNode) string {
+	switch x := e.(type) {
+	case *ast.ColumnNameExpr:
+		return x.Name.Name.O
+	case *ast.ParenthesesExpr:
+		return columnLabel(x.Expr)
+	case *ast.FuncCallExpr:
+		switch x.FnName.L {
+		case "pg_cast":
+			if inner := columnLabel(x.Args[0]); inner != "?column?" {
+				return inner
+			}
+			if s, err := stringArg(x.Args[1]); err == nil {
+				if t, err := types.ParseTypeName(s); err == nil {
+					return pgTypeLabel(t)
+				}
+			}
+			return "?column?"
+		case "pg_sqlvalue":
+			if s, err := stringArg(x.Args[0]); err == nil {
+				return s
+			}
+		case "pg_op", "pg_distinct", "pg_any", "pg_all":
+			return "?column?"
+		}
+		return x.FnName.O
+	case *ast.AggregateFuncExpr:
+		return x.F
+	case *ast.CaseExpr:
+		return "case"
+	case *ast.ExistsSubqueryExpr:
+		return "exists"
+	}
+	return "?column?"
+}
+
+// pgTypeLabel is the column label of a bare cast: PostgreSQL names it after
+// the type's internal name (int4, numeric, text...).
+func pgTypeLabel(t types.T) string {
+	switch t.OID {
+	case types.Int2OID:
+		return "int2"
+	case types.Int4OID:
+		return "int4"
+	case types.Int8OID:
+		return "int8"
+	case types.Float4OID:
+		return "float4"
+	case types.Float8OID:
+		return "float8"
+	case types.BoolOID:
+		return "bool"
+	case types.VarcharOID:
+		return "varchar"
+	case types.BpcharOID:
+		return "bpchar"
+	case types.TimestampTZOID:
+		return "timestamptz"
+	case types.TimeOID:
+		return "time"
+	}
+	s := t.String()
+	if i := len(s); i > 0 {
+		for j := 0; j < len(s); j++ {
+			if s[j] == '(' {
+				return s[:j]
+			}
+		}
+	}
+	return s
+}
+
+// resolveOrdinalOrAlias maps GROUP BY 1 / GROUP BY alias to the select
+// list expression, as PostgreSQL does.
+func resolveOrdinalOrAlias(e ast.ExprNode, fields []field) ast.ExprNode {
+	if v, ok := e.(*driver.ValueExpr); ok && v.Datum.Kind() == driver.KindInt64 {
+		i := int(v.Datum.GetInt64())
+		if i >= 1 && i <= len(fields) {
+			return fields[i-1].expr
+		}
+	}
+	return e
+}
+
+// orderTarget returns the projection column an ORDER BY item sorts by,
+// adding a hidden column for expressions not in the select list.
+func (b *Builder) orderTarget(item *ast.ByItem, fields []field, proj *exec.Project, pb *exprBinder, distinct bool) (int, error) {
+	x := stripNullOrder(item.Expr)
+	if v, ok := x.(*driver.ValueExpr); ok && v.Datum.Kind() == driver.KindInt64 {
+		i := int(v.Datum.GetInt64())
+		if i < 1 || i > len(fields) {
+			return 0, pgerr.New(pgerr.InvalidColumnReference, "ORDER BY position %d is not in select list", i)
+		}
+		return i - 1, nil
+	}
+	if c, ok := x.(*ast.ColumnNameExpr); ok && c.Name.Table.O == "" {
+		match := -1
+		for i, f := range fields {
+			if f.name == c.Name.Name.O {
+				if match >= 0 {
+					if restore(fields[match].expr) != restore(f.expr) {
+						return 0, pgerr.New(pgerr.AmbiguousColumn, "ORDER BY %q is ambiguous", c.Name.Name.O)
+					}
+					continue
+				}
+				match = i
+			}
+		}
+		if match >= 0 {
+			return match, nil
+		}
+	}
+	text := restore(x)
+	for i, f := range fields {
+		if restore(f.expr) == text {
+			return i, nil
+		}
+	}
+	if distinct {
+		return 0, pgerr.New(pgerr.InvalidColumnReference, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+	}
+	e, err := pb.bind(x)
+	if err != nil {
+		return 0, err
+	}
+	if e, err = pb.resolveUnknown(e, tText); err != nil {
+		return 0, err
+	}
+	proj.Exprs = append(proj.Exprs, e)
+	proj.Cols = append(proj.Cols, exec.Column{Name: "?order", T: e.Type()})
+	return len(proj.Exprs) - 1, nil
+}
+
+// The front end carries NULLS FIRST/LAST as pg_nulls_first(e) /
+// pg_nulls_last(e) around the ORDER BY expression.
+func nullOrder(item *ast.ByItem) (nullsFirst, ok bool) {
+	if f, isCall := item.Expr.(*ast.FuncCallExpr); isCall {
+		switch f.FnName.L {
+		case "pg_nulls_first":
+			return true, true
+		case "pg_nulls_last":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+func stripNullOrder(e ast.ExprNode) ast.ExprNode {
+	if f, ok := e.(*ast.FuncCallExpr); ok && (f.FnName.L == "pg_nulls_first" || f.FnName.L == "pg_nulls_last") {
+		return f.Args[0]
+	}
+	return e
+}
+
+func (b *Builder) buildValues(sel *ast.SelectStmt, outer *scope) (exec.Node, error) {
+	eb := &exprBinder{b: b, scope: &scope{parent: outer}, what: "VALUES"}
+	v := &exec.Values{}
+	width := -1
+	for _, row := range sel.Lists {
+		exprs, err := eb.bindList(row.Values)
+		if err != nil {
+			return nil, err
+		}
+		if width >= 0 && len(exprs) != width {
+			return nil, pgerr.New(pgerr.SyntaxError, "VALUES lists must all be the same length")
+		}
+		width = len(exprs)
+		v.Rows = append(v.Rows, exprs)
+	}
+	for c := 0; c < width; c++ {
+		col := make([]exec.Expr, len(v.Rows))
+		for r := range v.Rows {
+			col[r] = v.Rows[r][c]
+		}
+		t, err := eb.unify(col, "VALUES")
+		if err != nil {
+			return nil, err
+		}
+		for r := range v.Rows {
+			if v.Rows[r][c], err = eb.coerce(v.Rows[r][c], t, "VALUES"); err != nil {
+				return nil, err
+			}
+		}
+		v.Cols = append(v.Cols, exec.Column{Name: "column" + itoa(c+1), T: t})
+	}
+	var out exec.Node = v
+	if sel.OrderBy != nil || sel.Limit != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "ORDER BY/LIMIT on VALUES is not supported yet")
+	}
+	return out, nil
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

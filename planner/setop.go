@@ -1,0 +1,151 @@
+package planner
+
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql/pgerr"
+)
+
+// buildSetOp plans UNION / INTERSECT / EXCEPT [ALL], left to right.
+func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error) {
+	if s.With != nil {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+	}
+	var acc exec.Node
+	for i, n := range s.SelectList.Selects {
+		var node exec.Node
+		var err error
+		var op *ast.SetOprType
+		switch x := n.(type) {
+		case *ast.SelectStmt:
+			node, err = b.buildSelect(x, outer)
+			op = x.AfterSetOperator
+		case *ast.SetOprSelectList:
+			node, err = b.buildSetOp(&ast.SetOprStmt{SelectList: x}, outer)
+			op = x.AfterSetOperator
+		default:
+			err = pgerr.New(pgerr.FeatureNotSupported, "set operand %T is not supported", n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = node
+			continue
+		}
+		if len(node.Columns()) != len(acc.Columns()) {
+			return nil, pgerr.New(pgerr.SyntaxError, "each %s query must have the same number of columns", setOpName(op))
+		}
+		acc, err = b.combine(acc, node, op)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if s.OrderBy != nil || s.Limit != nil {
+		sc := scopeOf(acc, "")
+		sc.parent = outer
+		eb := &exprBinder{b: b, scope: sc, what: "ORDER BY"}
+		if s.OrderBy != nil {
+			var keys []exec.SortKey
+			for _, item := range s.OrderBy.Items {
+				e, err := eb.bind(stripNullOrder(resolveOrdinalOrAliasCols(item.Expr, acc.Columns())))
+				if err != nil {
+					return nil, err
+				}
+				nf := item.Desc
+				if v, ok := nullOrder(item); ok {
+					nf = v
+				}
+				keys = append(keys, exec.SortKey{Expr: e, Desc: item.Desc, NullsFirst: nf})
+			}
+			acc = &exec.Sort{Input: acc, Keys: keys}
+		}
+		if s.Limit != nil {
+			l := &exec.Limit{Input: acc}
+			var err error
+			if s.Limit.Count != nil {
+				if l.Count, err = eb.bindAs(s.Limit.Count, tInt8, "argument of LIMIT"); err != nil {
+					return nil, err
+				}
+			}
+			if s.Limit.Offset != nil {
+				if l.Offset, err = eb.bindAs(s.Limit.Offset, tInt8, "argument of OFFSET"); err != nil {
+					return nil, err
+				}
+			}
+			acc = l
+		}
+	}
+	return acc, nil
+}
+
+func resolveOrdinalOrAliasCols(e ast.ExprNode, cols []exec.Column) ast.ExprNode {
+	fields := make([]field, len(cols))
+	for i, c := range cols {
+		fields[i] = field{expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c.Name)}}, name: c.Name}
+	}
+	return resolveOrdinalOrAlias(e, fields)
+}
+
+func setOpName(op *ast.SetOprType) string {
+	if op == nil {
+		return "UNION"
+	}
+	switch *op {
+	case ast.Intersect, ast.IntersectAll:
+		return "INTERSECT"
+	case ast.Except, ast.ExceptAll:
+		return "EXCEPT"
+	}
+	return "UNION"
+}
+
+// combine unifies the column types of two inputs and applies the set
+// operation.
+func (b *Builder) combine(l, r exec.Node, op *ast.SetOprType) (exec.Node, error) {
+	lc, rc := l.Columns(), r.Columns()
+	eb := &exprBinder{b: b, scope: &scope{}, what: setOpName(op)}
+	lp := &exec.Project{Input: l}
+	rp := &exec.Project{Input: r}
+	for i := range lc {
+		t, err := eb.unify([]exec.Expr{&exec.ColRef{T: lc[i].T}, &exec.ColRef{T: rc[i].T}}, setOpName(op))
+		if err != nil {
+			return nil, err
+		}
+		le, err := eb.coerce(&exec.ColRef{Idx: i, T: lc[i].T, Name: lc[i].Name}, t, setOpName(op))
+		if err != nil {
+			return nil, err
+		}
+		re, err := eb.coerce(&exec.ColRef{Idx: i, T: rc[i].T, Name: rc[i].Name}, t, setOpName(op))
+		if err != nil {
+			return nil, err
+		}
+		lp.Exprs, rp.Exprs = append(lp.Exprs, le), append(rp.Exprs, re)
+		lp.Cols = append(lp.Cols, exec.Column{Name: lc[i].Name, T: t})
+		rp.Cols = append(rp.Cols, exec.Column{Name: lc[i].Name, T: t})
+	}
+	kind := exec.UnionAll
+	all := false
+	if op != nil {
+		switch *op {
+		case ast.Union:
+			kind = exec.UnionAll
+		case ast.UnionAll:
+			kind, all = exec.UnionAll, true
+		case ast.Intersect:
+			kind = exec.IntersectSet
+		case ast.IntersectAll:
+			kind, all = exec.IntersectSet, true
+		case ast.Except:
+			kind = exec.ExceptSet
+		case ast.ExceptAll:
+			kind, all = exec.ExceptSet, true
+		}
+	}
+	var n exec.Node = &exec.SetOp{Left: lp, Right: rp, Kind: kind, All: all}
+	if kind == exec.UnionAll && !all {
+		n = &exec.DistinctRows{Input: n}
+	}
+	return n, nil
+}

@@ -1,0 +1,535 @@
+package sql
+
+import (
+	"strings"
+
+	"github.com/strand-db/strand/sql/pgerr"
+)
+
+func (sp *stmtParser) ifNotExists() bool {
+	if sp.peek().is("if") && sp.peekN(1).is("not") && sp.peekN(2).is("exists") {
+		sp.i += 3
+		return true
+	}
+	return false
+}
+
+func (sp *stmtParser) ifExists() bool {
+	if sp.peek().is("if") && sp.peekN(1).is("exists") {
+		sp.i += 2
+		return true
+	}
+	return false
+}
+
+func (sp *stmtParser) create() (Statement, error) {
+	sp.next()
+	orReplace := false
+	if sp.peek().is("or") && sp.peekN(1).is("replace") {
+		sp.i += 2
+		orReplace = true
+	}
+	tok := sp.next()
+	switch {
+	case tok.is("materialized"):
+		if err := sp.expect("view"); err != nil {
+			return nil, err
+		}
+		return sp.createMaterializedView(orReplace)
+	case orReplace:
+		return nil, sp.unsupported(tok, "CREATE OR REPLACE "+strings.ToUpper(tok.Text))
+	case tok.is("table"):
+		return sp.createTable()
+	case tok.is("schema"):
+		st := &CreateSchema{IfNotExists: sp.ifNotExists()}
+		var err error
+		if st.Name, err = sp.ident(); err != nil {
+			return nil, err
+		}
+		if a := sp.peek(); a.is("authorization") {
+			return nil, sp.unsupported(a, "CREATE SCHEMA ... AUTHORIZATION")
+		}
+		return st, sp.end()
+	case tok.is("role"), tok.is("user"):
+		return sp.role(false, tok.is("user"))
+	case tok.is("temp"), tok.is("temporary"), tok.is("unlogged"):
+		return nil, sp.unsupported(tok, strings.ToUpper(tok.Text)+" tables")
+	}
+	return nil, sp.unsupported(tok, "CREATE "+strings.ToUpper(tok.Text))
+}
+
+func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) {
+	st := &CreateMaterializedView{OrReplace: orReplace, IfNotExists: sp.ifNotExists()}
+	var err error
+	if st.Name, err = sp.objectName(); err != nil {
+		return nil, err
+	}
+	if sp.peek().isPunct("(") {
+		if st.Columns, err = sp.identList(); err != nil {
+			return nil, err
+		}
+	}
+	if w := sp.peek(); w.is("with") || w.is("tablespace") || w.is("using") {
+		return nil, sp.unsupported(w, "materialized view storage options")
+	}
+	if err := sp.expect("as"); err != nil {
+		return nil, err
+	}
+	from := sp.i
+	to := sp.findTop(from, func(i int) bool {
+		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
+	})
+	if to < len(sp.toks) {
+		return nil, sp.unsupported(sp.toks[to], "WITH [NO] DATA")
+	}
+	if from >= to {
+		return nil, sp.syntaxErr(sp.peek())
+	}
+	if st.Query, err = sp.resultSet(from, to); err != nil {
+		return nil, err
+	}
+	st.QueryText = sp.src[sp.toks[from].Pos:sp.toks[to-1].End]
+	return st, nil
+}
+
+// createTable parses CREATE TABLE itself: column types are PostgreSQL's,
+// read from tokens; only DEFAULT and CHECK expressions go through TiDB.
+func (sp *stmtParser) createTable() (Statement, error) {
+	st := &CreateTable{IfNotExists: sp.ifNotExists()}
+	var err error
+	if st.Name, err = sp.objectName(); err != nil {
+		return nil, err
+	}
+	if a := sp.peek(); a.is("as") || a.is("partition") || a.is("of") {
+		return nil, sp.unsupported(a, "CREATE TABLE "+strings.ToUpper(a.Text))
+	}
+	if err := sp.expectPunct("("); err != nil {
+		return nil, err
+	}
+	for !sp.peek().isPunct(")") {
+		if err := sp.tableElement(st); err != nil {
+			return nil, err
+		}
+		if !sp.acceptPunct(",") {
+			break
+		}
+	}
+	if err := sp.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	for !sp.eof() {
+		tok := sp.next()
+		switch {
+		case tok.is("append"):
+			if err := sp.expectWords("only", "key"); err != nil {
+				return nil, err
+			}
+			if st.AppendOnlyKey != nil {
+				return nil, sp.syntaxErr(tok)
+			}
+			if st.AppendOnlyKey, err = sp.identList(); err != nil {
+				return nil, err
+			}
+		case tok.is("with"):
+			if st.Options, err = sp.optionList(); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, sp.unsupported(tok, "CREATE TABLE ... "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
+		}
+	}
+	if st.AppendOnlyKey != nil && st.PrimaryKey != nil {
+		return nil, errAt(sp.src, sp.toks[0].Pos, pgerr.InvalidTableDefinition, "an APPEND ONLY table cannot have a PRIMARY KEY")
+	}
+	return st, nil
+}
+
+// optionList reads ( name = value, ... ).
+func (sp *stmtParser) optionList() ([]Option, error) {
+	if err := sp.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var opts []Option
+	for {
+		name, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		for sp.acceptPunct(".") {
+			n, err := sp.ident()
+			if err != nil {
+				return nil, err
+			}
+			name += "." + n
+		}
+		o := Option{Name: name, Value: "true"}
+		if sp.peek().isOp("=") {
+			sp.next()
+			if o.Value, err = sp.optionValue(); err != nil {
+				return nil, err
+			}
+		}
+		opts = append(opts, o)
+		if !sp.acceptPunct(",") {
+			break
+		}
+	}
+	return opts, sp.expectPunct(")")
+}
+
+// optionValue reads a string, a number (with sign) or a word as text.
+func (sp *stmtParser) optionValue() (string, error) {
+	tok := sp.next()
+	switch tok.Kind {
+	case TokString, TokIdent, TokQuotedIdent, TokNumber:
+		return tok.Text, nil
+	case TokOp:
+		if (tok.Text == "-" || tok.Text == "+") && sp.peek().Kind == TokNumber {
+			n := sp.next()
+			if tok.Text == "-" {
+				return "-" + n.Text, nil
+			}
+			return n.Text, nil
+		}
+	}
+	return "", sp.syntaxErr(tok)
+}
+
+func (sp *stmtParser) tableElement(st *CreateTable) error {
+	tok := sp.peek()
+	cname := ""
+	if tok.is("constraint") {
+		sp.next()
+		var err error
+		if cname, err = sp.ident(); err != nil {
+			return err
+		}
+		tok = sp.peek()
+	}
+	switch {
+	case tok.is("primary"):
+		sp.next()
+		if err := sp.expect("key"); err != nil {
+			return err
+		}
+		if st.PrimaryKey != nil {
+			return errAt(sp.src, tok.Pos, pgerr.InvalidTableDefinition, "multiple primary keys for table %q are not allowed", st.Name.Name)
+		}
+		cols, err := sp.identList()
+		if err != nil {
+			return err
+		}
+		st.PrimaryKey = cols
+		return nil
+	case tok.is("check"):
+		sp.next()
+		c, err := sp.check(cname)
+		if err != nil {
+			return err
+		}
+		st.Checks = append(st.Checks, c)
+		return nil
+	case tok.is("unique"), tok.is("foreign"), tok.is("exclude"), tok.is("like"):
+		return sp.unsupported(tok, strings.ToUpper(tok.Text)+" table constraints")
+	}
+	if cname != "" {
+		return sp.syntaxErr(tok)
+	}
+	col, err := sp.columnDef()
+	if err != nil {
+		return err
+	}
+	for _, c := range st.Columns {
+		if c.Name == col.Name {
+			return errAt(sp.src, tok.Pos, pgerr.DuplicateColumn, "column %q specified more than once", col.Name)
+		}
+	}
+	if col.PrimaryKey {
+		if st.PrimaryKey != nil {
+			return errAt(sp.src, tok.Pos, pgerr.InvalidTableDefinition, "multiple primary keys for table %q are not allowed", st.Name.Name)
+		}
+		st.PrimaryKey = []string{col.Name}
+	}
+	st.Columns = append(st.Columns, col)
+	return nil
+}
+
+// check reads ( expr ) after CHECK.
+func (sp *stmtParser) check(name string) (Check, error) {
+	if err := sp.expectPunct("("); err != nil {
+		return Check{}, err
+	}
+	n, err := sp.expr()
+	if err != nil {
+		return Check{}, err
+	}
+	if err := sp.expectPunct(")"); err != nil {
+		return Check{}, err
+	}
+	e, err := sp.exprNode(n)
+	if err != nil {
+		return Check{}, err
+	}
+	if nk := sp.peek(); nk.is("no") {
+		return Check{}, sp.unsupported(nk, "NO INHERIT")
+	}
+	return Check{Name: name, Expr: e}, nil
+}
+
+// columnDef reads name type [constraints].
+func (sp *stmtParser) columnDef() (*ColumnDef, error) {
+	name, err := sp.ident()
+	if err != nil {
+		return nil, err
+	}
+	col := &ColumnDef{Name: name}
+	if col.Type, err = sp.typeName(); err != nil {
+		return nil, err
+	}
+	for {
+		tok := sp.peek()
+		cname := ""
+		if tok.is("constraint") {
+			sp.next()
+			if cname, err = sp.ident(); err != nil {
+				return nil, err
+			}
+			tok = sp.peek()
+		}
+		switch {
+		case tok.is("not"):
+			sp.next()
+			if err := sp.expect("null"); err != nil {
+				return nil, err
+			}
+			col.NotNull = true
+		case tok.is("null"):
+			sp.next()
+		case tok.is("primary"):
+			sp.next()
+			if err := sp.expect("key"); err != nil {
+				return nil, err
+			}
+			col.PrimaryKey = true
+		case tok.is("default"):
+			sp.next()
+			if col.Default != nil {
+				return nil, errAt(sp.src, tok.Pos, pgerr.SyntaxError, "multiple default values specified for column %q", name)
+			}
+			n, err := sp.exprBP(bpIs)
+			if err != nil {
+				return nil, err
+			}
+			if col.Default, err = sp.exprNode(n); err != nil {
+				return nil, err
+			}
+		case tok.is("check"):
+			sp.next()
+			c, err := sp.check(cname)
+			if err != nil {
+				return nil, err
+			}
+			col.Checks = append(col.Checks, c)
+		case tok.is("unique"), tok.is("references"), tok.is("generated"), tok.is("collate"), tok.is("deferrable"):
+			return nil, sp.unsupported(tok, "column constraint "+strings.ToUpper(tok.Text))
+		default:
+			if cname != "" {
+				return nil, sp.syntaxErr(tok)
+			}
+			return col, nil
+		}
+	}
+}
+
+func (sp *stmtParser) drop() (Statement, error) {
+	sp.next()
+	tok := sp.next()
+	st := &Drop{}
+	switch {
+	case tok.is("table"):
+		st.Kind = ObjTable
+	case tok.is("schema"):
+		st.Kind = ObjSchema
+	case tok.is("materialized"):
+		if err := sp.expect("view"); err != nil {
+			return nil, err
+		}
+		st.Kind = ObjMaterializedView
+	case tok.is("role"), tok.is("user"):
+		st.Kind = ObjRole
+	default:
+		return nil, sp.unsupported(tok, "DROP "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
+	}
+	st.IfExists = sp.ifExists()
+	for {
+		var n ObjectName
+		var err error
+		if st.Kind == ObjSchema || st.Kind == ObjRole {
+			n.Name, err = sp.ident()
+		} else {
+			n, err = sp.objectName()
+		}
+		if err != nil {
+			return nil, err
+		}
+		st.Names = append(st.Names, n)
+		if !sp.acceptPunct(",") {
+			break
+		}
+	}
+	if st.Kind != ObjRole {
+		if sp.accept("cascade") {
+			st.Cascade = true
+		} else {
+			sp.accept("restrict")
+		}
+	}
+	return st, sp.end()
+}
+
+func (sp *stmtParser) alter() (Statement, error) {
+	sp.next()
+	tok := sp.next()
+	switch {
+	case tok.is("role"), tok.is("user"):
+		return sp.role(true, tok.is("user"))
+	case tok.is("table"):
+	default:
+		return nil, sp.unsupported(tok, "ALTER "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
+	}
+	st := &AlterTable{IfExists: sp.ifExists()}
+	if o := sp.peek(); o.is("only") {
+		sp.next()
+	}
+	var err error
+	if st.Name, err = sp.objectName(); err != nil {
+		return nil, err
+	}
+	for {
+		a, err := sp.alterAction()
+		if err != nil {
+			return nil, err
+		}
+		st.Actions = append(st.Actions, a)
+		if a.Kind == AlterRenameColumn || a.Kind == AlterRenameTable || !sp.acceptPunct(",") {
+			break
+		}
+	}
+	return st, sp.end()
+}
+
+func (sp *stmtParser) alterAction() (AlterAction, error) {
+	tok := sp.next()
+	var a AlterAction
+	var err error
+	switch {
+	case tok.is("add"):
+		if c := sp.peek(); c.is("constraint") || c.is("primary") || c.is("check") || c.is("unique") || c.is("foreign") {
+			return a, sp.unsupported(c, "ALTER TABLE ADD constraint")
+		}
+		sp.accept("column")
+		a.Kind = AlterAddColumn
+		a.IfNotExists = sp.ifNotExists()
+		a.Column, err = sp.columnDef()
+		return a, err
+	case tok.is("drop"):
+		if c := sp.peek(); c.is("constraint") {
+			return a, sp.unsupported(c, "ALTER TABLE DROP CONSTRAINT")
+		}
+		sp.accept("column")
+		a.Kind = AlterDropColumn
+		a.IfExists = sp.ifExists()
+		if a.Name, err = sp.ident(); err != nil {
+			return a, err
+		}
+		if sp.accept("cascade") {
+			a.Cascade = true
+		} else {
+			sp.accept("restrict")
+		}
+		return a, nil
+	case tok.is("rename"):
+		if sp.accept("to") {
+			a.Kind = AlterRenameTable
+			a.NewName, err = sp.ident()
+			return a, err
+		}
+		if c := sp.peek(); c.is("constraint") {
+			return a, sp.unsupported(c, "ALTER TABLE RENAME CONSTRAINT")
+		}
+		sp.accept("column")
+		a.Kind = AlterRenameColumn
+		if a.Name, err = sp.ident(); err != nil {
+			return a, err
+		}
+		if err := sp.expect("to"); err != nil {
+			return a, err
+		}
+		a.NewName, err = sp.ident()
+		return a, err
+	}
+	return a, sp.unsupported(tok, "ALTER TABLE "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
+}
+
+// role parses CREATE/ALTER ROLE|USER name [WITH] options.
+func (sp *stmtParser) role(alter, user bool) (Statement, error) {
+	st := &Role{Alter: alter, User: user}
+	var err error
+	if st.Name, err = sp.ident(); err != nil {
+		return nil, err
+	}
+	if alter {
+		if r := sp.peek(); r.is("rename") || r.is("set") || r.is("reset") || r.is("in") {
+			return nil, sp.unsupported(r, "ALTER ROLE "+strings.ToUpper(r.Text))
+		}
+	}
+	sp.accept("with")
+	for !sp.eof() {
+		tok := sp.next()
+		if tok.Kind != TokIdent {
+			return nil, sp.syntaxErr(tok)
+		}
+		switch tok.Text {
+		case "encrypted", "password":
+			if tok.Text == "encrypted" {
+				if err := sp.expect("password"); err != nil {
+					return nil, err
+				}
+			}
+			p := sp.next()
+			switch {
+			case p.Kind == TokString:
+				s := p.Text
+				st.Password = &s
+			case p.is("null"):
+				st.Password, st.PasswordNull = nil, true
+			default:
+				return nil, sp.syntaxErr(p)
+			}
+		case "login", "nologin", "superuser", "nosuperuser", "createdb", "nocreatedb", "createrole",
+			"nocreaterole", "inherit", "noinherit", "replication", "noreplication", "bypassrls", "nobypassrls":
+			st.Options = append(st.Options, Option{Name: strings.ToUpper(tok.Text)})
+		case "connection":
+			if err := sp.expect("limit"); err != nil {
+				return nil, err
+			}
+			v, err := sp.optionValue()
+			if err != nil {
+				return nil, err
+			}
+			st.Options = append(st.Options, Option{Name: "CONNECTION LIMIT", Value: v})
+		case "valid":
+			if err := sp.expect("until"); err != nil {
+				return nil, err
+			}
+			v := sp.next()
+			if v.Kind != TokString {
+				return nil, sp.syntaxErr(v)
+			}
+			st.Options = append(st.Options, Option{Name: "VALID UNTIL", Value: v.Text})
+		default:
+			return nil, sp.unsupported(tok, "role option "+strings.ToUpper(tok.Text))
+		}
+	}
+	return st, nil
+}

@@ -1,0 +1,44 @@
+package sql
+
+import (
+	"errors"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/strand-db/strand/sql/pgerr"
+)
+
+// FuzzParse checks that no input makes the front end panic, and that every
+// error carries a SQLSTATE and a position inside the input.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"SELECT 1",
+		"SELECT a->>'k', x::int[], -1::int FROM t WHERE a = ANY($1) ORDER BY b NULLS FIRST",
+		"INSERT INTO t VALUES ($1) ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING *",
+		"SELECT E'\\x41', $q$x$q$, 'a'\n'b' /* /* */ */ -- c",
+		"CREATE TABLE t (a numeric(10,2) DEFAULT 0 CHECK (a > 0), PRIMARY KEY (a)) APPEND ONLY KEY (a)",
+		"COPY t FROM STDIN WITH (FORMAT csv); SET x TO 1; SHOW ALL",
+		"SELECT count(*) FILTER (WHERE x > 0) OVER (ORDER BY a ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)",
+		"SELECT CASE WHEN a IS DISTINCT FROM b THEN ARRAY[[1]] END, INTERVAL '1' day",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, sql string) {
+		stmts, err := ParseUncached(sql)
+		if err != nil {
+			var pe *pgerr.Error
+			if !errors.As(err, &pe) || pe.Code == "" {
+				t.Fatalf("error without SQLSTATE: %v", err)
+			}
+			if pe.Position < 0 || pe.Position > utf8.RuneCountInString(sql)+1 {
+				t.Fatalf("position %d outside input of %d characters: %v", pe.Position, utf8.RuneCountInString(sql), err)
+			}
+			return
+		}
+		for _, s := range stmts {
+			if s.StmtInfo().Text == "" {
+				t.Fatalf("statement without text")
+			}
+		}
+	})
+}

@@ -1,0 +1,715 @@
+package sql
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/test_driver"
+	"github.com/strand-db/strand/sql/pgerr"
+)
+
+// Parse parses a query string of one or more statements. Statements are
+// served from a shared cache keyed by the query text: they must be treated
+// as immutable. An error carries a SQLSTATE and a position relative to sql.
+func Parse(sql string) ([]Statement, error) {
+	return defaultCache.parse(sql)
+}
+
+// ParseUncached is Parse without the cache: the statements are fresh.
+func ParseUncached(sql string) ([]Statement, error) {
+	toks, err := Tokenize(sql)
+	if err != nil {
+		return nil, err
+	}
+	pieces := splitTokens(sql, toks)
+	stmts := make([]Statement, 0, len(pieces))
+	for _, p := range pieces {
+		s, err := parsePiece(sql, p)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, s)
+	}
+	return stmts, nil
+}
+
+// sqlMode makes TiDB read the text the translator writes exactly: "x" is an
+// identifier and backslashes in strings are literal. The translator never
+// writes ||, so PIPES_AS_CONCAT is not needed.
+const sqlMode = mysql.ModeANSIQuotes | mysql.ModeNoBackslashEscapes
+
+// parsers pools TiDB parsers, which are not safe for concurrent use.
+var parsers = sync.Pool{New: func() any {
+	p := parser.New()
+	p.SetSQLMode(sqlMode)
+	p.EnableWindowFunc(true)
+	return p
+}}
+
+// stmtParser parses one statement; it gathers the parameter map across
+// the several TiDB parses a statement may need.
+type stmtParser struct {
+	*translator
+	info Info
+}
+
+func parsePiece(src string, p Piece) (Statement, error) {
+	sp := &stmtParser{translator: &translator{src: src, toks: p.Tokens}}
+	sp.info.Text = p.Text
+	sp.info.Offset = p.Offset
+	s, err := sp.statement()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range sp.info.Params {
+		if n > sp.info.NumParams {
+			sp.info.NumParams = n
+		}
+	}
+	*s.StmtInfo() = sp.info
+	return s, nil
+}
+
+// tidb writes n and parses the text with TiDB, renumbering parameter
+// markers so their Order indexes the statement's Params.
+func (sp *stmtParser) tidb(n *node) (ast.StmtNode, error) {
+	var o out
+	o.emit(n)
+	text := o.b.String()
+	p := parsers.Get().(*parser.Parser)
+	stmts, _, err := p.Parse(text, "", "")
+	parsers.Put(p)
+	if err != nil {
+		return nil, sp.tidbError(err, text, &o)
+	}
+	if len(stmts) != 1 {
+		return nil, pgerr.New(pgerr.SyntaxError, "syntax error").WithPosition(charPos(sp.src, sp.info.Offset))
+	}
+	// TiDB leaves Order unset; number the markers by their offset in the
+	// written text, which is the order of o.params.
+	var pc paramCollector
+	stmts[0].Accept(&pc)
+	if len(pc.markers) != len(o.params) {
+		return nil, pgerr.New(pgerr.InternalError, "parameter markers: TiDB saw %d, translator wrote %d", len(pc.markers), len(o.params))
+	}
+	sort.Slice(pc.markers, func(i, j int) bool { return pc.markers[i].Offset < pc.markers[j].Offset })
+	for i, m := range pc.markers {
+		m.Order = len(sp.info.Params) + i
+	}
+	sp.info.Params = append(sp.info.Params, o.params...)
+	sp.info.Translated = append(sp.info.Translated, text)
+	return stmts[0], nil
+}
+
+var tidbNear = regexp.MustCompile(`(?s)^line \d+ column \d+ near "(.*)"(.*?)( \(total length (\d+)\))?$`)
+
+// tidbError maps a TiDB syntax error back to the original text.
+func (sp *stmtParser) tidbError(err error, text string, o *out) error {
+	off := -1
+	if m := tidbNear.FindStringSubmatch(strings.TrimSpace(err.Error())); m != nil {
+		rest := len(m[1])
+		if m[4] != "" {
+			rest, _ = strconv.Atoi(m[4])
+		}
+		if rest == 0 && len(sp.toks) > 0 {
+			end := sp.toks[len(sp.toks)-1].End
+			return &pgerr.Error{Code: pgerr.SyntaxError, Severity: pgerr.SeverityError, Message: "syntax error at end of input",
+				Position: charPos(sp.src, end), Detail: "translated: " + text, Cause: err}
+		}
+		if rest <= len(text) {
+			off = o.origOffset(len(text) - rest)
+		}
+	}
+	if off < 0 {
+		off = sp.info.Offset
+	}
+	msg := "syntax error"
+	for _, tk := range sp.toks {
+		if tk.Pos == off {
+			msg = fmt.Sprintf("syntax error at or near %q", sp.src[tk.Pos:tk.End])
+			break
+		}
+	}
+	return &pgerr.Error{Code: pgerr.SyntaxError, Severity: pgerr.SeverityError, Message: msg,
+		Position: charPos(sp.src, off), Detail: "translated: " + text, Cause: err}
+}
+
+// paramCollector gathers the parameter markers of an AST.
+type paramCollector struct {
+	markers []*test_driver.ParamMarkerExpr
+}
+
+func (v *paramCollector) Enter(n ast.Node) (ast.Node, bool) {
+	if pm, ok := n.(*test_driver.ParamMarkerExpr); ok {
+		v.markers = append(v.markers, pm)
+	}
+	return n, false
+}
+
+func (v *paramCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// sub returns a parser over toks[from:to] sharing src and the info.
+func (sp *stmtParser) sub(from, to int) *translator {
+	return &translator{src: sp.src, toks: sp.toks[from:to]}
+}
+
+// findTop returns the index of the first token at parenthesis depth 0 at
+// or after from that satisfies match, or len(toks).
+func (sp *stmtParser) findTop(from int, match func(i int) bool) int {
+	depth := 0
+	for i := from; i < len(sp.toks); i++ {
+		switch {
+		case sp.toks[i].isPunct("(") || sp.toks[i].isPunct("["):
+			depth++
+		case sp.toks[i].isPunct(")") || sp.toks[i].isPunct("]"):
+			depth--
+		case depth == 0 && match(i):
+			return i
+		}
+	}
+	return len(sp.toks)
+}
+
+func (sp *stmtParser) statement() (Statement, error) {
+	tok := sp.peek()
+	if tok.isPunct("(") {
+		return sp.query()
+	}
+	if tok.Kind != TokIdent {
+		return nil, sp.syntaxErr(tok)
+	}
+	switch tok.Text {
+	case "select", "with", "table":
+		return sp.query()
+	case "values":
+		return nil, sp.unsupported(tok, "VALUES as a statement")
+	case "insert":
+		return sp.insert()
+	case "update":
+		return sp.update()
+	case "delete":
+		return sp.delete()
+	case "create":
+		return sp.create()
+	case "drop":
+		return sp.drop()
+	case "alter":
+		return sp.alter()
+	case "refresh":
+		sp.next()
+		if err := sp.expectWords("materialized", "view"); err != nil {
+			return nil, err
+		}
+		name, err := sp.objectName()
+		if err != nil {
+			return nil, err
+		}
+		return &RefreshMaterializedView{Name: name}, sp.end()
+	case "show":
+		return sp.show()
+	case "set":
+		return sp.set()
+	case "reset":
+		sp.next()
+		if sp.accept("all") {
+			return &Reset{Name: "all"}, sp.end()
+		}
+		name, err := sp.settingName()
+		if err != nil {
+			return nil, err
+		}
+		return &Reset{Name: name}, sp.end()
+	case "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release":
+		return sp.transaction()
+	case "discard":
+		sp.next()
+		w := sp.next()
+		switch {
+		case w.is("all"), w.is("plans"), w.is("sequences"), w.is("temp"), w.is("temporary"):
+			return &Discard{What: w.Text}, sp.end()
+		}
+		return nil, sp.syntaxErr(w)
+	case "deallocate":
+		sp.next()
+		sp.accept("prepare")
+		if sp.accept("all") {
+			return &Deallocate{All: true}, sp.end()
+		}
+		name, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		return &Deallocate{Name: name}, sp.end()
+	case "prepare":
+		return sp.prepare()
+	case "execute":
+		return sp.execute()
+	case "explain":
+		return sp.explain()
+	case "copy":
+		return sp.copyStmt()
+	case "subscribe":
+		sp.next()
+		sp.accept("to")
+		name, err := sp.objectName()
+		if err != nil {
+			return nil, err
+		}
+		if !sp.eof() {
+			return nil, sp.unsupported(sp.peek(), "SUBSCRIBE options")
+		}
+		return &Subscribe{Target: name}, nil
+	case "listen":
+		sp.next()
+		ch, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		return &Listen{Channel: ch}, sp.end()
+	case "unlisten":
+		sp.next()
+		if sp.peek().isOp("*") {
+			sp.next()
+			return &Unlisten{All: true}, sp.end()
+		}
+		ch, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		return &Unlisten{Channel: ch}, sp.end()
+	case "notify":
+		sp.next()
+		ch, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		n := &Notify{Channel: ch}
+		if sp.acceptPunct(",") {
+			s := sp.next()
+			if s.Kind != TokString {
+				return nil, sp.syntaxErr(s)
+			}
+			n.Payload = s.Text
+		}
+		return n, sp.end()
+	case "declare":
+		return sp.declare()
+	case "fetch", "move":
+		return sp.fetch()
+	case "close":
+		sp.next()
+		if sp.accept("all") {
+			return &Close{All: true}, sp.end()
+		}
+		name, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		return &Close{Cursor: name}, sp.end()
+	}
+	return nil, sp.syntaxErr(tok)
+}
+
+// end requires the statement to be complete.
+func (sp *stmtParser) end() error {
+	if !sp.eof() {
+		return sp.syntaxErr(sp.peek())
+	}
+	return nil
+}
+
+func (sp *stmtParser) expectWords(words ...string) error {
+	for _, w := range words {
+		if err := sp.expect(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ident reads a name: an unquoted word (folded) or a quoted identifier.
+func (sp *stmtParser) ident() (string, error) {
+	tok := sp.next()
+	if tok.Kind == TokQuotedIdent || tok.Kind == TokIdent && !reserved[tok.Text] {
+		return tok.Text, nil
+	}
+	return "", sp.syntaxErr(tok)
+}
+
+// objectName reads name or schema.name.
+func (sp *stmtParser) objectName() (ObjectName, error) {
+	a, err := sp.ident()
+	if err != nil {
+		return ObjectName{}, err
+	}
+	if !sp.acceptPunct(".") {
+		return ObjectName{Name: a}, nil
+	}
+	b, err := sp.ident()
+	if err != nil {
+		return ObjectName{}, err
+	}
+	if sp.peek().isPunct(".") {
+		return ObjectName{}, sp.unsupported(sp.peek(), "cross-database references")
+	}
+	return ObjectName{Schema: a, Name: b}, nil
+}
+
+// tableRef writes an object name for TiDB.
+func tableRef(n ObjectName, pos int) *node {
+	r := &node{prec: precAtom}
+	if n.Schema != "" {
+		r.txt(quoteIdent(n.Schema)+".", pos)
+	}
+	return r.txt(quoteIdent(n.Name), pos)
+}
+
+// identList reads ( name, ... ).
+func (sp *stmtParser) identList() ([]string, error) {
+	if err := sp.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var names []string
+	for {
+		n, err := sp.ident()
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+		if !sp.acceptPunct(",") {
+			break
+		}
+	}
+	return names, sp.expectPunct(")")
+}
+
+// query parses a SELECT-like statement.
+func (sp *stmtParser) query() (Statement, error) {
+	rs, err := sp.resultSet(0, len(sp.toks))
+	if err != nil {
+		return nil, err
+	}
+	return &Query{AST: rs.(ast.StmtNode)}, nil
+}
+
+// resultSet translates toks[from:to] as a query and parses it with TiDB.
+func (sp *stmtParser) resultSet(from, to int) (ast.ResultSetNode, error) {
+	t := sp.sub(from, to)
+	n, err := t.query(false)
+	if err != nil {
+		return nil, err
+	}
+	if !t.eof() {
+		return nil, t.syntaxErr(t.peek())
+	}
+	if first := t.toks[0]; first.is("with") {
+		// WITH ... INSERT/UPDATE/DELETE reaches TiDB as a SELECT-less text.
+		for _, tk := range t.toks {
+			if tk.is("insert") || tk.is("update") || tk.is("delete") {
+				if sp.findTop(from, func(i int) bool { return sp.toks[i].Pos == tk.Pos }) < to {
+					return nil, sp.unsupported(tk, "WITH with data-modifying statements")
+				}
+			}
+		}
+	}
+	st, err := sp.tidb(n)
+	if err != nil {
+		return nil, err
+	}
+	switch rs := st.(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		return rs.(ast.ResultSetNode), nil
+	}
+	return nil, sp.syntaxErr(sp.toks[from])
+}
+
+// exprNode translates one expression already parsed into n.
+func (sp *stmtParser) exprNode(n *node) (ast.ExprNode, error) {
+	w := &node{prec: precAtom}
+	w.txt("SELECT ", -1).sub(n, 0)
+	st, err := sp.tidb(w)
+	if err != nil {
+		return nil, err
+	}
+	sel, ok := st.(*ast.SelectStmt)
+	if !ok || sel.Fields == nil || len(sel.Fields.Fields) != 1 {
+		return nil, pgerr.New(pgerr.InternalError, "expression did not translate to one field")
+	}
+	return sel.Fields.Fields[0].Expr, nil
+}
+
+// returning parses RETURNING list at toks[at:] (at is the RETURNING token).
+func (sp *stmtParser) returning(at int) ([]*ast.SelectField, error) {
+	if at >= len(sp.toks) {
+		return nil, nil
+	}
+	ret := sp.toks[at]
+	toks := append([]Token{{Kind: TokIdent, Text: "select", Pos: ret.Pos, End: ret.End}}, sp.toks[at+1:]...)
+	t := &translator{src: sp.src, toks: toks}
+	n, err := t.query(false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sp.tidb(n)
+	if err != nil {
+		return nil, err
+	}
+	sel, ok := st.(*ast.SelectStmt)
+	if !ok || sel.From != nil || sel.Where != nil || sel.GroupBy != nil || sel.OrderBy != nil || sel.Limit != nil {
+		return nil, sp.syntaxErr(ret)
+	}
+	return sel.Fields.Fields, nil
+}
+
+func (sp *stmtParser) isReturning(i int) bool { return sp.toks[i].is("returning") }
+
+// insert: INSERT INTO name [AS alias] [(cols)] {VALUES|SELECT|DEFAULT
+// VALUES} [ON CONFLICT ...] [RETURNING ...].
+func (sp *stmtParser) insert() (Statement, error) {
+	ins := sp.next()
+	if err := sp.expect("into"); err != nil {
+		return nil, err
+	}
+	nameTok := sp.peek()
+	name, err := sp.objectName()
+	if err != nil {
+		return nil, err
+	}
+	st := &Insert{}
+	if sp.accept("as") {
+		if st.Alias, err = sp.ident(); err != nil {
+			return nil, err
+		}
+	}
+	head := &node{prec: precAtom}
+	head.txt("INSERT INTO ", ins.Pos).sub(tableRef(name, nameTok.Pos), 0)
+	if sp.peek().isPunct("(") && !sp.startsQueryAt(sp.i+1) {
+		cols, err := sp.identList()
+		if err != nil {
+			return nil, err
+		}
+		head.txt(" (", -1)
+		for i, c := range cols {
+			if i > 0 {
+				head.txt(", ", -1)
+			}
+			head.txt(quoteIdent(c), -1)
+		}
+		head.txt(")", -1)
+	}
+	if o := sp.peek(); o.is("overriding") {
+		return nil, sp.unsupported(o, "OVERRIDING")
+	}
+	retAt := sp.findTop(sp.i, sp.isReturning)
+	confAt := sp.findTop(sp.i, func(i int) bool {
+		return sp.toks[i].is("on") && i+1 < len(sp.toks) && sp.toks[i+1].is("conflict")
+	})
+	if confAt > retAt {
+		confAt = retAt
+	}
+	if d := sp.peek(); d.is("default") && sp.peekN(1).is("values") {
+		sp.i += 2
+		if sp.i != confAt {
+			return nil, sp.syntaxErr(sp.peek())
+		}
+		st.DefaultValues = true
+		head.txt(" () VALUES ()", d.Pos)
+	} else {
+		if v := sp.peek(); !v.is("values") && !v.is("select") && !v.is("with") && !v.isPunct("(") {
+			return nil, sp.syntaxErr(v)
+		}
+		t := sp.sub(sp.i, confAt)
+		body, err := t.query(false)
+		if err != nil {
+			return nil, err
+		}
+		head.txt(" ", -1).sub(body, 0)
+	}
+	ast1, err := sp.tidb(head)
+	if err != nil {
+		return nil, err
+	}
+	var ok bool
+	if st.AST, ok = ast1.(*ast.InsertStmt); !ok || st.AST.IsReplace || st.AST.Setlist || st.AST.OnDuplicate != nil {
+		return nil, sp.syntaxErr(ins)
+	}
+	if confAt < retAt {
+		sp.i = confAt + 2
+		if st.OnConflict, err = sp.onConflict(name, retAt); err != nil {
+			return nil, err
+		}
+	}
+	if st.Returning, err = sp.returning(retAt); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (sp *stmtParser) startsQueryAt(i int) bool {
+	return i < len(sp.toks) && (sp.toks[i].is("select") || sp.toks[i].is("with") || sp.toks[i].is("values"))
+}
+
+// onConflict parses the ON CONFLICT clause up to toks[end].
+func (sp *stmtParser) onConflict(table ObjectName, end int) (*OnConflict, error) {
+	oc := &OnConflict{}
+	if sp.peek().isPunct("(") {
+		cols, err := sp.identList()
+		if err != nil {
+			return nil, sp.unsupported(sp.peek(), "ON CONFLICT with a target other than column names")
+		}
+		oc.Columns = cols
+		if w := sp.peek(); w.is("where") {
+			return nil, sp.unsupported(w, "ON CONFLICT (...) WHERE")
+		}
+	} else if o := sp.peek(); o.is("on") {
+		return nil, sp.unsupported(o, "ON CONFLICT ON CONSTRAINT")
+	}
+	if err := sp.expect("do"); err != nil {
+		return nil, err
+	}
+	if sp.accept("nothing") {
+		if sp.i != end {
+			return nil, sp.syntaxErr(sp.peek())
+		}
+		return oc, nil
+	}
+	upd := sp.peek()
+	if err := sp.expect("update"); err != nil {
+		return nil, err
+	}
+	if !sp.peek().is("set") {
+		return nil, sp.syntaxErr(sp.peek())
+	}
+	if len(oc.Columns) == 0 {
+		return nil, errAt(sp.src, upd.Pos, pgerr.SyntaxError, "ON CONFLICT DO UPDATE requires inference specification or constraint name").
+			WithHint("For example, ON CONFLICT (column_name).")
+	}
+	oc.DoUpdate = true
+	t := sp.sub(sp.i, end)
+	body, err := t.walk(false, modeUpdate)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{prec: precAtom}
+	n.txt("UPDATE ", upd.Pos).sub(tableRef(table, -1), 0).txt(" ", -1).sub(body, 0)
+	st, err := sp.tidb(n)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := st.(*ast.UpdateStmt)
+	if !ok {
+		return nil, sp.syntaxErr(upd)
+	}
+	oc.Set = u.List
+	oc.Where = u.Where
+	return oc, nil
+}
+
+// update: UPDATE name [[AS] alias] SET ... [WHERE ...] [RETURNING ...].
+func (sp *stmtParser) update() (Statement, error) {
+	upd := sp.next()
+	if o := sp.peek(); o.is("only") {
+		return nil, sp.unsupported(o, "UPDATE ONLY")
+	}
+	nameTok := sp.peek()
+	name, err := sp.objectName()
+	if err != nil {
+		return nil, err
+	}
+	head := &node{prec: precAtom}
+	head.txt("UPDATE ", upd.Pos).sub(tableRef(name, nameTok.Pos), 0)
+	if err := sp.alias(head); err != nil {
+		return nil, err
+	}
+	if !sp.peek().is("set") {
+		return nil, sp.syntaxErr(sp.peek())
+	}
+	retAt := sp.findTop(sp.i, sp.isReturning)
+	body, err := sp.sub(sp.i, retAt).walk(false, modeUpdate)
+	if err != nil {
+		return nil, err
+	}
+	head.txt(" ", -1).sub(body, 0)
+	st, err := sp.tidb(head)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := st.(*ast.UpdateStmt)
+	if !ok || u.MultipleTable {
+		return nil, sp.syntaxErr(upd)
+	}
+	ret, err := sp.returning(retAt)
+	if err != nil {
+		return nil, err
+	}
+	return &Update{AST: u, Returning: ret}, nil
+}
+
+// alias reads an optional [AS] alias after a DML target.
+func (sp *stmtParser) alias(head *node) error {
+	a := sp.peek()
+	if a.is("as") {
+		sp.next()
+		a = sp.peek()
+	} else if a.Kind != TokQuotedIdent && (a.Kind != TokIdent || reserved[a.Text] || a.is("set")) {
+		return nil
+	}
+	name, err := sp.ident()
+	if err != nil {
+		return err
+	}
+	head.txt(" AS "+quoteIdent(name), a.Pos)
+	return nil
+}
+
+// delete: DELETE FROM name [[AS] alias] [WHERE ...] [RETURNING ...].
+func (sp *stmtParser) delete() (Statement, error) {
+	del := sp.next()
+	if err := sp.expect("from"); err != nil {
+		return nil, err
+	}
+	if o := sp.peek(); o.is("only") {
+		return nil, sp.unsupported(o, "DELETE FROM ONLY")
+	}
+	nameTok := sp.peek()
+	name, err := sp.objectName()
+	if err != nil {
+		return nil, err
+	}
+	head := &node{prec: precAtom}
+	head.txt("DELETE FROM ", del.Pos).sub(tableRef(name, nameTok.Pos), 0)
+	if err := sp.alias(head); err != nil {
+		return nil, err
+	}
+	retAt := sp.findTop(sp.i, sp.isReturning)
+	if sp.i < retAt {
+		if w := sp.peek(); !w.is("where") && !w.is("using") {
+			return nil, sp.syntaxErr(w)
+		}
+		body, err := sp.sub(sp.i, retAt).walk(false, modeDelete)
+		if err != nil {
+			return nil, err
+		}
+		head.txt(" ", -1).sub(body, 0)
+	}
+	st, err := sp.tidb(head)
+	if err != nil {
+		return nil, err
+	}
+	d, ok := st.(*ast.DeleteStmt)
+	if !ok || d.IsMultiTable {
+		return nil, sp.syntaxErr(del)
+	}
+	ret, err := sp.returning(retAt)
+	if err != nil {
+		return nil, err
+	}
+	return &Delete{AST: d, Returning: ret}, nil
+}
