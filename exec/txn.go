@@ -22,8 +22,10 @@ type Txn struct {
 	// writes in order; byKey finds the latest pending write of a key.
 	writes []pendingWrite
 	byKey  map[pendingKey]int
-	// Catalog changes, applied in order at commit.
+	// Catalog changes, applied in order at commit, and the catalog as the
+	// transaction's own DDL left it (nil: the snapshot's).
 	catalog []func(*log.Catalog) error
+	cat     *log.Catalog
 }
 
 type pendingKey struct {
@@ -53,13 +55,40 @@ func (t *Txn) Release() {
 }
 
 // Catalog is the catalog the transaction reads.
-func (t *Txn) Catalog() *log.Catalog { return t.Snap.Catalog() }
+func (t *Txn) Catalog() *log.Catalog {
+	if t.cat != nil {
+		return t.cat
+	}
+	return t.Snap.Catalog()
+}
 
 // HasWrites reports whether the transaction wrote anything.
 func (t *Txn) HasWrites() bool { return len(t.writes) > 0 || len(t.catalog) > 0 }
 
 // AddCatalogChange queues a catalog change for commit.
-func (t *Txn) AddCatalogChange(f func(*log.Catalog) error) { t.catalog = append(t.catalog, f) }
+// AddCatalogChange applies a catalog change to the transaction's private
+// catalog (so its later statements see it) and queues it for commit. At
+// commit the change runs again on the catalog of that moment; a table
+// created here must get the same ID there, or the commit fails with 40001
+// (its writes were planned against that ID).
+func (t *Txn) AddCatalogChange(f func(*log.Catalog) error) error {
+	c := t.Catalog().Clone()
+	next := c.NextTableID
+	if err := f(c); err != nil {
+		return err
+	}
+	t.cat = c
+	allocates := c.NextTableID != next
+	t.catalog = append(t.catalog, func(cur *log.Catalog) error {
+		if allocates && cur.NextTableID != next {
+			return errCatalogMoved
+		}
+		return f(cur)
+	})
+	return nil
+}
+
+var errCatalogMoved = &log.TableError{Code: "40001", Msg: "could not serialize access: the catalog changed concurrently"}
 
 // Put queues a write of row under its key with a condition. A second write
 // of the same key in the transaction replaces the first one's row and keeps

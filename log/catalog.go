@@ -226,6 +226,9 @@ func (e *CatalogError) SQLState() string { return e.Code }
 
 // clone deep-copies the catalog through its JSON form; catalog changes are
 // rare (DDL) and this keeps every descriptor immutable once published.
+func (c *Catalog) Clone() *Catalog { return c.clone() }
+
+// clone deep-copies the catalog.
 func (c *Catalog) clone() *Catalog {
 	b, err := json.Marshal(c)
 	if err != nil {

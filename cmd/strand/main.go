@@ -59,6 +59,10 @@ type config struct {
 	HTTPAddr string
 	LogLevel slog.Level
 	LogJSON  bool
+	// Auth is the PostgreSQL authentication method: trust (default on a
+	// loopback address), password or scram-sha-256 (default elsewhere).
+	Auth            string
+	TLSCert, TLSKey string
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (config, error) {
@@ -73,6 +77,9 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	fs.StringVar(&cfg.DataDir, "data-dir", env("data-dir", "./strand-data"), "data directory (env STRAND_DATA_DIR)")
 	fs.StringVar(&cfg.PGAddr, "pg-addr", env("pg-addr", "127.0.0.1:5433"), "PostgreSQL protocol address (env STRAND_PG_ADDR)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", env("http-addr", "127.0.0.1:8181"), "HTTP address for /healthz, /metrics and the Iceberg REST catalog (env STRAND_HTTP_ADDR)")
+	fs.StringVar(&cfg.Auth, "auth", env("auth", ""), "trust, password or scram-sha-256; default trust on loopback, scram-sha-256 elsewhere (env STRAND_AUTH)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", env("tls-cert", ""), "TLS certificate file for the PostgreSQL port (env STRAND_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", env("tls-key", ""), "TLS key file (env STRAND_TLS_KEY)")
 	level := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env STRAND_LOG_LEVEL)")
 	fs.BoolVar(&cfg.LogJSON, "log-json", env("log-json", "") == "true", "log as JSON lines (env STRAND_LOG_JSON=true)")
 	if err := fs.Parse(args); err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	strandlog "github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/pgwire"
+	"github.com/strand-db/strand/sql/session"
 )
 
 // serve runs the server until ctx ends, then shuts down in order: stop
@@ -64,6 +66,33 @@ func serve(ctx context.Context, cfg config) error {
 	go func() { httpErr <- httpSrv.Serve(httpLn) }()
 	logger.Info("http listening", slog.String("addr", httpLn.Addr().String()))
 
+	auth := pgwire.AuthMethod(cfg.Auth)
+	if auth == "" {
+		auth = pgwire.AuthSCRAM
+		if host, _, err := net.SplitHostPort(cfg.PGAddr); err == nil {
+			if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+				auth = pgwire.AuthTrust
+			}
+		}
+	}
+	session.Version = Version
+	pg, err := pgwire.New(pgwire.Config{
+		Addr: cfg.PGAddr, Backend: session.NewEngine(lg, logger), Auth: auth,
+		CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
+		ServerVersion: "15.0 (Strand " + Version + ")",
+		Logger:        logger, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	pgLn, err := net.Listen("tcp", cfg.PGAddr)
+	if err != nil {
+		return fmt.Errorf("listen postgres on %s: %w", cfg.PGAddr, err)
+	}
+	pgErr := make(chan error, 1)
+	go func() { pgErr <- pg.Serve(pgLn) }()
+	logger.Info("postgres protocol listening", slog.String("addr", pgLn.Addr().String()), slog.String("auth", string(auth)))
+
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
@@ -71,9 +100,16 @@ func serve(ctx context.Context, cfg config) error {
 		if !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
 		}
+	case err := <-pgErr:
+		return fmt.Errorf("postgres server: %w", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Stop the PostgreSQL port first: running statements finish and their
+	// commits are synced before the log closes (deferred above).
+	if err := pg.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("postgres shutdown", slog.Any("err", err))
+	}
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown", slog.Any("err", err))
 	}

@@ -110,6 +110,7 @@ const (
 	InvalidRoleSpecification           Code = "0P000"
 	DependentObjectsStillExist         Code = "2BP01"
 	InvalidPreparedStatementDefinition Code = "42P14"
+	CantChangeRuntimeParam             Code = "55P02"
 )
 
 // Class is the first two characters of a SQLSTATE: the error class.

@@ -1,0 +1,301 @@
+package planner
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// CreateTable turns CREATE TABLE into a catalog change. A table with a
+// PRIMARY KEY is keyed; APPEND ONLY KEY (cols) makes an event stream keyed
+// by those columns; a table with neither is an append-only stream with no
+// key (all its rows form one ordered stream), and UPDATE and DELETE refuse
+// it.
+func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, error) {
+	schema := st.Name.Schema
+	if schema == "" {
+		schema = b.searchPath[0]
+	}
+	td := &log.TableDesc{Schema: schema, Name: st.Name.Name, Kind: log.Keyed}
+	sv := log.SchemaVersion{Version: 1}
+	seen := map[string]bool{}
+	for _, cd := range st.Columns {
+		if seen[cd.Name] {
+			return nil, pgerr.New(pgerr.DuplicateColumn, "column %q specified more than once", cd.Name)
+		}
+		seen[cd.Name] = true
+		if cd.Name == exec.VersionColumn {
+			return nil, pgerr.New(pgerr.DuplicateColumn, "column name %q conflicts with a system column name", cd.Name)
+		}
+		col, err := b.columnDef(cd)
+		if err != nil {
+			return nil, err
+		}
+		sv.Columns = append(sv.Columns, col)
+		for _, c := range cd.Checks {
+			sv.Checks = append(sv.Checks, restore(c.Expr))
+		}
+	}
+	for _, c := range st.Checks {
+		sv.Checks = append(sv.Checks, restore(c.Expr))
+	}
+	keyCols := st.PrimaryKey
+	switch {
+	case st.AppendOnlyKey != nil:
+		if len(st.PrimaryKey) > 0 {
+			return nil, pgerr.New(pgerr.InvalidTableDefinition, "an APPEND ONLY table cannot have a PRIMARY KEY; its KEY names the streams")
+		}
+		td.Kind, keyCols = log.Stream, st.AppendOnlyKey
+	case len(st.PrimaryKey) == 0:
+		td.Kind = log.Stream
+	}
+	for i := range sv.Columns {
+		sv.Columns[i].ID = uint32(i + 1)
+	}
+	td.NextColID = uint32(len(sv.Columns))
+	for _, k := range keyCols {
+		found := false
+		for i := range sv.Columns {
+			if sv.Columns[i].Name == k {
+				sv.Key = append(sv.Key, sv.Columns[i].ID)
+				if td.Kind == log.Keyed {
+					sv.Columns[i].NotNull = true
+				}
+				found = true
+			}
+		}
+		if !found {
+			return nil, pgerr.New(pgerr.UndefinedColumn, "column %q named in key does not exist", k)
+		}
+	}
+	td.Versions = []log.SchemaVersion{sv}
+	for _, o := range st.Options {
+		if td.Options == nil {
+			td.Options = map[string]string{}
+		}
+		td.Options[o.Name] = o.Value
+	}
+	ifNotExists := st.IfNotExists
+	return func(c *log.Catalog) error {
+		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
+			return nil
+		}
+		cp := *td
+		return c.AddTable(&cp)
+	}, nil
+}
+
+func (b *Builder) columnDef(cd *sql.ColumnDef) (log.Column, error) {
+	t, err := types.ParseTypeName(cd.Type)
+	if err != nil {
+		return log.Column{}, err
+	}
+	col := log.Column{Name: cd.Name, TypeOID: uint32(t.OID), Typmod: t.Typmod, NotNull: cd.NotNull || cd.PrimaryKey}
+	if types.IsSerial(cd.Type) {
+		return log.Column{}, pgerr.New(pgerr.FeatureNotSupported, "serial columns are not supported yet; use an explicit key (a stream numbers each key's events in _version)")
+	}
+	if cd.Default != nil {
+		// Check now that the default binds and fits the column.
+		eb := &exprBinder{b: b, scope: &scope{}, what: "DEFAULT expressions"}
+		if _, err := eb.bindAs(cd.Default, t, fmt.Sprintf("column %q", cd.Name)); err != nil {
+			return log.Column{}, err
+		}
+		col.Default = restore(cd.Default)
+	}
+	return col, nil
+}
+
+// ParseStored parses an expression stored in the catalog (a default or a
+// CHECK). Stored expressions are kept in the front end's translated form,
+// which the TiDB parser reads with the front end's SQL mode.
+func ParseStored(text string) (ast.ExprNode, error) {
+	p := parser.New()
+	p.SetSQLMode(mysql.ModeANSIQuotes | mysql.ModeNoBackslashEscapes)
+	stmt, err := p.ParseOneStmt("SELECT "+text, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("stored expression %q: %w", text, err)
+	}
+	return stmt.(*ast.SelectStmt).Fields.Fields[0].Expr, nil
+}
+
+// AlterTable turns ALTER TABLE into a catalog change: a new schema
+// version; rows written under older versions stay readable.
+func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, error) {
+	td, err := b.LookupTable(st.Name.Schema, st.Name.Name)
+	if err != nil {
+		if st.IfExists && pgerr.CodeOf(err) == pgerr.UndefinedTable {
+			return func(*log.Catalog) error { return nil }, nil
+		}
+		return nil, err
+	}
+	id := td.ID
+	actions := st.Actions
+	var newCols []log.Column
+	for _, a := range actions {
+		if a.Kind == sql.AlterAddColumn {
+			col, err := b.columnDef(a.Column)
+			if err != nil {
+				return nil, err
+			}
+			if col.Default != "" {
+				return nil, pgerr.New(pgerr.FeatureNotSupported, "ADD COLUMN with a DEFAULT is not supported yet")
+			}
+			if col.NotNull {
+				return nil, pgerr.New(pgerr.NotNullViolation, "column %q of relation %q contains null values", col.Name, td.Name)
+			}
+			newCols = append(newCols, col)
+		}
+	}
+	return func(c *log.Catalog) error {
+		cur, ok := c.Table(id)
+		if !ok {
+			return pgerr.New(pgerr.UndefinedTable, "relation %q does not exist", st.Name.Name)
+		}
+		nt := *cur
+		nt.Versions = append([]log.SchemaVersion(nil), cur.Versions...)
+		last := nt.Versions[len(nt.Versions)-1]
+		sv := log.SchemaVersion{Version: last.Version + 1, Columns: append([]log.Column(nil), last.Columns...), Key: last.Key, Checks: last.Checks}
+		find := func(name string) int {
+			for i, col := range sv.Columns {
+				if col.Name == name {
+					return i
+				}
+			}
+			return -1
+		}
+		ci := 0
+		for _, a := range actions {
+			switch a.Kind {
+			case sql.AlterAddColumn:
+				col := newCols[ci]
+				ci++
+				if find(col.Name) >= 0 {
+					if a.IfNotExists {
+						continue
+					}
+					return pgerr.New(pgerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, nt.Name)
+				}
+				nt.NextColID++
+				col.ID = nt.NextColID
+				sv.Columns = append(sv.Columns, col)
+			case sql.AlterDropColumn:
+				i := find(a.Name)
+				if i < 0 {
+					if a.IfExists {
+						continue
+					}
+					return pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", a.Name, nt.Name)
+				}
+				for _, k := range sv.Key {
+					if k == sv.Columns[i].ID {
+						return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop column %q of relation %q: it is part of the key", a.Name, nt.Name)
+					}
+				}
+				sv.Columns = append(sv.Columns[:i:i], sv.Columns[i+1:]...)
+			case sql.AlterRenameColumn:
+				i := find(a.Name)
+				if i < 0 {
+					return pgerr.New(pgerr.UndefinedColumn, "column %q does not exist", a.Name)
+				}
+				if find(a.NewName) >= 0 {
+					return pgerr.New(pgerr.DuplicateColumn, "column %q of relation %q already exists", a.NewName, nt.Name)
+				}
+				sv.Columns[i].Name = a.NewName
+			case sql.AlterRenameTable:
+				nt.Name = a.NewName
+			}
+		}
+		nt.Versions = append(nt.Versions, sv)
+		return c.ReplaceTable(&nt)
+	}, nil
+}
+
+// DropTables turns DROP TABLE into a catalog change; the tables' data goes
+// in the same commit.
+func (b *Builder) DropTables(st *sql.Drop) (func(*log.Catalog) error, error) {
+	var ids []log.TableID
+	for _, n := range st.Names {
+		td, err := b.LookupTable(n.Schema, n.Name)
+		if err != nil {
+			if st.IfExists && (pgerr.CodeOf(err) == pgerr.UndefinedTable || pgerr.CodeOf(err) == pgerr.UndefinedSchema) {
+				continue
+			}
+			return nil, err
+		}
+		want := log.Keyed
+		if st.Kind == sql.ObjMaterializedView {
+			want = log.View
+		}
+		if (td.Kind == log.View) != (want == log.View) {
+			return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a %s", n.Name, strings.ToLower(string(st.Kind)))
+		}
+		ids = append(ids, td.ID)
+	}
+	return func(c *log.Catalog) error {
+		for _, id := range ids {
+			for _, other := range c.Tables {
+				for _, dep := range other.DependsOn {
+					if dep == id && !st.Cascade {
+						return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", c.Tables[id].Name, other.Name).
+							WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+					}
+				}
+			}
+			if err := c.DropTable(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// CreateSchema and DropSchemas change the schema list.
+func CreateSchema(st *sql.CreateSchema) func(*log.Catalog) error {
+	return func(c *log.Catalog) error {
+		if c.Schemas[st.Name] {
+			if st.IfNotExists {
+				return nil
+			}
+			return pgerr.New(pgerr.DuplicateSchema, "schema %q already exists", st.Name)
+		}
+		c.Schemas[st.Name] = true
+		return nil
+	}
+}
+
+// DropSchemas drops schemas; CASCADE drops their tables too.
+func DropSchemas(st *sql.Drop) func(*log.Catalog) error {
+	return func(c *log.Catalog) error {
+		for _, n := range st.Names {
+			if !c.Schemas[n.Name] {
+				if st.IfExists {
+					continue
+				}
+				return pgerr.New(pgerr.UndefinedSchema, "schema %q does not exist", n.Name)
+			}
+			for _, t := range c.SortedTables() {
+				if t.Schema != n.Name {
+					continue
+				}
+				if !st.Cascade {
+					return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop schema %s because other objects depend on it", n.Name).
+						WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+				}
+				if err := c.DropTable(t.ID); err != nil {
+					return err
+				}
+			}
+			delete(c.Schemas, n.Name)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,378 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"time"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/pgwire"
+	"github.com/strand-db/strand/planner"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// Session is one connection's SQL state.
+type Session struct {
+	eng  *Engine
+	info pgwire.StartupInfo
+	vars *settings
+	// txn is the open explicit transaction (BEGIN), or nil.
+	txn    *exec.Txn
+	failed bool
+	// txStart is the transaction's (or statement's) start time: now().
+	txStart time.Time
+	// currentReader is what subqueries of the running statement read.
+	currentReader exec.TableSource
+}
+
+func newSession(e *Engine, info pgwire.StartupInfo) *Session {
+	s := &Session{eng: e, info: info, vars: newSettings()}
+	if info.ApplicationName != "" {
+		s.vars.values["application_name"] = info.ApplicationName
+	}
+	s.vars.values["session_authorization"] = info.User
+	return s
+}
+
+// TxStatus implements pgwire.Session.
+func (s *Session) TxStatus() byte {
+	switch {
+	case s.failed:
+		return 'E'
+	case s.txn != nil:
+		return 'T'
+	}
+	return 'I'
+}
+
+// Timeouts implements pgwire.Session.
+func (s *Session) Timeouts() pgwire.Timeouts {
+	return pgwire.Timeouts{Statement: s.vars.statementTimeout, IdleInTransaction: s.vars.idleTimeout}
+}
+
+// Close implements pgwire.Session: an open transaction is rolled back.
+func (s *Session) Close() {
+	s.endTxn()
+	s.eng.sessions.Add(-1)
+}
+
+// Sync implements pgwire.Session. Statements outside BEGIN commit as they
+// run, so there is no implicit transaction to end here.
+func (s *Session) Sync(ctx context.Context, failed bool) error {
+	if failed && s.txn != nil {
+		s.failed = true
+	}
+	return nil
+}
+
+func (s *Session) endTxn() {
+	if s.txn != nil {
+		s.txn.Release()
+		s.txn = nil
+	}
+	s.failed = false
+}
+
+// ExecuteSimple implements pgwire.Session.
+func (s *Session) ExecuteSimple(ctx context.Context, query string, w pgwire.ResultWriter) error {
+	stmts, err := sql.Parse(query)
+	if err != nil {
+		return s.fail(err)
+	}
+	if len(stmts) == 0 {
+		return w.EmptyQuery()
+	}
+	for _, st := range stmts {
+		p, err := s.prepare(st, nil)
+		if err != nil {
+			return s.fail(err)
+		}
+		if p.cols != nil {
+			if err := w.BeginRows(p.pgColumns(), nil); err != nil {
+				return err
+			}
+		}
+		run := s.start(ctx, p, nil, nil)
+		if _, err := run.execute(ctx, w, 0); err != nil {
+			run.close()
+			return s.fail(err)
+		}
+		run.close()
+	}
+	return nil
+}
+
+// fail records an error: inside a transaction block, the block is failed
+// until ROLLBACK.
+func (s *Session) fail(err error) error {
+	if s.txn != nil {
+		s.failed = true
+	}
+	return mapError(err)
+}
+
+// Prepare implements pgwire.Session.
+func (s *Session) Prepare(ctx context.Context, query string, paramOIDs []uint32) (pgwire.PreparedStatement, error) {
+	stmts, err := sql.Parse(query)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(stmts) > 1 {
+		return nil, s.fail(pgerr.New(pgerr.SyntaxError, "cannot insert multiple commands into a prepared statement"))
+	}
+	if len(stmts) == 0 {
+		return &prepared{s: s}, nil
+	}
+	given := make([]types.T, len(paramOIDs))
+	for i, o := range paramOIDs {
+		given[i] = types.Make(types.OID(o))
+		if o == 0 {
+			given[i] = types.Make(types.UnknownOID)
+		}
+	}
+	p, err := s.prepare(stmts[0], given)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return p, nil
+}
+
+// prepared is a parsed statement with its parameter and result types.
+type prepared struct {
+	s      *Session
+	stmt   sql.Statement
+	params []types.T
+	cols   []exec.Column
+}
+
+// prepare plans a statement once, to learn its parameter and result types.
+// Execution plans it again against the catalog of that moment, so a
+// prepared statement survives DDL.
+func (s *Session) prepare(st sql.Statement, given []types.T) (*prepared, error) {
+	p := &prepared{s: s, stmt: st}
+	info := st.StmtInfo()
+	params := &planner.Params{Marker: info.Params}
+	params.Types = append(params.Types, given...)
+	for len(params.Types) < info.NumParams {
+		params.Types = append(params.Types, types.Make(types.UnknownOID))
+	}
+	cols, err := s.describe(st, params)
+	if err != nil {
+		return nil, err
+	}
+	p.cols = cols
+	b := s.builder(s.catalog(), params)
+	p.params = b.Params().Types
+	return p, nil
+}
+
+func (p *prepared) ParamOIDs() []uint32 {
+	out := make([]uint32, len(p.params))
+	for i, t := range p.params {
+		out[i] = uint32(t.OID)
+	}
+	return out
+}
+
+func (p *prepared) Columns() []pgwire.Column {
+	if p.cols == nil {
+		return nil
+	}
+	return p.pgColumns()
+}
+
+func (p *prepared) pgColumns() []pgwire.Column {
+	out := make([]pgwire.Column, len(p.cols))
+	for i, c := range p.cols {
+		out[i] = pgwire.Column{Name: c.Name, TableOID: c.Table, TableAttributeNumber: c.Attr,
+			TypeOID: uint32(c.T.OID), TypeSize: c.T.Len(), TypeModifier: c.T.Typmod}
+	}
+	return out
+}
+
+func (p *prepared) Close() {}
+
+func (p *prepared) Bind(ctx context.Context, params [][]byte, paramFormats, resultFormats []int16) (pgwire.Portal, error) {
+	if p.stmt == nil {
+		return &emptyPortal{}, nil
+	}
+	vals := make([]types.Datum, len(params))
+	for i, raw := range params {
+		if raw == nil {
+			continue
+		}
+		t := types.Make(types.TextOID)
+		if i < len(p.params) {
+			t = p.params[i]
+		}
+		var err error
+		if i < len(paramFormats) && paramFormats[i] == 1 {
+			vals[i], err = types.DecodeBinary(t, raw)
+		} else {
+			vals[i], err = types.ParseText(t, string(raw), p.s.vars.types)
+		}
+		if err != nil {
+			return nil, p.s.fail(err)
+		}
+	}
+	return p.s.start(ctx, p, vals, resultFormats), nil
+}
+
+type emptyPortal struct{}
+
+func (emptyPortal) Execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (bool, error) {
+	return false, w.EmptyQuery()
+}
+func (emptyPortal) Close() {}
+
+// run is one execution of a statement: a portal.
+type run struct {
+	s       *Session
+	p       *prepared
+	params  []types.Datum
+	formats []int16
+	// rows, once started, pulls the result of a query.
+	next  func() (exec.Row, error, bool)
+	stop  func()
+	count int64
+	done  bool
+	tag   string
+	buf   [][]byte
+}
+
+func (s *Session) start(ctx context.Context, p *prepared, params []types.Datum, formats []int16) *run {
+	return &run{s: s, p: p, params: params, formats: formats}
+}
+
+func (r *run) Execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (bool, error) {
+	suspended, err := r.execute(ctx, w, maxRows)
+	if err != nil {
+		r.close()
+		return false, r.s.fail(err)
+	}
+	return suspended, nil
+}
+
+func (r *run) Close() { r.close() }
+
+func (r *run) close() {
+	if r.stop != nil {
+		r.stop()
+		r.stop, r.next = nil, nil
+	}
+}
+
+// execute runs (or resumes) the statement, writing rows to w.
+func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (bool, error) {
+	if r.done {
+		return false, w.Complete(r.tag)
+	}
+	if r.next == nil {
+		rows, tag, err := r.s.execStatement(ctx, r.p, r.params)
+		if err != nil {
+			return false, err
+		}
+		r.tag = tag
+		if rows == nil {
+			r.done = true
+			return false, w.Complete(tag)
+		}
+		r.next, r.stop = iter.Pull2(rows)
+	}
+	sent := 0
+	for {
+		// Like PostgreSQL, suspend as soon as the limit is reached.
+		if maxRows > 0 && sent == maxRows {
+			return true, nil
+		}
+		row, err, ok := r.next()
+		if !ok {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+		if err := r.writeRow(w, row); err != nil {
+			return false, err
+		}
+		r.count++
+		sent++
+	}
+	r.close()
+	r.done = true
+	if r.tag == "SELECT" {
+		r.tag = "SELECT " + strconv.FormatInt(r.count, 10)
+	}
+	return false, w.Complete(r.tag)
+}
+
+func (r *run) writeRow(w pgwire.ResultWriter, row exec.Row) error {
+	cols := r.p.cols
+	if cap(r.buf) < len(cols) {
+		r.buf = make([][]byte, len(cols))
+	}
+	vals := r.buf[:len(cols)]
+	for i, c := range cols {
+		if row[i] == nil {
+			vals[i] = nil
+			continue
+		}
+		f := int16(0)
+		if len(r.formats) == 1 {
+			f = r.formats[0]
+		} else if i < len(r.formats) {
+			f = r.formats[i]
+		}
+		if f == 1 {
+			vals[i] = types.AppendBinary(vals[i][:0], c.T, row[i])
+		} else {
+			vals[i] = types.AppendText(vals[i][:0], c.T, row[i], r.s.vars.types)
+		}
+	}
+	return w.WriteRow(vals)
+}
+
+// catalog is the catalog statements plan against: the transaction's, or
+// the latest durable one.
+func (s *Session) catalog() *log.Catalog {
+	if s.txn != nil {
+		return s.txn.Catalog()
+	}
+	return s.eng.Log.Catalog()
+}
+
+func (s *Session) builder(cat *log.Catalog, params *planner.Params) *planner.Builder {
+	b := planner.NewBuilder(cat, s.vars.searchPath(), s.vars.types, params)
+	b.System = &systemTables{s: s, cat: cat}
+	return b
+}
+
+// mapError gives every error a SQLSTATE a client understands.
+func mapError(err error) error {
+	var ce *log.ConflictError
+	if errors.As(err, &ce) {
+		if ce.SQLState() == "23505" {
+			return pgerr.New(pgerr.UniqueViolation, "duplicate key value violates unique constraint").
+				WithDetail("Key %q already exists at version %d.", ce.Key, ce.Current.Version)
+		}
+		e := pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update")
+		state := fmt.Sprintf("version %d", ce.Current.Version)
+		if ce.Current.Tombstone {
+			state += " (deleted)"
+		}
+		expected := ce.Cond.String()
+		e.Detail = fmt.Sprintf("Key %q of relation %d is at %s; the write expected %s.", ce.Key, ce.Table, state, expected)
+		e.Hint = "Retry the transaction."
+		return e
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // pgwire substitutes the cause (57014)
+	}
+	return pgerr.From(err)
+}

@@ -1,0 +1,372 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/pgwire"
+	"github.com/strand-db/strand/planner"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// rowSeq is a statement's result rows.
+type rowSeq = iter.Seq2[exec.Row, error]
+
+// maxRetries bounds how often an autocommit write is retried after losing
+// an optimistic race.
+const maxRetries = 50
+
+// describe returns the result columns of a statement (nil: no rows), and
+// fills in parameter types.
+func (s *Session) describe(st sql.Statement, params *planner.Params) ([]exec.Column, error) {
+	cat := s.catalog()
+	b := s.builder(cat, params)
+	switch x := st.(type) {
+	case *sql.Query:
+		n, err := b.BuildQuery(x.AST)
+		if err != nil {
+			return nil, err
+		}
+		return n.Columns(), nil
+	case *sql.Insert, *sql.Update, *sql.Delete:
+		w, err := s.buildWrite(b, st)
+		if err != nil {
+			return nil, err
+		}
+		if w.Returning == nil {
+			return nil, nil
+		}
+		return w.Cols, nil
+	case *sql.Show:
+		if x.Name == "all" {
+			return []exec.Column{{Name: "name", T: types.Make(types.TextOID)}, {Name: "setting", T: types.Make(types.TextOID)}, {Name: "description", T: types.Make(types.TextOID)}}, nil
+		}
+		return []exec.Column{{Name: x.Name, T: types.Make(types.TextOID)}}, nil
+	case *sql.Explain:
+		return []exec.Column{{Name: "QUERY PLAN", T: types.Make(types.TextOID)}}, nil
+	}
+	return nil, nil
+}
+
+func (s *Session) buildWrite(b *planner.Builder, st sql.Statement) (*planner.Write, error) {
+	switch x := st.(type) {
+	case *sql.Insert:
+		return b.BuildInsert(x)
+	case *sql.Update:
+		return b.BuildUpdate(x)
+	case *sql.Delete:
+		return b.BuildDelete(x)
+	}
+	return nil, pgerr.New(pgerr.InternalError, "not a write: %T", st)
+}
+
+// execStatement runs a statement. Queries return their rows as a sequence
+// (run lazily, so a portal can suspend); other statements return a tag.
+func (s *Session) execStatement(ctx context.Context, p *prepared, params []types.Datum) (rowSeq, string, error) {
+	st := p.stmt
+	if tx, ok := st.(*sql.Transaction); ok {
+		tag, err := s.transaction(tx)
+		return nil, tag, err
+	}
+	if s.failed {
+		return nil, "", pgerr.New(pgerr.InFailedSQLTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+	}
+	if s.txn == nil {
+		s.txStart = time.Now()
+	}
+	switch x := st.(type) {
+	case *sql.Query:
+		return s.query(ctx, p, params, x)
+	case *sql.Insert, *sql.Update, *sql.Delete:
+		return s.write(ctx, p, params)
+	case *sql.Explain:
+		return s.explain(x, params)
+	case *sql.CreateTable:
+		return nil, "CREATE TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateTable(x) })
+	case *sql.AlterTable:
+		return nil, "ALTER TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.AlterTable(x) })
+	case *sql.CreateSchema:
+		return nil, "CREATE SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.CreateSchema(x), nil })
+	case *sql.Drop:
+		switch x.Kind {
+		case sql.ObjTable, sql.ObjMaterializedView:
+			return nil, "DROP " + string(x.Kind), s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.DropTables(x) })
+		case sql.ObjSchema:
+			return nil, "DROP SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.DropSchemas(x), nil })
+		case sql.ObjRole:
+			return nil, "DROP ROLE", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return dropRoles(x), nil })
+		}
+	case *sql.Role:
+		tag := "CREATE ROLE"
+		if x.Alter {
+			tag = "ALTER ROLE"
+		}
+		return nil, tag, s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return roleChange(x), nil })
+	case *sql.Set:
+		if err := s.set(x.Name, x.Values, x.Default); err != nil {
+			return nil, "", err
+		}
+		return nil, "SET", nil
+	case *sql.Reset:
+		if x.Name == "all" {
+			s.vars = newSettings()
+			return nil, "RESET", nil
+		}
+		return nil, "RESET", s.set(x.Name, nil, true)
+	case *sql.Show:
+		return s.show(x)
+	case *sql.Discard:
+		s.vars = newSettings()
+		return nil, "DISCARD " + strings.ToUpper(x.What), nil
+	case *sql.Deallocate:
+		return nil, "DEALLOCATE", nil
+	case *sql.RefreshMaterializedView:
+		return nil, "REFRESH MATERIALIZED VIEW", nil
+	}
+	return nil, "", pgerr.New(pgerr.FeatureNotSupported, "%s is not supported yet", statementName(st))
+}
+
+func statementName(st sql.Statement) string {
+	return strings.ToUpper(strings.TrimPrefix(fmt.Sprintf("%T", st), "*sql."))
+}
+
+func (s *Session) env(params []types.Datum) *exec.Env {
+	env := &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart}
+	env.RunSubquery = func(e *exec.Env, n exec.Node, limit int) ([]exec.Row, error) {
+		rt := &exec.Runtime{Ctx: context.Background(), Env: e, Tables: s.currentReader}
+		var rows []exec.Row
+		err := n.Run(rt, func(r exec.Row) error {
+			rows = append(rows, append(exec.Row(nil), r...))
+			if limit > 0 && len(rows) >= limit {
+				return exec.ErrStop
+			}
+			return nil
+		})
+		if errors.Is(err, exec.ErrStop) {
+			err = nil
+		}
+		return rows, err
+	}
+	return env
+}
+
+// query plans and runs a SELECT. Outside a transaction it reads a fresh
+// durable snapshot, released when the rows are done.
+func (s *Session) query(ctx context.Context, p *prepared, params []types.Datum, q *sql.Query) (rowSeq, string, error) {
+	txn := s.txn
+	own := txn == nil
+	if own {
+		txn = exec.NewTxn(s.eng.Log)
+	}
+	b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: q.Info.Params})
+	n, err := b.BuildQuery(q.AST)
+	if err != nil {
+		if own {
+			txn.Release()
+		}
+		return nil, "", err
+	}
+	env := s.env(params)
+	seq := func(yield func(exec.Row, error) bool) {
+		if own {
+			defer txn.Release()
+		}
+		s.currentReader = txn
+		rt := &exec.Runtime{Ctx: ctx, Env: env, Tables: txn}
+		err := n.Run(rt, func(r exec.Row) error {
+			if !yield(r, nil) {
+				return exec.ErrStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, exec.ErrStop) {
+			yield(nil, err)
+		}
+	}
+	return seq, "SELECT", nil
+}
+
+// write runs INSERT/UPDATE/DELETE. Outside a transaction it commits at
+// once, retrying on a fresh snapshot when it lost an optimistic race
+// (except INSERT, whose conditions are the user's: a duplicate key or a
+// stream's expected version).
+func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) (rowSeq, string, error) {
+	_, isInsert := p.stmt.(*sql.Insert)
+	for attempt := 0; ; attempt++ {
+		txn := s.txn
+		own := txn == nil
+		if own {
+			txn = exec.NewTxn(s.eng.Log)
+		}
+		seq, tag, err := s.writeOnce(ctx, p, params, txn, own)
+		if own {
+			txn.Release()
+		}
+		var ce *log.ConflictError
+		if own && err != nil && errors.As(err, &ce) && ce.SQLState() == "40001" && !isInsert && attempt < maxRetries {
+			continue
+		}
+		if own && err != nil && errors.As(err, &ce) && ce.SQLState() == "23505" {
+			return nil, "", s.duplicateError(ce)
+		}
+		return seq, tag, err
+	}
+}
+
+func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Datum, txn *exec.Txn, commit bool) (rowSeq, string, error) {
+	info := p.stmt.StmtInfo()
+	b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: info.Params})
+	w, err := s.buildWrite(b, p.stmt)
+	if err != nil {
+		return nil, "", err
+	}
+	env := s.env(params)
+	s.currentReader = txn
+	rt := &exec.Runtime{Ctx: ctx, Env: env, Tables: txn}
+	res, err := w.Plan.Execute(rt, txn)
+	if err != nil {
+		return nil, "", err
+	}
+	var commitRes *log.Result
+	if commit {
+		if commitRes, err = txn.Commit(ctx); err != nil {
+			return nil, "", err
+		}
+	}
+	tag := w.Tag + strconv.FormatInt(res.Count, 10)
+	if w.Returning == nil {
+		return nil, tag, nil
+	}
+	// RETURNING: fill in _version from the commit, then evaluate.
+	nt := len(w.Layout.Types)
+	rows := make([]exec.Row, 0, len(res.Returning))
+	for i, r := range res.Returning {
+		if r[nt] == nil && commitRes != nil && res.Writes[i] >= 0 && res.Writes[i] < len(commitRes.Events) {
+			r[nt] = int64(commitRes.Events[res.Writes[i]].Version)
+		}
+		out := make(exec.Row, len(w.Returning))
+		for j, e := range w.Returning {
+			v, err := e.Eval(env, r)
+			if err != nil {
+				return nil, "", err
+			}
+			out[j] = v
+		}
+		rows = append(rows, out)
+	}
+	seq := func(yield func(exec.Row, error) bool) {
+		for _, r := range rows {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+	return seq, tag, nil
+}
+
+func (s *Session) duplicateError(ce *log.ConflictError) error {
+	cat := s.eng.Log.Catalog()
+	if td, ok := cat.Table(ce.Table); ok {
+		l := exec.NewTableLayout(td)
+		e := pgerr.New(pgerr.UniqueViolation, "duplicate key value violates unique constraint %q", td.Name+"_pkey")
+		e.Detail = "Key (" + l.KeyNames() + ")=(" + l.KeyText(ce.Key) + ") already exists."
+		e.Table, e.Constraint = td.Name, td.Name+"_pkey"
+		return e
+	}
+	return mapError(ce)
+}
+
+// ddl commits a catalog change: at once outside a transaction, at COMMIT
+// inside one (later statements of the transaction see it already).
+func (s *Session) ddl(ctx context.Context, build func(*planner.Builder) (func(*log.Catalog) error, error)) error {
+	b := s.builder(s.catalog(), nil)
+	change, err := build(b)
+	if err != nil {
+		return err
+	}
+	if s.txn != nil {
+		return s.txn.AddCatalogChange(change)
+	}
+	_, err = s.eng.Log.Commit(ctx, &log.Intent{Catalog: change})
+	return err
+}
+
+func (s *Session) explain(x *sql.Explain, params []types.Datum) (rowSeq, string, error) {
+	if x.Analyze {
+		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN ANALYZE is not supported yet")
+	}
+	q, ok := x.Stmt.(*sql.Query)
+	if !ok {
+		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN of %s is not supported yet", statementName(x.Stmt))
+	}
+	info := q.StmtInfo()
+	b := s.builder(s.catalog(), &planner.Params{Marker: info.Params})
+	n, err := b.BuildQuery(q.AST)
+	if err != nil {
+		return nil, "", err
+	}
+	var e exec.Explainer
+	n.Explain(&e)
+	seq := func(yield func(exec.Row, error) bool) {
+		for _, line := range e.Lines {
+			if !yield(exec.Row{line}, nil) {
+				return
+			}
+		}
+	}
+	return seq, "EXPLAIN", nil
+}
+
+// transaction handles BEGIN, COMMIT and ROLLBACK.
+func (s *Session) transaction(tx *sql.Transaction) (string, error) {
+	switch tx.Kind {
+	case sql.TxBegin:
+		if s.txn != nil {
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.ActiveSQLTransaction, Severity: pgerr.SeverityWarning, Message: "there is already a transaction in progress"})
+			return "BEGIN", nil
+		}
+		s.txn = exec.NewTxn(s.eng.Log)
+		s.txStart = time.Now()
+		return "BEGIN", nil
+	case sql.TxCommit:
+		if s.txn == nil {
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.NoActiveSQLTransaction, Severity: pgerr.SeverityWarning, Message: "there is no transaction in progress"})
+			return "COMMIT", nil
+		}
+		if s.failed {
+			s.endTxn()
+			return "ROLLBACK", nil
+		}
+		txn := s.txn
+		_, err := txn.Commit(context.Background())
+		s.endTxn()
+		if err != nil {
+			var ce *log.ConflictError
+			if errors.As(err, &ce) && ce.SQLState() == "23505" {
+				return "", s.duplicateError(ce)
+			}
+			return "", err
+		}
+		return "COMMIT", nil
+	case sql.TxRollback:
+		if s.txn == nil {
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.NoActiveSQLTransaction, Severity: pgerr.SeverityWarning, Message: "there is no transaction in progress"})
+		}
+		s.endTxn()
+		return "ROLLBACK", nil
+	case sql.TxSetCharacteristics, sql.TxSetTransaction:
+		return "SET", nil
+	}
+	return "", pgerr.New(pgerr.FeatureNotSupported, "%s is not supported yet", tx.Kind)
+}
+
+var _ pgwire.Session = (*Session)(nil)
