@@ -1,0 +1,184 @@
+// Package crash kills a real `strand serve` with SIGKILL under concurrent
+// write load, restarts it, and checks that every acknowledged write is
+// there exactly once, that each key's versions stay dense, and that
+// transactions spanning two tables are all-or-nothing.
+package crash
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strand-db/strand/tests/strandtest"
+)
+
+type ack struct{ writer, seq int64 }
+
+func TestKillUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	p := strandtest.StartProcess(t, dir)
+	defer p.Kill(t)
+	ctx := context.Background()
+	setup, err := pgx.Connect(ctx, p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE events (writer bigint, seq bigint, payload text) APPEND ONLY KEY (writer)`,
+		`CREATE TABLE debits (id text PRIMARY KEY, amount bigint)`,
+		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
+	} {
+		if _, err := setup.Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	setup.Close(ctx)
+
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	var mu sync.Mutex
+	acked := map[ack]bool{}
+	txAcked := map[string]bool{}
+	const writers = 8
+	nextSeq := make([]int64, writers)
+	for round := 0; round < 4; round++ {
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				c, err := pgx.Connect(ctx, p.DSN())
+				if err != nil {
+					return
+				}
+				defer c.Close(ctx)
+				for {
+					mu.Lock()
+					seq := nextSeq[w]
+					nextSeq[w]++
+					mu.Unlock()
+					if seq%5 == 4 {
+						// A transaction across two tables.
+						id := fmt.Sprintf("w%d-s%d", w, seq)
+						tx, err := c.Begin(ctx)
+						if err != nil {
+							return
+						}
+						if _, err := tx.Exec(ctx, `INSERT INTO debits VALUES ($1, $2)`, id, seq); err != nil {
+							return
+						}
+						if _, err := tx.Exec(ctx, `INSERT INTO credits VALUES ($1, $2)`, id, seq); err != nil {
+							return
+						}
+						if err := tx.Commit(ctx); err != nil {
+							return
+						}
+						mu.Lock()
+						txAcked[id] = true
+						mu.Unlock()
+						continue
+					}
+					if _, err := c.Exec(ctx, `INSERT INTO events (writer, seq, payload) VALUES ($1, $2, 'x')`, w, seq); err != nil {
+						return // the server died
+					}
+					mu.Lock()
+					acked[ack{int64(w), seq}] = true
+					mu.Unlock()
+				}
+			}(w)
+		}
+		time.Sleep(time.Duration(300+rng.Intn(700)) * time.Millisecond)
+		p.Kill(t)
+		wg.Wait()
+		p.Restart(t)
+		mu.Lock()
+		verify(t, p.DSN(), acked, txAcked)
+		t.Logf("round %d: %d acknowledged appends and %d transactions survived SIGKILL", round, len(acked), len(txAcked))
+		mu.Unlock()
+	}
+	if err := p.Terminate(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT writer, seq, _version FROM events ORDER BY writer, _version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[ack]int{}
+	lastVersion := map[int64]int64{}
+	for rows.Next() {
+		var w, seq, v int64
+		if err := rows.Scan(&w, &seq, &v); err != nil {
+			t.Fatal(err)
+		}
+		seen[ack{w, seq}]++
+		if v != lastVersion[w]+1 {
+			t.Fatalf("writer %d: version %d follows %d (versions must be dense)", w, v, lastVersion[w])
+		}
+		lastVersion[w] = v
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for a, n := range seen {
+		if n > 1 {
+			t.Fatalf("append %v present %d times", a, n)
+		}
+	}
+	for a := range acked {
+		if seen[a] != 1 {
+			t.Fatalf("acknowledged append %v lost", a)
+		}
+	}
+	debits := ids(t, c, "debits")
+	credits := ids(t, c, "credits")
+	for id := range debits {
+		if !credits[id] {
+			t.Fatalf("transaction %s: debit without credit after crash", id)
+		}
+	}
+	for id := range credits {
+		if !debits[id] {
+			t.Fatalf("transaction %s: credit without debit after crash", id)
+		}
+	}
+	for id := range txAcked {
+		if !debits[id] {
+			t.Fatalf("acknowledged transaction %s lost", id)
+		}
+	}
+}
+
+func ids(t *testing.T, c *pgx.Conn, table string) map[string]bool {
+	rows, err := c.Query(context.Background(), "SELECT id FROM "+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		out[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

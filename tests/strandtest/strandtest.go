@@ -1,0 +1,212 @@
+// Package strandtest starts Strand servers for tests: in process (a log in
+// a temporary folder and the PostgreSQL protocol on a free loopback port),
+// or as a `strand serve` subprocess that can be killed and restarted.
+package strandtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	strandlog "github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/pgwire"
+	"github.com/strand-db/strand/sql/session"
+)
+
+// Server is an in-process Strand.
+type Server struct {
+	Log  *strandlog.Log
+	Addr string
+	pg   *pgwire.Server
+	done chan error
+}
+
+// Start starts an in-process server with its data in dir (a fresh
+// temporary folder when empty); it stops when the test ends.
+func Start(t testing.TB, dir string) *Server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := strandlog.Open(strandlog.Options{Dir: dir, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, quiet), Auth: pgwire.AuthTrust, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Log: l, Addr: ln.Addr().String(), pg: pg, done: make(chan error, 1)}
+	go func() { s.done <- pg.Serve(ln) }()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// DSN is a connection string for pgx, psql and libpq clients.
+func (s *Server) DSN() string {
+	return fmt.Sprintf("postgres://strand@%s/strand?sslmode=disable", s.Addr)
+}
+
+// Connect opens a pgx connection closed at the end of the test.
+func (s *Server) Connect(t testing.TB) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), s.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// Stop shuts the server down and closes the log.
+func (s *Server) Stop() {
+	if s.pg == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.pg.Shutdown(ctx)
+	s.Log.Close()
+	s.pg = nil
+}
+
+var build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Binary builds cmd/strand once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	build.once.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "strand-bin")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.path = filepath.Join(dir, "strand")
+		cmd := exec.Command("go", "build", "-o", build.path, "./cmd/strand")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			build.err = fmt.Errorf("build strand: %v\n%s", err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatal(build.err)
+	}
+	return build.path
+}
+
+// Process is `strand serve` running as a subprocess.
+type Process struct {
+	Dir, PGAddr, HTTPAddr string
+	cmd                   *exec.Cmd
+	logFile               string
+}
+
+// FreeAddr returns a loopback address with a free port.
+func FreeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// StartProcess runs `strand serve` on dir and waits until it accepts
+// PostgreSQL connections.
+func StartProcess(t testing.TB, dir string) *Process {
+	t.Helper()
+	p := &Process{Dir: dir, PGAddr: FreeAddr(t), HTTPAddr: FreeAddr(t), logFile: filepath.Join(dir + ".log")}
+	p.start(t)
+	return p
+}
+
+func (p *Process) start(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(Binary(t), "serve", "--data-dir", p.Dir, "--pg-addr", p.PGAddr, "--http-addr", p.HTTPAddr)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func(cmd *exec.Cmd, f *os.File) { cmd.Wait(); f.Close() }(p.cmd, logf)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := pgx.Connect(context.Background(), p.DSN())
+		if err == nil {
+			c.Close(context.Background())
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(p.logFile)
+	t.Fatalf("strand serve did not start within 30s; its log:\n%s", log)
+}
+
+// DSN is the subprocess's connection string.
+func (p *Process) DSN() string {
+	return fmt.Sprintf("postgres://strand@%s/strand?sslmode=disable", p.PGAddr)
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (p *Process) Kill(t testing.TB) {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	for i := 0; i < 500; i++ {
+		if p.cmd.ProcessState != nil || p.cmd.Process.Signal(syscall.Signal(0)) != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Terminate sends SIGTERM and waits for a clean exit.
+func (p *Process) Terminate(t testing.TB) error {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for p.cmd.Process.Signal(syscall.Signal(0)) == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("strand did not exit within 30s of SIGTERM")
+	}
+}
+
+// Restart starts the process again on the same data and addresses.
+func (p *Process) Restart(t testing.TB) { p.start(t) }
+
+// Log returns what the process logged.
+func (p *Process) Log() string {
+	b, _ := os.ReadFile(p.logFile)
+	return string(b)
+}
