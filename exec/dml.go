@@ -61,80 +61,90 @@ func (ins *Insert) Execute(rt *Runtime, txn *Txn) (*WriteResult, error) {
 		return nil, err
 	}
 	for _, src := range rows {
-		row := src[:nt+1]
-		if err := checkRow(rt, l, row, ins.Checks); err != nil {
+		if err := ins.PutRow(rt, txn, src[:nt+1], res); err != nil {
 			return nil, err
 		}
-		cond := log.Cond{}
-		if l.Desc.Kind == log.Stream {
-			if v := row[nt]; v != nil {
-				ver := v.(int64)
-				if ver < 1 {
-					return nil, pgerr.New(pgerr.CheckViolation, "_version must be at least 1, not %d", ver)
-				}
-				cond = log.Cond{Kind: log.AtVersion, Version: uint64(ver - 1)}
+	}
+	return res, nil
+}
+
+// PutRow inserts one full row (table columns, then the _version it must
+// become or NULL), counting it in res.
+func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) error {
+	l := ins.Layout
+	nt := len(l.Types)
+	if err := checkRow(rt, l, row, ins.Checks); err != nil {
+		return err
+	}
+	cond := log.Cond{}
+	if l.Desc.Kind == log.Stream {
+		if v := row[nt]; v != nil {
+			ver := v.(int64)
+			if ver < 1 {
+				return pgerr.New(pgerr.CheckViolation, "_version must be at least 1, not %d", ver)
 			}
-			if err := txn.Put(l, row, false, cond); err != nil {
-				return nil, err
-			}
-			res.Count++
-			ins.returning(rt, res, txn, row, -1)
-			continue
+			cond = log.Cond{Kind: log.AtVersion, Version: uint64(ver - 1)}
 		}
-		if row[nt] != nil {
-			return nil, pgerr.New(pgerr.FeatureNotSupported, "cannot set _version when inserting into keyed table %q; use UPDATE ... WHERE _version = n", l.Desc.Name)
-		}
-		key := l.Key(row)
-		existing, found, err := txn.Get(l, key)
-		if err != nil {
-			return nil, err
-		}
-		if found && (ins.DoNothing || ins.Set != nil) {
-			if ins.DoNothing {
-				continue
-			}
-			pair := make(Row, 0, 2*(nt+1))
-			pair = append(append(pair, existing...), row...)
-			if ins.SetWhere != nil {
-				ok, err := EvalBool(ins.SetWhere, rt.Env, pair)
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					continue
-				}
-			}
-			updated := append(Row(nil), existing...)
-			for _, a := range ins.Set {
-				v, err := a.Expr.Eval(rt.Env, pair)
-				if err != nil {
-					return nil, err
-				}
-				updated[a.Idx] = v
-			}
-			if err := checkRow(rt, l, updated, ins.Checks); err != nil {
-				return nil, err
-			}
-			if string(l.Key(updated)) != string(key) {
-				return nil, pgerr.New(pgerr.FeatureNotSupported, "ON CONFLICT DO UPDATE cannot change the key")
-			}
-			if err := txn.Put(l, updated, false, readCond(existing, nt)); err != nil {
-				return nil, err
-			}
-			res.Count++
-			ins.returning(rt, res, txn, updated, existing[nt].(int64))
-			continue
-		}
-		if found {
-			return nil, duplicateKey(l, key)
-		}
-		if err := txn.Put(l, row, false, log.Cond{Kind: log.NotExists}); err != nil {
-			return nil, err
+		if err := txn.Put(l, row, false, cond); err != nil {
+			return err
 		}
 		res.Count++
 		ins.returning(rt, res, txn, row, -1)
+		return nil
 	}
-	return res, nil
+	if row[nt] != nil {
+		return pgerr.New(pgerr.FeatureNotSupported, "cannot set _version when inserting into keyed table %q; use UPDATE ... WHERE _version = n", l.Desc.Name)
+	}
+	key := l.Key(row)
+	existing, found, err := txn.Get(l, key)
+	if err != nil {
+		return err
+	}
+	if found && (ins.DoNothing || ins.Set != nil) {
+		if ins.DoNothing {
+			return nil
+		}
+		pair := make(Row, 0, 2*(nt+1))
+		pair = append(append(pair, existing...), row...)
+		if ins.SetWhere != nil {
+			ok, err := EvalBool(ins.SetWhere, rt.Env, pair)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return nil
+			}
+		}
+		updated := append(Row(nil), existing...)
+		for _, a := range ins.Set {
+			v, err := a.Expr.Eval(rt.Env, pair)
+			if err != nil {
+				return err
+			}
+			updated[a.Idx] = v
+		}
+		if err := checkRow(rt, l, updated, ins.Checks); err != nil {
+			return err
+		}
+		if string(l.Key(updated)) != string(key) {
+			return pgerr.New(pgerr.FeatureNotSupported, "ON CONFLICT DO UPDATE cannot change the key")
+		}
+		if err := txn.Put(l, updated, false, readCond(existing, nt)); err != nil {
+			return err
+		}
+		res.Count++
+		ins.returning(rt, res, txn, updated, existing[nt].(int64))
+		return nil
+	}
+	if found {
+		return duplicateKey(l, key)
+	}
+	if err := txn.Put(l, row, false, log.Cond{Kind: log.NotExists}); err != nil {
+		return err
+	}
+	res.Count++
+	ins.returning(rt, res, txn, row, -1)
+	return nil
 }
 
 // readCond is the condition for writing over a row read at _version v (0:

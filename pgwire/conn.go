@@ -408,6 +408,10 @@ func (c *conn) handleQuery(body []byte) error {
 			return ferr
 		}
 	}
+	// A Query message is its own batch: its error was reported to the
+	// session by the error it returned, and must not leak into the next
+	// extended-protocol Sync.
+	c.failed = false
 	c.endOfTransaction()
 	c.readyForQuery()
 	return nil

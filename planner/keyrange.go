@@ -24,8 +24,9 @@ func planKeyScan(scan *exec.Scan, pred exec.Expr) exec.Node {
 		if col == nil {
 			continue
 		}
-		if col.T.OID != scan.Layout.Types[col.Idx].OID {
-			continue // a cross-type comparison: leave it to the filter
+		if col.Idx >= len(scan.Layout.Types) || col.T.OID != scan.Layout.Types[col.Idx].OID {
+			// _version, or a cross-type comparison: leave it to the filter.
+			continue
 		}
 		fixed[col.Idx] = val
 	}

@@ -111,6 +111,7 @@ const (
 	DependentObjectsStillExist         Code = "2BP01"
 	InvalidPreparedStatementDefinition Code = "42P14"
 	CantChangeRuntimeParam             Code = "55P02"
+	BadCopyFileFormat                  Code = "22P04"
 )
 
 // Class is the first two characters of a SQLSTATE: the error class.

@@ -273,6 +273,10 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 	if r.done {
 		return false, w.Complete(r.tag)
 	}
+	if cp, ok := r.p.stmt.(*sql.Copy); ok {
+		r.done, r.tag = true, ""
+		return false, r.s.copyStatement(ctx, cp, w)
+	}
 	if r.next == nil {
 		rows, tag, err := r.s.execStatement(ctx, r.p, r.params)
 		if err != nil {

@@ -6,7 +6,6 @@ package strandtest
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -40,7 +39,8 @@ func Start(t testing.TB, dir string) *Server {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Warnings and errors (a recovered panic, say) reach the test output.
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	l, err := strandlog.Open(strandlog.Options{Dir: dir, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
