@@ -24,6 +24,8 @@ type Env struct {
 	Outer []Row
 	// RunSubquery evaluates a subquery plan (set by the session).
 	RunSubquery func(env *Env, n Node, limit int) ([]Row, error)
+	// Catalog answers the catalog functions (set by the session).
+	Catalog CatalogReader
 }
 
 // Expr is a typed expression. Eval returns the value for one row; NULL is

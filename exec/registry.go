@@ -100,11 +100,11 @@ func ImplicitCast(from, to types.OID) bool {
 	}
 	switch from {
 	case types.Int2OID:
-		return to == types.Int4OID || to == types.Int8OID || to == types.Float4OID || to == types.Float8OID || to == types.NumericOID
+		return to == types.Int4OID || to == types.Int8OID || to == types.Float4OID || to == types.Float8OID || to == types.NumericOID || to == types.OIDOID
 	case types.Int4OID:
-		return to == types.Int8OID || to == types.Float4OID || to == types.Float8OID || to == types.NumericOID
+		return to == types.Int8OID || to == types.Float4OID || to == types.Float8OID || to == types.NumericOID || to == types.OIDOID
 	case types.Int8OID:
-		return to == types.Float4OID || to == types.Float8OID || to == types.NumericOID
+		return to == types.Float4OID || to == types.Float8OID || to == types.NumericOID || to == types.OIDOID
 	case types.Float4OID:
 		return to == types.Float8OID
 	case types.NumericOID:

@@ -278,3 +278,10 @@ func (t *Txn) Commit(ctx context.Context) (*log.Result, error) {
 func RowTypes(l *TableLayout) []types.T {
 	return append(append([]types.T(nil), l.Types...), types.Make(types.Int8OID))
 }
+
+// ScanRange reads raw state (materialized views) as of the transaction's
+// snapshot. Views reflect committed writes only: a transaction does not see
+// its own pending writes in a view.
+func (t *Txn) ScanRange(ctx context.Context, start, end []byte, fn func(k, v []byte) error) error {
+	return t.Snap.ScanRange(start, end, fn)
+}

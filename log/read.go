@@ -223,3 +223,90 @@ func (h *tailHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return c
 }
+
+// ScanRange calls fn for every key in [start, end) of the hook namespaces
+// (view state), in key order. Keys and values are valid during the call.
+func (s *Snapshot) ScanRange(start, end []byte, fn func(k, v []byte) error) error {
+	return scanRange(s.snap, start, end, fn)
+}
+
+type iterSource interface {
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+func scanRange(src iterSource, start, end []byte, fn func(k, v []byte) error) error {
+	if len(start) == 0 || start[0] < NSHookFirst || start[0] > NSHookLast {
+		return fmt.Errorf("scan outside the hook namespaces: %x", start)
+	}
+	it, err := src.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: end})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), v); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// ScanHookRange is ScanRange over a commit hook's state.
+func ScanHookRange(st HookState, start, end []byte, fn func(k, v []byte) error) error {
+	return scanRange(st, start, end, fn)
+}
+
+// ScanRowsIn calls fn for every live row of a table as the hook state sees
+// it (everything committed or sequenced before): the latest row of each key
+// for keyed tables, every event for streams. A view's backfill reads its
+// base tables this way, inside the commit that creates it.
+func ScanRowsIn(st HookState, td *TableDesc, fn func(key []byte, schemaVersion uint32, row []byte, version uint64) error) error {
+	if td.Kind == Stream {
+		lower := eventKey(nil, td.ID, 0)
+		it, err := st.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(appendTable(nil, nsEvent, td.ID))})
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		var e Event
+		for valid := it.First(); valid; valid = it.Next() {
+			if err := decodeRecord(it.Key(), it.Value(), &e); err != nil {
+				return err
+			}
+			if err := fn(e.Key, e.SchemaVersion, e.Row, e.Version); err != nil {
+				return err
+			}
+		}
+		return it.Error()
+	}
+	lower := appendTable(nil, nsHead, td.ID)
+	it, err := st.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var h Head
+	for valid := it.First(); valid; valid = it.Next() {
+		if err := decodeHead(it.Key(), it.Value(), &h); err != nil {
+			return err
+		}
+		if h.Tombstone {
+			continue
+		}
+		uk, _, err := decodeEscaped(it.Key()[5:])
+		if err != nil {
+			return &CorruptionError{describeKey(it.Key()), err.Error()}
+		}
+		if err := fn(uk, h.SchemaVersion, h.Row, h.Version); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

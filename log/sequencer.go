@@ -49,6 +49,8 @@ type Mutation struct {
 	Key    []byte
 	Value  []byte
 	Delete bool
+	// End, when set, makes this a delete of the range [Key, End).
+	End []byte
 }
 
 // CommitHook derives state (materialized views) from each intent inside the
@@ -56,6 +58,9 @@ type Mutation struct {
 // fails the intent (as a failing trigger would) and nothing of it is written.
 type CommitHook interface {
 	Prepare(st HookState, cat *Catalog, changes []Change) ([]Mutation, error)
+	// OnCatalog sees an intent's catalog change before its writes: a new
+	// view is backfilled here, a dropped one's state deleted.
+	OnCatalog(st HookState, old, cur *Catalog) ([]Mutation, error)
 }
 
 type sequencer struct {
@@ -133,13 +138,23 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		s.changes = append(s.changes, ch)
 	}
 	var hookMuts []Mutation
-	if s.hook != nil && len(s.changes) > 0 {
+	if s.hook != nil && cat != s.cat {
 		hs, _ := st.(HookState)
-		var err error
-		if hookMuts, err = s.hook.Prepare(hs, cat, s.changes); err != nil {
+		muts, err := s.hook.OnCatalog(hs, s.cat, cat)
+		if err != nil {
 			in.err = err
 			return false, nil
 		}
+		hookMuts = muts
+	}
+	if s.hook != nil && len(s.changes) > 0 {
+		hs, _ := st.(HookState)
+		muts, err := s.hook.Prepare(hs, cat, s.changes)
+		if err != nil {
+			in.err = err
+			return false, nil
+		}
+		hookMuts = append(hookMuts, muts...)
 	}
 
 	// Every check passed: write.
@@ -165,7 +180,12 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 			return false, fmt.Errorf("commit hook wrote outside its namespaces: %x", m.Key)
 		}
 		var err error
-		if m.Delete {
+		if m.End != nil {
+			if m.End[0] < NSHookFirst || m.End[0] > NSHookLast+1 {
+				return false, fmt.Errorf("commit hook range delete outside its namespaces: %x", m.End)
+			}
+			err = st.DeleteRange(m.Key, m.End, nil)
+		} else if m.Delete {
 			err = st.Delete(m.Key, nil)
 		} else {
 			err = st.Set(m.Key, m.Value, nil)

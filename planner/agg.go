@@ -18,16 +18,19 @@ type aggContext struct {
 	post      *scope
 	groupText []string
 	groupExpr []exec.Expr
-	aggs      []*ast.AggregateFuncExpr
+	// aggs are the aggregate calls: TiDB's AggregateFuncExpr for the
+	// aggregates MySQL knows, a FuncCallExpr for the others (bool_and,
+	// bool_or, every).
+	aggs []ast.ExprNode
 }
 
 func (a *aggContext) lookup(eb *exprBinder, n ast.ExprNode) (exec.Expr, bool, error) {
-	if x, ok := n.(*ast.AggregateFuncExpr); ok {
+	if name, ok := aggregateName(n); ok {
 		for i, g := range a.aggs {
-			if g == x {
+			if g == n {
 				idx := len(a.groupText) + i
 				c := a.post.cols[idx]
-				return &exec.ColRef{Idx: idx, T: c.t, Name: strings.ToLower(x.F)}, true, nil
+				return &exec.ColRef{Idx: idx, T: c.t, Name: name}, true, nil
 			}
 		}
 		return nil, true, pgerr.New(pgerr.GroupingError, "aggregate function calls cannot be nested")
@@ -48,7 +51,12 @@ func (a *aggContext) lookup(eb *exprBinder, n ast.ExprNode) (exec.Expr, bool, er
 	if c, ok := n.(*ast.ColumnNameExpr); ok {
 		// A column of this query's FROM that is not grouped.
 		if idx, depth, col, err := a.in.resolve(c.Name.Table.O, c.Name.Name.O); err == nil && depth == 0 {
-			_ = idx
+			// The same column spelled differently (t.b for GROUP BY b).
+			for i, g := range a.groupExpr {
+				if cr, ok := g.(*exec.ColRef); ok && cr.Idx == idx {
+					return &exec.ColRef{Idx: i, T: g.Type(), Name: col.name}, true, nil
+				}
+			}
 			name := col.name
 			if col.table != "" {
 				name = col.table + "." + col.name
@@ -61,7 +69,7 @@ func (a *aggContext) lookup(eb *exprBinder, n ast.ExprNode) (exec.Expr, bool, er
 
 // collectAggs finds the aggregate calls of a query level (not inside
 // subqueries), in order of appearance.
-func collectAggs(fields []field, having *ast.HavingClause, order []*ast.ByItem) []*ast.AggregateFuncExpr {
+func collectAggs(fields []field, having *ast.HavingClause, order []*ast.ByItem) []ast.ExprNode {
 	v := &aggCollector{}
 	for _, f := range fields {
 		f.expr.Accept(v)
@@ -75,42 +83,69 @@ func collectAggs(fields []field, having *ast.HavingClause, order []*ast.ByItem) 
 	return v.found
 }
 
-type aggCollector struct{ found []*ast.AggregateFuncExpr }
+type aggCollector struct{ found []ast.ExprNode }
 
 func (v *aggCollector) Enter(n ast.Node) (ast.Node, bool) {
-	switch x := n.(type) {
-	case *ast.AggregateFuncExpr:
-		v.found = append(v.found, x)
-		return n, true
-	case *ast.SubqueryExpr:
+	if e, ok := n.(ast.ExprNode); ok {
+		if _, isAgg := aggregateName(e); isAgg {
+			v.found = append(v.found, e)
+			return n, true
+		}
+	}
+	if _, ok := n.(*ast.SubqueryExpr); ok {
 		return n, true
 	}
 	return n, false
 }
 
+// aggregateName returns the lower-case name of an aggregate call.
+func aggregateName(n ast.ExprNode) (string, bool) {
+	switch x := n.(type) {
+	case *ast.AggregateFuncExpr:
+		return strings.ToLower(x.F), true
+	case *ast.FuncCallExpr:
+		if exec.IsAggregate(x.FnName.L) {
+			return x.FnName.L, true
+		}
+	}
+	return "", false
+}
+
 func (v *aggCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
 // bindAggregate binds an aggregate call's argument over the input scope.
-func (b *Builder) bindAggregate(eb *exprBinder, a *ast.AggregateFuncExpr) (exec.Aggregate, error) {
-	name := strings.ToLower(a.F)
+func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate, error) {
+	var name string
+	var args []ast.ExprNode
+	var distinct, ordered bool
+	switch a := n.(type) {
+	case *ast.AggregateFuncExpr:
+		name, args, distinct, ordered = strings.ToLower(a.F), a.Args, a.Distinct, a.Order != nil
+	case *ast.FuncCallExpr:
+		name, args = a.FnName.L, a.Args
+	}
+	if name == "string_agg" && len(args) == 2 {
+		return b.stringAgg(eb, args, distinct, ordered)
+	}
 	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
 	star := false
 	var arg exec.Expr
-	if len(a.Args) == 1 {
+	if len(args) == 1 {
 		// TiDB writes count(*) as count(1).
-		if name == "count" && isStarArg(a.Args[0]) {
+		// count(DISTINCT 1) is not count(*): it is 1 (0 on no rows).
+		if _, isTiDB := n.(*ast.AggregateFuncExpr); isTiDB && name == "count" && !distinct && isStarArg(args[0]) {
 			star = true
 		} else {
 			var err error
-			if arg, err = inner.bind(a.Args[0]); err != nil {
+			if arg, err = inner.bind(args[0]); err != nil {
 				return exec.Aggregate{}, err
 			}
 			if arg, err = inner.resolveUnknown(arg, tText); err != nil {
 				return exec.Aggregate{}, err
 			}
 		}
-	} else if len(a.Args) != 1 {
-		return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "aggregate %s with %d arguments is not supported yet", name, len(a.Args))
+	} else {
+		return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "aggregate %s with %d arguments is not supported yet", name, len(args))
 	}
 	var argT = tText
 	if arg != nil {
@@ -123,10 +158,10 @@ func (b *Builder) bindAggregate(eb *exprBinder, a *ast.AggregateFuncExpr) (exec.
 	if f == nil {
 		return exec.Aggregate{}, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", name)
 	}
-	if a.Order != nil {
+	if ordered {
 		return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "ORDER BY inside an aggregate is not supported yet")
 	}
-	return exec.Aggregate{Func: f, Arg: arg, Distinct: a.Distinct}, nil
+	return exec.Aggregate{Func: f, Arg: arg, Distinct: distinct}, nil
 }
 
 func isStarArg(n ast.ExprNode) bool {

@@ -2,9 +2,11 @@ package planner
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
+	"github.com/cockroachdb/apd/v3"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
@@ -339,8 +341,17 @@ func (eb *exprBinder) unary(x *ast.UnaryOperationExpr) (exec.Expr, error) {
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "unary operator %s is not supported", x.Op)
 }
 
+// minInt8Neg is the literal 9223372036854775808: -minInt8Neg is an int8.
+var minInt8Neg, _, _ = apd.NewFromString("9223372036854775808")
+
 func negateConst(c *exec.Const) (exec.Expr, bool) {
 	switch v := c.Val.(type) {
+	case *apd.Decimal:
+		// 9223372036854775808 is a numeric literal, but its negation is
+		// the smallest int8, and PostgreSQL's grammar folds it to one.
+		if v.Cmp(minInt8Neg) == 0 {
+			return &exec.Const{Val: int64(math.MinInt64), T: tInt8}, true
+		}
 	case int64:
 		n := -v
 		if n >= -1<<31 && n < 1<<31 {

@@ -14,6 +14,9 @@ import (
 // PostgreSQL syntax, then built-in functions.
 func (eb *exprBinder) funcCall(x *ast.FuncCallExpr) (exec.Expr, error) {
 	name := strings.ToLower(x.FnName.O)
+	if e, ok, err := eb.pgCompat(name, x); ok {
+		return e, err
+	}
 	switch name {
 	case "pg_cast":
 		typName, err := stringArg(x.Args[1])
@@ -100,7 +103,7 @@ func (eb *exprBinder) funcCall(x *ast.FuncCallExpr) (exec.Expr, error) {
 	if exec.IsAggregate(name) {
 		return nil, pgerr.New(pgerr.GroupingError, "aggregate functions are not allowed in %s", eb.what)
 	}
-	if strings.HasPrefix(name, "pg_") && name != "pg_backend_pid" && !strings.HasPrefix(name, "pg_get_") && !strings.HasPrefix(name, "pg_table_") {
+	if strings.HasPrefix(name, "pg_") && len(exec.Overloads(name)) == 0 {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "%s is not supported yet", strings.TrimPrefix(name, "pg_"))
 	}
 	args, err := eb.bindList(x.Args)
@@ -121,9 +124,17 @@ func (eb *exprBinder) explicitCast(a exec.Expr, t types.T) (exec.Expr, error) {
 		if c.Val == nil {
 			return &exec.Const{T: t}, nil
 		}
-		v, err := types.ParseText(t, c.Val.(string), eb.b.settings)
+		// Read the text as the base type, then cast explicitly to the
+		// typmod: 'abc'::varchar(2) is 'ab', not an error.
+		base := types.Make(t.OID)
+		v, err := types.ParseText(base, c.Val.(string), eb.b.settings)
 		if err != nil {
 			return nil, err
+		}
+		if t.Typmod >= 0 {
+			if v, err = types.Cast(v, base, t, eb.b.settings); err != nil {
+				return nil, err
+			}
 		}
 		return &exec.Const{Val: v, T: t}, nil
 	}
@@ -139,7 +150,7 @@ func (eb *exprBinder) explicitCast(a exec.Expr, t types.T) (exec.Expr, error) {
 // subqueries
 
 func (eb *exprBinder) subPlan(q ast.ResultSetNode) (exec.Node, *scope, error) {
-	inner := &scope{parent: eb.scope}
+	inner := &scope{parent: eb.scope, boundary: true}
 	n, sc, err := eb.b.buildResultSet(q, inner)
 	if err != nil {
 		return nil, nil, err
@@ -148,7 +159,7 @@ func (eb *exprBinder) subPlan(q ast.ResultSetNode) (exec.Node, *scope, error) {
 }
 
 func (eb *exprBinder) scalarSubquery(x *ast.SubqueryExpr) (exec.Expr, error) {
-	outer := &scope{parent: eb.scope}
+	outer := &scope{parent: eb.scope, boundary: true}
 	n, err := eb.b.buildQueryIn(x.Query, outer)
 	if err != nil {
 		return nil, err
@@ -165,7 +176,7 @@ func (eb *exprBinder) exists(x *ast.ExistsSubqueryExpr) (exec.Expr, error) {
 	if !ok {
 		return nil, pgerr.New(pgerr.SyntaxError, "EXISTS needs a subquery")
 	}
-	outer := &scope{parent: eb.scope}
+	outer := &scope{parent: eb.scope, boundary: true}
 	n, err := eb.b.buildQueryIn(sq.Query, outer)
 	if err != nil {
 		return nil, err
@@ -209,7 +220,7 @@ func (eb *exprBinder) quantified(l ast.ExprNode, op string, sq *ast.SubqueryExpr
 	if err != nil {
 		return nil, err
 	}
-	outer := &scope{parent: eb.scope}
+	outer := &scope{parent: eb.scope, boundary: true}
 	n, err := eb.b.buildQueryIn(sq.Query, outer)
 	if err != nil {
 		return nil, err

@@ -63,10 +63,18 @@ func (eb *exprBinder) resolve(name string, isOp bool, args []exec.Expr) (*exec.F
 			case ft[i] == at:
 				score += 4
 			case at == types.UnknownOID:
-				if known != 0 && allUnknownSame && ft[i] == known {
-					score += 3
-				} else if exec.Preferred(ft[i]) {
-					score += 1
+				// PostgreSQL: an unknown beside a known type is taken to be
+				// of that type; otherwise the string category wins.
+				switch {
+				case known != 0 && allUnknownSame && ft[i] == known:
+					score += 4
+				case exec.Category(ft[i]) == 'S':
+					score += 2
+					if exec.Preferred(ft[i]) {
+						score++
+					}
+				case exec.Preferred(ft[i]):
+					score++
 				}
 			case ft[i] == anyOID:
 				score += 2

@@ -15,6 +15,9 @@ type scopeCol struct {
 	name   string
 	t      types.T
 	hidden bool // system columns: not part of *
+	// usingDup is the second copy of a JOIN ... USING column: reachable
+	// only qualified (r2.a), and left out of an unqualified *.
+	usingDup bool
 	// source table column, for RowDescription
 	tableOID uint32
 	attr     uint16
@@ -28,16 +31,27 @@ type scope struct {
 	// correlated is set when an expression of a subquery referred to this
 	// scope's columns.
 	correlated bool
+	// order is the order of an unqualified * (nil: the columns' order): a
+	// join's USING columns come first, as in PostgreSQL.
+	order []int
+	// boundary marks the empty scope a subquery is planned in: it records
+	// whether the subquery is correlated, but is no row of its own, so it
+	// does not count in an OuterRef's depth (each subquery evaluation adds
+	// exactly one outer row: the row of the query that evaluates it).
+	boundary bool
 }
 
 // resolve finds a column by optional table qualifier and name. It returns
 // the position and how many scopes up it was found.
 func (s *scope) resolve(table, name string) (idx, depth int, col *scopeCol, err error) {
-	for sc, d := s, 0; sc != nil; sc, d = sc.parent, d+1 {
+	for sc, d := s, 0; sc != nil; sc = sc.parent {
+		if sc.boundary {
+			continue
+		}
 		found := -1
 		for i := range sc.cols {
 			c := &sc.cols[i]
-			if c.name != name || (table != "" && c.table != table) {
+			if c.name != name || (table != "" && c.table != table) || (table == "" && c.usingDup) {
 				continue
 			}
 			if found >= 0 {
@@ -48,6 +62,7 @@ func (s *scope) resolve(table, name string) (idx, depth int, col *scopeCol, err 
 		if found >= 0 {
 			return found, d, &sc.cols[found], nil
 		}
+		d++
 	}
 	if table != "" {
 		if !s.hasTable(table) {
@@ -82,8 +97,12 @@ func (s *scope) ref(table, name string) (exec.Expr, error) {
 	if depth == 0 {
 		return &exec.ColRef{Idx: idx, T: col.t, Name: label}, nil
 	}
-	for sc, d := s, 0; d < depth; sc, d = sc.parent, d+1 {
+	// Mark every scope passed on the way out, boundaries included.
+	for sc, d := s, 0; d < depth || sc.boundary; sc = sc.parent {
 		sc.correlated = true
+		if !sc.boundary {
+			d++
+		}
 	}
 	return &exec.OuterRef{Depth: depth, Idx: idx, T: col.t, Name: label}, nil
 }
@@ -93,6 +112,19 @@ func (s *scope) columns() []exec.Column {
 	out := make([]exec.Column, len(s.cols))
 	for i, c := range s.cols {
 		out[i] = exec.Column{Name: c.name, T: c.t, Table: c.tableOID, Attr: c.attr}
+	}
+	return out
+}
+
+// starOrder lists the column positions an unqualified * expands to, in
+// order (hidden columns and USING duplicates are skipped by the caller).
+func (s *scope) starOrder() []int {
+	if s.order != nil {
+		return s.order
+	}
+	out := make([]int, len(s.cols))
+	for i := range out {
+		out[i] = i
 	}
 	return out
 }

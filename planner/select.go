@@ -1,13 +1,18 @@
 package planner
 
 import (
+	"math"
+	"strings"
+
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
 )
 
 // BuildQuery plans a SELECT or set operation.
@@ -77,9 +82,16 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "LATERAL is not supported yet")
 		}
 		var err error
-		node, err = b.buildQueryIn(src, nil)
-		if err != nil {
-			return nil, nil, err
+		if sel, ok := src.(*ast.SelectStmt); ok {
+			var isFn bool
+			if node, isFn, err = b.tableFunction(sel, outer); isFn && err != nil {
+				return nil, nil, err
+			}
+		}
+		if node == nil {
+			if node, err = b.buildQueryIn(src, nil); err != nil {
+				return nil, nil, err
+			}
 		}
 		sc = scopeOf(node, alias)
 	default:
@@ -105,6 +117,10 @@ func (b *Builder) scanTable(tn *ast.TableName, alias string) (exec.Node, *scope,
 	td, err := b.LookupTable(tn.Schema.O, tn.Name.O)
 	if err != nil {
 		return nil, nil, err
+	}
+	if td.Kind == log.View {
+		n, sc := viewRead(td, alias)
+		return n, sc, nil
 	}
 	layout := exec.NewTableLayout(td)
 	sc := &scope{}
@@ -145,9 +161,18 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 			kind = exec.CrossJoin
 		}
 	}
+	if name := sharedTable(ls, rs); name != "" {
+		return nil, nil, pgerr.New(pgerr.Code("42712") /* duplicate_alias: no constant in sql/pgerr yet */, "table name %q specified more than once", name)
+	}
 	sc := concatScopes(ls, rs)
 	sc.parent = outer
 	lw := len(ls.cols)
+	if ls.order != nil || rs.order != nil {
+		sc.order = ls.starOrder()
+		for _, i := range rs.starOrder() {
+			sc.order = append(sc.order, lw+i)
+		}
+	}
 	cols := append(append([]exec.Column(nil), ln.Columns()...), rn.Columns()...)
 	var on exec.Expr
 	var using []string
@@ -183,19 +208,30 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 			conds = append(conds, c)
 		}
 		on = andAll(conds)
-		// USING columns appear once; hide the right side's copy, and make
-		// the left one answer for both (coalesced for RIGHT/FULL joins is
-		// approximated by the left column).
+		// USING columns appear once: unqualified names and * read the left
+		// copy (the right one for RIGHT JOIN; FULL JOIN would need their
+		// COALESCE), and * lists them first.
+		var merged []int
+		dup := map[int]bool{}
 		for _, name := range using {
-			ri := findCol(rs, name)
-			sc.cols[lw+ri].hidden = true
-			sc.cols[lw+ri].table = "?using"
-			li := findCol(ls, name)
+			li, ri := findCol(ls, name), lw+findCol(rs, name)
+			keep, drop := li, ri
 			if kind == exec.RightJoin || kind == exec.FullJoin {
-				sc.cols[li].table = "?using"
-				sc.cols[lw+ri].hidden = false
-				sc.cols[lw+ri].table = ""
-				sc.cols[li].hidden = true
+				keep, drop = ri, li
+			}
+			sc.cols[drop].usingDup = true
+			merged = append(merged, keep)
+			dup[li], dup[ri] = true, true
+		}
+		sc.order = merged
+		for _, i := range ls.starOrder() {
+			if !dup[i] {
+				sc.order = append(sc.order, i)
+			}
+		}
+		for _, i := range rs.starOrder() {
+			if !dup[lw+i] {
+				sc.order = append(sc.order, lw+i)
 			}
 		}
 	} else if j.On != nil {
@@ -205,6 +241,21 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 		}
 	}
 	return planJoin(ln, rn, kind, on, lw, cols), sc, nil
+}
+
+// sharedTable returns a relation name both sides of a join define, which
+// PostgreSQL refuses (FROM t, t needs an alias).
+func sharedTable(ls, rs *scope) string {
+	names := map[string]bool{}
+	for _, c := range ls.cols {
+		names[c.table] = true
+	}
+	for _, c := range rs.cols {
+		if c.table != "" && names[c.table] {
+			return c.table
+		}
+	}
+	return ""
 }
 
 // planJoin picks a hash join when the condition has equalities between
@@ -271,7 +322,7 @@ func andAll(es []exec.Expr) exec.Expr {
 
 func findCol(sc *scope, name string) int {
 	for i, c := range sc.cols {
-		if c.name == name && !c.hidden {
+		if c.name == name && !c.hidden && !c.usingDup {
 			return i
 		}
 	}
@@ -325,6 +376,9 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		h := &exec.HashAgg{Input: input}
 		if sel.GroupBy != nil {
 			for _, item := range sel.GroupBy.Items {
+				if i, ok := position(item.Expr); ok && (i < 1 || i > len(fields)) {
+					return nil, pgerr.New(pgerr.InvalidColumnReference, "GROUP BY position %d is not in select list", i)
+				}
 				gx := resolveOrdinalOrAlias(item.Expr, fields)
 				e, err := eb.bind(gx)
 				if err != nil {
@@ -350,8 +404,16 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		}
 		input = h
 		post = &scope{parent: outer}
-		for _, c := range h.Cols {
-			post.cols = append(post.cols, scopeCol{name: c.Name, t: c.T})
+		for i, c := range h.Cols {
+			sc := scopeCol{name: c.Name, t: c.T}
+			// A grouped column keeps its name, so that a subquery in the
+			// select list or HAVING can refer to it (t.b below GROUP BY b).
+			if i < len(h.Group) {
+				if cr, ok := h.Group[i].(*exec.ColRef); ok {
+					sc.table, sc.name = in.cols[cr.Idx].table, in.cols[cr.Idx].name
+				}
+			}
+			post.cols = append(post.cols, sc)
 		}
 		agg.post = post
 		if sel.Having != nil {
@@ -409,7 +471,7 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 	if sel.Limit != nil {
 		lb := &exprBinder{b: b, scope: &scope{parent: outer}, what: "LIMIT"}
 		l := &exec.Limit{Input: out}
-		if sel.Limit.Count != nil {
+		if sel.Limit.Count != nil && !noLimit(sel.Limit.Count) {
 			if l.Count, err = lb.bindAs(sel.Limit.Count, tInt8, "argument of LIMIT"); err != nil {
 				return nil, err
 			}
@@ -431,11 +493,23 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 	return out, nil
 }
 
+// noLimit recognizes the front end's LIMIT 18446744073709551615, its
+// spelling of OFFSET without LIMIT (TiDB's grammar has no bare OFFSET).
+func noLimit(e ast.ExprNode) bool {
+	v, ok := e.(*driver.ValueExpr)
+	return ok && v.Datum.Kind() == driver.KindUint64 && v.Datum.GetUint64() == math.MaxUint64
+}
+
 // pushFilter adds a filter; a filter on the key columns of a scan becomes a
 // key range (see keyrange.go).
 func (b *Builder) pushFilter(input exec.Node, pred exec.Expr) exec.Node {
 	if scan, ok := input.(*exec.Scan); ok {
 		if n := planKeyScan(scan, pred); n != nil {
+			return n
+		}
+	}
+	if r, ok := input.(*views.Read); ok {
+		if n := planViewKeyScan(r, pred); n != nil {
 			return n
 		}
 	}
@@ -454,13 +528,21 @@ func (b *Builder) expandFields(fl *ast.FieldList, in *scope) ([]field, error) {
 		if f.WildCard != nil {
 			table := f.WildCard.Table.O
 			n := 0
-			for _, c := range in.cols {
-				if c.hidden || (table != "" && c.table != table) {
+			order := in.starOrder()
+			if table != "" {
+				order = nil
+				for i := range in.cols {
+					order = append(order, i)
+				}
+			}
+			for _, i := range order {
+				c := in.cols[i]
+				if c.hidden || (table != "" && c.table != table) || (table == "" && c.usingDup) {
 					continue
 				}
 				n++
 				cn := &ast.ColumnName{Name: ast.NewCIStr(c.name)}
-				if c.table != "" && c.table != "?using" {
+				if c.table != "" {
 					cn.Table = ast.NewCIStr(c.table)
 				}
 				out = append(out, field{expr: &ast.ColumnNameExpr{Name: cn}, name: c.name})
@@ -484,39 +566,77 @@ func (b *Builder) expandFields(fl *ast.FieldList, in *scope) ([]field, error) {
 
 // columnLabel is the name PostgreSQL gives an unnamed select-list column.
 func columnLabel(e ast.ExprNode) string {
+	name, _ := figureLabel(e)
+	return name
+}
+
+// figureLabel follows PostgreSQL's FigureColnameInternal: it returns a
+// label and its strength: 2 for a name taken from a column, function or
+// subquery, 1 for a fallback ("case", a cast's type name), 0 for none
+// ("?column?"). A cast or a CASE keeps the label of its operand (of its
+// ELSE) only when that is strong.
+func figureLabel(e ast.ExprNode) (string, int) {
 	switch x := e.(type) {
 	case *ast.ColumnNameExpr:
-		return x.Name.Name.O
+		return x.Name.Name.O, 2
 	case *ast.ParenthesesExpr:
-		return columnLabel(x.Expr)
+		return figureLabel(x.Expr)
 	case *ast.FuncCallExpr:
 		switch x.FnName.L {
 		case "pg_cast":
-			if inner := columnLabel(x.Args[0]); inner != "?column?" {
-				return inner
+			if inner, strength := figureLabel(x.Args[0]); strength > 1 {
+				return inner, strength
 			}
 			if s, err := stringArg(x.Args[1]); err == nil {
 				if t, err := types.ParseTypeName(s); err == nil {
-					return pgTypeLabel(t)
+					return pgTypeLabel(t), 1
 				}
 			}
-			return "?column?"
+			return "?column?", 0
 		case "pg_sqlvalue":
 			if s, err := stringArg(x.Args[0]); err == nil {
-				return s
+				return s, 2
 			}
+		case "pg_filter":
+			return figureLabel(x.Args[0])
+		case "pg_array":
+			return "array", 1
+		case "pg_array_query":
+			return "array", 2
+		case "pg_extract":
+			return "extract", 2
+		case "pg_subscript", "pg_slice":
+			return figureLabel(x.Args[0])
 		case "pg_op", "pg_distinct", "pg_any", "pg_all":
-			return "?column?"
+			return "?column?", 0
 		}
-		return x.FnName.O
+		return x.FnName.O, 2
 	case *ast.AggregateFuncExpr:
-		return x.F
+		return strings.ToLower(x.F), 2
 	case *ast.CaseExpr:
-		return "case"
+		if x.ElseClause != nil {
+			if inner, strength := figureLabel(x.ElseClause); strength > 1 {
+				return inner, strength
+			}
+		}
+		return "case", 1
 	case *ast.ExistsSubqueryExpr:
-		return "exists"
+		return "exists", 2
+	case *ast.SubqueryExpr:
+		// A scalar subquery is named after its one output column.
+		if sel, ok := x.Query.(*ast.SelectStmt); ok && sel.Fields != nil && len(sel.Fields.Fields) > 0 {
+			f := sel.Fields.Fields[0]
+			switch {
+			case f.AsName.O != "":
+				return f.AsName.O, 2
+			case f.WildCard == nil:
+				if name, strength := figureLabel(f.Expr); strength > 0 {
+					return name, 2
+				}
+			}
+		}
 	}
-	return "?column?"
+	return "?column?", 0
 }
 
 // pgTypeLabel is the column label of a bare cast: PostgreSQL names it after
@@ -558,21 +678,44 @@ func pgTypeLabel(t types.T) string {
 // resolveOrdinalOrAlias maps GROUP BY 1 / GROUP BY alias to the select
 // list expression, as PostgreSQL does.
 func resolveOrdinalOrAlias(e ast.ExprNode, fields []field) ast.ExprNode {
-	if v, ok := e.(*driver.ValueExpr); ok && v.Datum.Kind() == driver.KindInt64 {
-		i := int(v.Datum.GetInt64())
-		if i >= 1 && i <= len(fields) {
-			return fields[i-1].expr
-		}
+	if i, ok := position(e); ok && i >= 1 && i <= len(fields) {
+		return fields[i-1].expr
 	}
 	return e
+}
+
+// position reads a select-list position: GROUP BY 2, ORDER BY 2. The TiDB
+// parser gives ORDER BY and GROUP BY positions as PositionExpr; inside the
+// front end's pg_nulls_first/last they stay integer literals.
+func position(e ast.ExprNode) (int, bool) {
+	switch x := e.(type) {
+	case *ast.ParenthesesExpr:
+		return position(x.Expr)
+	case *ast.UnaryOperationExpr:
+		// -6 and - (-7) are constants to PostgreSQL's grammar, which folds
+		// a minus into the number it negates.
+		if x.Op == opcode.Minus {
+			if n, ok := position(x.V); ok {
+				return -n, true
+			}
+		}
+	case *ast.PositionExpr:
+		if x.P == nil {
+			return x.N, true
+		}
+	case *driver.ValueExpr:
+		if x.Datum.Kind() == driver.KindInt64 {
+			return int(x.Datum.GetInt64()), true
+		}
+	}
+	return 0, false
 }
 
 // orderTarget returns the projection column an ORDER BY item sorts by,
 // adding a hidden column for expressions not in the select list.
 func (b *Builder) orderTarget(item *ast.ByItem, fields []field, proj *exec.Project, pb *exprBinder, distinct bool) (int, error) {
 	x := stripNullOrder(item.Expr)
-	if v, ok := x.(*driver.ValueExpr); ok && v.Datum.Kind() == driver.KindInt64 {
-		i := int(v.Datum.GetInt64())
+	if i, ok := position(x); ok {
 		if i < 1 || i > len(fields) {
 			return 0, pgerr.New(pgerr.InvalidColumnReference, "ORDER BY position %d is not in select list", i)
 		}

@@ -49,9 +49,19 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 		if s.OrderBy != nil {
 			var keys []exec.SortKey
 			for _, item := range s.OrderBy.Items {
-				e, err := eb.bind(stripNullOrder(resolveOrdinalOrAliasCols(item.Expr, acc.Columns())))
-				if err != nil {
-					return nil, err
+				x := stripNullOrder(item.Expr)
+				var e exec.Expr
+				if i, ok := position(x); ok {
+					cols := acc.Columns()
+					if i < 1 || i > len(cols) {
+						return nil, pgerr.New(pgerr.InvalidColumnReference, "ORDER BY position %d is not in select list", i)
+					}
+					e = &exec.ColRef{Idx: i - 1, T: cols[i-1].T, Name: cols[i-1].Name}
+				} else {
+					var err error
+					if e, err = eb.bind(x); err != nil {
+						return nil, err
+					}
 				}
 				nf := item.Desc
 				if v, ok := nullOrder(item); ok {
@@ -64,7 +74,7 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 		if s.Limit != nil {
 			l := &exec.Limit{Input: acc}
 			var err error
-			if s.Limit.Count != nil {
+			if s.Limit.Count != nil && !noLimit(s.Limit.Count) {
 				if l.Count, err = eb.bindAs(s.Limit.Count, tInt8, "argument of LIMIT"); err != nil {
 					return nil, err
 				}
@@ -78,14 +88,6 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 		}
 	}
 	return acc, nil
-}
-
-func resolveOrdinalOrAliasCols(e ast.ExprNode, cols []exec.Column) ast.ExprNode {
-	fields := make([]field, len(cols))
-	for i, c := range cols {
-		fields[i] = field{expr: &ast.ColumnNameExpr{Name: &ast.ColumnName{Name: ast.NewCIStr(c.Name)}}, name: c.Name}
-	}
-	return resolveOrdinalOrAlias(e, fields)
 }
 
 func setOpName(op *ast.SetOprType) string {

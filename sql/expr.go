@@ -321,6 +321,10 @@ func (t *translator) infixBP() (int, bool) {
 			}
 		case "collate":
 			return bpCollate, true
+		case "operator":
+			if t.peekN(1).isPunct("(") {
+				return bpOp, true
+			}
 		}
 	}
 	return 0, false
@@ -342,6 +346,13 @@ var knownOps = wordSet(`^ || -> ->> #> #>> @> <@ ? ?| ?& ~ ~* !~ !~* ~~ ~~* !~~ 
 
 func (t *translator) infix(lhs *node, tok Token, bp int) (*node, error) {
 	t.next()
+	if tok.is("operator") && tok.Kind == TokIdent {
+		op, err := t.operatorName(tok)
+		if err != nil {
+			return nil, err
+		}
+		tok = op
+	}
 	if tok.Kind == TokOp {
 		op := tok.Text
 		// x op ANY/SOME/ALL (array or subquery).
@@ -409,9 +420,58 @@ func (t *translator) infix(lhs *node, tok Token, bp int) (*node, error) {
 		// gram.y itself rewrites a AT TIME ZONE z as timezone(z, a).
 		return call("timezone", tok.Pos, zone, lhs), nil
 	case "collate":
-		return nil, t.unsupported(tok, "COLLATE")
+		return t.collate(lhs, tok)
 	}
 	return nil, t.syntaxErr(tok)
+}
+
+// operatorName reads the rest of OPERATOR([schema.]op), after the keyword,
+// and returns the operator as an operator token at the keyword's position.
+// Only pg_catalog's operators exist, so the schema must be pg_catalog.
+func (t *translator) operatorName(kw Token) (Token, error) {
+	if err := t.expectPunct("("); err != nil {
+		return Token{}, err
+	}
+	if s := t.peek(); s.Kind == TokIdent || s.Kind == TokQuotedIdent {
+		t.next()
+		if s.Text != "pg_catalog" {
+			return Token{}, errAt(t.src, s.Pos, pgerr.UndefinedSchema, "schema %q does not exist", s.Text)
+		}
+		if err := t.expectPunct("."); err != nil {
+			return Token{}, err
+		}
+	}
+	op := t.next()
+	if op.Kind != TokOp {
+		return Token{}, t.syntaxErr(op)
+	}
+	if err := t.expectPunct(")"); err != nil {
+		return Token{}, err
+	}
+	op.Pos = kw.Pos
+	return op, nil
+}
+
+// collate reads COLLATE name. Strand compares text byte by byte, which is
+// the "C" collation, and the database's default collation is "C"; so
+// COLLATE "C", "POSIX" and "default" (qualified by pg_catalog or not) are
+// exact and written as nothing. Any other collation is 0A000.
+func (t *translator) collate(lhs *node, kw Token) (*node, error) {
+	name := t.next()
+	if name.Kind != TokIdent && name.Kind != TokQuotedIdent {
+		return nil, t.syntaxErr(name)
+	}
+	if name.Text == "pg_catalog" && t.peek().isPunct(".") {
+		t.next()
+		name = t.next()
+		if name.Kind != TokIdent && name.Kind != TokQuotedIdent {
+			return nil, t.syntaxErr(name)
+		}
+	}
+	if name.Text == "default" || name.Kind == TokQuotedIdent && (name.Text == "C" || name.Text == "POSIX") {
+		return lhs, nil
+	}
+	return nil, t.unsupported(kw, "COLLATE "+quoteIdent(name.Text))
 }
 
 // quantified handles x op ANY|SOME|ALL (...). A subquery operand with a
@@ -828,6 +888,10 @@ func (t *translator) primary() (*node, error) {
 	}
 	if sqlValueFuncs[tok.Text] {
 		args := []*node{atom(quoteString(tok.Text), -1)}
+		// current_schema is also an ordinary function: current_schema().
+		if tok.Text == "current_schema" && t.peek().isPunct("(") && t.peekN(1).isPunct(")") {
+			t.i += 2
+		}
 		if t.peek().isPunct("(") && (tok.Text == "current_time" || tok.Text == "current_timestamp" || tok.Text == "localtime" || tok.Text == "localtimestamp") {
 			t.next()
 			p := t.next()

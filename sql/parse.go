@@ -84,7 +84,10 @@ func (sp *stmtParser) tidb(n *node) (ast.StmtNode, error) {
 	o.emit(n)
 	text := o.b.String()
 	p := parsers.Get().(*parser.Parser)
-	stmts, _, err := p.Parse(text, "", "")
+	parsed, _, err := p.Parse(text, "", "")
+	// The returned slice is the parser's own buffer, reused by its next
+	// Parse: copy it out before the parser goes back to the pool.
+	stmts := append([]ast.StmtNode(nil), parsed...)
 	parsers.Put(p)
 	if err != nil {
 		return nil, sp.tidbError(err, text, &o)

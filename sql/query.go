@@ -54,6 +54,9 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 			t.next()
 			n.txt(",", tok.Pos)
 			afterExpr = false
+			if clause == "on" {
+				clause = "from" // the next FROM item, after a join's condition
+			}
 			continue
 		}
 		isKw := tok.Kind == TokIdent && reserved[tok.Text] && !t.startsExpr(tok)
@@ -81,10 +84,14 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 				afterExpr = true
 				continue
 			}
-			if clause == "from" && (tok.Kind == TokIdent || tok.Kind == TokQuotedIdent) {
-				if err := t.noTableFunction(); err != nil {
+			if clause == "from" && (tok.Kind == TokIdent || tok.Kind == TokQuotedIdent) && t.isTableFunction() {
+				f, err := t.tableFunction()
+				if err != nil {
 					return nil, err
 				}
+				n.txt(sp(), -1).sub(f, 0)
+				afterExpr = true
+				continue
 			}
 			e, err := t.expr()
 			if err != nil {
@@ -266,17 +273,65 @@ func (t *translator) startsExpr(tok Token) bool {
 	return sqlValueFuncs[tok.Text]
 }
 
-// noTableFunction rejects a function call in FROM: TiDB has no table
-// functions, and the error should say so rather than report a syntax error.
-func (t *translator) noTableFunction() error {
+// isTableFunction reports whether the FROM item at the current token is
+// a function call: [schema.]name(...).
+func (t *translator) isTableFunction() bool {
 	j := t.i
 	for j+2 < len(t.toks) && t.toks[j+1].isPunct(".") {
 		j += 2
 	}
-	if j+1 < len(t.toks) && t.toks[j+1].isPunct("(") && !t.toks[t.i].is("lateral") {
-		return t.unsupported(t.toks[t.i], "table functions in FROM ("+t.toks[j].Text+")")
+	return j+1 < len(t.toks) && t.toks[j+1].isPunct("(") && !t.toks[t.i].is("lateral")
+}
+
+// tableFunction translates a function in FROM, fn(args) [[AS] alias
+// [(column)]], which TiDB's grammar lacks, into a derived table the
+// planner recognises:
+//
+//	(SELECT pg_table_function(fn(args)) AS "column") AS "alias"
+//
+// As in PostgreSQL, the column of a function returning a scalar is named
+// by the column alias, else the table alias, else the function name.
+func (t *translator) tableFunction() (*node, error) {
+	start := t.peek()
+	j := t.i
+	for t.toks[j+1].isPunct(".") {
+		j += 2
 	}
-	return nil
+	name := t.toks[j].Text
+	fn, err := t.expr()
+	if err != nil {
+		return nil, err
+	}
+	if w := t.peek(); w.is("with") && t.peekN(1).is("ordinality") {
+		return nil, t.unsupported(w, "WITH ORDINALITY")
+	}
+	alias, col := name, ""
+	explicitAs := t.accept("as")
+	if a := t.peek(); a.Kind == TokQuotedIdent || a.Kind == TokIdent && !reserved[a.Text] {
+		t.next()
+		alias = a.Text
+	} else if explicitAs {
+		return nil, t.syntaxErr(a)
+	}
+	if t.peek().isPunct("(") {
+		t.next()
+		c := t.next()
+		if c.Kind != TokIdent && c.Kind != TokQuotedIdent {
+			return nil, t.syntaxErr(c)
+		}
+		col = c.Text
+		if p := t.peek(); !p.isPunct(")") {
+			return nil, t.unsupported(p, "column definition lists of table functions")
+		}
+		t.next()
+	}
+	if col == "" {
+		col = alias
+	}
+	n := &node{prec: precAtom}
+	n.txt("(SELECT ", start.Pos).sub(call("pg_table_function", start.Pos, fn), 0)
+	n.txt(" AS "+quoteIdent(col)+") AS "+quoteIdent(alias), -1)
+	return n, nil
 }
 
 // sortSuffix reads ASC/DESC and NULLS FIRST/LAST after an ORDER BY

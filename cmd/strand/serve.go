@@ -39,7 +39,7 @@ func serve(ctx context.Context, cfg config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	lg, err := strandlog.Open(strandlog.Options{Dir: cfg.DataDir, Logger: logger, Registerer: reg})
+	lg, err := strandlog.Open(strandlog.Options{Dir: cfg.DataDir, Logger: logger, Registerer: reg, Hook: session.NewMaintainer()})
 	if err != nil {
 		return err
 	}

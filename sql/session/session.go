@@ -338,6 +338,10 @@ func (r *run) writeRow(w pgwire.ResultWriter, row exec.Row) error {
 		} else {
 			vals[i] = types.AppendText(vals[i][:0], c.T, row[i], r.s.vars.types)
 		}
+		if vals[i] == nil {
+			// An empty value is not NULL: pgwire sends nil as NULL.
+			vals[i] = []byte{}
+		}
 	}
 	return w.WriteRow(vals)
 }

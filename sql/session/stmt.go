@@ -129,7 +129,18 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		return nil, "DISCARD " + strings.ToUpper(x.What), nil
 	case *sql.Deallocate:
 		return nil, "DEALLOCATE", nil
+	case *sql.CreateMaterializedView:
+		return nil, "CREATE MATERIALIZED VIEW", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateView(x) })
 	case *sql.RefreshMaterializedView:
+		// Views are maintained inside every write: always fresh.
+		b := s.builder(s.catalog(), nil)
+		td, err := b.LookupTable(x.Name.Schema, x.Name.Name)
+		if err != nil {
+			return nil, "", err
+		}
+		if td.Kind != log.View {
+			return nil, "", pgerr.New(pgerr.WrongObjectType, "%q is not a materialized view", x.Name.Name)
+		}
 		return nil, "REFRESH MATERIALIZED VIEW", nil
 	}
 	return nil, "", pgerr.New(pgerr.FeatureNotSupported, "%s is not supported yet", statementName(st))
@@ -140,7 +151,7 @@ func statementName(st sql.Statement) string {
 }
 
 func (s *Session) env(params []types.Datum) *exec.Env {
-	env := &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart}
+	env := &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart, Catalog: s.catalogReader()}
 	env.RunSubquery = func(e *exec.Env, n exec.Node, limit int) ([]exec.Row, error) {
 		rt := &exec.Runtime{Ctx: context.Background(), Env: e, Tables: s.currentReader}
 		var rows []exec.Row
@@ -200,7 +211,11 @@ func (s *Session) query(ctx context.Context, p *prepared, params []types.Datum, 
 // (except INSERT, whose conditions are the user's: a duplicate key or a
 // stream's expected version).
 func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) (rowSeq, string, error) {
-	_, isInsert := p.stmt.(*sql.Insert)
+	ins, isInsert := p.stmt.(*sql.Insert)
+	// An upsert's conflict decision was made on its snapshot: when another
+	// commit inserted or changed the key since, it is decided again, so
+	// ON CONFLICT never reports the duplicate it exists to absorb.
+	upsert := isInsert && ins.OnConflict != nil
 	for attempt := 0; ; attempt++ {
 		txn := s.txn
 		own := txn == nil
@@ -212,7 +227,7 @@ func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) 
 			txn.Release()
 		}
 		var ce *log.ConflictError
-		if own && err != nil && errors.As(err, &ce) && ce.SQLState() == "40001" && !isInsert && attempt < maxRetries {
+		if own && err != nil && errors.As(err, &ce) && (ce.SQLState() == "40001" && !isInsert || upsert) && attempt < maxRetries {
 			continue
 		}
 		if own && err != nil && errors.As(err, &ce) && ce.SQLState() == "23505" {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,12 @@ import (
 )
 
 type ack struct{ writer, seq int64 }
+
+// The views kept under the crashes, and the queries they must equal.
+const (
+	perWriterSQL = `SELECT writer, count(*) AS n, max(seq) AS last, sum(seq) AS total FROM events GROUP BY writer`
+	matchedSQL   = `SELECT d.id, d.amount + c.amount AS both_sides FROM debits d JOIN credits c ON d.id = c.id`
+)
 
 func TestKillUnderLoad(t *testing.T) {
 	if testing.Short() {
@@ -36,6 +44,8 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE TABLE events (writer bigint, seq bigint, payload text) APPEND ONLY KEY (writer)`,
 		`CREATE TABLE debits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
+		`CREATE MATERIALIZED VIEW per_writer AS ` + perWriterSQL,
+		`CREATE MATERIALIZED VIEW matched AS ` + matchedSQL,
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -164,6 +174,34 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 			t.Fatalf("acknowledged transaction %s lost", id)
 		}
 	}
+	// Every view equals its query recomputed over the recovered tables.
+	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL} {
+		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
+		}
+	}
+}
+
+func lines(t *testing.T, c *pgx.Conn, q string) []string {
+	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var parts []string
+		for _, v := range rows.RawValues() {
+			parts = append(parts, string(v))
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(q, err)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func ids(t *testing.T, c *pgx.Conn, table string) map[string]bool {

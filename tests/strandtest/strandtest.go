@@ -41,7 +41,7 @@ func Start(t testing.TB, dir string) *Server {
 	}
 	// Warnings and errors (a recovered panic, say) reach the test output.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := strandlog.Open(strandlog.Options{Dir: dir, Logger: quiet})
+	l, err := strandlog.Open(strandlog.Options{Dir: dir, Logger: quiet, Hook: session.NewMaintainer()})
 	if err != nil {
 		t.Fatal(err)
 	}

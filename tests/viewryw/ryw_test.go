@@ -1,0 +1,88 @@
+// Package viewryw checks read-your-writes through materialized views: an
+// INSERT's acknowledgement means every view already reflects it.
+package viewryw
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strand-db/strand/tests/strandtest"
+)
+
+// TestReadYourWritesThroughViews: 32 clients each insert and at once read
+// a view, alternately on the same connection and on a second connection of
+// the same client; every read must see the write just acknowledged.
+func TestReadYourWritesThroughViews(t *testing.T) {
+	tries := 100000
+	if testing.Short() {
+		tries = 5000
+	}
+	if v := os.Getenv("RYW_TRIES"); v != "" {
+		tries, _ = strconv.Atoi(v)
+	}
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE clicks (client int, seq int, page text) APPEND ONLY KEY (client)`,
+		`CREATE MATERIALIZED VIEW clicks_per_client AS SELECT client, count(*) AS n, max(seq) AS last FROM clicks GROUP BY client`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clients = 32
+	var seen, missed atomic.Int64
+	var wg sync.WaitGroup
+	for cl := 0; cl < clients; cl++ {
+		wg.Add(1)
+		go func(cl int) {
+			defer wg.Done()
+			w, err := pgx.Connect(ctx, s.DSN())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer w.Close(ctx)
+			r, err := pgx.Connect(ctx, s.DSN())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer r.Close(ctx)
+			for seq := 1; seq <= tries/clients; seq++ {
+				if _, err := w.Exec(ctx, `INSERT INTO clicks VALUES ($1, $2, 'home')`, cl, seq); err != nil {
+					t.Error(err)
+					return
+				}
+				reader := w
+				if seq%2 == 0 {
+					reader = r
+				}
+				var n, last int64
+				if err := reader.QueryRow(ctx, `SELECT n, last FROM clicks_per_client WHERE client = $1`, cl).Scan(&n, &last); err != nil {
+					t.Error(err)
+					return
+				}
+				if n != int64(seq) || last != int64(seq) {
+					missed.Add(1)
+					t.Errorf("client %d: after acknowledged insert %d the view shows n=%d last=%d", cl, seq, n, last)
+					return
+				}
+				seen.Add(1)
+			}
+		}(cl)
+	}
+	wg.Wait()
+	if missed.Load() > 0 {
+		t.Fatalf("%d of %d reads missed their own write", missed.Load(), seen.Load()+missed.Load())
+	}
+	t.Logf("%d inserts, each read back through the view at once: %s", seen.Load(), fmt.Sprint("100% seen"))
+}
