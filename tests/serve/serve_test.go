@@ -1,0 +1,99 @@
+// Package serve tests the strand binary itself: flags and environment,
+// health and metrics over HTTP, and a clean shutdown on SIGTERM.
+package serve
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/strand-db/strand/tests/strandtest"
+)
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := strandtest.StartProcess(t, dir)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE TABLE t (id int PRIMARY KEY)`, `INSERT INTO t VALUES (1), (2), (3)`} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close(ctx)
+	if h := get(t, "http://"+p.HTTPAddr+"/healthz"); !strings.HasPrefix(h, "ok lsn=3") {
+		t.Fatalf("healthz: %q", h)
+	}
+	m := get(t, "http://"+p.HTTPAddr+"/metrics")
+	for _, want := range []string{"strand_log_appends_total 3", "strand_log_wal_fsyncs_total", "strand_log_durable_lsn 3"} {
+		if !strings.Contains(m, want) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+	if err := p.Terminate(t); err != nil {
+		t.Fatal(err)
+	}
+	log := p.Log()
+	for _, want := range []string{"shutting down", "strand stopped"} {
+		if !strings.Contains(log, want) {
+			t.Fatalf("log after SIGTERM lacks %q:\n%s", want, log)
+		}
+	}
+	// The data is there after a restart.
+	p.Restart(t)
+	defer p.Kill(t)
+	c, err = pgx.Connect(ctx, p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var n int
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("after restart: %d rows, %v", n, err)
+	}
+}
+
+func TestVersionAndEnvironment(t *testing.T) {
+	bin := strandtest.Binary(t)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "strand ") {
+		t.Fatalf("strand version: %q %v", out, err)
+	}
+	// A bad setting from the environment is reported, naming the flag.
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(cmd.Environ(), "STRAND_LOG_LEVEL=loud", "STRAND_DATA_DIR="+t.TempDir())
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "log-level") {
+		t.Fatalf("bad STRAND_LOG_LEVEL: %q %v", out, err)
+	}
+	// A non-loopback address without password authentication refuses to
+	// start, saying why.
+	cmd = exec.Command(bin, "serve", "--data-dir", t.TempDir(), "--pg-addr", "0.0.0.0:0", "--auth", "trust", "--http-addr", "127.0.0.1:0")
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(strings.ToLower(string(out)), "trust") {
+		t.Fatalf("trust on a public address: %q %v", out, err)
+	}
+}
