@@ -114,7 +114,41 @@ func (s *Session) fail(err error) error {
 	if s.txn != nil {
 		s.failed = true
 	}
+	var ce *log.ConflictError
+	if errors.As(err, &ce) {
+		if ce.SQLState() == "23505" {
+			return s.duplicateError(ce)
+		}
+		return s.conflictError(ce)
+	}
 	return mapError(err)
+}
+
+// conflictError explains a failed optimistic condition in the table's
+// terms: which key, its current version, and what the write expected.
+func (s *Session) conflictError(ce *log.ConflictError) error {
+	e := pgerr.New(pgerr.SerializationFailure, "could not serialize access due to concurrent update")
+	e.Hint = "Retry the transaction."
+	state := fmt.Sprintf("version %d", ce.Current.Version)
+	if ce.Current.Tombstone {
+		state += " (deleted)"
+	}
+	want := ce.Cond.String()
+	if ce.Cond.Kind == log.AtVersion {
+		want = fmt.Sprintf("version %d", ce.Cond.Version)
+	}
+	td, ok := s.eng.Log.Catalog().Table(ce.Table)
+	if !ok {
+		e.Detail = fmt.Sprintf("Key %q of relation %d is at %s; the write expected %s.", ce.Key, ce.Table, state, want)
+		return e
+	}
+	if td.Kind == log.Stream && ce.Cond.Kind == log.AtVersion {
+		want = fmt.Sprintf("to append version %d", ce.Cond.Version+1)
+	}
+	l := exec.NewTableLayout(td)
+	e.Table = td.Name
+	e.Detail = fmt.Sprintf("Key (%s)=(%s) of relation %q is at %s; the write expected %s.", l.KeyNames(), l.KeyText(ce.Key), td.Name, state, want)
+	return e
 }
 
 // Prepare implements pgwire.Session.
