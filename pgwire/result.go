@@ -193,3 +193,12 @@ func (w copyOutWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// Flush sends what was written so far: a COPY TO STDOUT that streams
+// without end (SUBSCRIBE) flushes before it waits for more data.
+func (w copyOutWriter) Flush() error {
+	c := w.c
+	c.w.Lock()
+	defer c.w.Unlock()
+	return c.flushLocked()
+}

@@ -552,6 +552,9 @@ func readBinaryCopy(r io.Reader, ts []types.T, put func([]types.Datum) error) er
 func (s *Session) copyTo(ctx context.Context, x *sql.Copy, o copyOptions, w pgwire.ResultWriter) (int64, error) {
 	var p *prepared
 	var err error
+	if sub, ok := x.Query.(*sql.Subscribe); ok {
+		return s.subscribe(ctx, sub, o, w)
+	}
 	if x.Query != nil {
 		if p, err = s.prepare(x.Query, nil); err != nil {
 			return 0, err
