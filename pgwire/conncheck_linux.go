@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"golang.org/x/sys/unix"
 	"net"
 	"syscall"
 )
@@ -11,10 +12,12 @@ func canCheckPeer(c net.Conn) bool {
 	return ok
 }
 
-// peerClosed peeks at the socket without consuming or blocking, as
-// PostgreSQL's client_connection_check_interval does: a readable socket with
-// no data means the client closed it. It uses RawConn.Control, not Read, so
-// it never waits for the fd's read lock held by a blocked reader.
+// peerClosed asks the kernel whether the client hung up, without reading
+// or blocking, as PostgreSQL's client_connection_check_interval does
+// (POLLRDHUP): a client that closed its socket is gone even when unread
+// bytes (a Terminate message, say) are still queued. It uses
+// RawConn.Control, not Read, so it never waits for the fd's read lock held
+// by a blocked reader.
 func peerClosed(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
@@ -26,15 +29,12 @@ func peerClosed(c net.Conn) bool {
 	}
 	closed := false
 	rc.Control(func(fd uintptr) {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case err == nil:
-			closed = n == 0
-		case err == syscall.EAGAIN || err == syscall.EINTR:
-		default:
-			closed = true
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		n, err := unix.Poll(fds, 0)
+		if err != nil || n == 0 {
+			return
 		}
+		closed = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 	})
 	return closed
 }

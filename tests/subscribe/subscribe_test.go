@@ -75,8 +75,17 @@ func TestSubscribeStreamsHistoryThenLiveChanges(t *testing.T) {
 	if got := next(); !strings.HasPrefix(got, "5\taccounts\t3\t1\tinsert") {
 		t.Fatalf("live insert: %q", got)
 	}
+	// Cancel as psql's Ctrl-C does: a CancelRequest ends the stream with
+	// 57014 and the connection stays usable.
+	if err := sub.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "57014") {
+		t.Fatalf("subscription after cancel: %v", err)
+	}
 	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("subscription ended without an error after cancel")
+	var n int
+	if err := sub.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("connection after cancelled subscription: %d %v", n, err)
 	}
 }
