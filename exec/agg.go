@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/cockroachdb/apd/v3"
@@ -18,6 +19,8 @@ type AggFunc struct {
 	New func() Accumulator
 	// CountStar aggregates rows, not values (count(*)).
 	CountStar bool
+	// NonStrict aggregates see NULL arguments too (array_agg).
+	NonStrict bool
 }
 
 // Accumulator folds values into an aggregate. NULL arguments are skipped
@@ -86,6 +89,13 @@ func ResolveAgg(name string, arg types.T, star bool) (*AggFunc, error) {
 			return nil, undefinedAgg(name, arg)
 		}
 		a.Ret, a.New = tBool, func() Accumulator { return &boolAcc{} }
+	case "array_agg":
+		at := types.ArrayOf(types.Make(arg.OID))
+		if arg.IsArray() || at.OID == 0 {
+			return nil, pgErr(pgerr.FeatureNotSupported, "array_agg(%s) is not supported", arg)
+		}
+		a.Ret, a.NonStrict = at, true
+		a.New = func() Accumulator { return &arrayAggAcc{elem: types.Make(arg.OID)} }
 	default:
 		return nil, nil // not an aggregate
 	}
@@ -271,12 +281,41 @@ func (a *boolAcc) Result(*Env) (types.Datum, error) {
 }
 
 // Aggregate is one aggregate call in a GROUP BY: the function, its argument
-// expression (over the input row) and an optional FILTER and DISTINCT.
+// expression (over the input row), an optional FILTER and DISTINCT, and
+// the ORDER BY inside the call, which feeds the group's values to the
+// function in that order.
 type Aggregate struct {
 	Func     *AggFunc
 	Arg      Expr
 	Filter   Expr
 	Distinct bool
+	Order    []SortKey
+}
+
+// arrayAggAcc is array_agg: every value, NULLs included.
+type arrayAggAcc struct {
+	elem  types.T
+	elems []types.Datum
+	seen  bool
+}
+
+func (a *arrayAggAcc) Add(_ *Env, v types.Datum) error {
+	a.elems = append(a.elems, v)
+	a.seen = true
+	return nil
+}
+
+func (a *arrayAggAcc) Result(*Env) (types.Datum, error) {
+	if !a.seen {
+		return nil, nil
+	}
+	return &types.Array{Elem: a.elem, Elems: append([]types.Datum(nil), a.elems...)}, nil
+}
+
+// orderedValue is one buffered input of an ordered aggregate.
+type orderedValue struct {
+	v    types.Datum
+	keys []types.Datum
 }
 
 // HashAgg groups its input by the Group expressions and computes the
@@ -296,6 +335,8 @@ type aggGroup struct {
 	accs  []Accumulator
 	seen  []map[string]bool // DISTINCT
 	order int
+	// buf holds the inputs of ordered aggregates until the group ends.
+	buf [][]orderedValue
 }
 
 func (h *HashAgg) Run(rt *Runtime, emit func(Row) error) error {
@@ -306,7 +347,7 @@ func (h *HashAgg) Run(rt *Runtime, emit func(Row) error) error {
 		keyTypes[i] = g.Type()
 	}
 	newGroup := func(key Row) *aggGroup {
-		g := &aggGroup{key: key, accs: make([]Accumulator, len(h.Aggs)), seen: make([]map[string]bool, len(h.Aggs))}
+		g := &aggGroup{key: key, accs: make([]Accumulator, len(h.Aggs)), seen: make([]map[string]bool, len(h.Aggs)), buf: make([][]orderedValue, len(h.Aggs))}
 		for i, a := range h.Aggs {
 			g.accs[i] = a.Func.New()
 			if a.Distinct {
@@ -351,17 +392,20 @@ func (h *HashAgg) Run(rt *Runtime, emit func(Row) error) error {
 			if err != nil {
 				return err
 			}
-			if v == nil {
+			if v == nil && !a.Func.NonStrict {
 				continue
 			}
-			if a.Distinct {
-				k := string(types.AppendKey(nil, a.Arg.Type(), v))
-				if grp.seen[i][k] {
-					continue
+			if len(a.Order) > 0 {
+				ov := orderedValue{v: v, keys: make([]types.Datum, len(a.Order))}
+				for k, sk := range a.Order {
+					if ov.keys[k], err = sk.Expr.Eval(rt.Env, r); err != nil {
+						return err
+					}
 				}
-				grp.seen[i][k] = true
+				grp.buf[i] = append(grp.buf[i], ov)
+				continue
 			}
-			if err := grp.accs[i].Add(rt.Env, v); err != nil {
+			if err := grp.feed(rt.Env, i, a, v); err != nil {
 				return err
 			}
 		}
@@ -369,6 +413,21 @@ func (h *HashAgg) Run(rt *Runtime, emit func(Row) error) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, g := range order {
+		for i, a := range h.Aggs {
+			if len(a.Order) == 0 {
+				continue
+			}
+			buf := g.buf[i]
+			sort.SliceStable(buf, func(x, y int) bool { return compareSortKeys(a.Order, buf[x].keys, buf[y].keys) < 0 })
+			for _, ov := range buf {
+				if err := g.feed(rt.Env, i, a, ov.v); err != nil {
+					return err
+				}
+			}
+			g.buf[i] = nil
+		}
 	}
 	if len(h.Group) == 0 && len(order) == 0 {
 		newGroup(nil)
@@ -402,4 +461,31 @@ func (h *HashAgg) Explain(e *Explainer) {
 		e.Detail("Group Key: %s", strings.Join(parts, ", "))
 	}
 	e.Child(h.Input)
+}
+
+// feed passes one value to aggregate i, once per distinct value under
+// DISTINCT.
+func (g *aggGroup) feed(env *Env, i int, a Aggregate, v types.Datum) error {
+	if a.Distinct {
+		k := string(appendRowKey(nil, a.Arg.Type(), v))
+		if g.seen[i][k] {
+			return nil
+		}
+		g.seen[i][k] = true
+	}
+	return g.accs[i].Add(env, v)
+}
+
+// compareSortKeys compares two rows' sort key values as Sort orders them.
+func compareSortKeys(keys []SortKey, a, b []types.Datum) int {
+	for k, sk := range keys {
+		c := CompareNulls(sk.Expr.Type(), a[k], b[k], sk.NullsFirst)
+		if sk.Desc && (a[k] == nil) == (b[k] == nil) {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
 }

@@ -91,20 +91,30 @@ func appendRowKey(buf []byte, t types.T, v types.Datum) []byte {
 	return types.AppendKey(append(buf, 1), t, v)
 }
 
-// DistinctRows passes each distinct row once (NULLs equal), in first-seen order.
+// DistinctRows passes each distinct row once (NULLs equal), in first-seen
+// order. With On, rows are distinct by those columns only and the first
+// row of each wins (SELECT DISTINCT ON, over sorted input).
 type DistinctRows struct {
 	Input Node
+	On    []int
 }
 
 func (d *DistinctRows) Columns() []Column { return d.Input.Columns() }
 func (d *DistinctRows) Run(rt *Runtime, emit func(Row) error) error {
 	cols := d.Columns()
+	on := d.On
+	if on == nil {
+		on = make([]int, len(cols))
+		for i := range on {
+			on[i] = i
+		}
+	}
 	seen := map[string]bool{}
 	var kbuf []byte
 	return d.Input.Run(rt, func(r Row) error {
 		kbuf = kbuf[:0]
-		for i, c := range cols {
-			kbuf = appendRowKey(kbuf, c.T, r[i])
+		for _, i := range on {
+			kbuf = appendRowKey(kbuf, cols[i].T, r[i])
 		}
 		if seen[string(kbuf)] {
 			return nil

@@ -1,9 +1,11 @@
 package planner
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -35,13 +37,8 @@ func (a *aggContext) lookup(eb *exprBinder, n ast.ExprNode) (exec.Expr, bool, er
 		}
 		return nil, true, pgerr.New(pgerr.GroupingError, "aggregate function calls cannot be nested")
 	}
-	if f, ok := n.(*ast.FuncCallExpr); ok && f.FnName.L == "pg_filter" {
-		if inner, ok := f.Args[0].(*ast.AggregateFuncExpr); ok {
-			return a.lookup(eb, inner)
-		}
-	}
 	if len(a.groupText) > 0 {
-		text := restore(n)
+		text := eb.b.groupKey(n)
 		for i, g := range a.groupText {
 			if g == text {
 				return &exec.ColRef{Idx: i, T: a.groupExpr[i].Type(), Name: text}, true, nil
@@ -98,9 +95,45 @@ func (v *aggCollector) Enter(n ast.Node) (ast.Node, bool) {
 	return n, false
 }
 
+// aggCall is an aggregate call with the front end's modifiers peeled off
+// (sql/doc.go): pg_filter(call, cond), pg_agg_order(call, key, ...),
+// pg_agg_distinct(call).
+type aggCall struct {
+	core     ast.ExprNode
+	filter   ast.ExprNode
+	order    []ast.ExprNode
+	distinct bool
+}
+
+func peelAgg(n ast.ExprNode) aggCall {
+	c := aggCall{core: n}
+	peel := func(name string) bool {
+		f, ok := c.core.(*ast.FuncCallExpr)
+		if !ok || f.FnName.L != name || len(f.Args) == 0 {
+			return false
+		}
+		switch name {
+		case "pg_filter":
+			if len(f.Args) == 2 {
+				c.filter = f.Args[1]
+			}
+		case "pg_agg_order":
+			c.order = f.Args[1:]
+		case "pg_agg_distinct":
+			c.distinct = true
+		}
+		c.core = f.Args[0]
+		return true
+	}
+	peel("pg_filter")
+	peel("pg_agg_order")
+	peel("pg_agg_distinct")
+	return c
+}
+
 // aggregateName returns the lower-case name of an aggregate call.
 func aggregateName(n ast.ExprNode) (string, bool) {
-	switch x := n.(type) {
+	switch x := peelAgg(n).core.(type) {
 	case *ast.AggregateFuncExpr:
 		return strings.ToLower(x.F), true
 	case *ast.FuncCallExpr:
@@ -115,17 +148,91 @@ func (v *aggCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
 // bindAggregate binds an aggregate call's argument over the input scope.
 func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate, error) {
+	call := peelAgg(n)
 	var name string
 	var args []ast.ExprNode
-	var distinct, ordered bool
-	switch a := n.(type) {
+	distinct := call.distinct
+	switch a := call.core.(type) {
 	case *ast.AggregateFuncExpr:
-		name, args, distinct, ordered = strings.ToLower(a.F), a.Args, a.Distinct, a.Order != nil
+		name, args, distinct = strings.ToLower(a.F), a.Args, distinct || a.Distinct
+		if a.Order != nil {
+			return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "ORDER BY inside %s is not supported", name)
+		}
 	case *ast.FuncCallExpr:
 		name, args = a.FnName.L, a.Args
 	}
+	ag, err := b.bindAggregateCall(eb, n, name, args, distinct)
+	if err != nil {
+		return exec.Aggregate{}, err
+	}
+	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
+	if call.filter != nil {
+		fb := &exprBinder{b: b, scope: eb.scope, what: "FILTER"}
+		if ag.Filter, err = fb.bindAs(call.filter, tBool, "argument of FILTER"); err != nil {
+			return exec.Aggregate{}, err
+		}
+	}
+	for _, k := range call.order {
+		k, sk := aggSortKey(k)
+		if distinct && !inArgs(k, args) {
+			return exec.Aggregate{}, pgerr.New(pgerr.InvalidColumnReference, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list")
+		}
+		e, err := inner.bind(k)
+		if err != nil {
+			return exec.Aggregate{}, err
+		}
+		if sk.Expr, err = inner.resolveUnknown(e, tText); err != nil {
+			return exec.Aggregate{}, err
+		}
+		ag.Order = append(ag.Order, sk)
+	}
+	return ag, nil
+}
+
+// aggSortKey reads an ORDER BY key of pg_agg_order: the expression under
+// its pg_desc and pg_nulls_first/last wrappers, and the direction they
+// give (NULLs sort high by default, as in PostgreSQL).
+func aggSortKey(k ast.ExprNode) (ast.ExprNode, exec.SortKey) {
+	var sk exec.SortKey
+	nullsSet := false
+	for {
+		f, ok := k.(*ast.FuncCallExpr)
+		if !ok || len(f.Args) != 1 {
+			break
+		}
+		switch f.FnName.L {
+		case "pg_nulls_first", "pg_nulls_last":
+			sk.NullsFirst, nullsSet = f.FnName.L == "pg_nulls_first", true
+		case "pg_desc":
+			sk.Desc = true
+		default:
+			ok = false
+		}
+		if !ok {
+			break
+		}
+		k = f.Args[0]
+	}
+	if !nullsSet {
+		sk.NullsFirst = sk.Desc
+	}
+	return k, sk
+}
+
+func inArgs(k ast.ExprNode, args []ast.ExprNode) bool {
+	text := restore(k)
+	for _, a := range args {
+		if restore(a) == text {
+			return true
+		}
+	}
+	return false
+}
+
+// bindAggregateCall binds the function and argument of an aggregate call.
+func (b *Builder) bindAggregateCall(eb *exprBinder, n ast.ExprNode, name string, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
 	if name == "string_agg" && len(args) == 2 {
-		return b.stringAgg(eb, args, distinct, ordered)
+		return b.stringAgg(eb, args, distinct)
 	}
 	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
 	star := false
@@ -133,7 +240,7 @@ func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate,
 	if len(args) == 1 {
 		// TiDB writes count(*) as count(1).
 		// count(DISTINCT 1) is not count(*): it is 1 (0 on no rows).
-		if _, isTiDB := n.(*ast.AggregateFuncExpr); isTiDB && name == "count" && !distinct && isStarArg(args[0]) {
+		if _, isTiDB := peelAgg(n).core.(*ast.AggregateFuncExpr); isTiDB && name == "count" && !distinct && isStarArg(args[0]) {
 			star = true
 		} else {
 			var err error
@@ -158,9 +265,6 @@ func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate,
 	if f == nil {
 		return exec.Aggregate{}, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", name)
 	}
-	if ordered {
-		return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "ORDER BY inside an aggregate is not supported yet")
-	}
 	return exec.Aggregate{Func: f, Arg: arg, Distinct: distinct}, nil
 }
 
@@ -172,3 +276,31 @@ func isStarArg(n ast.ExprNode) bool {
 	}
 	return false
 }
+
+// groupKey is the text that matches an expression to a GROUP BY
+// expression: its SQL text, plus the numbers of the parameters in it,
+// since every parameter restores as "?" ($1 and $2 are different).
+func (b *Builder) groupKey(n ast.ExprNode) string {
+	text := restore(n)
+	v := &paramFinder{}
+	n.Accept(v)
+	for _, m := range v.found {
+		num := m.Order + 1
+		if m.Order < len(b.params.Marker) {
+			num = b.params.Marker[m.Order]
+		}
+		text += "\x00$" + strconv.Itoa(num)
+	}
+	return text
+}
+
+type paramFinder struct{ found []*driver.ParamMarkerExpr }
+
+func (v *paramFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if m, ok := n.(*driver.ParamMarkerExpr); ok {
+		v.found = append(v.found, m)
+	}
+	return n, false
+}
+
+func (v *paramFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }

@@ -20,6 +20,8 @@ type Builder struct {
 	params     *Params
 	// System resolves pg_catalog and information_schema relations.
 	System SystemTables
+	// ctes are the WITH queries in scope, innermost last (see cte.go).
+	ctes []*cteDef
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

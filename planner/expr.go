@@ -58,9 +58,20 @@ type exprBinder struct {
 	agg *aggContext
 	// what names the clause, for errors ("WHERE", "JOIN/ON", ...).
 	what string
+	// win, when set, maps window function calls to the columns the
+	// query's exec.Window computes (see window.go).
+	win *windowContext
 }
 
 func (eb *exprBinder) bind(n ast.ExprNode) (exec.Expr, error) {
+	if x, ok := n.(*ast.WindowFuncExpr); ok {
+		if eb.win != nil {
+			if e, ok := eb.win.lookup(x); ok {
+				return e, nil
+			}
+		}
+		return nil, eb.windowNotAllowed()
+	}
 	if eb.agg != nil {
 		if e, ok, err := eb.agg.lookup(eb, n); ok || err != nil {
 			return e, err

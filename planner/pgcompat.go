@@ -262,10 +262,7 @@ func (eb *exprBinder) subscript(args []ast.ExprNode) (exec.Expr, error) {
 var tOIDCompat = types.Make(types.OIDOID)
 
 // stringAgg binds string_agg(value, delimiter) (see exec.StringAgg).
-func (b *Builder) stringAgg(eb *exprBinder, args []ast.ExprNode, distinct, ordered bool) (exec.Aggregate, error) {
-	if distinct || ordered {
-		return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "string_agg with DISTINCT or ORDER BY is not supported yet")
-	}
+func (b *Builder) stringAgg(eb *exprBinder, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
 	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
 	pair := make([]exec.Expr, 2)
 	for i, a := range args {
@@ -275,5 +272,5 @@ func (b *Builder) stringAgg(eb *exprBinder, args []ast.ExprNode, distinct, order
 		}
 		pair[i] = e
 	}
-	return exec.Aggregate{Func: exec.StringAgg(), Arg: &exec.ArrayExpr{Elems: pair, T: types.Make(types.TextArrayOID)}}, nil
+	return exec.Aggregate{Func: exec.StringAgg(), Arg: &exec.ArrayExpr{Elems: pair, T: types.Make(types.TextArrayOID)}, Distinct: distinct}, nil
 }

@@ -73,8 +73,12 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 			alias = src.Name.O
 		}
 		var err error
-		node, sc, err = b.scanTable(src, alias)
-		if err != nil {
+		if d := b.lookupCTE(src.Name.O); d != nil && src.Schema.O == "" {
+			if node, err = b.planCTE(d); err != nil {
+				return nil, nil, err
+			}
+			sc = scopeOf(node, alias)
+		} else if node, sc, err = b.scanTable(src, alias); err != nil {
 			return nil, nil, err
 		}
 	case *ast.SelectStmt, *ast.SetOprStmt:
@@ -161,6 +165,9 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 			kind = exec.CrossJoin
 		}
 	}
+	if j.StraightJoin {
+		kind = exec.FullJoin // the front end's FULL JOIN (sql/doc.go)
+	}
 	if name := sharedTable(ls, rs); name != "" {
 		return nil, nil, pgerr.New(pgerr.Code("42712") /* duplicate_alias: no constant in sql/pgerr yet */, "table name %q specified more than once", name)
 	}
@@ -176,6 +183,7 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 	cols := append(append([]exec.Column(nil), ln.Columns()...), rn.Columns()...)
 	var on exec.Expr
 	var using []string
+	var fullUsing []exec.Expr // the merged columns of FULL JOIN ... USING
 	if j.NaturalJoin {
 		for _, lc := range ls.cols {
 			if lc.hidden {
@@ -209,15 +217,34 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 		}
 		on = andAll(conds)
 		// USING columns appear once: unqualified names and * read the left
-		// copy (the right one for RIGHT JOIN; FULL JOIN would need their
-		// COALESCE), and * lists them first.
+		// copy (the right one for RIGHT JOIN, COALESCE(left, right) for
+		// FULL JOIN), and * lists them first.
 		var merged []int
 		dup := map[int]bool{}
 		for _, name := range using {
 			li, ri := findCol(ls, name), lw+findCol(rs, name)
 			keep, drop := li, ri
-			if kind == exec.RightJoin || kind == exec.FullJoin {
+			if kind == exec.RightJoin {
 				keep, drop = ri, li
+			}
+			if kind == exec.FullJoin {
+				l := &exec.ColRef{Idx: li, T: sc.cols[li].t, Name: name}
+				r := &exec.ColRef{Idx: ri, T: sc.cols[ri].t, Name: name}
+				t, err := eb.unify([]exec.Expr{l, r}, "JOIN/USING")
+				if err != nil {
+					return nil, nil, err
+				}
+				var le, re exec.Expr
+				if le, err = eb.coerce(l, t, "JOIN/USING"); err == nil {
+					re, err = eb.coerce(r, t, "JOIN/USING")
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+				fullUsing = append(fullUsing, &exec.Coalesce{Args: []exec.Expr{le, re}, T: t})
+				sc.cols[li].usingDup = true
+				keep = len(sc.cols)
+				sc.cols = append(sc.cols, scopeCol{name: name, t: t})
 			}
 			sc.cols[drop].usingDup = true
 			merged = append(merged, keep)
@@ -240,7 +267,20 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 			return nil, nil, err
 		}
 	}
-	return planJoin(ln, rn, kind, on, lw, cols), sc, nil
+	node := planJoin(ln, rn, kind, on, lw, cols)
+	if len(fullUsing) > 0 {
+		p := &exec.Project{Input: node}
+		for i, c := range cols {
+			p.Exprs = append(p.Exprs, &exec.ColRef{Idx: i, T: c.T, Name: c.Name})
+			p.Cols = append(p.Cols, c)
+		}
+		for _, e := range fullUsing {
+			p.Exprs = append(p.Exprs, e)
+			p.Cols = append(p.Cols, exec.Column{Name: e.String(), T: e.Type()})
+		}
+		node = p
+	}
+	return node, sc, nil
 }
 
 // sharedTable returns a relation name both sides of a join define, which
@@ -334,7 +374,11 @@ var oneRow = &exec.Values{Rows: [][]exec.Expr{{}}}
 
 func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, error) {
 	if sel.With != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+		restore, err := b.withClause(sel.With)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
 	}
 	if sel.Kind == ast.SelectStmtKindValues {
 		return b.buildValues(sel, outer)
@@ -357,7 +401,8 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		input = b.pushFilter(input, pred)
 	}
 
-	fields, err := b.expandFields(sel.Fields, in)
+	fieldList, distinctOn := splitDistinctOn(sel.Fields)
+	fields, err := b.expandFields(fieldList, in)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +433,7 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 					return nil, err
 				}
 				h.Group = append(h.Group, e)
-				agg.groupText = append(agg.groupText, restore(gx))
+				agg.groupText = append(agg.groupText, b.groupKey(gx))
 				agg.groupExpr = append(agg.groupExpr, e)
 				h.Cols = append(h.Cols, exec.Column{Name: "?group", T: e.Type()})
 			}
@@ -428,9 +473,16 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		return nil, pgerr.New(pgerr.GroupingError, "HAVING without GROUP BY or aggregates is not supported yet")
 	}
 
+	var win *windowContext
+	if calls := collectWindows(fields, orderItems); len(calls) > 0 {
+		if input, win, err = b.buildWindow(sel, calls, input, post, agg); err != nil {
+			return nil, err
+		}
+	}
+
 	// Projection, with hidden trailing columns for ORDER BY expressions
 	// that are not in the select list.
-	pb := &exprBinder{b: b, scope: post, agg: agg, what: "SELECT"}
+	pb := &exprBinder{b: b, scope: post, agg: agg, what: "SELECT", win: win}
 	proj := &exec.Project{Input: input}
 	for _, f := range fields {
 		e, err := pb.bind(f.expr)
@@ -442,7 +494,7 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		}
 		proj.Exprs = append(proj.Exprs, e)
 		col := exec.Column{Name: f.name, T: e.Type()}
-		if cr, ok := e.(*exec.ColRef); ok && agg == nil {
+		if cr, ok := e.(*exec.ColRef); ok && agg == nil && cr.Idx < len(post.cols) {
 			col.Table, col.Attr = post.cols[cr.Idx].tableOID, post.cols[cr.Idx].attr
 		}
 		proj.Cols = append(proj.Cols, col)
@@ -465,8 +517,17 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 	if sel.Distinct {
 		out = &exec.DistinctRows{Input: out}
 	}
+	var on []int
+	if distinctOn != nil {
+		if on, keys, err = b.distinctOnKeys(distinctOn, orderItems, keys, fields, proj, pb); err != nil {
+			return nil, err
+		}
+	}
 	if len(keys) > 0 {
 		out = &exec.Sort{Input: out, Keys: keys}
+	}
+	if on != nil {
+		out = &exec.DistinctRows{Input: out, On: on}
 	}
 	if sel.Limit != nil {
 		lb := &exprBinder{b: b, scope: &scope{parent: outer}, what: "LIMIT"}
@@ -505,6 +566,11 @@ func noLimit(e ast.ExprNode) bool {
 func (b *Builder) pushFilter(input exec.Node, pred exec.Expr) exec.Node {
 	if scan, ok := input.(*exec.Scan); ok {
 		if n := planKeyScan(scan, pred); n != nil {
+			return n
+		}
+	}
+	if h, ok := input.(*exec.History); ok {
+		if n := planHistoryKeyScan(h, pred); n != nil {
 			return n
 		}
 	}
@@ -597,7 +663,7 @@ func figureLabel(e ast.ExprNode) (string, int) {
 			if s, err := stringArg(x.Args[0]); err == nil {
 				return s, 2
 			}
-		case "pg_filter":
+		case "pg_filter", "pg_agg_order", "pg_agg_distinct":
 			return figureLabel(x.Args[0])
 		case "pg_array":
 			return "array", 1
@@ -613,6 +679,8 @@ func figureLabel(e ast.ExprNode) (string, int) {
 		return x.FnName.O, 2
 	case *ast.AggregateFuncExpr:
 		return strings.ToLower(x.F), 2
+	case *ast.WindowFuncExpr:
+		return strings.ToLower(x.Name), 2
 	case *ast.CaseExpr:
 		if x.ElseClause != nil {
 			if inner, strength := figureLabel(x.ElseClause); strength > 1 {
@@ -824,4 +892,71 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// splitDistinctOn removes the front end's pg_distinct_on(e, ...) from the
+// head of a select list (sql/doc.go) and returns its expressions. The
+// list is copied, not changed: parsed statements are shared.
+func splitDistinctOn(fl *ast.FieldList) (*ast.FieldList, []ast.ExprNode) {
+	if len(fl.Fields) == 0 {
+		return fl, nil
+	}
+	f, ok := fl.Fields[0].Expr.(*ast.FuncCallExpr)
+	if !ok || f.FnName.L != "pg_distinct_on" {
+		return fl, nil
+	}
+	return &ast.FieldList{Fields: fl.Fields[1:]}, f.Args
+}
+
+// distinctOnKeys resolves DISTINCT ON expressions like ORDER BY items and
+// returns their projection columns and the sort that brings each group's
+// first row first: the ORDER BY, which must begin with the DISTINCT ON
+// expressions, then any of them it leaves out.
+func (b *Builder) distinctOnKeys(exprs []ast.ExprNode, order []*ast.ByItem, keys []exec.SortKey, fields []field, proj *exec.Project, pb *exprBinder) ([]int, []exec.SortKey, error) {
+	var on []int
+	in := map[int]bool{}
+	for _, e := range exprs {
+		idx := -1
+		text := restore(e)
+		for i, item := range order {
+			if restore(stripNullOrder(item.Expr)) == text {
+				idx = keys[i].Expr.(*exec.ColRef).Idx
+				break
+			}
+		}
+		if idx < 0 {
+			var err error
+			if idx, err = b.orderTarget(&ast.ByItem{Expr: e}, fields, proj, pb, false); err != nil {
+				return nil, nil, err
+			}
+		}
+		if !in[idx] {
+			on = append(on, idx)
+			in[idx] = true
+		}
+	}
+	mismatch := pgerr.New(pgerr.InvalidColumnReference, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+	skipped := false
+	sorted := map[int]bool{}
+	for i := range order {
+		idx := keys[i].Expr.(*exec.ColRef).Idx
+		if !in[idx] {
+			skipped = true
+			continue
+		}
+		if skipped {
+			return nil, nil, mismatch
+		}
+		sorted[idx] = true
+	}
+	for _, idx := range on {
+		if sorted[idx] {
+			continue
+		}
+		if skipped {
+			return nil, nil, mismatch
+		}
+		keys = append(keys, exec.SortKey{Expr: &exec.ColRef{Idx: idx, T: proj.Cols[idx].T, Name: proj.Cols[idx].Name}})
+	}
+	return on, keys, nil
 }

@@ -10,7 +10,11 @@ import (
 // buildSetOp plans UNION / INTERSECT / EXCEPT [ALL], left to right.
 func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error) {
 	if s.With != nil {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "WITH is not supported yet")
+		restore, err := b.withClause(s.With)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
 	}
 	var acc exec.Node
 	for i, n := range s.SelectList.Selects {

@@ -27,6 +27,10 @@ func (b *Builder) tableFunction(sel *ast.SelectStmt, outer *scope) (exec.Node, b
 		return nil, true, pgerr.New(pgerr.SyntaxError, "a function call is expected in FROM")
 	}
 	name := strings.ToLower(fn.FnName.O)
+	if name == "versions" && fn.Schema.O == "" {
+		n, err := b.historyTable(fn)
+		return n, true, err
+	}
 	if s := fn.Schema.O; s != "" && s != "pg_catalog" {
 		return nil, true, pgerr.New(pgerr.UndefinedFunction, "function %s.%s does not exist", s, name)
 	}

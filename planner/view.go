@@ -51,11 +51,11 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	// An aggregated view is keyed by its group: when every GROUP BY
 	// expression is an output column, those columns are the view's key
 	// and lookups by them read one row.
-	if p.plan.Aggregated && len(p.plan.Group) > 0 {
+	if agg := p.plan.GroupKeyed(); agg != nil && len(agg.Group) > 0 {
 		var key []uint32
-		for gi := range p.plan.Group {
+		for gi := range agg.Group {
 			found := false
-			for oi, e := range p.plan.Output {
+			for oi, e := range agg.Output {
 				if cr, ok := e.(*exec.ColRef); ok && cr.Idx == gi {
 					key = append(key, sv.Columns[oi].ID)
 					found = true
@@ -74,9 +74,7 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		// Readers show each row once; the state keeps multiplicities.
 		td.Options = map[string]string{"distinct": "true"}
 	}
-	for _, s := range p.plan.Sources {
-		td.DependsOn = append(td.DependsOn, s.Desc.ID)
-	}
+	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
 	return func(c *log.Catalog) error {
 		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
@@ -118,189 +116,6 @@ func (b *Builder) CompileView(td *log.TableDesc) (*views.Plan, error) {
 	}
 	vp.plan.View = td.ID
 	return vp.plan, nil
-}
-
-// BuildViewPlan derives the incremental plan of a view's SELECT: one table,
-// or an inner equi-join of two; WHERE; projection or GROUP BY with
-// count, count(DISTINCT), sum, avg, min, max, bool_and, bool_or; HAVING;
-// DISTINCT. Anything else is refused with 0A000 naming the part.
-func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
-	sel, ok := q.(*ast.SelectStmt)
-	if !ok {
-		return nil, notMaintainable("set operations (UNION, INTERSECT, EXCEPT) are not supported yet")
-	}
-	switch {
-	case sel.With != nil:
-		return nil, notMaintainable("WITH is not supported yet")
-	case sel.Limit != nil:
-		return nil, notMaintainable("LIMIT (top-N) is not supported yet")
-	case sel.From == nil || sel.From.TableRefs == nil:
-		return nil, notMaintainable("a view needs a FROM clause")
-	case sel.WindowSpecs != nil:
-		return nil, notMaintainable("window functions are not supported yet")
-	}
-	if hasSubquery(sel) {
-		return nil, notMaintainable("subqueries are not supported yet")
-	}
-	p := &views.Plan{}
-	var sc *scope
-	var joinOn ast.ExprNode
-	refs := sel.From.TableRefs
-	switch {
-	case refs.Right == nil:
-		l, s, err := b.viewSource(refs.Left)
-		if err != nil {
-			return nil, err
-		}
-		p.Sources, sc = []*exec.TableLayout{l}, s
-	default:
-		if refs.Tp == ast.LeftJoin || refs.Tp == ast.RightJoin {
-			return nil, notMaintainable("outer joins are not supported yet")
-		}
-		if len(refs.Using) > 0 || refs.NaturalJoin {
-			return nil, notMaintainable("JOIN ... USING is not supported yet; use ON")
-		}
-		if _, nested := refs.Left.(*ast.Join); nested {
-			return nil, notMaintainable("joins of more than two tables are not supported yet")
-		}
-		l, ls, err := b.viewSource(refs.Left)
-		if err != nil {
-			return nil, err
-		}
-		r, rs, err := b.viewSource(refs.Right)
-		if err != nil {
-			return nil, err
-		}
-		p.Sources = []*exec.TableLayout{l, r}
-		sc = concatScopes(ls, rs)
-		if refs.On != nil {
-			joinOn = refs.On.Expr
-		}
-	}
-	eb := &exprBinder{b: b, scope: sc, what: "a materialized view"}
-	var conds []exec.Expr
-	for _, n := range []ast.ExprNode{joinOn, sel.Where} {
-		if n == nil {
-			continue
-		}
-		e, err := eb.bindAs(n, tBool, "argument of WHERE")
-		if err != nil {
-			return nil, err
-		}
-		conds = append(conds, conjuncts(e)...)
-	}
-	if len(p.Sources) == 2 {
-		lw := len(p.Sources[0].Types) + 1
-		var rest []exec.Expr
-		for _, c := range conds {
-			if l, r, ok := equiSides(c, lw); ok {
-				p.LeftKeys, p.RightKeys = append(p.LeftKeys, l), append(p.RightKeys, r)
-				continue
-			}
-			rest = append(rest, c)
-		}
-		if len(p.LeftKeys) == 0 {
-			return nil, notMaintainable("a join needs an equality between the two tables' columns")
-		}
-		conds = rest
-	}
-	p.Filter = andAll(conds)
-	if p.Filter != nil && volatile(p.Filter) {
-		return nil, notMaintainable("WHERE uses a function whose result changes over time")
-	}
-
-	fields, err := b.expandFields(sel.Fields, sc)
-	if err != nil {
-		return nil, err
-	}
-	vp := &viewPlan{plan: p}
-	aggs := collectAggs(fields, sel.Having, nil)
-	post := sc
-	var agg *aggContext
-	if len(aggs) > 0 || sel.GroupBy != nil {
-		p.Aggregated = true
-		agg = &aggContext{in: sc}
-		post = &scope{}
-		if sel.GroupBy != nil {
-			for _, item := range sel.GroupBy.Items {
-				gx := resolveOrdinalOrAlias(item.Expr, fields)
-				e, err := eb.bind(gx)
-				if err != nil {
-					return nil, err
-				}
-				if e, err = eb.resolveUnknown(e, tText); err != nil {
-					return nil, err
-				}
-				p.Group = append(p.Group, e)
-				agg.groupText = append(agg.groupText, restore(gx))
-				agg.groupExpr = append(agg.groupExpr, e)
-				post.cols = append(post.cols, scopeCol{name: "?group", t: e.Type()})
-			}
-		}
-		for _, a := range aggs {
-			va, err := b.viewAggregate(eb, a)
-			if err != nil {
-				return nil, err
-			}
-			p.Aggs = append(p.Aggs, va)
-			agg.aggs = append(agg.aggs, a)
-			post.cols = append(post.cols, scopeCol{name: "?agg", t: va.Ret})
-		}
-		agg.post = post
-		if sel.Having != nil {
-			hb := &exprBinder{b: b, scope: post, agg: agg, what: "HAVING"}
-			if p.Having, err = hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING"); err != nil {
-				return nil, err
-			}
-		}
-	}
-	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view"}
-	for _, f := range fields {
-		e, err := pb.bind(f.expr)
-		if err != nil {
-			return nil, err
-		}
-		if e, err = pb.resolveUnknown(e, tText); err != nil {
-			return nil, err
-		}
-		if volatile(e) {
-			return nil, notMaintainable("column %q uses a function whose result changes over time", f.name)
-		}
-		p.Output = append(p.Output, e)
-		p.OutTypes = append(p.OutTypes, e.Type())
-		vp.names = append(vp.names, f.name)
-	}
-	if sel.Distinct {
-		if p.Aggregated {
-			return nil, notMaintainable("SELECT DISTINCT with GROUP BY is not supported yet")
-		}
-		p.Distinct = true
-	}
-	return vp, nil
-}
-
-func (b *Builder) viewSource(n ast.ResultSetNode) (*exec.TableLayout, *scope, error) {
-	ts, ok := n.(*ast.TableSource)
-	if !ok {
-		return nil, nil, notMaintainable("FROM item %T is not supported", n)
-	}
-	tn, ok := ts.Source.(*ast.TableName)
-	if !ok {
-		return nil, nil, notMaintainable("subqueries in FROM are not supported yet")
-	}
-	td, err := b.LookupTable(tn.Schema.O, tn.Name.O)
-	if err != nil {
-		return nil, nil, err
-	}
-	if td.Kind == log.View {
-		return nil, nil, notMaintainable("views over views are not supported yet")
-	}
-	alias := ts.AsName.O
-	if alias == "" {
-		alias = td.Name
-	}
-	l := exec.NewTableLayout(td)
-	return l, tableScope(l, alias), nil
 }
 
 func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, error) {

@@ -2,9 +2,8 @@ package views
 
 import (
 	"fmt"
+	"sort"
 	"sync"
-
-	"github.com/cockroachdb/apd/v3"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -15,6 +14,12 @@ import (
 // Maintainer keeps every materialized view up to date inside the commit.
 // It is the log's CommitHook; the sequencer calls it from one goroutine, so
 // view maintenance needs no locks and is deterministic.
+//
+// Views run in dependency order: an intent's base changes enter the plans
+// that read those tables, and each view's output delta (what changed in its
+// Z-set) is kept for the views that read it, which run after it in the same
+// Prepare. A view over a view thus sees exactly the changes its source's
+// state went through, in the same batch.
 type Maintainer struct {
 	// Compile builds a view's incremental plan from its descriptor (the
 	// planner does this; it is set before the first commit).
@@ -22,9 +27,19 @@ type Maintainer struct {
 
 	mu struct {
 		sync.Mutex
-		cat   *log.Catalog
-		plans map[log.TableID]*Plan
+		cat      *log.Catalog
+		compiled *compiled
 	}
+}
+
+// compiled is the plans of one catalog.
+type compiled struct {
+	plans map[log.TableID]*Plan
+	// order lists the plans so that a view comes after the views it reads.
+	order []*Plan
+	// read marks the views other views read: their output deltas are kept
+	// during a Prepare.
+	read map[log.TableID]bool
 }
 
 // NewMaintainer makes a maintainer; set Compile before use.
@@ -32,13 +47,13 @@ func NewMaintainer() *Maintainer { return &Maintainer{} }
 
 // plans returns the compiled plans of a catalog's views, compiling them
 // once per catalog.
-func (m *Maintainer) plans(cat *log.Catalog) (map[log.TableID]*Plan, error) {
+func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.mu.cat == cat {
-		return m.mu.plans, nil
+		return m.mu.compiled, nil
 	}
-	plans := map[log.TableID]*Plan{}
+	c := &compiled{plans: map[log.TableID]*Plan{}, read: map[log.TableID]bool{}}
 	for id, td := range cat.Tables {
 		if td.Kind != log.View {
 			continue
@@ -47,39 +62,90 @@ func (m *Maintainer) plans(cat *log.Catalog) (map[log.TableID]*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("materialized view %q: %w", td.Name, err)
 		}
-		plans[id] = p
+		p.View = id
+		p.prepare()
+		c.plans[id] = p
 	}
-	m.mu.cat, m.mu.plans = cat, plans
-	return plans, nil
+	// Depth-first over the sources, from the lowest id for a stable order.
+	ids := make([]log.TableID, 0, len(c.plans))
+	for id := range c.plans {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	state := map[log.TableID]int{} // 1 visiting, 2 done
+	var visit func(id log.TableID) error
+	visit = func(id log.TableID) error {
+		switch state[id] {
+		case 1:
+			return fmt.Errorf("materialized view %d reads itself", id)
+		case 2:
+			return nil
+		}
+		state[id] = 1
+		p := c.plans[id]
+		for _, src := range p.Sources() {
+			if _, isView := c.plans[src]; isView {
+				c.read[src] = true
+				if err := visit(src); err != nil {
+					return err
+				}
+			}
+		}
+		state[id] = 2
+		c.order = append(c.order, p)
+		return nil
+	}
+	for _, id := range ids {
+		if err := visit(id); err != nil {
+			return nil, err
+		}
+	}
+	m.mu.cat, m.mu.compiled = cat, c
+	return c, nil
+}
+
+// delta is a weighted row: a change of a view's output Z-set, shaped as a
+// source row (the columns then a NULL _version).
+type delta struct {
+	row exec.Row
+	w   int64
 }
 
 // Prepare implements log.CommitHook: the changes of one intent become
-// changes of every view that reads the tables they touch.
+// changes of every view that reads the tables they touch, and then of the
+// views that read those views.
 func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.Change) ([]log.Mutation, error) {
-	plans, err := m.plans(cat)
-	if err != nil || len(plans) == 0 {
+	c, err := m.plans(cat)
+	if err != nil || len(c.order) == 0 {
 		return nil, err
 	}
-	ov := newOverlay(st)
-	env := &exec.Env{Settings: types.DefaultSettings()}
-	for i := range changes {
-		ch := &changes[i]
-		for _, p := range plans {
-			for side, src := range p.Sources {
-				if src.Desc.ID != ch.Table {
+	r := newRun(newOverlay(st), c.read)
+	for _, p := range c.order {
+		r.p = p
+		for _, leaf := range p.leaves {
+			if leaf.Layout == nil {
+				for _, d := range r.out[leaf.Source] {
+					if err := r.emit(leaf, d.row, d.w); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			for i := range changes {
+				if changes[i].Table != leaf.Source {
 					continue
 				}
-				if err := m.applyChange(ov, env, p, side, ch); err != nil {
+				if err := r.applyChange(leaf, &changes[i]); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	return ov.mutations(), nil
+	return r.ov.mutations(), nil
 }
 
 // OnCatalog implements log.CommitHook: a new view is backfilled from its
-// tables as they stand at this point of the commit order, and a dropped
+// sources as they stand at this point of the commit order, and a dropped
 // view's state is deleted, in the same commit as the catalog change.
 func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.Mutation, error) {
 	var muts []log.Mutation
@@ -89,36 +155,70 @@ func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.M
 			muts = append(muts, log.Mutation{Key: start, End: prefixEnd(start)})
 		}
 	}
-	plans, err := m.plans(cur)
+	c, err := m.plans(cur)
 	if err != nil {
 		return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "")
 	}
-	for id, p := range plans {
-		if _, existed := old.Tables[id]; existed {
+	r := newRun(newOverlay(st), nil)
+	for _, p := range c.order {
+		if _, existed := old.Tables[p.View]; existed {
 			continue
 		}
-		ov := newOverlay(st)
-		if err := m.backfill(ov, p); err != nil {
+		r.p = p
+		if err := r.backfill(); err != nil {
 			return nil, err
 		}
-		muts = append(muts, ov.mutations()...)
 	}
-	return muts, nil
+	return append(muts, r.ov.mutations()...), nil
+}
+
+// run carries one Prepare (or backfill) through the plans.
+type run struct {
+	ov  *overlay
+	env *exec.Env
+	p   *Plan
+	// out collects the output deltas of the views in keep.
+	out  map[log.TableID][]delta
+	keep map[log.TableID]bool
+}
+
+func newRun(ov *overlay, keep map[log.TableID]bool) *run {
+	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, out: map[log.TableID][]delta{}, keep: keep}
 }
 
 // backfill feeds every row of the view's sources through the plan as an
-// insertion: source 0 first (the other side empty), then source 1 against
-// the full source 0, which is the join's delta rule applied to the whole
-// tables.
-func (m *Maintainer) backfill(ov *overlay, p *Plan) error {
-	env := &exec.Env{Settings: types.DefaultSettings()}
-	for side, src := range p.Sources {
-		err := log.ScanRowsIn(ov.st, src.Desc, func(key []byte, sv uint32, data []byte, version uint64) error {
+// insertion, one leaf after the other: a join's first input meets an empty
+// second one, then the second meets the full first, which is the join's
+// delta rule applied to the whole inputs. A source view is read from its
+// state (its output Z-set), which the views it depends on have already
+// brought up to date.
+func (r *run) backfill() error {
+	for _, leaf := range r.p.leaves {
+		if leaf.Layout == nil {
+			start, _ := OutputRange(leaf.Source)
+			err := r.ov.scan(start, func(k, v []byte) error {
+				n, payload := decodeCounted(v)
+				row, err := types.DecodeRow(leaf.ViewTypes, payload)
+				if err != nil {
+					return err
+				}
+				if leaf.ViewDistinct {
+					n = 1
+				}
+				return r.emit(leaf, append(row, nil), n)
+			})
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		src := leaf.Layout
+		err := log.ScanRowsIn(r.ov.st, src.Desc, func(key []byte, sv uint32, data []byte, version uint64) error {
 			row, err := src.Decode(sv, data, version, nil)
 			if err != nil {
 				return err
 			}
-			return m.sourceDelta(ov, env, p, side, row, 1)
+			return r.emit(leaf, row, 1)
 		})
 		if err != nil {
 			return err
@@ -127,16 +227,16 @@ func (m *Maintainer) backfill(ov *overlay, p *Plan) error {
 	return nil
 }
 
-// applyChange turns one log change into weighted source rows: an update is
-// the old row out and the new row in.
-func (m *Maintainer) applyChange(ov *overlay, env *exec.Env, p *Plan, side int, ch *log.Change) error {
-	src := p.Sources[side]
+// applyChange turns one log change into weighted rows of a leaf: an update
+// is the old row out and the new row in.
+func (r *run) applyChange(leaf *Scan, ch *log.Change) error {
+	src := leaf.Layout
 	if ch.Before.Live() && ch.Before.Row != nil && src.Desc.Kind == log.Keyed {
 		old, err := src.Decode(ch.Before.SchemaVersion, ch.Before.Row, ch.Before.Version, nil)
 		if err != nil {
 			return err
 		}
-		if err := m.sourceDelta(ov, env, p, side, old, -1); err != nil {
+		if err := r.emit(leaf, old, -1); err != nil {
 			return err
 		}
 	}
@@ -145,103 +245,47 @@ func (m *Maintainer) applyChange(ov *overlay, env *exec.Env, p *Plan, side int, 
 		if err != nil {
 			return err
 		}
-		return m.sourceDelta(ov, env, p, side, row, 1)
+		return r.emit(leaf, row, 1)
 	}
 	return nil
 }
 
-func rowTypes(l *exec.TableLayout) []types.T {
-	return append(append([]types.T(nil), l.Types...), types.Make(types.Int8OID))
-}
-
-// sourceDelta handles a weighted row of one source: through the join (if
-// any) into the rest of the plan.
-func (m *Maintainer) sourceDelta(ov *overlay, env *exec.Env, p *Plan, side int, row exec.Row, w int64) error {
-	if len(p.Sources) == 1 {
-		return m.rowDelta(ov, env, p, row, w)
-	}
-	keys := p.LeftKeys
-	if side == 1 {
-		keys = p.RightKeys
-	}
-	kvals := make([]types.Datum, len(keys))
-	kts := make([]types.T, len(keys))
-	for i, k := range keys {
-		v, err := k.Eval(env, row)
-		if err != nil {
-			return err
-		}
-		if v == nil {
-			return nil // a NULL key joins nothing
-		}
-		kvals[i], kts[i] = v, k.Type()
-	}
-	jk := appendTuple(nil, kts, kvals)
-	// Join with the other side's current rows for this key.
-	other := 1 - side
-	otherPrefix := append(append(sub(p.View, 'j'), byte(other)), jk...)
-	otherTypes := rowTypes(p.Sources[other])
-	var matches []struct {
-		row exec.Row
-		n   int64
-	}
-	err := ov.scan(otherPrefix, func(k, v []byte) error {
-		n, payload := decodeCounted(v)
-		r, err := types.DecodeRow(otherTypes, payload)
-		if err != nil {
-			return err
-		}
-		matches = append(matches, struct {
-			row exec.Row
-			n   int64
-		}{r, n})
+// emit hands a weighted row that operator from produced to its parent, or
+// to the view's output at the root. Operators never keep a row they are
+// handed past the call, except by copying it into state.
+func (r *run) emit(from Node, row exec.Row, w int64) error {
+	if w == 0 {
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	lw := len(p.Sources[0].Types) + 1
-	combined := make(exec.Row, lw+len(p.Sources[1].Types)+1)
-	for _, mt := range matches {
-		if side == 0 {
-			copy(combined, row)
-			copy(combined[lw:], mt.row)
-		} else {
-			copy(combined, mt.row)
-			copy(combined[lw:], row)
-		}
-		if err := m.rowDelta(ov, env, p, combined, w*mt.n); err != nil {
-			return err
-		}
+	e, ok := r.p.parents[from]
+	if !ok {
+		return r.output(row, w)
 	}
-	// Remember this row on its side.
-	myTypes := rowTypes(p.Sources[side])
-	payload, err := types.EncodeRow(nil, myTypes, row)
-	if err != nil {
-		return err
-	}
-	k := append(append(append(sub(p.View, 'j'), byte(side)), jk...), appendTuple(nil, myTypes, row)...)
-	_, _, err = ov.addCount(k, w, payload)
-	return err
-}
-
-// rowDelta handles a weighted combined row: filter, then aggregate or
-// project into the output.
-func (m *Maintainer) rowDelta(ov *overlay, env *exec.Env, p *Plan, row exec.Row, w int64) error {
-	if p.Filter != nil {
-		ok, err := exec.EvalBool(p.Filter, env, row)
+	switch x := e.n.(type) {
+	case *Filter:
+		ok, err := exec.EvalBool(x.Pred, r.env, row)
 		if err != nil || !ok {
 			return err
 		}
-	}
-	if !p.Aggregated {
-		out, err := evalAll(env, p.Output, row)
+		return r.emit(x, row, w)
+	case *Project:
+		out, err := evalAll(r.env, x.Exprs, row)
 		if err != nil {
 			return err
 		}
-		return m.outputDelta(ov, p, out, w)
+		return r.emit(x, out, w)
+	case *Union:
+		return r.emit(x, row, w)
+	case *Join:
+		return r.join(x, e.side, row, w)
+	case *Aggregate:
+		return r.group(x, row, w)
+	case *TopN:
+		return r.topN(x, row, w)
+	case *Distinct:
+		return r.distinct(x, row, w)
 	}
-	return m.groupDelta(ov, env, p, row, w)
+	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }
 
 func evalAll(env *exec.Env, es []exec.Expr, row exec.Row) (exec.Row, error) {
@@ -256,312 +300,63 @@ func evalAll(env *exec.Env, es []exec.Expr, row exec.Row) (exec.Row, error) {
 	return out, nil
 }
 
-// outputDelta adds w to an output row's multiplicity.
-func (m *Maintainer) outputDelta(ov *overlay, p *Plan, out exec.Row, w int64) error {
-	if w == 0 {
-		return nil
-	}
+// output adds w to an output row's multiplicity.
+func (r *run) output(out exec.Row, w int64) error {
+	p := r.p
 	payload, err := types.EncodeRow(nil, p.OutTypes, out)
 	if err != nil {
 		return err
 	}
 	k := append(sub(p.View, 'o'), appendTuple(nil, p.OutTypes, out)...)
-	_, after, err := ov.addCount(k, w, payload)
+	before, after, err := r.ov.addCount(k, w, payload)
 	if err != nil {
 		return err
 	}
 	if after < 0 {
 		return fmt.Errorf("materialized view %d: negative multiplicity %d", p.View, after)
 	}
+	if p.Distinct {
+		switch {
+		case before == 0 && after > 0:
+			w = 1
+		case before > 0 && after == 0:
+			w = -1
+		default:
+			return nil
+		}
+	}
+	r.record(out, w)
 	return nil
 }
 
-// Group state: [group values..., rows int8, per aggregate its fields].
-func (p *Plan) stateTypes() []types.T {
-	var ts []types.T
-	for _, g := range p.Group {
-		ts = append(ts, g.Type())
+// record keeps an output delta for the views that read this one.
+func (r *run) record(out exec.Row, w int64) {
+	if !r.keep[r.p.View] {
+		return
 	}
-	ts = append(ts, types.Make(types.Int8OID))
-	for _, a := range p.Aggs {
-		ts = append(ts, aggStateTypes(a)...)
-	}
-	return ts
+	row := make(exec.Row, len(out)+1)
+	copy(row, out)
+	r.out[r.p.View] = append(r.out[r.p.View], delta{row: row, w: w})
 }
 
-var (
-	tInt8    = types.Make(types.Int8OID)
-	tNumeric = types.Make(types.NumericOID)
-	tFloat8  = types.Make(types.Float8OID)
-)
-
-func aggStateTypes(a Agg) []types.T {
-	switch a.Kind {
-	case AggCount, AggCountDistinct:
-		return []types.T{tInt8}
-	case AggSum, AggAvg:
-		if isFloat(a.Arg.Type()) {
-			return []types.T{tInt8, tFloat8}
-		}
-		return []types.T{tInt8, tNumeric}
-	case AggBoolAnd, AggBoolOr:
-		return []types.T{tInt8, tInt8}
-	}
-	return nil // count(*): the group's row count; min/max: the multiset
-}
-
-func isFloat(t types.T) bool { return t.OID == types.Float4OID || t.OID == types.Float8OID }
-
-func (m *Maintainer) groupDelta(ov *overlay, env *exec.Env, p *Plan, row exec.Row, w int64) error {
-	gvals, err := evalAll(env, p.Group, row)
-	if err != nil {
+// distinct passes a row on when its multiplicity becomes positive and
+// retracts it when it falls to zero.
+func (r *run) distinct(d *Distinct, row exec.Row, w int64) error {
+	k := append(append(sub(r.p.View, 'c'), d.ID), appendTuple(nil, d.Types, row)...)
+	before, after, err := r.ov.addCount(k, w, nil)
+	switch {
+	case err != nil:
 		return err
+	case after < 0:
+		return fmt.Errorf("materialized view %d: negative multiplicity %d", r.p.View, after)
+	case before == 0 && after > 0:
+		return r.emit(d, row, 1)
+	case before > 0 && after == 0:
+		return r.emit(d, row, -1)
 	}
-	gts := make([]types.T, len(p.Group))
-	for i, g := range p.Group {
-		gts[i] = g.Type()
-	}
-	gk := appendTuple(nil, gts, gvals)
-	skey := append(sub(p.View, 'g'), gk...)
-	sts := p.stateTypes()
-	state := make(exec.Row, len(sts))
-	v, found, err := ov.get(skey)
-	if err != nil {
-		return err
-	}
-	if found {
-		if state, err = types.DecodeRow(sts, v); err != nil {
-			return err
-		}
-	} else {
-		copy(state, gvals)
-		for i := len(gvals); i < len(state); i++ {
-			switch sts[i].OID {
-			case types.Int8OID:
-				state[i] = int64(0)
-			case types.NumericOID:
-				state[i] = new(apd.Decimal)
-			case types.Float8OID:
-				state[i] = float64(0)
-			}
-		}
-	}
-	var oldOut exec.Row
-	if found {
-		if oldOut, err = m.groupOutput(ov, env, p, gk, state); err != nil {
-			return err
-		}
-	}
-	ng := len(gvals)
-	state[ng] = state[ng].(int64) + w
-	f := ng + 1
-	for ai, a := range p.Aggs {
-		var v types.Datum
-		if a.Kind != AggCountStar {
-			if v, err = a.Arg.Eval(env, row); err != nil {
-				return err
-			}
-		}
-		switch a.Kind {
-		case AggCountStar:
-		case AggCount:
-			if v != nil {
-				state[f] = state[f].(int64) + w
-			}
-		case AggCountDistinct:
-			if v != nil {
-				dk := append(append(append(sub(p.View, 'd'), byte(ai)), gk...), appendValue(nil, a.Arg.Type(), v)...)
-				before, after, err := ov.addCount(dk, w, nil)
-				if err != nil {
-					return err
-				}
-				if before == 0 && after > 0 {
-					state[f] = state[f].(int64) + 1
-				} else if before > 0 && after == 0 {
-					state[f] = state[f].(int64) - 1
-				}
-			}
-		case AggSum, AggAvg:
-			if v != nil {
-				state[f] = state[f].(int64) + w
-				if isFloat(a.Arg.Type()) {
-					state[f+1] = state[f+1].(float64) + float64(w)*v.(float64)
-				} else {
-					sum := new(apd.Decimal)
-					if _, err := numericCtx.Add(sum, state[f+1].(*apd.Decimal), weighted(v, w)); err != nil {
-						return err
-					}
-					state[f+1] = sum
-				}
-			}
-		case AggMin, AggMax:
-			if v != nil {
-				mk := append(append(append(sub(p.View, 'm'), byte(ai)), gk...), appendValue(nil, a.Arg.Type(), v)...)
-				// The value itself is kept beside its count: the key
-				// encoding normalizes (1.50 and 1.5 share a key) and min
-				// and max must return the value as written.
-				payload, err := types.EncodeRow(nil, []types.T{a.Arg.Type()}, []types.Datum{v})
-				if err != nil {
-					return err
-				}
-				if _, _, err := ov.addCount(mk, w, payload); err != nil {
-					return err
-				}
-			}
-		case AggBoolAnd, AggBoolOr:
-			if v != nil {
-				state[f] = state[f].(int64) + w
-				if v == true {
-					state[f+1] = state[f+1].(int64) + w
-				}
-			}
-		}
-		f += len(aggStateTypes(a))
-	}
-	var newOut exec.Row
-	if state[ng].(int64) > 0 {
-		enc, err := types.EncodeRow(nil, sts, state)
-		if err != nil {
-			return err
-		}
-		ov.set(skey, enc)
-		if newOut, err = m.groupOutput(ov, env, p, gk, state); err != nil {
-			return err
-		}
-	} else {
-		ov.del(skey)
-	}
-	// An aggregated view has one output row per group, keyed by the group:
-	// a point lookup by group key is one read, and an update overwrites the
-	// row in place instead of deleting one key and adding another.
-	if oldOut != nil && newOut != nil && sameRow(p.OutTypes, oldOut, newOut) {
-		return nil
-	}
-	okey := append(sub(p.View, 'o'), gk...)
-	if newOut == nil {
-		ov.del(okey)
-		return nil
-	}
-	payload, err := types.EncodeRow(nil, p.OutTypes, newOut)
-	if err != nil {
-		return err
-	}
-	ov.set(okey, encodeCounted(1, payload))
 	return nil
 }
 
-var numericCtx = apd.Context{Precision: 2000, MaxExponent: apd.MaxExponent, MinExponent: apd.MinExponent, Rounding: apd.RoundHalfUp, Traps: apd.InvalidOperation}
-
-// weighted returns v × w as a decimal (v is an integer or a numeric).
-func weighted(v types.Datum, w int64) *apd.Decimal {
-	d := new(apd.Decimal)
-	switch x := v.(type) {
-	case int64:
-		d.SetInt64(x)
-	case *apd.Decimal:
-		d.Set(x)
-	}
-	if w != 1 {
-		var wd apd.Decimal
-		wd.SetInt64(w)
-		numericCtx.Mul(d, d, &wd)
-	}
-	return d
-}
-
-func sameRow(ts []types.T, a, b exec.Row) bool {
-	return string(appendTuple(nil, ts, a)) == string(appendTuple(nil, ts, b))
-}
-
-// groupOutput computes a group's output row (nil when HAVING rejects it).
-func (m *Maintainer) groupOutput(ov *overlay, env *exec.Env, p *Plan, gk []byte, state exec.Row) (exec.Row, error) {
-	ng := len(p.Group)
-	agg := make(exec.Row, ng+len(p.Aggs))
-	copy(agg, state[:ng])
-	rows := state[ng].(int64)
-	f := ng + 1
-	for ai, a := range p.Aggs {
-		var v types.Datum
-		switch a.Kind {
-		case AggCountStar:
-			v = rows
-		case AggCount, AggCountDistinct:
-			v = state[f]
-		case AggSum:
-			if state[f].(int64) > 0 {
-				v = sumResult(a, state[f+1])
-			}
-		case AggAvg:
-			if n := state[f].(int64); n > 0 {
-				if isFloat(a.Arg.Type()) {
-					v = state[f+1].(float64) / float64(n)
-				} else {
-					var nd apd.Decimal
-					nd.SetInt64(n)
-					sum := state[f+1].(*apd.Decimal)
-					q := new(apd.Decimal)
-					scale := exec.NumericDivScale(sum, &nd)
-					if _, err := numericCtx.Quo(q, sum, &nd); err != nil {
-						return nil, err
-					}
-					if _, err := numericCtx.Quantize(q, q, -scale); err != nil {
-						return nil, err
-					}
-					v = q
-				}
-			}
-		case AggMin, AggMax:
-			prefix := append(append(sub(p.View, 'm'), byte(ai)), gk...)
-			k, err := ov.extreme(prefix, a.Kind == AggMax)
-			if err != nil {
-				return nil, err
-			}
-			if k != nil {
-				raw, _, err := ov.get(k)
-				if err != nil {
-					return nil, err
-				}
-				_, payload := decodeCounted(raw)
-				vals, err := types.DecodeRow([]types.T{a.Arg.Type()}, payload)
-				if err != nil {
-					return nil, err
-				}
-				v = vals[0]
-			}
-		case AggBoolAnd:
-			if n := state[f].(int64); n > 0 {
-				v = state[f+1].(int64) == n
-			}
-		case AggBoolOr:
-			if state[f].(int64) > 0 {
-				v = state[f+1].(int64) > 0
-			}
-		}
-		agg[ng+ai] = v
-		f += len(aggStateTypes(a))
-	}
-	if p.Having != nil {
-		ok, err := exec.EvalBool(p.Having, env, agg)
-		if err != nil || !ok {
-			return nil, err
-		}
-	}
-	return evalAll(env, p.Output, agg)
-}
-
-// sumResult converts the exact running sum to sum()'s result type.
-func sumResult(a Agg, sum types.Datum) types.Datum {
-	switch a.Ret.OID {
-	case types.Int8OID:
-		i, err := sum.(*apd.Decimal).Int64()
-		if err != nil {
-			return sum
-		}
-		return i
-	case types.Float4OID, types.Float8OID:
-		return sum
-	}
-	d := new(apd.Decimal)
-	d.Set(sum.(*apd.Decimal))
-	return d
+func opPrefix(view log.TableID, kind, op byte) []byte {
+	return append(sub(view, kind), op)
 }

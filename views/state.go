@@ -3,9 +3,11 @@ package views
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
-	"sort"
+	"strings"
 
+	"github.com/RaduBerinde/btreemap"
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/strand-db/strand/log"
@@ -14,15 +16,20 @@ import (
 
 // Key layout of view state, in the first hook namespace:
 //
-//	0x10 view(u32) 'o' row                   → count, encoded output row
-//	0x10 view(u32) 'g' group                 → encoded group state
-//	0x10 view(u32) 'm' agg(u8) group value   → count   (min/max multisets)
-//	0x10 view(u32) 'd' agg(u8) group value   → count   (count(DISTINCT))
-//	0x10 view(u32) 'j' side(u8) joinkey row  → count, encoded source row
+//	0x10 view(u32) 'o' row                          → count, encoded output row
+//	0x10 view(u32) 'o' group                        → 1, encoded output row (a grouped view)
+//	0x10 view(u32) 'g' op(u8) group                 → encoded group state
+//	0x10 view(u32) 'm' op(u8) agg(u8) group value   → count, value (min/max multisets)
+//	0x10 view(u32) 'd' op(u8) agg(u8) group value   → count   (count(DISTINCT))
+//	0x10 view(u32) 'j' op(u8) side(u8) joinkey row  → count, matches, encoded input row
+//	0x10 view(u32) 't' op(u8) partition order row   → count, encoded input row (top-N)
+//	0x10 view(u32) 'c' op(u8) row                   → count (DISTINCT below the root)
 //
-// row, group, joinkey and value are tuples in the order-preserving key
-// encoding with a NULL marker per value, so each is self-delimiting and a
-// group's or join key's entries form a range.
+// op numbers the stateful operators of the plan. row, group, joinkey,
+// partition and value are tuples in the order-preserving key encoding with
+// a NULL marker per value, so each is self-delimiting and a group's, join
+// key's or partition's entries form a range; order is the top-N's sort key,
+// encoded so that byte order is the ORDER BY order.
 const nsView = log.NSHookFirst
 
 func viewPrefix(id log.TableID) []byte {
@@ -88,19 +95,27 @@ func decodeCounted(v []byte) (int64, []byte) {
 }
 
 // overlay holds the state changes of the intent being prepared: the hook
-// state (the batch) does not see them until the sequencer writes them.
+// state (the batch) does not see them until the sequencer writes them. They
+// are kept ordered, so a range read (a join key's rows, a partition's top
+// candidates, a group's min) costs the size of the range, not of
+// everything pending: a backfill leaves the whole view pending.
 type overlay struct {
 	st      log.HookState
-	pending map[string][]byte // nil value: deleted
+	pending *btreemap.BTreeMap[string, pendingValue]
+}
+
+type pendingValue struct {
+	v       []byte
+	deleted bool
 }
 
 func newOverlay(st log.HookState) *overlay {
-	return &overlay{st: st, pending: map[string][]byte{}}
+	return &overlay{st: st, pending: btreemap.New[string, pendingValue](16, strings.Compare)}
 }
 
 func (o *overlay) get(k []byte) ([]byte, bool, error) {
-	if v, ok := o.pending[string(k)]; ok {
-		return v, v != nil, nil
+	if _, p, ok := o.pending.Get(string(k)); ok {
+		return p.v, !p.deleted, nil
 	}
 	v, closer, err := o.st.Get(k)
 	if err == pebble.ErrNotFound {
@@ -114,8 +129,8 @@ func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	return out, true, nil
 }
 
-func (o *overlay) set(k, v []byte) { o.pending[string(k)] = v }
-func (o *overlay) del(k []byte)    { o.pending[string(k)] = nil }
+func (o *overlay) set(k, v []byte) { o.pending.ReplaceOrInsert(string(k), pendingValue{v: v}) }
+func (o *overlay) del(k []byte)    { o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true}) }
 
 // addCount adds w to a counted entry, deleting it at zero; it returns the
 // count before and after.
@@ -136,23 +151,37 @@ func (o *overlay) addCount(k []byte, w int64, payload []byte) (before, after int
 	return before, after, nil
 }
 
-// scan calls fn for the live entries with a prefix, in key order, merging
-// pending changes over the stored state.
-func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
-	var pend []string
-	for k := range o.pending {
-		if bytes.HasPrefix([]byte(k), prefix) {
-			pend = append(pend, k)
-		}
+type pendingEntry struct {
+	k string
+	pendingValue
+}
+
+// pendingIn lists the pending entries with a prefix, in key order.
+func (o *overlay) pendingIn(prefix []byte) []pendingEntry {
+	var out []pendingEntry
+	hi := btreemap.Max[string]()
+	if end := prefixEnd(prefix); end != nil {
+		hi = btreemap.LT(string(end))
 	}
-	sort.Strings(pend)
+	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(k string, v pendingValue) bool {
+		out = append(out, pendingEntry{k, v})
+		return true
+	})
+	return out
+}
+
+// scan calls fn for the live entries with a prefix, in key order, merging
+// pending changes over the stored state. fn may return log.ErrStop to end
+// the scan early.
+func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
+	pend := o.pendingIn(prefix)
 	pi := 0
 	emitPending := func(upto []byte) error {
-		for pi < len(pend) && (upto == nil || pend[pi] < string(upto)) {
-			k := pend[pi]
+		for pi < len(pend) && (upto == nil || pend[pi].k < string(upto)) {
+			p := pend[pi]
 			pi++
-			if v := o.pending[k]; v != nil {
-				if err := fn([]byte(k), v); err != nil {
+			if !p.deleted {
+				if err := fn([]byte(p.k), p.v); err != nil {
 					return err
 				}
 			}
@@ -163,30 +192,41 @@ func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
 		if err := emitPending(k); err != nil {
 			return err
 		}
-		if _, ok := o.pending[string(k)]; ok {
+		if pi < len(pend) && pend[pi].k == string(k) {
 			return nil // overridden; emitted (or deleted) from pending
 		}
 		return fn(k, v)
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = emitPending(nil)
 	}
-	return emitPending(nil)
+	if errors.Is(err, log.ErrStop) {
+		return nil
+	}
+	return err
 }
 
 // extreme returns the first (or last) live key with a prefix, without
 // reading the whole range: the stored range is walked from the wanted end,
 // skipping keys the intent deleted, and compared with the intent's own
-// pending keys.
+// first (or last) pending key.
 func (o *overlay) extreme(prefix []byte, last bool) ([]byte, error) {
 	var best []byte
-	for k, v := range o.pending {
-		if v == nil || !bytes.HasPrefix([]byte(k), prefix) {
-			continue
+	hi := btreemap.Max[string]()
+	if end := prefixEnd(prefix); end != nil {
+		hi = btreemap.LT(string(end))
+	}
+	pick := func(k string, v pendingValue) bool {
+		if v.deleted {
+			return true
 		}
-		if best == nil || (!last && k < string(best)) || (last && k > string(best)) {
-			best = []byte(k)
-		}
+		best = []byte(k)
+		return false
+	}
+	if last {
+		o.pending.DescendFunc(hi, btreemap.GE(string(prefix)), pick)
+	} else {
+		o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, pick)
 	}
 	it, err := o.st.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -199,7 +239,7 @@ func (o *overlay) extreme(prefix []byte, last bool) ([]byte, error) {
 	}
 	for ; valid; valid = step(it, last) {
 		k := it.Key()
-		if v, ok := o.pending[string(k)]; ok && v == nil {
+		if _, p, ok := o.pending.Get(string(k)); ok && p.deleted {
 			continue
 		}
 		if best == nil || (!last && bytes.Compare(k, best) < 0) || (last && bytes.Compare(k, best) > 0) {
@@ -218,14 +258,14 @@ func step(it *pebble.Iterator, back bool) bool {
 }
 
 func (o *overlay) mutations() []log.Mutation {
-	out := make([]log.Mutation, 0, len(o.pending))
-	for k, v := range o.pending {
-		if v == nil {
+	out := make([]log.Mutation, 0, o.pending.Len())
+	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
+		if p.deleted {
 			out = append(out, log.Mutation{Key: []byte(k), Delete: true})
 		} else {
-			out = append(out, log.Mutation{Key: []byte(k), Value: v})
+			out = append(out, log.Mutation{Key: []byte(k), Value: p.v})
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+		return true
+	})
 	return out
 }

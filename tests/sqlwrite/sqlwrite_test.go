@@ -238,3 +238,52 @@ func TestCopyFromAndTo(t *testing.T) {
 		t.Fatalf("duplicate in copy: %v", err)
 	}
 }
+
+// TestVersionsReadsEveryKeysHistory: versions('t') lists every version of
+// every key in order, with deletes, and a key predicate reads one key.
+func TestVersionsReadsEveryKeysHistory(t *testing.T) {
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE acc (id int PRIMARY KEY, bal int)`,
+		`INSERT INTO acc VALUES (1, 10), (2, 20)`,
+		`UPDATE acc SET bal = 15 WHERE id = 1`,
+		`DELETE FROM acc WHERE id = 1`,
+		`INSERT INTO acc VALUES (1, 99)`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	read := func(q string) string {
+		rows, err := c.Query(ctx, q)
+		if err != nil {
+			t.Fatal(q, err)
+		}
+		var out []string
+		for rows.Next() {
+			var id, v int64
+			var bal *int64
+			var op string
+			if err := rows.Scan(&id, &bal, &v, &op); err != nil {
+				t.Fatal(err)
+			}
+			b := "null"
+			if bal != nil {
+				b = fmt.Sprint(*bal)
+			}
+			out = append(out, fmt.Sprintf("%d:%s:v%d:%s", id, b, v, op))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := read(`SELECT id, bal, _version, _op FROM versions('acc')`); got != "[1:10:v1:insert 1:15:v2:update 1:null:v3:delete 1:99:v4:insert 2:20:v1:insert]" {
+		t.Fatalf("history: %s", got)
+	}
+	if got := read(`SELECT id, bal, _version, _op FROM versions('acc') WHERE id = 1 AND _version >= 3`); got != "[1:null:v3:delete 1:99:v4:insert]" {
+		t.Fatalf("one key's history: %s", got)
+	}
+}

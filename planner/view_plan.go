@@ -1,0 +1,670 @@
+package planner
+
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
+)
+
+// BuildViewPlan derives the incremental plan of a view's query, a tree of
+// views operators: FROM items are tables, other materialized views,
+// subqueries, and inner or outer equi-joins of any of them (to any depth);
+// WHERE; projection, or GROUP BY with count, count(DISTINCT), sum, avg,
+// min, max, bool_and, bool_or and HAVING; DISTINCT; UNION [ALL]; ORDER BY
+// ... LIMIT n [OFFSET m] (top-N), and row_number() OVER (PARTITION BY ...
+// ORDER BY ...) in a subquery whose rows the outer WHERE bounds (rn <= n):
+// top-N per group. Anything else is refused with 0A000 naming the part.
+func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
+	vq, err := b.viewQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	p := &views.Plan{Root: vq.node, OutTypes: vq.types, Distinct: vq.distinct}
+	if err := checkBounded(p.Root); err != nil {
+		return nil, err
+	}
+	return &viewPlan{plan: p, names: vq.names}, nil
+}
+
+// viewQuery is a planned query of a view: its operator, output columns,
+// and whether it still needs DISTINCT applied (the root keeps
+// multiplicities and reads each row once; a subquery gets an operator).
+type viewQuery struct {
+	node     views.Node
+	types    []types.T
+	names    []string
+	distinct bool
+	// rank maps an output column to the top-N whose row_number it is, so
+	// that an outer WHERE can bound it.
+	rank map[int]*views.TopN
+}
+
+// viewRel is a planned FROM item: its operator and the scope of its rows.
+type viewRel struct {
+	node views.Node
+	sc   *scope
+	rank map[int]*views.TopN
+}
+
+func (r *viewRel) types() []types.T {
+	ts := make([]types.T, len(r.sc.cols))
+	for i, c := range r.sc.cols {
+		ts[i] = c.t
+	}
+	return ts
+}
+
+func (b *Builder) viewQuery(q ast.ResultSetNode) (*viewQuery, error) {
+	switch x := q.(type) {
+	case *ast.SelectStmt:
+		return b.viewSelect(x)
+	case *ast.SetOprStmt:
+		if x.With != nil {
+			return nil, notMaintainable("WITH is not supported yet")
+		}
+		if x.OrderBy != nil || x.Limit != nil {
+			return nil, notMaintainable("ORDER BY or LIMIT on a set operation is not supported yet")
+		}
+		return b.viewSetOp(x.SelectList)
+	case *ast.SubqueryExpr:
+		return b.viewQuery(x.Query)
+	}
+	return nil, notMaintainable("query %T is not supported", q)
+}
+
+// viewSetOp plans UNION and UNION ALL, left to right, each branch coerced
+// to the unified column types.
+func (b *Builder) viewSetOp(list *ast.SetOprSelectList) (*viewQuery, error) {
+	var acc *viewQuery
+	for i, n := range list.Selects {
+		var vq *viewQuery
+		var err error
+		var op *ast.SetOprType
+		switch x := n.(type) {
+		case *ast.SelectStmt:
+			vq, err = b.viewSelect(x)
+			op = x.AfterSetOperator
+		case *ast.SetOprSelectList:
+			vq, err = b.viewSetOp(x)
+			op = x.AfterSetOperator
+		default:
+			err = notMaintainable("set operand %T is not supported", n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		vq = subqueryDistinct(vq)
+		if i == 0 {
+			acc = vq
+			continue
+		}
+		if op == nil || (*op != ast.Union && *op != ast.UnionAll) {
+			return nil, notMaintainable("%s is not supported yet; UNION and UNION ALL are", setOpName(op))
+		}
+		if len(vq.types) != len(acc.types) {
+			return nil, notMaintainable("each UNION query must have the same number of columns")
+		}
+		eb := &exprBinder{b: b, scope: &scope{}, what: "UNION"}
+		lp, rp := &views.Project{Input: acc.node}, &views.Project{Input: vq.node}
+		var ts []types.T
+		for c := range acc.types {
+			t, err := eb.unify([]exec.Expr{&exec.ColRef{T: acc.types[c]}, &exec.ColRef{T: vq.types[c]}}, "UNION")
+			if err != nil {
+				return nil, err
+			}
+			le, err := eb.coerce(&exec.ColRef{Idx: c, T: acc.types[c]}, t, "UNION")
+			if err != nil {
+				return nil, err
+			}
+			re, err := eb.coerce(&exec.ColRef{Idx: c, T: vq.types[c]}, t, "UNION")
+			if err != nil {
+				return nil, err
+			}
+			lp.Exprs, rp.Exprs = append(lp.Exprs, le), append(rp.Exprs, re)
+			ts = append(ts, t)
+		}
+		acc = &viewQuery{node: &views.Union{Inputs: []views.Node{lp, rp}}, types: ts, names: acc.names}
+		if *op == ast.Union {
+			acc.distinct = true
+			acc = subqueryDistinct(acc)
+		}
+	}
+	return acc, nil
+}
+
+// subqueryDistinct applies a pending DISTINCT as an operator.
+func subqueryDistinct(vq *viewQuery) *viewQuery {
+	if !vq.distinct {
+		return vq
+	}
+	out := *vq
+	out.node = &views.Distinct{Input: vq.node, Types: vq.types}
+	out.distinct = false
+	out.rank = nil
+	return &out
+}
+
+func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
+	switch {
+	case sel.With != nil:
+		return nil, notMaintainable("WITH is not supported yet")
+	case sel.Kind == ast.SelectStmtKindValues:
+		return nil, notMaintainable("VALUES is not supported")
+	case sel.From == nil || sel.From.TableRefs == nil:
+		return nil, notMaintainable("a view needs a FROM clause")
+	case sel.WindowSpecs != nil:
+		return nil, notMaintainable("named windows (WINDOW w AS ...) are not supported")
+	case sel.Limit != nil && sel.OrderBy == nil:
+		return nil, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
+	}
+	if (sel.Where != nil && hasSubquery(sel.Where)) || (sel.Fields != nil && hasSubquery(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
+		return nil, notMaintainable("subqueries in expressions are not supported yet")
+	}
+	in, err := b.viewFrom(sel.From.TableRefs)
+	if err != nil {
+		return nil, err
+	}
+	node := in.node
+	sc := in.sc
+	if sel.Where != nil {
+		eb := &exprBinder{b: b, scope: sc, what: "WHERE"}
+		pred, err := eb.bindAs(sel.Where, tBool, "argument of WHERE")
+		if err != nil {
+			return nil, err
+		}
+		if volatile(pred) {
+			return nil, notMaintainable("WHERE uses a function whose result changes over time")
+		}
+		boundRanks(b, pred, in.rank)
+		node = &views.Filter{Input: node, Pred: pred}
+	}
+
+	fields, err := b.expandFields(sel.Fields, sc)
+	if err != nil {
+		return nil, err
+	}
+	vq := &viewQuery{}
+	// row_number() OVER (...): a top-N per partition over the input rows,
+	// whose position the projection reads as an extra column.
+	win, err := b.viewRowNumber(fields, sc, node)
+	if err != nil {
+		return nil, err
+	}
+	post := sc
+	if win != nil {
+		node = win
+		post = &scope{cols: append(append([]scopeCol(nil), sc.cols...), scopeCol{name: "?row_number", t: tInt8})}
+	}
+
+	aggs := collectAggs(fields, sel.Having, nil)
+	var agg *aggContext
+	var aggNode *views.Aggregate
+	eb := &exprBinder{b: b, scope: sc, what: "a materialized view"}
+	if len(aggs) > 0 || sel.GroupBy != nil {
+		if win != nil {
+			return nil, notMaintainable("row_number() with GROUP BY is not supported yet")
+		}
+		aggNode = &views.Aggregate{Input: node}
+		agg = &aggContext{in: sc}
+		post = &scope{}
+		if sel.GroupBy != nil {
+			for _, item := range sel.GroupBy.Items {
+				gx := resolveOrdinalOrAlias(item.Expr, fields)
+				e, err := eb.bind(gx)
+				if err != nil {
+					return nil, err
+				}
+				if e, err = eb.resolveUnknown(e, tText); err != nil {
+					return nil, err
+				}
+				if volatile(e) {
+					return nil, notMaintainable("GROUP BY uses a function whose result changes over time")
+				}
+				aggNode.Group = append(aggNode.Group, e)
+				agg.groupText = append(agg.groupText, restore(gx))
+				agg.groupExpr = append(agg.groupExpr, e)
+				post.cols = append(post.cols, scopeCol{name: "?group", t: e.Type()})
+			}
+		}
+		for _, a := range aggs {
+			va, err := b.viewAggregate(eb, a)
+			if err != nil {
+				return nil, err
+			}
+			aggNode.Aggs = append(aggNode.Aggs, va)
+			agg.aggs = append(agg.aggs, a)
+			post.cols = append(post.cols, scopeCol{name: "?agg", t: va.Ret})
+		}
+		agg.post = post
+		if sel.Having != nil {
+			hb := &exprBinder{b: b, scope: post, agg: agg, what: "HAVING"}
+			if aggNode.Having, err = hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING"); err != nil {
+				return nil, err
+			}
+		}
+	} else if sel.Having != nil {
+		return nil, notMaintainable("HAVING without GROUP BY is not supported")
+	}
+	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view"}
+	if win != nil {
+		pb.win = nil
+	}
+	proj := &exec.Project{}
+	for _, f := range fields {
+		var e exec.Expr
+		if _, isWin := f.expr.(*ast.WindowFuncExpr); isWin && win != nil {
+			e = &exec.ColRef{Idx: len(sc.cols), T: tInt8, Name: f.name}
+			if vq.rank == nil {
+				vq.rank = map[int]*views.TopN{}
+			}
+			vq.rank[len(proj.Exprs)] = win
+		} else {
+			if e, err = pb.bind(f.expr); err != nil {
+				return nil, err
+			}
+			if e, err = pb.resolveUnknown(e, tText); err != nil {
+				return nil, err
+			}
+		}
+		if volatile(e) {
+			return nil, notMaintainable("column %q uses a function whose result changes over time", f.name)
+		}
+		proj.Exprs = append(proj.Exprs, e)
+		proj.Cols = append(proj.Cols, exec.Column{Name: f.name, T: e.Type()})
+		vq.types = append(vq.types, e.Type())
+		vq.names = append(vq.names, f.name)
+	}
+	visible := len(proj.Exprs)
+
+	// ORDER BY ... LIMIT: a top-N over the output rows (with hidden
+	// columns for keys that are not in the select list). ORDER BY alone
+	// does not change a view's rows and is ignored.
+	var top *views.TopN
+	if sel.Limit != nil {
+		if sel.Distinct {
+			return nil, notMaintainable("SELECT DISTINCT with LIMIT is not supported yet")
+		}
+		top = &views.TopN{N: -1}
+		for _, item := range sel.OrderBy.Items {
+			idx, err := b.orderTarget(item, fields, proj, pb, false)
+			if err != nil {
+				return nil, err
+			}
+			nullsFirst := item.Desc
+			if nf, ok := nullOrder(item); ok {
+				nullsFirst = nf
+			}
+			t := proj.Cols[idx].T
+			top.Order = append(top.Order, views.SortKey{Expr: &exec.ColRef{Idx: idx, T: t}, Desc: item.Desc, NullsFirst: nullsFirst})
+		}
+		for _, e := range proj.Exprs[visible:] {
+			if volatile(e) {
+				return nil, notMaintainable("ORDER BY uses a function whose result changes over time")
+			}
+		}
+		lb := &exprBinder{b: b, scope: &scope{}, what: "LIMIT"}
+		if top.N, err = b.viewLimitValue(lb, sel.Limit.Count, "LIMIT", -1); err != nil {
+			return nil, err
+		}
+		if top.N < 0 {
+			return nil, notMaintainable("a top-N view needs LIMIT n")
+		}
+		if top.Offset, err = b.viewLimitValue(lb, sel.Limit.Offset, "OFFSET", 0); err != nil {
+			return nil, err
+		}
+		for _, c := range proj.Cols {
+			top.Types = append(top.Types, c.T)
+		}
+	}
+
+	switch {
+	case aggNode != nil:
+		aggNode.Output = proj.Exprs
+		node = aggNode
+	default:
+		node = &views.Project{Input: node, Exprs: proj.Exprs}
+	}
+	if top != nil {
+		top.Input = node
+		node = top
+		if len(proj.Exprs) > visible {
+			trim := &views.Project{Input: node}
+			for i := 0; i < visible; i++ {
+				trim.Exprs = append(trim.Exprs, &exec.ColRef{Idx: i, T: proj.Cols[i].T})
+			}
+			node = trim
+		}
+	}
+	vq.node = node
+	if sel.Distinct {
+		if aggNode != nil {
+			return nil, notMaintainable("SELECT DISTINCT with GROUP BY is not supported yet")
+		}
+		vq.distinct = true
+	}
+	return vq, nil
+}
+
+// viewLimitValue evaluates a constant LIMIT or OFFSET (def when absent).
+func (b *Builder) viewLimitValue(eb *exprBinder, n ast.ExprNode, what string, def int64) (int64, error) {
+	if n == nil || noLimit(n) {
+		return def, nil
+	}
+	e, err := eb.bindAs(n, tInt8, "argument of "+what)
+	if err != nil {
+		return 0, err
+	}
+	if !rowFree(e) {
+		return 0, notMaintainable("%s must be a constant", what)
+	}
+	if _, isParam := e.(*exec.Param); isParam {
+		return 0, notMaintainable("%s must be a constant", what)
+	}
+	v, err := e.Eval(&exec.Env{Settings: b.settings}, nil)
+	if err != nil {
+		return 0, err
+	}
+	i, ok := v.(int64)
+	if !ok || i < 0 {
+		return 0, notMaintainable("%s must be a non-negative constant", what)
+	}
+	return i, nil
+}
+
+// viewFrom plans a FROM item.
+func (b *Builder) viewFrom(n ast.ResultSetNode) (*viewRel, error) {
+	switch x := n.(type) {
+	case *ast.TableSource:
+		return b.viewTableSource(x)
+	case *ast.Join:
+		if x.Right == nil {
+			return b.viewFrom(x.Left)
+		}
+		return b.viewJoin(x)
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		vq, err := b.viewQuery(x)
+		if err != nil {
+			return nil, err
+		}
+		return queryRel(vq, ""), nil
+	}
+	return nil, notMaintainable("FROM item %T is not supported", n)
+}
+
+func queryRel(vq *viewQuery, alias string) *viewRel {
+	vq = subqueryDistinct(vq)
+	sc := &scope{}
+	for i, t := range vq.types {
+		sc.cols = append(sc.cols, scopeCol{table: alias, name: vq.names[i], t: t})
+	}
+	return &viewRel{node: vq.node, sc: sc, rank: vq.rank}
+}
+
+func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
+	alias := ts.AsName.O
+	var rel *viewRel
+	switch src := ts.Source.(type) {
+	case *ast.TableName:
+		if alias == "" {
+			alias = src.Name.O
+		}
+		if b.System != nil {
+			if _, ok := b.System.Lookup(src.Schema.O, src.Name.O); ok {
+				return nil, notMaintainable("system catalog %q cannot be read by a materialized view", src.Name.O)
+			}
+		}
+		td, err := b.LookupTable(src.Schema.O, src.Name.O)
+		if err != nil {
+			return nil, err
+		}
+		if td.Kind == log.View {
+			_, sc := viewRead(td, alias)
+			scan := &views.Scan{Source: td.ID, ViewDistinct: td.Options["distinct"] == "true"}
+			for _, c := range sc.cols[:len(sc.cols)-1] {
+				scan.ViewTypes = append(scan.ViewTypes, c.t)
+			}
+			rel = &viewRel{node: scan, sc: sc}
+		} else {
+			l := exec.NewTableLayout(td)
+			rel = &viewRel{node: &views.Scan{Source: td.ID, Layout: l}, sc: tableScope(l, alias)}
+		}
+	case *ast.SelectStmt, *ast.SetOprStmt:
+		if ts.Lateral {
+			return nil, notMaintainable("LATERAL is not supported")
+		}
+		vq, err := b.viewQuery(src)
+		if err != nil {
+			return nil, err
+		}
+		rel = queryRel(vq, alias)
+	default:
+		return b.viewFrom(ts.Source)
+	}
+	if len(ts.ColumnNames) > 0 {
+		if len(ts.ColumnNames) > len(rel.sc.cols) {
+			return nil, notMaintainable("table %q has %d columns available but %d columns specified", alias, len(rel.sc.cols), len(ts.ColumnNames))
+		}
+		for i, cn := range ts.ColumnNames {
+			rel.sc.cols[i].name = cn.O
+		}
+	}
+	return rel, nil
+}
+
+// viewJoin plans an equi-join of two FROM items; a chain of joins nests
+// left-deep (each join keeps both of its inputs' state).
+func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
+	if len(j.Using) > 0 || j.NaturalJoin {
+		return nil, notMaintainable("JOIN ... USING is not supported yet; use ON")
+	}
+	l, err := b.viewFrom(j.Left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.viewFrom(j.Right)
+	if err != nil {
+		return nil, err
+	}
+	if name := sharedTable(l.sc, r.sc); name != "" {
+		return nil, notMaintainable("table name %q specified more than once", name)
+	}
+	vj := &views.Join{Left: l.node, Right: r.node, LeftTypes: l.types(), RightTypes: r.types()}
+	switch j.Tp {
+	case ast.LeftJoin:
+		vj.Kind = views.LeftJoin
+	case ast.RightJoin:
+		vj.Kind = views.RightJoin
+	}
+	sc := concatScopes(l.sc, r.sc)
+	if j.On == nil {
+		return nil, notMaintainable("a join needs ON with an equality between the two sides")
+	}
+	eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
+	on, err := eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON")
+	if err != nil {
+		return nil, err
+	}
+	if volatile(on) {
+		return nil, notMaintainable("JOIN/ON uses a function whose result changes over time")
+	}
+	lw := len(l.sc.cols)
+	var rest []exec.Expr
+	for _, c := range conjuncts(on) {
+		if le, re, ok := equiSides(c, lw); ok {
+			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
+			continue
+		}
+		rest = append(rest, c)
+	}
+	if len(vj.LeftKeys) == 0 {
+		return nil, notMaintainable("a join needs an equality between the two sides' columns")
+	}
+	vj.On = andAll(rest)
+	return &viewRel{node: vj, sc: sc}, nil
+}
+
+// viewRowNumber recognizes row_number() OVER (PARTITION BY ... ORDER BY
+// ...) in a select list and returns the top-N that numbers the rows; its
+// N is set when an outer WHERE bounds the number.
+func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*views.TopN, error) {
+	var w *ast.WindowFuncExpr
+	for _, f := range fields {
+		found := windowIn(f.expr)
+		if found == nil {
+			continue
+		}
+		x, direct := f.expr.(*ast.WindowFuncExpr)
+		if !direct || w != nil {
+			return nil, notMaintainable("window functions are supported only as one row_number() column")
+		}
+		w = x
+	}
+	if w == nil {
+		return nil, nil
+	}
+	spec := w.Spec
+	switch {
+	case w.Name != "row_number" || len(w.Args) > 0:
+		return nil, notMaintainable("window function %s is not supported; row_number() is", w.Name)
+	case spec.Name.O != "" || spec.Ref.O != "" || spec.Frame != nil:
+		return nil, notMaintainable("row_number() needs an inline window without a frame")
+	case spec.OrderBy == nil:
+		return nil, notMaintainable("row_number() needs ORDER BY in its window")
+	}
+	eb := &exprBinder{b: b, scope: sc, what: "window definition"}
+	t := &views.TopN{Input: input, N: -1, RowNumber: true}
+	for _, c := range sc.cols {
+		t.Types = append(t.Types, c.t)
+	}
+	if spec.PartitionBy != nil {
+		for _, item := range spec.PartitionBy.Items {
+			e, err := eb.bind(item.Expr)
+			if err != nil {
+				return nil, err
+			}
+			if e, err = eb.resolveUnknown(e, tText); err != nil {
+				return nil, err
+			}
+			t.Partition = append(t.Partition, e)
+		}
+	}
+	for _, item := range spec.OrderBy.Items {
+		e, err := eb.bind(stripNullOrder(item.Expr))
+		if err != nil {
+			return nil, err
+		}
+		if e, err = eb.resolveUnknown(e, tText); err != nil {
+			return nil, err
+		}
+		nullsFirst := item.Desc
+		if nf, ok := nullOrder(item); ok {
+			nullsFirst = nf
+		}
+		t.Order = append(t.Order, views.SortKey{Expr: e, Desc: item.Desc, NullsFirst: nullsFirst})
+	}
+	for _, e := range append(append([]exec.Expr(nil), t.Partition...), sortExprs(t.Order)...) {
+		if volatile(e) {
+			return nil, notMaintainable("the window uses a function whose result changes over time")
+		}
+	}
+	return t, nil
+}
+
+func sortExprs(ks []views.SortKey) []exec.Expr {
+	out := make([]exec.Expr, len(ks))
+	for i, k := range ks {
+		out[i] = k.Expr
+	}
+	return out
+}
+
+func windowIn(n ast.Node) *ast.WindowFuncExpr {
+	v := &windowFinder{}
+	n.Accept(v)
+	return v.found
+}
+
+type windowFinder struct{ found *ast.WindowFuncExpr }
+
+func (v *windowFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if w, ok := n.(*ast.WindowFuncExpr); ok && v.found == nil {
+		v.found = w
+		return n, true
+	}
+	return n, false
+}
+func (v *windowFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// boundRanks sets the N of a row_number top-N from a WHERE conjunct
+// rn <= n, rn < n or rn = 1 over its column.
+func boundRanks(b *Builder, pred exec.Expr, rank map[int]*views.TopN) {
+	if len(rank) == 0 {
+		return
+	}
+	env := &exec.Env{Settings: b.settings}
+	for _, c := range conjuncts(pred) {
+		call, ok := c.(*exec.Call)
+		if !ok || len(call.Args) != 2 {
+			continue
+		}
+		col, colOK := call.Args[0].(*exec.ColRef)
+		op := call.Fn.Op
+		val := call.Args[1]
+		if !colOK {
+			if col, colOK = call.Args[1].(*exec.ColRef); !colOK {
+				continue
+			}
+			val = call.Args[0]
+			op = map[string]string{"<=": ">=", ">=": "<=", "<": ">", ">": "<", "=": "="}[op]
+		}
+		t := rank[col.Idx]
+		if t == nil || !rowFree(val) {
+			continue
+		}
+		if _, isParam := val.(*exec.Param); isParam {
+			continue
+		}
+		v, err := val.Eval(env, nil)
+		if err != nil {
+			continue
+		}
+		n, ok := v.(int64)
+		if !ok {
+			continue
+		}
+		switch op {
+		case "<=":
+		case "<":
+			n--
+		case "=":
+			if n != 1 {
+				continue
+			}
+		default:
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		if t.N < 0 || n < t.N {
+			t.N = n
+		}
+	}
+}
+
+// checkBounded refuses a row_number() that no outer WHERE bounds: every
+// change could renumber a whole partition.
+func checkBounded(n views.Node) error {
+	if t, ok := n.(*views.TopN); ok && t.N < 0 {
+		return notMaintainable("row_number() needs an outer WHERE rn <= n bounding it (top-N per group)")
+	}
+	for _, c := range views.Children(n) {
+		if err := checkBounded(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
