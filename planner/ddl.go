@@ -242,20 +242,37 @@ func (b *Builder) DropTables(st *sql.Drop) (func(*log.Catalog) error, error) {
 	}
 	return func(c *log.Catalog) error {
 		for _, id := range ids {
-			for _, other := range c.Tables {
-				for _, dep := range other.DependsOn {
-					if dep == id && !st.Cascade {
-						return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", c.Tables[id].Name, other.Name).
-							WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
-					}
-				}
-			}
-			if err := c.DropTable(id); err != nil {
+			if err := dropWithDependents(c, id, st.Cascade); err != nil {
 				return err
 			}
 		}
 		return nil
 	}, nil
+}
+
+// dropWithDependents drops a table or view; the views that read it are
+// dropped first (and theirs, transitively) with CASCADE, else the drop is
+// refused as PostgreSQL refuses it.
+func dropWithDependents(c *log.Catalog, id log.TableID, cascade bool) error {
+	t, ok := c.Table(id)
+	if !ok {
+		return nil // already dropped by an earlier cascade
+	}
+	for _, other := range c.SortedTables() {
+		for _, dep := range other.DependsOn {
+			if dep != id {
+				continue
+			}
+			if !cascade {
+				return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", t.Name, other.Name).
+					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+			}
+			if err := dropWithDependents(c, other.ID, true); err != nil {
+				return err
+			}
+		}
+	}
+	return c.DropTable(id)
 }
 
 // CreateSchema and DropSchemas change the schema list.
@@ -290,7 +307,7 @@ func DropSchemas(st *sql.Drop) func(*log.Catalog) error {
 					return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop schema %s because other objects depend on it", n.Name).
 						WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 				}
-				if err := c.DropTable(t.ID); err != nil {
+				if err := dropWithDependents(c, t.ID, true); err != nil {
 					return err
 				}
 			}

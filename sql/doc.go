@@ -66,6 +66,14 @@
 //	                            NULL for an omitted bound.
 //	pg_filter(agg, cond)        agg(...) FILTER (WHERE cond); agg is a TiDB
 //	                            aggregate node.
+//	pg_agg_distinct(f(args))    f(DISTINCT args) for an aggregate whose
+//	                            DISTINCT TiDB does not read (all but count,
+//	                            sum, avg, min, max).
+//	pg_agg_order(agg, key, ...) agg(args ORDER BY key, ...); agg is the call
+//	                            (or its pg_agg_distinct); a key is e,
+//	                            pg_desc(e) for DESC, either wrapped in
+//	                            pg_nulls_first/pg_nulls_last. FILTER wraps
+//	                            the whole: pg_filter(pg_agg_order(...), c).
 //	pg_distinct_on(e, ...)      SELECT DISTINCT ON (e, ...): written as the
 //	                            first select field, which the planner removes.
 //	pg_nulls_first(e)           ORDER BY e NULLS FIRST (pg_nulls_last for
@@ -89,6 +97,10 @@
 // NOT LIKE, ~~, ~~* and friends become TiDB's PatternLikeOrIlikeExpr; the
 // planner gives them Postgres semantics (case-sensitive LIKE, backslash as
 // the default escape).
+//
+// FULL [OUTER] JOIN, which TiDB's grammar lacks, is written STRAIGHT_JOIN
+// (ast.Join.StraightJoin, with its ON or USING); nothing else writes
+// STRAIGHT_JOIN. NATURAL FULL JOIN is 0A000.
 //
 // Other conventions: LIMIT ALL and LIMIT NULL are dropped; OFFSET without
 // LIMIT is written LIMIT 18446744073709551615 OFFSET n; FETCH FIRST n ROWS

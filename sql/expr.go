@@ -1096,9 +1096,14 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 	}
 	n := &node{prec: precAtom}
 	n.txt(funcName(names)+"(", nameTok.Pos)
+	var distinct *Token
 	if q := t.peek(); q.is("distinct") || q.is("all") {
 		t.next()
-		n.txt(strings.ToUpper(q.Text)+" ", q.Pos)
+		if q.is("distinct") && !(len(names) == 1 && tidbDistinctAggs[nameTok.Text]) {
+			distinct = &q // TiDB reads DISTINCT only in MySQL's aggregates
+		} else {
+			n.txt(strings.ToUpper(q.Text)+" ", q.Pos)
+		}
 	}
 	if star := t.peek(); star.isOp("*") && t.peekN(1).isPunct(")") {
 		t.next()
@@ -1118,8 +1123,24 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 			n.sub(e, 0)
 		}
 	}
+	var orderKeys []*node
+	orderPos := 0
 	if o := t.peek(); o.is("order") {
-		return nil, t.unsupported(o, "ORDER BY in aggregate arguments")
+		t.next()
+		if err := t.expect("by"); err != nil {
+			return nil, err
+		}
+		orderPos = o.Pos
+		for {
+			k, err := t.aggSortKey()
+			if err != nil {
+				return nil, err
+			}
+			orderKeys = append(orderKeys, k)
+			if !t.acceptPunct(",") {
+				break
+			}
+		}
 	} else if o.isPunct("=>") || o.isPunct(":=") {
 		return nil, t.unsupported(o, "named function arguments")
 	}
@@ -1127,6 +1148,15 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		return nil, err
 	}
 	n.txt(")", -1)
+	if distinct != nil {
+		n = call("pg_agg_distinct", distinct.Pos, n)
+	}
+	if orderKeys != nil {
+		n = call("pg_agg_order", orderPos, append([]*node{n}, orderKeys...)...)
+		if o := t.peek(); o.is("over") {
+			return nil, t.unsupported(o, "ORDER BY in a window function's arguments")
+		}
+	}
 	if w := t.peek(); w.is("within") {
 		return nil, t.unsupported(w, "WITHIN GROUP")
 	}
@@ -1328,4 +1358,38 @@ func (t *translator) postfixCall(n *node) (*node, error) {
 		return nil, t.syntaxErr(f)
 	}
 	return n, nil
+}
+
+// tidbDistinctAggs are the aggregates whose DISTINCT the TiDB grammar
+// reads itself; any other f(DISTINCT ...) is carried as pg_agg_distinct.
+var tidbDistinctAggs = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true}
+
+// aggSortKey reads one ORDER BY key inside an aggregate call, written as
+// the expression wrapped in pg_desc for DESC, then in pg_nulls_first or
+// pg_nulls_last for an explicit NULLS ordering.
+func (t *translator) aggSortKey() (*node, error) {
+	e, err := t.expr()
+	if err != nil {
+		return nil, err
+	}
+	if d := t.peek(); d.is("asc") {
+		t.next()
+	} else if d.is("desc") {
+		t.next()
+		e = call("pg_desc", d.Pos, e)
+	} else if d.is("using") {
+		return nil, t.unsupported(d, "ORDER BY ... USING")
+	}
+	if nl := t.peek(); nl.is("nulls") {
+		t.next()
+		switch w := t.next(); {
+		case w.is("first"):
+			e = call("pg_nulls_first", nl.Pos, e)
+		case w.is("last"):
+			e = call("pg_nulls_last", nl.Pos, e)
+		default:
+			return nil, t.syntaxErr(w)
+		}
+	}
+	return e, nil
 }

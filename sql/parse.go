@@ -58,6 +58,9 @@ var parsers = sync.Pool{New: func() any {
 type stmtParser struct {
 	*translator
 	info Info
+	// with is the WITH clause of WITH ... INSERT, written before the
+	// INSERT's query.
+	with []Token
 }
 
 func parsePiece(src string, p Piece) (Statement, error) {
@@ -189,7 +192,16 @@ func (sp *stmtParser) statement() (Statement, error) {
 		return nil, sp.syntaxErr(tok)
 	}
 	switch tok.Text {
-	case "select", "with", "table":
+	case "with":
+		// WITH ... INSERT INTO t SELECT ...: the WITH clause moves onto
+		// the INSERT's query, which TiDB reads (INSERT INTO t WITH ...).
+		if at := sp.findTop(0, func(i int) bool { return sp.toks[i].is("insert") }); at < len(sp.toks) {
+			sp.with = sp.toks[:at]
+			sp.toks = sp.toks[at:]
+			return sp.insert()
+		}
+		return sp.query()
+	case "select", "table":
 		return sp.query()
 	case "values":
 		return nil, sp.unsupported(tok, "VALUES as a statement")
@@ -265,10 +277,16 @@ func (sp *stmtParser) statement() (Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !sp.eof() {
-			return nil, sp.unsupported(sp.peek(), "SUBSCRIBE options")
+		st := &Subscribe{Target: name}
+		if sp.accept("with") {
+			if st.Options, err = sp.optionList(); err != nil {
+				return nil, err
+			}
 		}
-		return &Subscribe{Target: name}, nil
+		if !sp.eof() {
+			return nil, sp.unsupported(sp.peek(), "SUBSCRIBE clause")
+		}
+		return st, nil
 	case "listen":
 		sp.next()
 		ch, err := sp.ident()
@@ -529,6 +547,12 @@ func (sp *stmtParser) insert() (Statement, error) {
 			return nil, sp.syntaxErr(v)
 		}
 		t := sp.sub(sp.i, confAt)
+		if sp.with != nil {
+			if v := sp.peek(); !v.is("select") {
+				return nil, sp.unsupported(v, "WITH before INSERT with a source other than SELECT")
+			}
+			t = &translator{src: sp.src, toks: append(append([]Token(nil), sp.with...), sp.toks[sp.i:confAt]...)}
+		}
 		body, err := t.query(false)
 		if err != nil {
 			return nil, err

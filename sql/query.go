@@ -36,9 +36,11 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 	kw := func(tok Token, s string) {
 		n.txt(sp()+s, tok.Pos)
 	}
-	if mode == modeWindow && t.peek().Kind != 0 && !t.peek().is("partition") && !t.peek().is("order") &&
-		!t.peek().is("rows") && !t.peek().is("range") && !t.peek().is("groups") && !t.peek().isPunct(")") {
-		return nil, t.unsupported(t.peek(), "window inheritance (OVER (w ...))")
+	if w := t.peek(); mode == modeWindow && (w.Kind == TokIdent || w.Kind == TokQuotedIdent) && !w.is("partition") && !w.is("order") &&
+		!w.is("rows") && !w.is("range") && !w.is("groups") {
+		// OVER (w ...): an existing window's name first.
+		t.next()
+		n.txt(quoteIdent(w.Text), w.Pos)
 	}
 	afterExpr := false
 	clause := ""
@@ -150,7 +152,22 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 					return nil, t.unsupported(o, "FROM ONLY")
 				}
 			}
-		case "join", "inner", "left", "right", "full", "outer", "cross", "natural":
+		case "full":
+			// TiDB's grammar has no FULL JOIN; STRAIGHT_JOIN, MySQL's
+			// join-order hint and meaningless to PostgreSQL, carries it.
+			t.accept("outer")
+			if err := t.expect("join"); err != nil {
+				return nil, err
+			}
+			kw(tok, "STRAIGHT_JOIN")
+			clause = "from"
+		case "natural":
+			if f := t.peek(); f.is("full") {
+				return nil, t.unsupported(f, "NATURAL FULL JOIN")
+			}
+			kw(tok, "NATURAL")
+			clause = "from"
+		case "join", "inner", "left", "right", "outer", "cross":
 			kw(tok, strings.ToUpper(tok.Text))
 			clause = "from"
 		case "group", "order", "partition":
@@ -256,7 +273,7 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 			return nil, t.syntaxErr(tok)
 		}
 	}
-	if len(n.parts) == 0 {
+	if len(n.parts) == 0 && mode != modeWindow {
 		return nil, t.syntaxErr(t.peek())
 	}
 	return n, nil

@@ -362,11 +362,11 @@ type Copy struct {
 	Options []Option
 }
 
-// Subscribe is Strand's SUBSCRIBE [TO] target: only the target is parsed
-// for now.
+// Subscribe is Strand's SUBSCRIBE [TO] target [WITH (name = value, ...)].
 type Subscribe struct {
 	Info
-	Target ObjectName
+	Target  ObjectName
+	Options []Option
 }
 
 // Listen is LISTEN channel.

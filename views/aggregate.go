@@ -155,7 +155,9 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 		f += len(aggStateTypes(a))
 	}
 	var newOut exec.Row
-	if state[ng].(int64) > 0 {
+	if state[ng].(int64) > 0 || ng == 0 {
+		// An ungrouped aggregate keeps its (possibly empty) state: its
+		// row stays, with count 0 and NULL sums, as in PostgreSQL.
 		enc, err := types.EncodeRow(nil, sts, state)
 		if err != nil {
 			return err
@@ -167,6 +169,13 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	} else {
 		ov.del(skey)
 	}
+	return r.groupChanged(p, gk, oldOut, newOut)
+}
+
+// groupChanged passes a group's output change up the plan, or stores it
+// when the aggregate is the root.
+func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) error {
+	ov, view := r.ov, r.p.View
 	if oldOut != nil && newOut != nil && sameRow(exprTypes(p.Output), oldOut, newOut) {
 		return nil
 	}
@@ -323,4 +332,32 @@ func sumResult(a Agg, sum types.Datum) types.Datum {
 	d := new(apd.Decimal)
 	d.Set(sum.(*apd.Decimal))
 	return d
+}
+
+// initUngrouped gives an aggregate without GROUP BY its empty state and
+// output row when the view is created.
+func (r *run) initUngrouped(p *Aggregate) error {
+	sts := p.stateTypes()
+	state := make(exec.Row, len(sts))
+	for i := range state {
+		switch sts[i].OID {
+		case types.Int8OID:
+			state[i] = int64(0)
+		case types.NumericOID:
+			state[i] = new(apd.Decimal)
+		case types.Float8OID:
+			state[i] = float64(0)
+		}
+	}
+	skey := opPrefix(r.p.View, 'g', p.ID)
+	enc, err := types.EncodeRow(nil, sts, state)
+	if err != nil {
+		return err
+	}
+	r.ov.set(skey, enc)
+	out, err := r.groupOutput(p, nil, state)
+	if err != nil {
+		return err
+	}
+	return r.groupChanged(p, nil, nil, out)
 }

@@ -193,6 +193,11 @@ func newRun(ov *overlay, keep map[log.TableID]bool) *run {
 // state (its output Z-set), which the views it depends on have already
 // brought up to date.
 func (r *run) backfill() error {
+	for _, a := range r.p.ungrouped {
+		if err := r.initUngrouped(a); err != nil {
+			return err
+		}
+	}
 	for _, leaf := range r.p.leaves {
 		if leaf.Layout == nil {
 			start, _ := OutputRange(leaf.Source)

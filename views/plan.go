@@ -43,6 +43,9 @@ type Plan struct {
 	// operator's parent, and state ids.
 	leaves  []*Scan
 	parents map[Node]edge
+	// ungrouped are the aggregates without GROUP BY: like PostgreSQL's,
+	// they have one output row even over no input rows.
+	ungrouped []*Aggregate
 }
 
 type edge struct {
@@ -197,6 +200,9 @@ func (p *Plan) prepare() {
 			x.ID, id = id, id+1
 		case *Aggregate:
 			x.ID, id = id, id+1
+			if len(x.Group) == 0 {
+				p.ungrouped = append(p.ungrouped, x)
+			}
 		case *TopN:
 			x.ID, id = id, id+1
 		case *Distinct:

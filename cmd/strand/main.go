@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -63,6 +64,10 @@ type config struct {
 	// loopback address), password or scram-sha-256 (default elsewhere).
 	Auth            string
 	TLSCert, TLSKey string
+	// Warehouse is where Iceberg tables go: a local folder.
+	Warehouse string
+	// CompactEvery is how often sealed log ranges are compacted to Iceberg.
+	CompactEvery time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (config, error) {
@@ -80,6 +85,8 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	fs.StringVar(&cfg.Auth, "auth", env("auth", ""), "trust, password or scram-sha-256; default trust on loopback, scram-sha-256 elsewhere (env STRAND_AUTH)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("tls-cert", ""), "TLS certificate file for the PostgreSQL port (env STRAND_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("tls-key", ""), "TLS key file (env STRAND_TLS_KEY)")
+	fs.StringVar(&cfg.Warehouse, "warehouse", env("warehouse", "./strand-warehouse"), "Iceberg warehouse folder (env STRAND_WAREHOUSE); s3:// is not supported yet")
+	compactEvery := fs.String("compact-every", env("compact-every", "10s"), "how often the log is compacted into Iceberg tables; 0 disables (env STRAND_COMPACT_EVERY)")
 	level := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env STRAND_LOG_LEVEL)")
 	fs.BoolVar(&cfg.LogJSON, "log-json", env("log-json", "") == "true", "log as JSON lines (env STRAND_LOG_JSON=true)")
 	if err := fs.Parse(args); err != nil {
@@ -87,6 +94,14 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	d, err := time.ParseDuration(*compactEvery)
+	if err != nil {
+		return cfg, fmt.Errorf("serve: --compact-every: %w", err)
+	}
+	cfg.CompactEvery = d
+	if strings.HasPrefix(cfg.Warehouse, "s3://") {
+		return cfg, fmt.Errorf("serve: --warehouse %s: S3 warehouses are not supported yet; use a local folder", cfg.Warehouse)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return cfg, fmt.Errorf("serve: --log-level: %w", err)

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	strandiceberg "github.com/strand-db/strand/iceberg"
 	strandlog "github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/pgwire"
 	"github.com/strand-db/strand/sql/session"
@@ -51,6 +53,29 @@ func serve(ctx context.Context, cfg config) error {
 		logger.Info("strand stopped")
 	}()
 
+	// The Iceberg compactor: sealed log ranges become Iceberg tables in the
+	// warehouse, served by a REST catalog on the HTTP port.
+	var comp *strandiceberg.Compactor
+	if cfg.CompactEvery > 0 {
+		if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
+			return fmt.Errorf("create warehouse: %w", err)
+		}
+		abs, err := filepath.Abs(cfg.Warehouse)
+		if err != nil {
+			return err
+		}
+		comp, err = strandiceberg.New(lg, strandiceberg.Options{Warehouse: abs, Interval: cfg.CompactEvery, Logger: logger})
+		if err != nil {
+			return err
+		}
+		reg.MustRegister(comp)
+		compCtx, stopComp := context.WithCancel(context.Background())
+		compDone := make(chan struct{})
+		go func() { defer close(compDone); comp.Run(compCtx) }()
+		// Runs before the log closes (defers run last in, first out).
+		defer func() { stopComp(); <-compDone }()
+	}
+
 	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http on %s: %w", cfg.HTTPAddr, err)
@@ -62,6 +87,10 @@ func serve(ctx context.Context, cfg config) error {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if comp != nil {
+		mux.Handle("/iceberg/", http.StripPrefix("/iceberg", strandiceberg.NewHandler(comp.Catalog())))
+		mux.Handle("/iceberg-status", comp.StatusHandler())
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		s := lg.Snapshot()
 		defer s.Release()

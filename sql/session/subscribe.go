@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -17,7 +18,9 @@ import (
 // table in commit order, then each new one as soon as it is durable. Each
 // row is the change's position (LSN), the table, the key, _version, the op
 // (insert, update, delete, append) and the row's columns (NULL for a
-// delete). Only durable changes are sent, so nothing a subscriber saw can
+// delete). Options: start = 'beginning' (default), 'now', or a position
+// (resume after that LSN: a position printed earlier); key_prefix = 'p'
+// keeps only keys whose text starts with p (path keys: 'eu/'). Only durable changes are sent, so nothing a subscriber saw can
 // vanish in a crash; a key's changes arrive in version order.
 func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptions, w pgwire.ResultWriter) (int64, error) {
 	if o.format == "binary" {
@@ -31,13 +34,36 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 	if td.Kind == log.View {
 		return 0, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view is not supported yet")
 	}
+	var pos uint64
+	var keyPrefix string
+	for _, op := range sub.Options {
+		switch op.Name {
+		case "start":
+			switch op.Value {
+			case "beginning":
+			case "now":
+				snap := s.eng.Log.Snapshot()
+				pos = snap.LSN()
+				snap.Release()
+			default:
+				p, err := strconv.ParseUint(op.Value, 10, 64)
+				if err != nil {
+					return 0, pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE start must be 'beginning', 'now' or a position, not %q", op.Value)
+				}
+				pos = p
+			}
+		case "key_prefix":
+			keyPrefix = op.Value
+		default:
+			return 0, pgerr.New(pgerr.SyntaxError, "SUBSCRIBE option %q not recognized", op.Name)
+		}
+	}
 	out, err := w.CopyOut(0, make([]int16, 5+len(td.Current().Columns)))
 	if err != nil {
 		return 0, err
 	}
 	var (
 		n       int64
-		pos     uint64
 		line    []byte
 		val     []byte
 		row     exec.Row
@@ -57,12 +83,17 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 			layouts = map[*log.Catalog]*exec.TableLayout{snap.Catalog(): l}
 		}
 		err := snap.Events(td.ID, pos, func(e *log.Event) error {
+			keyText := l.KeyText(e.Key)
+			if keyPrefix != "" && !strings.HasPrefix(keyText, keyPrefix) {
+				pos = e.LSN
+				return nil
+			}
 			line = line[:0]
 			line = strconv.AppendUint(line, e.LSN, 10)
 			line = append(line, o.delimiter)
 			line = escapeText(line, []byte(cur.Name), o.delimiter)
 			line = append(line, o.delimiter)
-			line = escapeText(line, []byte(l.KeyText(e.Key)), o.delimiter)
+			line = escapeText(line, []byte(keyText), o.delimiter)
 			line = append(line, o.delimiter)
 			line = strconv.AppendUint(line, e.Version, 10)
 			line = append(line, o.delimiter)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,7 +33,7 @@ func get(t *testing.T, url string) string {
 
 func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	p := strandtest.StartProcess(t, dir)
+	p := strandtest.StartProcess(t, dir, "--warehouse", dir+"-wh", "--compact-every", "100ms")
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, p.DSN())
 	if err != nil {
@@ -52,6 +53,27 @@ func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Fatalf("metrics lack %q", want)
 		}
+	}
+	// The compactor turns the table into an Iceberg table that the REST
+	// catalog lists.
+	deadline := time.Now().Add(20 * time.Second)
+	listed := func() bool {
+		resp, err := http.Get("http://" + p.HTTPAddr + "/iceberg/v1/namespaces/public/tables")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == 200 && strings.Contains(string(b), `"t"`)
+	}
+	for !listed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("table t never appeared in the Iceberg catalog; status: %s", get(t, "http://"+p.HTTPAddr+"/iceberg-status"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cfg := get(t, "http://"+p.HTTPAddr+"/iceberg/v1/config"); !strings.Contains(cfg, "defaults") {
+		t.Fatalf("/v1/config: %s", cfg)
 	}
 	if err := p.Terminate(t); err != nil {
 		t.Fatal(err)

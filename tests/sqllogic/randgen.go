@@ -97,16 +97,20 @@ func (g *Generator) Next() GenQuery {
 	g.params, g.oids = nil, nil
 	var sql string
 	switch n := g.r.IntN(100); {
-	case n < 35:
+	case n < 32:
 		sql = g.selectQuery()
-	case n < 60:
+	case n < 57:
 		sql = g.groupQuery()
-	case n < 78:
+	case n < 75:
 		sql = g.joinQuery()
-	case n < 90:
+	case n < 84:
 		sql = g.subqueryQuery()
-	default:
+	case n < 90:
 		sql = g.setOpQuery()
+	case n < 96:
+		sql = g.windowQuery()
+	default:
+		sql = g.cteQuery()
 	}
 	return GenQuery{SQL: sql, Extended: g.extended, Params: g.params, OIDs: g.oids}
 }
@@ -476,4 +480,80 @@ func (g *Generator) setOpQuery() string {
 	right := "SELECT " + g.intExpr(1) + ", s FROM r2" + g.where()
 	op := g.pick([]string{"UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"})
 	return left + " " + op + " " + right + g.orderAll(2) + g.limit()
+}
+
+// windowQuery computes one or two window functions per row of r1. Every
+// window's ORDER BY ends with id, so that the rows' order in each
+// partition, and so every function's value, is determined.
+func (g *Generator) windowQuery() string {
+	g.scopeR1("")
+	n := 1 + g.r.IntN(2)
+	outs := []string{"id"}
+	for i := 0; i < n; i++ {
+		spec := ""
+		if g.r.IntN(2) == 0 {
+			spec = "PARTITION BY " + g.pick(g.ints) + " "
+		}
+		dir := []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.r.IntN(4)]
+		spec += "ORDER BY " + g.intExpr(1) + dir + ", id"
+		k := strconv.Itoa(g.r.IntN(4))
+		switch g.r.IntN(6) {
+		case 0:
+			spec += " ROWS BETWEEN " + k + " PRECEDING AND " + strconv.Itoa(g.r.IntN(3)) + " FOLLOWING"
+		case 1:
+			spec += " ROWS UNBOUNDED PRECEDING"
+		case 2:
+			spec += " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
+		case 3:
+			spec += " GROUPS BETWEEN " + k + " PRECEDING AND CURRENT ROW"
+		}
+		var fn string
+		switch g.r.IntN(12) {
+		case 0:
+			fn = "row_number()"
+		case 1:
+			fn = "rank()"
+		case 2:
+			fn = "dense_rank()"
+		case 3:
+			fn = "ntile(" + strconv.Itoa(1+g.r.IntN(5)) + ")"
+		case 4:
+			fn = "lag(" + g.intExpr(1) + ", " + k + ")"
+		case 5:
+			fn = "lead(" + g.intExpr(1) + ", " + k + ", 0)"
+		case 6:
+			fn = "first_value(" + g.textExpr() + ")"
+		case 7:
+			fn = "last_value(" + g.intExpr(1) + ")"
+		case 8:
+			fn = "count(*)"
+		case 9:
+			fn = "sum(" + g.intExpr(1) + ")"
+		case 10:
+			fn = "max(" + g.textExpr() + ")"
+		default:
+			fn = "avg(" + g.pick(g.ints) + ")"
+		}
+		outs = append(outs, fn+" OVER ("+spec+")")
+	}
+	return "SELECT " + strings.Join(outs, ", ") + " FROM r1" + g.where() + " ORDER BY 1" + g.limit()
+}
+
+// cteQuery reads a WITH query, once or joined with itself, or walks a
+// WITH RECURSIVE.
+func (g *Generator) cteQuery() string {
+	g.scopeR1("")
+	if g.r.IntN(3) == 0 {
+		lo, hi := g.r.IntN(5), 5+g.r.IntN(10)
+		op := []string{"UNION ALL", "UNION"}[g.r.IntN(2)]
+		return fmt.Sprintf("WITH RECURSIVE w(n) AS (SELECT %d %s SELECT n + 1 FROM w WHERE n < %d) SELECT w.n, count(r1.id) FROM w LEFT JOIN r1 ON r1.b = w.n GROUP BY w.n ORDER BY 1", lo, op, hi)
+	}
+	body := "SELECT id, " + g.intExpr(2) + " AS v, " + g.textExpr() + " AS t FROM r1" + g.where()
+	switch g.r.IntN(3) {
+	case 0:
+		return "WITH w AS (" + body + ") SELECT v, count(*), min(t) FROM w GROUP BY v ORDER BY 1"
+	case 1:
+		return "WITH w AS (" + body + ") SELECT x.id, y.id, x.v FROM w x JOIN w y ON x.v = y.v AND x.id < y.id ORDER BY 1, 2"
+	}
+	return "WITH w AS (" + body + ") SELECT id, t FROM w WHERE v > (SELECT avg(v) FROM w)" + g.orderAll(2)
 }

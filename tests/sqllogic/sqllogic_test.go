@@ -20,13 +20,7 @@ import (
 // skipFiles are the test files of features Strand does not have yet. Each
 // runs when its feature lands and its entry is removed; set
 // STRAND_SQLLOGIC_ALL=1 to run them anyway and see where they stand.
-var skipFiles = map[string]string{
-	"window.test":      "window functions (OVER) are not implemented",
-	"cte.test":         "WITH (common table expressions) is not implemented",
-	"distinct_on.test": "SELECT DISTINCT ON is not implemented",
-	"full_join.test":   "FULL [OUTER] JOIN is not implemented",
-	"string_agg.test":  "string_agg and array_agg are not implemented",
-}
+var skipFiles = map[string]string{}
 
 // blockTimeout bounds one statement on either server.
 const blockTimeout = 30 * time.Second

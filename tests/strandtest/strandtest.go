@@ -120,8 +120,10 @@ func Binary(t testing.TB) string {
 // Process is `strand serve` running as a subprocess.
 type Process struct {
 	Dir, PGAddr, HTTPAddr string
-	cmd                   *exec.Cmd
-	logFile               string
+	// Args are extra `strand serve` flags.
+	Args    []string
+	cmd     *exec.Cmd
+	logFile string
 }
 
 // FreeAddr returns a loopback address with a free port.
@@ -136,9 +138,13 @@ func FreeAddr(t testing.TB) string {
 
 // StartProcess runs `strand serve` on dir and waits until it accepts
 // PostgreSQL connections.
-func StartProcess(t testing.TB, dir string) *Process {
+func StartProcess(t testing.TB, dir string, args ...string) *Process {
 	t.Helper()
-	p := &Process{Dir: dir, PGAddr: FreeAddr(t), HTTPAddr: FreeAddr(t), logFile: filepath.Join(dir + ".log")}
+	p := &Process{Dir: dir, PGAddr: FreeAddr(t), HTTPAddr: FreeAddr(t), Args: args, logFile: filepath.Join(dir + ".log")}
+	if len(args) == 0 {
+		// Keep the warehouse beside the data, not in the working folder.
+		p.Args = []string{"--warehouse", dir + "-warehouse"}
+	}
 	p.start(t)
 	return p
 }
@@ -149,7 +155,7 @@ func (p *Process) start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(Binary(t), "serve", "--data-dir", p.Dir, "--pg-addr", p.PGAddr, "--http-addr", p.HTTPAddr)
+	p.cmd = exec.Command(Binary(t), append([]string{"serve", "--data-dir", p.Dir, "--pg-addr", p.PGAddr, "--http-addr", p.HTTPAddr}, p.Args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -89,3 +89,35 @@ func TestSubscribeStreamsHistoryThenLiveChanges(t *testing.T) {
 		t.Fatalf("connection after cancelled subscription: %d %v", n, err)
 	}
 }
+
+// TestSubscribeFromPositionAndKeyPrefix resumes after a position and keeps
+// only keys under a path prefix.
+func TestSubscribeFromPositionAndKeyPrefix(t *testing.T) {
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE readings (path text, value int) APPEND ONLY KEY (path)`,
+		`INSERT INTO readings VALUES ('eu/paris', 1), ('us/nyc', 2), ('eu/rome', 3), ('eu/paris', 4)`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := s.Connect(t)
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := sub.PgConn().CopyTo(ctx, pw, `COPY (SUBSCRIBE readings WITH (start = '1', key_prefix = 'eu/')) TO STDOUT`)
+		pw.CloseWithError(err)
+	}()
+	sc := bufio.NewScanner(pr)
+	var got []string
+	for len(got) < 2 && sc.Scan() {
+		got = append(got, sc.Text())
+	}
+	want := []string{"3\treadings\teu/rome\t1\tappend\teu/rome\t3", "4\treadings\teu/paris\t2\tappend\teu/paris\t4"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	sub.PgConn().CancelRequest(ctx)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,4 +86,37 @@ func TestReadYourWritesThroughViews(t *testing.T) {
 		t.Fatalf("%d of %d reads missed their own write", missed.Load(), seen.Load()+missed.Load())
 	}
 	t.Logf("%d inserts, each read back through the view at once: %s", seen.Load(), fmt.Sprint("100% seen"))
+}
+
+// TestDropCascadeDropsDependentViews: DROP TABLE refuses while views read
+// the table, and CASCADE drops them (views over views too); writes go on.
+func TestDropCascadeDropsDependentViews(t *testing.T) {
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE base (id int PRIMARY KEY, g int)`,
+		`CREATE TABLE other (id int PRIMARY KEY)`,
+		`INSERT INTO base VALUES (1, 1), (2, 1)`,
+		`CREATE MATERIALIZED VIEW per_g AS SELECT g, count(*) AS n FROM base GROUP BY g`,
+		`CREATE MATERIALIZED VIEW big_g AS SELECT g FROM per_g WHERE n > 1`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	if _, err := c.Exec(ctx, `DROP TABLE base`); err == nil || !strings.Contains(err.Error(), "2BP01") {
+		t.Fatalf("drop without cascade: %v", err)
+	}
+	if _, err := c.Exec(ctx, `DROP TABLE base CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"per_g", "big_g"} {
+		if _, err := c.Exec(ctx, "SELECT * FROM "+v); err == nil || !strings.Contains(err.Error(), "42P01") {
+			t.Fatalf("%s after cascade: %v", v, err)
+		}
+	}
+	if _, err := c.Exec(ctx, `INSERT INTO other VALUES (1)`); err != nil {
+		t.Fatalf("write after cascade: %v", err)
+	}
 }

@@ -1,0 +1,35 @@
+-- The same three views as PostgreSQL users maintain them by hand: summary
+-- tables kept up to date by AFTER INSERT ... FOR EACH ROW triggers, one per
+-- view. Only INSERT on ev is covered (the workload only inserts); a complete
+-- set would also need UPDATE/DELETE triggers on ev and triggers on acct for
+-- the join, which cost nothing here.
+
+CREATE TABLE ev_by_acct (acct bigint PRIMARY KEY, n bigint NOT NULL, total bigint NOT NULL);
+CREATE TABLE ev_with_region (id bigint PRIMARY KEY, acct bigint NOT NULL, region text NOT NULL, amount bigint NOT NULL);
+CREATE TABLE ev_large (id bigint PRIMARY KEY, acct bigint NOT NULL, amount bigint NOT NULL);
+
+CREATE FUNCTION ev_by_acct_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ev_by_acct (acct, n, total) VALUES (NEW.acct, 1, NEW.amount)
+    ON CONFLICT (acct) DO UPDATE SET n = ev_by_acct.n + 1, total = ev_by_acct.total + EXCLUDED.total;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION ev_with_region_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ev_with_region (id, acct, region, amount)
+    SELECT NEW.id, NEW.acct, a.region, NEW.amount FROM acct a WHERE a.id = NEW.acct;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION ev_large_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.amount >= 900 THEN
+        INSERT INTO ev_large (id, acct, amount) VALUES (NEW.id, NEW.acct, NEW.amount);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER ev_by_acct_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_by_acct_ins();
+CREATE TRIGGER ev_with_region_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_with_region_ins();
+CREATE TRIGGER ev_large_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_large_ins();

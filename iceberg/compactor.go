@@ -1,0 +1,570 @@
+package iceberg
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/hadoop"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+
+	"github.com/strand-db/strand/log"
+)
+
+// Snapshot summary and table properties that tie Iceberg to the log.
+const (
+	// PropLSNFrom and PropLSNTo are the log range (from, to] a snapshot
+	// covers; the current snapshot's PropLSNTo is the table's watermark.
+	PropLSNFrom = "strand.lsn-from"
+	PropLSNTo   = "strand.lsn-to"
+	// PropTableID names the Strand table an Iceberg table belongs to.
+	PropTableID = "strand.table-id"
+	// PropShape is stream, changes or state.
+	PropShape = "strand.shape"
+)
+
+// ChangesSuffix names a keyed table's change log: accounts → accounts__changes.
+const ChangesSuffix = "__changes"
+
+// Options configure a Compactor.
+type Options struct {
+	// Warehouse is where tables live: a local folder (or file:// URL).
+	Warehouse string
+	// Props go to the catalog and its file IO (iceberg-go's property names).
+	Props iceberg.Properties
+	// Interval is how often the log is checked for new events (default 10s).
+	Interval time.Duration
+	// FileRows bounds the rows of one Parquet file (default 1,048,576).
+	FileRows int
+	// BatchRows is the rows per Arrow record and Parquet row group
+	// (default 131,072).
+	BatchRows int
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// BeforeCommit, when set, runs after a commit's Parquet files are
+	// written and synced and before the catalog commit; an error abandons
+	// the commit and leaves the files behind, as a crash at that point
+	// would. Tests inject failures here.
+	BeforeCommit func(ident table.Identifier, files []string) error
+}
+
+// Compactor copies the log into Iceberg tables, one table at a time:
+//
+// For each table it reads the watermark W from the current Iceberg
+// snapshot's summary (PropLSNTo), takes a durable log snapshot at LSN U,
+// writes the table's events with LSN in (W, U] as Parquet files under the
+// table's data/ folder, and commits one Iceberg snapshot that adds them and
+// records (W, U] in its summary. The Iceberg commit (the atomic,
+// no-replace rename of the next vN.metadata.json) is the only point where
+// the watermark moves, so the state is always either "before" (the files
+// are orphans, nothing refers to them) or "after" (files and watermark
+// together): a crash between the Parquet upload and the commit loses
+// nothing and duplicates nothing, because the next run starts again from
+// W. Orphans are deleted the first time a process touches a table, before
+// it writes anything.
+//
+// A stream becomes one append-only Iceberg table. A keyed table becomes its
+// change log (`name__changes`, append-only like a stream, with _op) and its
+// current state (`name`), rewritten copy-on-write from the key heads of the
+// same log snapshot, so it shows exactly what `SELECT * FROM name` showed
+// at LSN U. Each Iceberg table keeps its own watermark.
+type Compactor struct {
+	log  *log.Log
+	opts Options
+	cat  *hadoop.Catalog
+	mem  memory.Allocator
+
+	// run serializes compaction passes (Run's loop and CompactOnce).
+	run sync.Mutex
+
+	mu struct {
+		sync.Mutex
+		tables map[log.TableID]*tableState
+	}
+}
+
+// tableState is what the compactor knows about one Strand table.
+type tableState struct {
+	status TableStatus
+	// targets are the table's Iceberg tables, by shape.
+	targets map[shape]*target
+}
+
+// target is one Iceberg table being written.
+type target struct {
+	ident table.Identifier
+	tbl   *table.Table
+	// cleaned is set once orphans were removed in this process.
+	cleaned bool
+}
+
+// TableStatus is the visible state of one table's compaction.
+type TableStatus struct {
+	Schema, Name string
+	Kind         string
+	// Watermark: every event with LSN <= Watermark is in Iceberg (for a
+	// keyed table, the lower of its two Iceberg tables).
+	Watermark uint64
+	// DurableLSN is the log position the last pass looked at.
+	DurableLSN uint64
+	// Lag is the age of the oldest event not yet in Iceberg (0: none).
+	Lag time.Duration
+	// Files, Bytes and Rows are those of the current Iceberg snapshot(s).
+	Files, Bytes, Rows int64
+	LastCommit         time.Time
+	LastError          string
+}
+
+// New opens the warehouse. It does no I/O on the log until Run or
+// CompactOnce.
+func New(l *log.Log, opts Options) (*Compactor, error) {
+	if opts.Warehouse == "" {
+		return nil, errors.New("iceberg: no warehouse")
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 10 * time.Second
+	}
+	if opts.FileRows <= 0 {
+		opts.FileRows = 1 << 20
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = 128 << 10
+	}
+	if opts.BatchRows > opts.FileRows {
+		opts.BatchRows = opts.FileRows
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	props := iceberg.Properties{}
+	for k, v := range opts.Props {
+		props[k] = v
+	}
+	cat, err := hadoop.NewCatalog("strand", opts.Warehouse, props)
+	if err != nil {
+		return nil, fmt.Errorf("iceberg: open warehouse %s: %w", opts.Warehouse, err)
+	}
+	c := &Compactor{log: l, opts: opts, cat: cat, mem: memory.DefaultAllocator}
+	c.mu.tables = map[log.TableID]*tableState{}
+	return c, nil
+}
+
+// Catalog is the warehouse's catalog, for the REST endpoint and readers.
+func (c *Compactor) Catalog() catalog.Catalog { return c.cat }
+
+// Run compacts every Interval until ctx ends.
+func (c *Compactor) Run(ctx context.Context) error {
+	t := time.NewTicker(c.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := c.CompactOnce(ctx); err != nil && ctx.Err() == nil {
+			c.opts.Logger.Warn("iceberg compaction", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// CompactOnce brings every table's Iceberg tables up to the log's durable
+// LSN at the time of the call. It returns the first error; other tables
+// are still compacted, and each table's error is in its status.
+func (c *Compactor) CompactOnce(ctx context.Context) error {
+	c.run.Lock()
+	defer c.run.Unlock()
+	snap := c.log.Snapshot()
+	defer snap.Release()
+	var first error
+	for _, td := range snap.Catalog().SortedTables() {
+		if td.Kind != log.Stream && td.Kind != log.Keyed {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.compactTable(ctx, snap, td); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Status lists the compaction state of every table seen so far.
+func (c *Compactor) Status() []TableStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]TableStatus, 0, len(c.mu.tables))
+	for _, ts := range c.mu.tables {
+		out = append(out, ts.status)
+	}
+	sortStatus(out)
+	return out
+}
+
+func (c *Compactor) state(td *log.TableDesc) *tableState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ts, ok := c.mu.tables[td.ID]
+	if !ok {
+		ts = &tableState{targets: map[shape]*target{}}
+		c.mu.tables[td.ID] = ts
+	}
+	return ts
+}
+
+func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *log.TableDesc) error {
+	ts := c.state(td)
+	shapes := []shape{shapeStream}
+	if td.Kind == log.Keyed {
+		shapes = []shape{shapeChanges, shapeState}
+	}
+	var (
+		err        error
+		wm         = snap.LSN()
+		lastCommit time.Time
+		files      int64
+		bytes      int64
+		rows       int64
+	)
+	for _, sh := range shapes {
+		var r targetResult
+		r, err = c.compactTarget(ctx, snap, td, ts, sh)
+		if err != nil {
+			err = fmt.Errorf("compact %s.%s: %w", td.Schema, td.Name, err)
+			break
+		}
+		wm = min(wm, r.watermark)
+		if r.committed.After(lastCommit) {
+			lastCommit = r.committed
+		}
+		files += r.files
+		bytes += r.bytes
+		if sh != shapeChanges {
+			rows = r.rows
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := &ts.status
+	st.Schema, st.Name, st.Kind = td.Schema, td.Name, td.Kind.String()
+	st.DurableLSN = snap.LSN()
+	if err != nil {
+		st.LastError = err.Error()
+		st.Lag = c.lag(snap, td, st.Watermark)
+		return err
+	}
+	st.Watermark, st.Files, st.Bytes, st.Rows = wm, files, bytes, rows
+	st.LastError = ""
+	st.Lag = c.lag(snap, td, wm)
+	if !lastCommit.IsZero() {
+		st.LastCommit = lastCommit
+	}
+	return nil
+}
+
+// lag is the age of the table's oldest event after wm.
+func (c *Compactor) lag(snap *log.Snapshot, td *log.TableDesc, wm uint64) time.Duration {
+	var lag time.Duration
+	_ = snap.Events(td.ID, wm, func(e *log.Event) error {
+		lag = time.Since(time.UnixMicro(e.CommitTime))
+		return log.ErrStop
+	})
+	return max(lag, 0)
+}
+
+type targetResult struct {
+	watermark          uint64
+	committed          time.Time
+	files, bytes, rows int64
+}
+
+// compactTarget brings one Iceberg table of td up to the snapshot.
+func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, ts *tableState, sh shape) (targetResult, error) {
+	rb, isc, err := newRowBuilder(c.mem, td, sh)
+	if err != nil {
+		return targetResult{}, err
+	}
+	defer rb.release()
+	tg, err := c.openTarget(ctx, td, ts, sh, isc)
+	if err != nil {
+		return targetResult{}, err
+	}
+	from, err := watermark(tg.tbl)
+	if err != nil {
+		return targetResult{}, err
+	}
+	res := func() targetResult {
+		r := targetResult{watermark: max(from, snap.LSN())}
+		if s := tg.tbl.CurrentSnapshot(); s != nil && s.Summary != nil {
+			p := s.Summary.Properties
+			r.files, _ = strconv.ParseInt(p.Get("total-data-files", "0"), 10, 64)
+			r.bytes, _ = strconv.ParseInt(p.Get("total-files-size", "0"), 10, 64)
+			r.rows, _ = strconv.ParseInt(p.Get("total-records", "0"), 10, 64)
+			r.committed = time.UnixMilli(s.TimestampMs)
+		}
+		return r
+	}
+	if from >= snap.LSN() {
+		r := res()
+		r.watermark = from
+		return r, nil
+	}
+	// Has anything happened to the table since the watermark? A table with
+	// no new events needs no snapshot; its watermark moves in memory only.
+	changed := false
+	if err := snap.Events(td.ID, from, func(*log.Event) error { changed = true; return log.ErrStop }); err != nil {
+		return targetResult{}, err
+	}
+	if !changed {
+		return res(), nil
+	}
+	if !tg.cleaned {
+		if err := c.removeOrphans(ctx, tg); err != nil {
+			return targetResult{}, err
+		}
+		tg.cleaned = true
+	}
+	fw := c.newFileSet(ctx, tg, from, snap.LSN())
+	defer fw.abort()
+	var scanErr error
+	if sh == shapeState {
+		scanErr = snap.ScanHeads(td.ID, nil, false, func(_ []byte, h *log.Head) error {
+			if err := rb.addHead(h); err != nil {
+				return err
+			}
+			return fw.maybeFlush(rb)
+		})
+	} else {
+		scanErr = snap.Events(td.ID, from, func(e *log.Event) error {
+			if err := rb.addEvent(e); err != nil {
+				return err
+			}
+			return fw.maybeFlush(rb)
+		})
+	}
+	if scanErr != nil {
+		return targetResult{}, scanErr
+	}
+	files, err := fw.finish(rb)
+	if err != nil {
+		return targetResult{}, err
+	}
+	props := iceberg.Properties{
+		PropLSNFrom: strconv.FormatUint(from, 10),
+		PropLSNTo:   strconv.FormatUint(snap.LSN(), 10),
+		PropTableID: strconv.FormatUint(uint64(td.ID), 10),
+	}
+	if c.opts.BeforeCommit != nil {
+		if err := c.opts.BeforeCommit(tg.ident, files); err != nil {
+			fw.keep() // a crash leaves the files behind: the orphans restart cleans
+			return targetResult{}, err
+		}
+	}
+	tx := tg.tbl.NewTransaction()
+	if sh == shapeState {
+		old, err := dataFiles(ctx, tg.tbl)
+		if err != nil {
+			return targetResult{}, err
+		}
+		if len(old) == 0 && len(files) == 0 {
+			// No live key and nothing to replace: the state is already
+			// right; the watermark moves in memory only.
+			return res(), nil
+		} else if len(old) == 0 {
+			err = tx.AddFiles(ctx, files, props, true)
+		} else {
+			err = tx.ReplaceDataFiles(ctx, old, files, props)
+		}
+		if err != nil {
+			return targetResult{}, fmt.Errorf("stage %s: %w", tg.ident, err)
+		}
+	} else {
+		if err := tx.AddFiles(ctx, files, props, true); err != nil {
+			return targetResult{}, fmt.Errorf("stage %s: %w", tg.ident, err)
+		}
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		return targetResult{}, fmt.Errorf("commit %s: %w", tg.ident, err)
+	}
+	fw.keep()
+	tg.tbl = tbl
+	c.opts.Logger.Debug("iceberg commit", slog.String("table", identString(tg.ident)),
+		slog.Uint64("lsn_from", from), slog.Uint64("lsn_to", snap.LSN()), slog.Int("files", len(files)))
+	return res(), nil
+}
+
+// watermark reads the LSN the table's current snapshot covers up to.
+func watermark(tbl *table.Table) (uint64, error) {
+	s := tbl.CurrentSnapshot()
+	if s == nil || s.Summary == nil {
+		return 0, nil
+	}
+	v, ok := s.Summary.Properties[PropLSNTo]
+	if !ok {
+		return 0, fmt.Errorf("%s: current snapshot %d has no %s: was it written by another engine?", identString(tbl.Identifier()), s.SnapshotID, PropLSNTo)
+	}
+	wm, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: snapshot %d: bad %s %q", identString(tbl.Identifier()), s.SnapshotID, PropLSNTo, v)
+	}
+	return wm, nil
+}
+
+// dataFiles lists the data files of the table's current snapshot.
+func dataFiles(ctx context.Context, tbl *table.Table) ([]string, error) {
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", identString(tbl.Identifier()), err)
+	}
+	out := make([]string, 0, len(tasks))
+	for _, t := range tasks {
+		out = append(out, t.File.FilePath())
+	}
+	return out, nil
+}
+
+// removeOrphans deletes data files that no snapshot refers to: Parquet
+// written by a pass that crashed (or failed) before its commit.
+func (c *Compactor) removeOrphans(ctx context.Context, tg *target) error {
+	if tg.tbl.CurrentSnapshot() == nil {
+		// Nothing can refer to anything yet: everything in data/ is an orphan.
+		fs, err := tg.tbl.FS(ctx)
+		if err != nil {
+			return err
+		}
+		if rfs, ok := fs.(interface{ RemoveAll(string) error }); ok {
+			if err := rfs.RemoveAll(dataDir(tg.tbl)); err != nil {
+				return fmt.Errorf("%s: remove orphans: %w", identString(tg.ident), err)
+			}
+		}
+		return nil
+	}
+	res, err := tg.tbl.DeleteOrphanFiles(ctx, table.WithLocation(dataDir(tg.tbl)), table.WithFilesOlderThan(0))
+	if err != nil {
+		return fmt.Errorf("%s: remove orphans: %w", identString(tg.ident), err)
+	}
+	if n := len(res.DeletedFiles); n > 0 {
+		c.opts.Logger.Info("iceberg: removed orphan files", slog.String("table", identString(tg.ident)), slog.Int("files", n))
+	}
+	return nil
+}
+
+func dataDir(tbl *table.Table) string { return tbl.Location() + "/data" }
+
+// openTarget loads (or creates) the Iceberg table of one shape of td and
+// brings its schema to isc.
+func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *tableState, sh shape, isc *iceberg.Schema) (*target, error) {
+	name := td.Name
+	if sh == shapeChanges {
+		name += ChangesSuffix
+	}
+	ident := table.Identifier{td.Schema, name}
+	tg := ts.targets[sh]
+	if tg == nil || !slices.Equal(tg.ident, ident) {
+		tbl, err := c.cat.LoadTable(ctx, ident)
+		switch {
+		case errors.Is(err, catalog.ErrNoSuchTable):
+			tbl, err = c.createTable(ctx, ident, td, sh)
+			if err != nil {
+				return nil, err
+			}
+		case err != nil:
+			return nil, fmt.Errorf("load %s: %w", identString(ident), err)
+		}
+		if got := tbl.Properties().Get(PropTableID, ""); got != strconv.FormatUint(uint64(td.ID), 10) {
+			return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d", identString(ident), got, td.ID)
+		}
+		tg = &target{ident: ident, tbl: tbl}
+		ts.targets[sh] = tg
+	}
+	if cur := tg.tbl.Schema(); !sameFields(cur, isc) {
+		if _, _, err := c.cat.CommitTable(ctx, ident,
+			[]table.Requirement{table.AssertCurrentSchemaID(cur.ID)},
+			[]table.Update{table.NewAddSchemaUpdate(isc), table.NewSetCurrentSchemaUpdate(-1)}); err != nil {
+			return nil, fmt.Errorf("evolve schema of %s: %w", identString(ident), err)
+		}
+		tbl, err := c.cat.LoadTable(ctx, ident)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", identString(ident), err)
+		}
+		tg.tbl = tbl
+	}
+	return tg, nil
+}
+
+// createTable creates an empty Iceberg table; openTarget then sets its
+// schema. (Catalogs give a new table's schema fresh field ids; adding
+// the schema afterwards keeps Strand's column IDs.)
+func (c *Compactor) createTable(ctx context.Context, ident table.Identifier, td *log.TableDesc, sh shape) (*table.Table, error) {
+	ns := catalog.NamespaceFromIdent(ident)
+	ok, err := c.cat.CheckNamespaceExists(ctx, ns)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", identString(ns), err)
+	}
+	if !ok {
+		if err := c.cat.CreateNamespace(ctx, ns, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+			return nil, fmt.Errorf("create namespace %s: %w", identString(ns), err)
+		}
+	}
+	props := iceberg.Properties{
+		PropTableID:                       strconv.FormatUint(uint64(td.ID), 10),
+		PropShape:                         []string{"stream", "changes", "state"}[sh],
+		"write.parquet.compression-codec": "snappy",
+	}
+	tbl, err := c.cat.CreateTable(ctx, ident, iceberg.NewSchema(0), catalog.WithProperties(props))
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", identString(ident), err)
+	}
+	return tbl, nil
+}
+
+// sameFields compares schemas ignoring their ids.
+func sameFields(a, b *iceberg.Schema) bool {
+	if len(a.Fields()) != len(b.Fields()) {
+		return false
+	}
+	for i, f := range a.Fields() {
+		if !f.Equals(b.Fields()[i]) {
+			return false
+		}
+	}
+	ai, bi := a.IdentifierFieldIDs, b.IdentifierFieldIDs
+	if len(ai) != len(bi) {
+		return false
+	}
+	for i := range ai {
+		if ai[i] != bi[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func identString(id table.Identifier) string { return strings.Join(id, ".") }
+
+func sortStatus(st []TableStatus) {
+	slices.SortFunc(st, func(a, b TableStatus) int {
+		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
+	})
+}
+
+func newFileName(from, to uint64, n int) string {
+	return fmt.Sprintf("%020d-%020d-%05d-%s.parquet", from, to, n, uuid.NewString())
+}
