@@ -546,6 +546,14 @@ func (c *conn) handleDescribe(body []byte) error {
 	case 'P':
 		p, ok := c.portals[m.Name]
 		if !ok {
+			// A cursor made by SQL DECLARE is a portal too, in PostgreSQL:
+			// drivers describe it by name (psycopg's named cursors).
+			if cd, isCD := c.sess.(CursorDescriber); isCD {
+				if cols, found := cd.DescribeCursor(m.Name); found {
+					c.sendRowDescription(cols, nil)
+					return nil
+				}
+			}
 			return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", m.Name))
 		}
 		c.sendRowDescription(p.cols, p.formats)

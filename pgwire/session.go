@@ -248,3 +248,10 @@ type ResultWriter interface {
 	Deallocate(name string) bool
 	DeallocateAll()
 }
+
+// CursorDescriber is implemented by sessions whose SQL cursors (DECLARE)
+// are visible to Describe of a portal by name, as in PostgreSQL. Its
+// columns are described in text format.
+type CursorDescriber interface {
+	DescribeCursor(name string) (cols []Column, ok bool)
+}

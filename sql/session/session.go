@@ -29,6 +29,8 @@ type Session struct {
 	txStart time.Time
 	// currentReader is what subqueries of the running statement read.
 	currentReader exec.TableSource
+	// cursors by name (DECLARE)
+	cursors map[string]*cursor
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {
@@ -58,6 +60,7 @@ func (s *Session) Timeouts() pgwire.Timeouts {
 
 // Close implements pgwire.Session: an open transaction is rolled back.
 func (s *Session) Close() {
+	s.closeCursors(true)
 	s.endTxn()
 	s.eng.sessions.Add(-1)
 }
@@ -72,6 +75,7 @@ func (s *Session) Sync(ctx context.Context, failed bool) error {
 }
 
 func (s *Session) endTxn() {
+	s.closeCursors(false)
 	if s.txn != nil {
 		s.txn.Release()
 		s.txn = nil

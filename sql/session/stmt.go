@@ -53,6 +53,16 @@ func (s *Session) describe(st sql.Statement, params *planner.Params) ([]exec.Col
 		return []exec.Column{{Name: x.Name, T: types.Make(types.TextOID)}}, nil
 	case *sql.Explain:
 		return []exec.Column{{Name: "QUERY PLAN", T: types.Make(types.TextOID)}}, nil
+	case *sql.Fetch:
+		return s.cursorColumns(x.Cursor)
+	case *sql.DeclareCursor:
+		// Type the query's parameters now; the rows come with FETCH.
+		if q, ok := x.Query.(*sql.Query); ok {
+			if _, err := b.BuildQuery(q.AST); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
 	}
 	return nil, nil
 }
@@ -127,6 +137,12 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Discard:
 		s.vars = newSettings()
 		return nil, "DISCARD " + strings.ToUpper(x.What), nil
+	case *sql.DeclareCursor:
+		return nil, "DECLARE CURSOR", s.declare(ctx, x, params)
+	case *sql.Fetch:
+		return s.fetch(ctx, x)
+	case *sql.Close:
+		return nil, "CLOSE CURSOR", s.closeCursor(x)
 	case *sql.Deallocate:
 		return nil, "DEALLOCATE", nil
 	case *sql.CreateMaterializedView:

@@ -34,29 +34,9 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 	if td.Kind == log.View {
 		return 0, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view is not supported yet")
 	}
-	var pos uint64
-	var keyPrefix string
-	for _, op := range sub.Options {
-		switch op.Name {
-		case "start":
-			switch op.Value {
-			case "beginning":
-			case "now":
-				snap := s.eng.Log.Snapshot()
-				pos = snap.LSN()
-				snap.Release()
-			default:
-				p, err := strconv.ParseUint(op.Value, 10, 64)
-				if err != nil {
-					return 0, pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE start must be 'beginning', 'now' or a position, not %q", op.Value)
-				}
-				pos = p
-			}
-		case "key_prefix":
-			keyPrefix = op.Value
-		default:
-			return 0, pgerr.New(pgerr.SyntaxError, "SUBSCRIBE option %q not recognized", op.Name)
-		}
+	pos, keyPrefix, err := s.subscribeOptions(sub)
+	if err != nil {
+		return 0, err
 	}
 	out, err := w.CopyOut(0, make([]int16, 5+len(td.Current().Columns)))
 	if err != nil {
@@ -136,4 +116,32 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 			return n, context.Cause(ctx)
 		}
 	}
+}
+
+// subscribeOptions reads SUBSCRIBE's WITH options: start = 'beginning'
+// (default), 'now' or a position; key_prefix = 'text'.
+func (s *Session) subscribeOptions(sub *sql.Subscribe) (pos uint64, keyPrefix string, err error) {
+	for _, op := range sub.Options {
+		switch op.Name {
+		case "start":
+			switch op.Value {
+			case "beginning":
+			case "now":
+				snap := s.eng.Log.Snapshot()
+				pos = snap.LSN()
+				snap.Release()
+			default:
+				p, perr := strconv.ParseUint(op.Value, 10, 64)
+				if perr != nil {
+					return 0, "", pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE start must be 'beginning', 'now' or a position, not %q", op.Value)
+				}
+				pos = p
+			}
+		case "key_prefix":
+			keyPrefix = op.Value
+		default:
+			return 0, "", pgerr.New(pgerr.SyntaxError, "SUBSCRIBE option %q not recognized", op.Name)
+		}
+	}
+	return pos, keyPrefix, nil
 }
