@@ -96,6 +96,19 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 		return pgerr.New(pgerr.FeatureNotSupported, "cannot set _version when inserting into keyed table %q; use UPDATE ... WHERE _version = n", l.Desc.Name)
 	}
 	key := l.Key(row)
+	if txn.Autocommit && !ins.DoNothing && ins.Set == nil {
+		// The commit checks that the key does not exist (23505 if it
+		// does); only this statement's own earlier rows need a look here.
+		if _, pending := txn.Pending(l, key); pending {
+			return duplicateKey(l, key)
+		}
+		if err := txn.Put(l, row, false, log.Cond{Kind: log.NotExists}); err != nil {
+			return err
+		}
+		res.Count++
+		ins.returning(rt, res, txn, row, -1)
+		return nil
+	}
 	existing, found, err := txn.Get(l, key)
 	if err != nil {
 		return err

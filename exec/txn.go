@@ -26,6 +26,10 @@ type Txn struct {
 	// transaction's own DDL left it (nil: the snapshot's).
 	catalog []func(*log.Catalog) error
 	cat     *log.Catalog
+	// Autocommit marks a one-statement transaction that commits as soon as
+	// the statement ends: a plain INSERT then leaves the duplicate-key
+	// check to the commit's NotExists condition (one lookup, not two).
+	Autocommit bool
 }
 
 type pendingKey struct {

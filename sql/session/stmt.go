@@ -237,6 +237,7 @@ func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) 
 		own := txn == nil
 		if own {
 			txn = exec.NewTxn(s.eng.Log)
+			txn.Autocommit = true
 		}
 		seq, tag, err := s.writeOnce(ctx, p, params, txn, own)
 		if own {
