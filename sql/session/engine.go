@@ -32,6 +32,8 @@ type Engine struct {
 	Logger *slog.Logger
 	// sessions counts open sessions.
 	sessions atomic.Int64
+	// notify routes NOTIFY to LISTENing sessions.
+	notify listeners
 }
 
 // NewEngine makes an engine over an open log.

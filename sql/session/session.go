@@ -31,6 +31,8 @@ type Session struct {
 	currentReader exec.TableSource
 	// cursors by name (DECLARE)
 	cursors map[string]*cursor
+	// notifies waits for the transaction's commit.
+	notifies []pendingNotify
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {
@@ -60,6 +62,7 @@ func (s *Session) Timeouts() pgwire.Timeouts {
 
 // Close implements pgwire.Session: an open transaction is rolled back.
 func (s *Session) Close() {
+	s.eng.unlisten(s, "", true)
 	s.closeCursors(true)
 	s.endTxn()
 	s.eng.sessions.Add(-1)
@@ -76,6 +79,7 @@ func (s *Session) Sync(ctx context.Context, failed bool) error {
 
 func (s *Session) endTxn() {
 	s.closeCursors(false)
+	s.flushNotifies(false)
 	if s.txn != nil {
 		s.txn.Release()
 		s.txn = nil

@@ -139,6 +139,14 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		return nil, "DISCARD " + strings.ToUpper(x.What), nil
 	case *sql.DeclareCursor:
 		return nil, "DECLARE CURSOR", s.declare(ctx, x, params)
+	case *sql.Listen:
+		s.eng.listen(s, x.Channel)
+		return nil, "LISTEN", nil
+	case *sql.Unlisten:
+		s.eng.unlisten(s, x.Channel, x.All)
+		return nil, "UNLISTEN", nil
+	case *sql.Notify:
+		return nil, "NOTIFY", s.notifyStatement(x)
 	case *sql.Fetch:
 		return s.fetch(ctx, x)
 	case *sql.Close:
@@ -380,6 +388,7 @@ func (s *Session) transaction(tx *sql.Transaction) (string, error) {
 		}
 		txn := s.txn
 		_, err := txn.Commit(context.Background())
+		s.flushNotifies(err == nil)
 		s.endTxn()
 		if err != nil {
 			var ce *log.ConflictError
