@@ -61,6 +61,9 @@ type exprBinder struct {
 	// win, when set, maps window function calls to the columns the
 	// query's exec.Window computes (see window.go).
 	win *windowContext
+	// srf, when set, takes the set-returning function calls of a select
+	// list (see srf.go); without it they are refused.
+	srf *srfContext
 }
 
 func (eb *exprBinder) bind(n ast.ExprNode) (exec.Expr, error) {
@@ -458,6 +461,7 @@ func (eb *exprBinder) like(x *ast.PatternLikeOrIlikeExpr) (exec.Expr, error) {
 }
 
 func (eb *exprBinder) caseExpr(x *ast.CaseExpr) (exec.Expr, error) {
+	defer eb.refuseSRF("set-returning functions are not allowed in CASE")()
 	var operand exec.Expr
 	var err error
 	if x.Value != nil {

@@ -14,6 +14,12 @@ import (
 // PostgreSQL syntax, then built-in functions.
 func (eb *exprBinder) funcCall(x *ast.FuncCallExpr) (exec.Expr, error) {
 	name := strings.ToLower(x.FnName.O)
+	if setReturning(name, x.Schema.O) {
+		return eb.setFuncCall(name, x)
+	}
+	if name == "pg_field" {
+		return eb.fieldSelect(x.Args)
+	}
 	if e, ok, err := eb.pgCompat(name, x); ok {
 		return e, err
 	}
@@ -67,6 +73,7 @@ func (eb *exprBinder) funcCall(x *ast.FuncCallExpr) (exec.Expr, error) {
 		}
 		return &exec.Call{Fn: f, Args: args, T: f.Ret}, nil
 	case "coalesce":
+		defer eb.refuseSRF("set-returning functions are not allowed in COALESCE")()
 		args, err := eb.bindList(x.Args)
 		if err != nil {
 			return nil, err

@@ -482,7 +482,8 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 
 	// Projection, with hidden trailing columns for ORDER BY expressions
 	// that are not in the select list.
-	pb := &exprBinder{b: b, scope: post, agg: agg, what: "SELECT", win: win}
+	srf := &srfContext{base: len(input.Columns())}
+	pb := &exprBinder{b: b, scope: post, agg: agg, what: "SELECT", win: win, srf: srf}
 	proj := &exec.Project{Input: input}
 	for _, f := range fields {
 		e, err := pb.bind(f.expr)
@@ -499,6 +500,14 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		}
 		proj.Cols = append(proj.Cols, col)
 	}
+	if len(srf.funcs) > 0 {
+		ps := &exec.ProjectSet{Input: input, Funcs: srf.funcs, Cols: append([]exec.Column(nil), input.Columns()...)}
+		for _, f := range srf.funcs {
+			ps.Cols = append(ps.Cols, exec.Column{Name: f.Name, T: f.T})
+		}
+		proj.Input = ps
+	}
+	srf.refuse = "set-returning functions in ORDER BY or DISTINCT ON are not supported unless they are in the select list"
 	visible := len(proj.Exprs)
 	var keys []exec.SortKey
 	for _, item := range orderItems {
@@ -673,6 +682,10 @@ func figureLabel(e ast.ExprNode) (string, int) {
 			return "extract", 2
 		case "pg_subscript", "pg_slice":
 			return figureLabel(x.Args[0])
+		case "pg_field":
+			if s, err := stringArg(x.Args[1]); err == nil {
+				return s, 2
+			}
 		case "pg_op", "pg_distinct", "pg_any", "pg_all":
 			return "?column?", 0
 		}

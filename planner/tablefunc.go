@@ -7,7 +7,6 @@ import (
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/pgerr"
-	"github.com/strand-db/strand/sql/types"
 )
 
 // tableFunction plans the front end's form of a function in FROM,
@@ -39,34 +38,12 @@ func (b *Builder) tableFunction(sel *ast.SelectStmt, outer *scope) (exec.Node, b
 	if err != nil {
 		return nil, true, err
 	}
-	var t types.T
-	switch name {
-	case "generate_series":
-		if len(args) < 2 || len(args) > 3 {
-			return nil, true, undefinedFunc(name, false, args)
-		}
-		t = tInt4
-		for _, a := range args {
-			switch a.Type().OID {
-			case types.Int8OID:
-				t = tInt8
-			case types.Int2OID, types.Int4OID, types.UnknownOID:
-			default:
-				return nil, true, pgerr.New(pgerr.FeatureNotSupported, "generate_series(%s) is not supported", signature(name, false, args))
-			}
-		}
-		for i := range args {
-			if args[i], err = eb.coerce(args[i], tInt8, "generate_series"); err != nil {
-				return nil, true, err
-			}
-		}
-	case "unnest":
-		if len(args) != 1 || !args[0].Type().IsArray() {
-			return nil, true, undefinedFunc(name, false, args)
-		}
-		t = args[0].Type().ElemType()
-	default:
+	if name != "generate_series" && name != "unnest" {
 		return nil, true, pgerr.New(pgerr.FeatureNotSupported, "function %s in FROM is not supported", name)
+	}
+	args, t, err := eb.setFuncType(name, args)
+	if err != nil {
+		return nil, true, err
 	}
 	col := field.AsName.O
 	if col == "" {

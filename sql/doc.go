@@ -82,6 +82,10 @@
 //	                            and keeps its positional meaning. ASC/DESC stay
 //	                            on the ByItem. Without NULLS, the planner
 //	                            applies Postgres's default (NULLs sort high).
+//	pg_field(x, 'name')         (x).name, field selection from a composite
+//	                            value; x is a parenthesised expression or a
+//	                            parameter, name the field's Postgres name.
+//	                            (x).* is 0A000.
 //	pg_extract('field', x)      EXTRACT(field FROM x).
 //	pg_sqlvalue('name'[, p])    CURRENT_DATE, CURRENT_TIME[(p)],
 //	                            CURRENT_TIMESTAMP[(p)], LOCALTIME[(p)],

@@ -732,16 +732,19 @@ func (t *translator) prefix() (*node, error) {
 		}
 		return call("pg_op", tok.Pos, atom(quoteString(tok.Text), -1), e), nil
 	}
+	// As in PostgreSQL's grammar, only a parenthesised expression or a
+	// parameter takes a field selection: (f(x)).n, $1.n.
+	fieldable := tok.isPunct("(") || tok.Kind == TokParam
 	p, err := t.primary()
 	if err != nil {
 		return nil, err
 	}
-	return t.postfix(p)
+	return t.postfix(p, fieldable)
 }
 
-// postfix applies subscripts and :: casts, which bind tighter than any
-// operator (so -1::int is -(1::int)).
-func (t *translator) postfix(p *node) (*node, error) {
+// postfix applies subscripts, :: casts and field selections, which bind
+// tighter than any operator (so -1::int is -(1::int)).
+func (t *translator) postfix(p *node, fieldable bool) (*node, error) {
 	for {
 		tok := t.peek()
 		switch {
@@ -784,7 +787,19 @@ func (t *translator) postfix(p *node) (*node, error) {
 			}
 			p = call("pg_subscript", tok.Pos, p, lo)
 		case tok.isPunct("."):
-			return nil, t.unsupported(tok, "field selection from a composite value")
+			if !fieldable {
+				return nil, t.unsupported(tok, "field selection from a composite value")
+			}
+			t.next()
+			f := t.next()
+			switch {
+			case f.Kind == TokIdent || f.Kind == TokQuotedIdent:
+				p = call("pg_field", tok.Pos, p, atom(quoteString(f.Text), -1))
+			case f.isOp("*"):
+				return nil, t.unsupported(f, "field expansion (.*) of a composite value")
+			default:
+				return nil, t.syntaxErr(f)
+			}
 		default:
 			return p, nil
 		}

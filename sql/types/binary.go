@@ -65,6 +65,8 @@ func AppendBinary(buf []byte, t T, d Datum) []byte {
 		return binary.BigEndian.AppendUint32(buf, uint32(v.Months))
 	case *Array:
 		return appendArrayBinary(buf, v)
+	case *Record:
+		return appendRecordBinary(buf, v)
 	}
 	panic("types: AppendBinary of unexpected Go type")
 }

@@ -25,6 +25,7 @@ import (
 //	json                          JSON
 //	jsonb                         JSONB
 //	arrays                        *Array
+//	record                        *Record
 type Datum = any
 
 // Date is days since 2000-01-01; DateInfinity and DateNegInfinity are the

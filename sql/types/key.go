@@ -117,6 +117,8 @@ func appendKeyBody(buf []byte, t T, d Datum) []byte {
 			buf = appendKeyBody(append(buf, 0x01), v.Elem, e)
 		}
 		return append(buf, 0x00)
+	case *Record:
+		return appendRecordKey(buf, v)
 	}
 	panic("types: AppendKey of unexpected Go type")
 }

@@ -127,6 +127,8 @@ func AppendText(buf []byte, t T, d Datum, set *Settings) []byte {
 		return appendInterval(buf, v, set)
 	case *Array:
 		return appendArray(buf, v, set)
+	case *Record:
+		return appendRecord(buf, v, set)
 	case nil:
 		return buf
 	}

@@ -109,6 +109,7 @@ var scalars = map[OID]info{
 	NumericOID:     {"numeric", -1, NumericArrayOID},
 	UUIDOID:        {"uuid", 16, UUIDArrayOID},
 	JSONBOID:       {"jsonb", -1, JSONBArrayOID},
+	RecordOID:      {"record", -1, 0},
 }
 
 var elemOf = func() map[OID]OID {

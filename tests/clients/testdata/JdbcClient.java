@@ -8,10 +8,25 @@ public class JdbcClient {
         if (!ok) throw new AssertionError(what);
     }
 
+    // primaryKeys lists getPrimaryKeys as COLUMN_NAME:KEY_SEQ:PK_NAME, in
+    // the driver's order (KEY_SEQ).
+    static String primaryKeys(DatabaseMetaData md, String table) throws SQLException {
+        StringBuilder sb = new StringBuilder();
+        try (ResultSet rs = md.getPrimaryKeys(null, "public", table)) {
+            while (rs.next()) {
+                check(rs.getString("TABLE_NAME").equals(table), "getPrimaryKeys TABLE_NAME " + rs.getString("TABLE_NAME"));
+                sb.append(rs.getString("COLUMN_NAME")).append(':').append(rs.getShort("KEY_SEQ")).append(':').append(rs.getString("PK_NAME")).append(' ');
+            }
+        }
+        return sb.toString();
+    }
+
     public static void main(String[] args) throws Exception {
         try (Connection c = DriverManager.getConnection(args[0])) {
             try (Statement s = c.createStatement()) {
                 s.execute("CREATE TABLE jdbc_items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(10,2), at timestamptz)");
+                // A composite key whose order differs from the columns' order.
+                s.execute("CREATE TABLE jdbc_orders (region text, id bigint, note text, PRIMARY KEY (id, region))");
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO jdbc_items VALUES (?, ?, ?, ?)")) {
                 for (int i = 1; i <= 20; i++) {
@@ -41,25 +56,19 @@ public class JdbcClient {
                 check(rs.getString("TABLE_NAME").equals("jdbc_items"), "getTables name " + rs.getString("TABLE_NAME"));
             }
             System.out.println("OK getTables");
-            // getColumns needs window functions (row_number() OVER) and
+            // getColumns uses window functions (row_number() OVER);
             // getPrimaryKeys a set-returning function in the select list
-            // (information_schema._pg_expandarray): a server error there is
-            // reported as UNSUPPORTED, and TestJDBC lists it.
+            // (information_schema._pg_expandarray) and field selection
+            // from its record values.
             try (ResultSet rs = md.getColumns(null, "public", "jdbc_items", null)) {
                 StringBuilder sb = new StringBuilder();
                 while (rs.next()) sb.append(rs.getString("COLUMN_NAME")).append(':').append(rs.getString("TYPE_NAME")).append(' ');
                 check(sb.toString().equals("id:int8 name:text price:numeric at:timestamptz "), "getColumns " + sb);
-                System.out.println("OK getColumns");
-            } catch (SQLException e) {
-                System.out.println("UNSUPPORTED getColumns: " + e.getSQLState() + " " + e.getMessage());
             }
-            try (ResultSet rs = md.getPrimaryKeys(null, "public", "jdbc_items")) {
-                check(rs.next(), "getPrimaryKeys row");
-                check(rs.getString("COLUMN_NAME").equals("id") && rs.getString("PK_NAME").equals("jdbc_items_pkey"), "getPrimaryKeys");
-                System.out.println("OK getPrimaryKeys");
-            } catch (SQLException e) {
-                System.out.println("UNSUPPORTED getPrimaryKeys: " + e.getSQLState() + " " + e.getMessage());
-            }
+            System.out.println("OK getColumns");
+            check(primaryKeys(md, "jdbc_items").equals("id:1:jdbc_items_pkey "), "getPrimaryKeys jdbc_items " + primaryKeys(md, "jdbc_items"));
+            check(primaryKeys(md, "jdbc_orders").equals("id:1:jdbc_orders_pkey region:2:jdbc_orders_pkey "), "getPrimaryKeys jdbc_orders " + primaryKeys(md, "jdbc_orders"));
+            System.out.println("OK getPrimaryKeys");
         }
     }
 }
