@@ -146,7 +146,7 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 			return err
 		}
 		res.Count++
-		ins.returning(rt, res, txn, updated, existing[nt].(int64))
+		ins.returning(rt, res, txn, updated, 0)
 		return nil
 	}
 	if found {

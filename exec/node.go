@@ -104,6 +104,15 @@ type Scan struct {
 	Prefix Expr // evaluates to the encoded prefix ([]byte), or nil
 	// PrefixDesc describes the prefix for EXPLAIN.
 	PrefixDesc string
+	// Point: the prefix fixes every key column of a keyed table, so the
+	// scan is one key lookup.
+	Point bool
+}
+
+// PointReader reads one key of a keyed table: the row and _version, or
+// found=false.
+type PointReader interface {
+	Get(l *TableLayout, key []byte) (Row, bool, error)
 }
 
 func (s *Scan) Columns() []Column { return s.Cols }
@@ -118,10 +127,22 @@ func (s *Scan) Run(rt *Runtime, emit func(Row) error) error {
 			return nil // a NULL key matches nothing
 		}
 		prefix = v.([]byte)
+		if pr, ok := rt.Tables.(PointReader); ok && s.Point {
+			row, found, err := pr.Get(s.Layout, prefix)
+			if err != nil || !found {
+				return err
+			}
+			return runStop(emit(row))
+		}
 	}
 	return runStop(rt.Tables.Scan(rt.Ctx, s.Layout, prefix, emit))
 }
 func (s *Scan) Explain(e *Explainer) {
+	if s.Prefix != nil && s.Point {
+		e.Add("Key Lookup on %s", s.Layout.Desc.Name)
+		e.Detail("Key: %s", s.PrefixDesc)
+		return
+	}
 	if s.Prefix != nil {
 		e.Add("Key Scan on %s", s.Layout.Desc.Name)
 		e.Detail("Key: %s", s.PrefixDesc)

@@ -142,13 +142,14 @@ func (t *Txn) Pending(l *TableLayout, key []byte) (row Row, found bool) {
 }
 
 // Get reads one key of a keyed table: the pending write if any, else the
-// snapshot. It returns the row with _version (0 for a pending row).
+// snapshot. It returns the row with _version (NULL for a pending row, as a
+// scan shows it: the version is assigned at commit).
 func (t *Txn) Get(l *TableLayout, key []byte) (Row, bool, error) {
 	if r, ok := t.Pending(l, key); ok {
 		if r == nil {
 			return nil, false, nil
 		}
-		out := append(append(Row(nil), r...), int64(0))
+		out := append(append(Row(nil), r...), nil)
 		return out, true, nil
 	}
 	h, ok, err := t.Snap.Head(l.Desc.ID, key)

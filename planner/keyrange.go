@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
 )
 
@@ -48,6 +49,7 @@ func planKeyScan(scan *exec.Scan, pred exec.Expr) exec.Node {
 	ks := *scan
 	ks.Prefix = &keyPrefix{parts: parts, ts: ts}
 	ks.PrefixDesc = strings.Join(desc, " AND ")
+	ks.Point = len(parts) == len(scan.Layout.KeyIdx) && scan.Layout.Desc.Kind == log.Keyed
 	return &exec.Filter{Input: &ks, Pred: pred}
 }
 
