@@ -191,6 +191,8 @@ type prepared struct {
 	stmt   sql.Statement
 	params []types.T
 	cols   []exec.Column
+	// plan is the query's last plan and the catalog it was made for.
+	plan *planCache
 }
 
 // prepare plans a statement once, to learn its parameter and result types.

@@ -202,13 +202,17 @@ func (s *Session) query(ctx context.Context, p *prepared, params []types.Datum, 
 	if own {
 		txn = exec.NewTxn(s.eng.Log)
 	}
-	b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: q.Info.Params})
-	n, err := b.BuildQuery(q.AST)
-	if err != nil {
-		if own {
-			txn.Release()
+	n := p.cachedPlan(txn.Catalog())
+	if n == nil {
+		b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: q.Info.Params})
+		var err error
+		if n, err = b.BuildQuery(q.AST); err != nil {
+			if own {
+				txn.Release()
+			}
+			return nil, "", err
 		}
-		return nil, "", err
+		p.keepPlan(txn.Catalog(), n)
 	}
 	env := s.env(params)
 	seq := func(yield func(exec.Row, error) bool) {

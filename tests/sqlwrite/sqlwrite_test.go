@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -285,5 +286,46 @@ func TestVersionsReadsEveryKeysHistory(t *testing.T) {
 	}
 	if got := read(`SELECT id, bal, _version, _op FROM versions('acc') WHERE id = 1 AND _version >= 3`); got != "[1:null:v3:delete 1:99:v4:insert]" {
 		t.Fatalf("one key's history: %s", got)
+	}
+}
+
+// TestPreparedPlansFollowTheCatalog: a prepared query's cached plan is
+// replaced when the catalog changes under it.
+func TestPreparedPlansFollowTheCatalog(t *testing.T) {
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	c.Exec(ctx, `CREATE TABLE p (id int PRIMARY KEY, a int)`)
+	c.Exec(ctx, `INSERT INTO p VALUES (1, 10)`)
+	if _, err := c.Prepare(ctx, "q", `SELECT * FROM p WHERE id = $1`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		rows, err := c.Query(ctx, "q", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			n = len(rows.RawValues())
+		}
+		return n
+	}
+	for i := 0; i < 3; i++ {
+		if n := count(); n != 2 {
+			t.Fatalf("columns before ALTER: %d", n)
+		}
+	}
+	c.Exec(ctx, `UPDATE p SET a = 11 WHERE id = 1`)
+	var a int
+	if err := c.QueryRow(ctx, "q", 1).Scan(new(int), &a); err != nil || a != 11 {
+		t.Fatalf("cached plan reads new data: %d %v", a, err)
+	}
+	if _, err := c.Exec(ctx, `DROP TABLE p`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "q", 1); err == nil || !strings.Contains(err.Error(), "42P01") {
+		t.Fatalf("prepared query after DROP TABLE: %v", err)
 	}
 }
