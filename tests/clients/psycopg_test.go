@@ -32,7 +32,7 @@ func TestPsycopg(t *testing.T) {
 	p := serve(t)
 	out := run(t, 2*time.Minute, "", py, "testdata/psycopg_client.py", p.DSN())
 	t.Log(out)
-	for _, want := range []string{"OK parameters", "OK metadata", "OK transaction", "OK server-side cursor"} {
+	for _, want := range []string{"OK parameters", "OK metadata", "OK transaction", "OK copy", "OK server-side cursor"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}

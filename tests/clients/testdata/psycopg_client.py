@@ -38,6 +38,24 @@ with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("UPDATE py_items SET name = 'seven' WHERE id = 7")
     assert conn.execute("SELECT name FROM py_items WHERE id = 7").fetchone() == ("seven",)
     print("OK transaction")
+    # COPY in both directions, text and binary.
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE py_copy (id bigint PRIMARY KEY, name text, price numeric(10,2))")
+        with cur.copy("COPY py_copy (id, name, price) FROM STDIN") as copy:
+            for i in range(1, 1001):
+                copy.write_row((i, f"row {i}", decimal.Decimal("0.50") * i))
+        with cur.copy("COPY py_copy (id, name, price) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "text", "numeric"])
+            for i in range(1001, 1101):
+                copy.write_row((i, None, decimal.Decimal("1.00")))
+        cur.execute("SELECT count(*), sum(price), count(name) FROM py_copy")
+        assert cur.fetchone() == (1100, decimal.Decimal("250350.00"), 1000)
+        out = []
+        with cur.copy("COPY (SELECT id, name FROM py_copy WHERE id <= 3 ORDER BY id) TO STDOUT") as copy:
+            for row in copy.rows():
+                out.append(row)
+        assert out == [("1", "row 1"), ("2", "row 2"), ("3", "row 3")], out
+    print("OK copy")
 
 # Server-side (named) cursors need DECLARE/FETCH.
 with psycopg.connect(dsn) as conn:
