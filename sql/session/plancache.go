@@ -3,6 +3,7 @@ package session
 import (
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/planner"
 )
 
 // A prepared query keeps its plan while the catalog it was planned against
@@ -104,4 +105,54 @@ func reusableExpr(e exec.Expr) bool {
 func isKeyPrefix(e exec.Expr) bool {
 	s := e.String()
 	return s == "key prefix" || s == "view key prefix"
+}
+
+// A prepared write keeps its plan the same way.
+type writeCache struct {
+	cat *log.Catalog
+	w   *planner.Write
+}
+
+func (p *prepared) cachedWrite(cat *log.Catalog) *planner.Write {
+	if p.write != nil && p.write.cat == cat {
+		return p.write.w
+	}
+	return nil
+}
+
+func (p *prepared) keepWrite(cat *log.Catalog, w *planner.Write) {
+	if reusableWrite(w) {
+		p.write = &writeCache{cat: cat, w: w}
+	}
+}
+
+func reusableWrite(w *planner.Write) bool {
+	if !reusableExprs(w.Returning) {
+		return false
+	}
+	checks := func(cs []exec.RowCheck) bool {
+		for _, c := range cs {
+			if !reusableExpr(c.Expr) {
+				return false
+			}
+		}
+		return true
+	}
+	assigns := func(as []exec.Assign) bool {
+		for _, a := range as {
+			if !reusableExpr(a.Expr) {
+				return false
+			}
+		}
+		return true
+	}
+	switch x := w.Plan.(type) {
+	case *exec.Insert:
+		return reusableNode(x.Source) && checks(x.Checks) && assigns(x.Set) && (x.SetWhere == nil || reusableExpr(x.SetWhere))
+	case *exec.Update:
+		return reusableNode(x.Source) && checks(x.Checks) && assigns(x.Set)
+	case *exec.Delete:
+		return reusableNode(x.Source)
+	}
+	return false
 }

@@ -191,8 +191,10 @@ type prepared struct {
 	stmt   sql.Statement
 	params []types.T
 	cols   []exec.Column
-	// plan is the query's last plan and the catalog it was made for.
-	plan *planCache
+	// plan is the query's last plan and the catalog it was made for;
+	// write the same for INSERT, UPDATE and DELETE.
+	plan  *planCache
+	write *writeCache
 }
 
 // prepare plans a statement once, to learn its parameter and result types.

@@ -267,11 +267,15 @@ func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) 
 }
 
 func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Datum, txn *exec.Txn, commit bool) (rowSeq, string, error) {
-	info := p.stmt.StmtInfo()
-	b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: info.Params})
-	w, err := s.buildWrite(b, p.stmt)
-	if err != nil {
-		return nil, "", err
+	w := p.cachedWrite(txn.Catalog())
+	if w == nil {
+		info := p.stmt.StmtInfo()
+		b := s.builder(txn.Catalog(), &planner.Params{Types: p.params, Marker: info.Params})
+		var err error
+		if w, err = s.buildWrite(b, p.stmt); err != nil {
+			return nil, "", err
+		}
+		p.keepWrite(txn.Catalog(), w)
 	}
 	env := s.env(params)
 	s.currentReader = txn

@@ -329,3 +329,34 @@ func TestPreparedPlansFollowTheCatalog(t *testing.T) {
 		t.Fatalf("prepared query after DROP TABLE: %v", err)
 	}
 }
+
+// TestPreparedWritesFollowTheCatalog: a prepared INSERT's cached plan is
+// replaced when the table's schema changes.
+func TestPreparedWritesFollowTheCatalog(t *testing.T) {
+	s := strandtest.Start(t, "")
+	ctx := context.Background()
+	c := s.Connect(t)
+	c.Exec(ctx, `CREATE TABLE w (id int PRIMARY KEY, a int)`)
+	if _, err := c.Prepare(ctx, "ins", `INSERT INTO w (id, a) VALUES ($1, $2)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := c.Exec(ctx, "ins", i, i*10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Exec(ctx, `ALTER TABLE w ADD COLUMN b text`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "ins", 4, 40); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "ins", 4, 41); err == nil || !strings.Contains(err.Error(), "23505") {
+		t.Fatalf("duplicate through the cached plan: %v", err)
+	}
+	var n, sum int
+	var nulls int
+	if err := c.QueryRow(ctx, `SELECT count(*), sum(a), count(*) - count(b) FROM w`).Scan(&n, &sum, &nulls); err != nil || n != 4 || sum != 100 || nulls != 4 {
+		t.Fatalf("after ALTER: %d rows, sum %d, %d NULL b, %v", n, sum, nulls, err)
+	}
+}
