@@ -168,12 +168,15 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 	}
 	in.result.Events = make([]Appended, len(s.changes))
 	for i := range s.changes {
-		if err := s.writeChange(st, cat, &s.changes[i]); err != nil {
+		c := &s.changes[i]
+		if err := s.writeChange(st, c); err != nil {
 			return false, err
 		}
-		c := &s.changes[i]
 		in.result.Events[i] = Appended{Version: c.Version, LSN: c.LSN, Op: c.Op}
 		ok = true
+	}
+	if err := s.writeHeads(st); err != nil {
+		return false, err
 	}
 	for _, m := range hookMuts {
 		if len(m.Key) == 0 || m.Key[0] < NSHookFirst || m.Key[0] > NSHookLast {
@@ -231,15 +234,16 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 		return Change{}, &TableError{Table: w.Table, Code: "0A000", Msg: fmt.Sprintf("cannot delete from append-only stream %q", t.Name)}
 	}
 
-	hk := string(headKey(s.keyBuf[:0], w.Table, w.Key))
+	s.keyBuf = headKey(s.keyBuf[:0], w.Table, w.Key)
+	hkb := s.keyBuf
 	var before Head
-	if h, ok := s.local[hk]; ok {
+	if h, ok := s.local[string(hkb)]; ok {
 		before = *h
 	} else {
-		v, closer, err := st.Get([]byte(hk))
+		v, closer, err := st.Get(hkb)
 		switch {
 		case err == nil:
-			err = decodeHead([]byte(hk), v, &before)
+			err = decodeHead(hkb, v, &before)
 			if before.Row != nil {
 				before.Row = append([]byte(nil), before.Row...)
 			}
@@ -251,7 +255,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 			}
 		case errors.Is(err, pebble.ErrNotFound):
 		default:
-			return Change{}, fatalError{fmt.Errorf("read head %s: %w", describeKey([]byte(hk)), err)}
+			return Change{}, fatalError{fmt.Errorf("read head %s: %w", describeKey(hkb), err)}
 		}
 	}
 
@@ -297,11 +301,14 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if t.Kind == Keyed && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
-	s.local[hk] = &after
+	s.local[string(hkb)] = &after
 	return Change{Event: ev, Before: before}, nil
 }
 
-func (s *sequencer) writeChange(st State, cat *Catalog, c *Change) error {
+// writeChange writes an event and its version entry. Heads are written
+// once per key when the intent is applied (writeHeads): the head check()
+// left in s.local is the one the key ends with.
+func (s *sequencer) writeChange(st State, c *Change) error {
 	s.valBuf = encodeRecord(s.valBuf, &c.Event)
 	s.keyBuf = eventKey(s.keyBuf[:0], c.Table, c.LSN)
 	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
@@ -312,17 +319,16 @@ func (s *sequencer) writeChange(st State, cat *Catalog, c *Change) error {
 	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
 		return fmt.Errorf("write version: %w", err)
 	}
-	h := Head{Version: c.Version, LSN: c.LSN, FirstVersion: c.Before.FirstVersion, Tombstone: c.Op == OpDelete}
-	if h.FirstVersion == 0 {
-		h.FirstVersion = 1
-	}
-	if t, _ := cat.Table(c.Table); t.Kind == Keyed && c.Op != OpDelete {
-		h.SchemaVersion, h.Row = c.SchemaVersion, c.Row
-	}
-	s.valBuf = encodeHead(s.valBuf, &h)
-	s.keyBuf = headKey(s.keyBuf[:0], c.Table, c.Key)
-	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
-		return fmt.Errorf("write head: %w", err)
+	return nil
+}
+
+// writeHeads writes the final head of every key the intent touched.
+func (s *sequencer) writeHeads(st State) error {
+	for hk, h := range s.local {
+		s.valBuf = encodeHead(s.valBuf, h)
+		if err := st.Set([]byte(hk), s.valBuf, nil); err != nil {
+			return fmt.Errorf("write head: %w", err)
+		}
 	}
 	return nil
 }
