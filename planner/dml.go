@@ -122,32 +122,13 @@ func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
 	l := exec.NewTableLayout(td)
 	nt := len(l.Types)
 	// Target columns: the listed ones (possibly _version) or all.
-	target := make([]int, 0, nt)
-	if len(st.AST.Columns) == 0 {
-		for i := 0; i < nt; i++ {
-			target = append(target, i)
-		}
-	} else {
-		seen := map[int]bool{}
-		for _, c := range st.AST.Columns {
-			idx := -1
-			if c.Name.O == exec.VersionColumn {
-				idx = nt
-			}
-			for i, col := range l.Cur.Columns {
-				if col.Name == c.Name.O {
-					idx = i
-				}
-			}
-			if idx < 0 {
-				return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", c.Name.O, td.Name)
-			}
-			if seen[idx] {
-				return nil, pgerr.New(pgerr.DuplicateColumn, "column %q specified more than once", c.Name.O)
-			}
-			seen[idx] = true
-			target = append(target, idx)
-		}
+	names := make([]string, len(st.AST.Columns))
+	for i, c := range st.AST.Columns {
+		names[i] = c.Name.O
+	}
+	target, err := targetColumns(l, names)
+	if err != nil {
+		return nil, err
 	}
 	colType := func(idx int) exec.Column {
 		if idx == nt {
@@ -155,20 +136,14 @@ func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
 		}
 		return exec.Column{Name: l.Cur.Columns[idx].Name, T: l.Types[idx]}
 	}
-	// Defaults for every table column.
+	// Defaults for every table column (NULL where none is declared).
 	defaults := make([]exec.Expr, nt+1)
-	eb := &exprBinder{b: b, scope: &scope{}, what: "DEFAULT"}
-	for i, c := range l.Cur.Columns {
-		if c.Default == "" {
+	for i := range l.Cur.Columns {
+		if defaults[i], err = b.columnDefault(l, i); err != nil {
+			return nil, err
+		}
+		if defaults[i] == nil {
 			defaults[i] = &exec.Const{T: l.Types[i]}
-			continue
-		}
-		n, err := ParseStored(c.Default)
-		if err != nil {
-			return nil, err
-		}
-		if defaults[i], err = eb.bindAs(n, l.Types[i], "column \""+c.Name+"\""); err != nil {
-			return nil, err
 		}
 	}
 	defaults[nt] = &exec.Const{T: tInt8}
@@ -356,15 +331,11 @@ func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
 		}
 		var e exec.Expr
 		if _, isDefault := a.Expr.(*ast.DefaultExpr); isDefault {
-			e = &exec.Const{T: l.Types[idx]}
-			if d := l.Cur.Columns[idx].Default; d != "" {
-				n, err := ParseStored(d)
-				if err != nil {
-					return nil, err
-				}
-				if e, err = eb.bindAs(n, l.Types[idx], "column"); err != nil {
-					return nil, err
-				}
+			if e, err = b.columnDefault(l, idx); err != nil {
+				return nil, err
+			}
+			if e == nil {
+				e = &exec.Const{T: l.Types[idx]}
 			}
 		} else if e, err = eb.bindAs(a.Expr, l.Types[idx], "column \""+a.Column.Name.O+"\""); err != nil {
 			return nil, err
