@@ -102,7 +102,7 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 		if _, pending := txn.Pending(l, key); pending {
 			return duplicateKey(l, key)
 		}
-		if err := txn.Put(l, row, false, log.Cond{Kind: log.NotExists}); err != nil {
+		if err := txn.PutKey(l, key, row, false, log.Cond{Kind: log.NotExists}); err != nil {
 			return err
 		}
 		res.Count++
@@ -142,7 +142,7 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 		if string(l.Key(updated)) != string(key) {
 			return pgerr.New(pgerr.FeatureNotSupported, "ON CONFLICT DO UPDATE cannot change the key")
 		}
-		if err := txn.Put(l, updated, false, readCond(existing, nt)); err != nil {
+		if err := txn.PutKey(l, key, updated, false, readCond(existing, nt)); err != nil {
 			return err
 		}
 		res.Count++
@@ -152,7 +152,7 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 	if found {
 		return duplicateKey(l, key)
 	}
-	if err := txn.Put(l, row, false, log.Cond{Kind: log.NotExists}); err != nil {
+	if err := txn.PutKey(l, key, row, false, log.Cond{Kind: log.NotExists}); err != nil {
 		return err
 	}
 	res.Count++
@@ -283,7 +283,7 @@ func (u *Update) Execute(rt *Runtime, txn *Txn) (*WriteResult, error) {
 		if string(oldKey) != string(newKey) {
 			// A key change is a delete of the old key and an insert of the
 			// new one.
-			if err := txn.Put(l, old, true, readCond(old, nt)); err != nil {
+			if err := txn.PutKey(l, oldKey, old, true, readCond(old, nt)); err != nil {
 				return nil, err
 			}
 			if _, found, err := txn.Get(l, newKey); err != nil {
@@ -291,10 +291,10 @@ func (u *Update) Execute(rt *Runtime, txn *Txn) (*WriteResult, error) {
 			} else if found {
 				return nil, duplicateKey(l, newKey)
 			}
-			if err := txn.Put(l, nr, false, log.Cond{Kind: log.NotExists}); err != nil {
+			if err := txn.PutKey(l, newKey, nr, false, log.Cond{Kind: log.NotExists}); err != nil {
 				return nil, err
 			}
-		} else if err := txn.Put(l, nr, false, readCond(old, nt)); err != nil {
+		} else if err := txn.PutKey(l, newKey, nr, false, readCond(old, nt)); err != nil {
 			return nil, err
 		}
 		res.Count++

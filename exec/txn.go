@@ -98,7 +98,11 @@ var errCatalogMoved = &log.TableError{Code: "40001", Msg: "could not serialize a
 // of the same key in the transaction replaces the first one's row and keeps
 // its condition (the transaction's read of the key); streams append.
 func (t *Txn) Put(l *TableLayout, row Row, del bool, cond log.Cond) error {
-	key := l.Key(row)
+	return t.PutKey(l, l.Key(row), row, del, cond)
+}
+
+// PutKey is Put for a caller that already encoded row's key.
+func (t *Txn) PutKey(l *TableLayout, key []byte, row Row, del bool, cond log.Cond) error {
 	var data []byte
 	if !del {
 		var err error
