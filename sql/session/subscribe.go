@@ -3,10 +3,7 @@ package session
 import (
 	"context"
 	"strconv"
-	"strings"
 
-	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/pgwire"
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -26,94 +23,46 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 	if o.format == "binary" {
 		return 0, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE in binary COPY format is not supported yet")
 	}
-	b := s.builder(s.catalog(), nil)
-	td, err := b.LookupTable(sub.Target.Schema, sub.Target.Name)
+	// The same reader as a cursor FOR SUBSCRIBE: COPY fetches everything
+	// pending, waiting for the next change when nothing is.
+	sc, err := s.newSubCursor(sub)
 	if err != nil {
 		return 0, err
 	}
-	if td.Kind == log.View {
-		return 0, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view is not supported yet")
-	}
-	pos, keyPrefix, err := s.subscribeOptions(sub)
+	out, err := w.CopyOut(0, make([]int16, len(sc.cols)))
 	if err != nil {
 		return 0, err
 	}
-	out, err := w.CopyOut(0, make([]int16, 5+len(td.Current().Columns)))
-	if err != nil {
-		return 0, err
-	}
-	var (
-		n       int64
-		line    []byte
-		val     []byte
-		row     exec.Row
-		layouts = map[*log.Catalog]*exec.TableLayout{}
-	)
+	var n int64
+	var line, val []byte
 	for {
-		changed := s.eng.Log.Changed()
-		snap := s.eng.Log.Snapshot()
-		cur, ok := snap.Catalog().Table(td.ID)
-		if !ok {
-			snap.Release()
-			return n, pgerr.New(pgerr.UndefinedTable, "relation %q was dropped", td.Name)
+		rows, err := sc.fetch(ctx, s, -1)
+		if err != nil {
+			return n, err
 		}
-		l := layouts[snap.Catalog()]
-		if l == nil {
-			l = exec.NewTableLayout(cur)
-			layouts = map[*log.Catalog]*exec.TableLayout{snap.Catalog(): l}
-		}
-		err := snap.Events(td.ID, pos, func(e *log.Event) error {
-			keyText := l.KeyText(e.Key)
-			if keyPrefix != "" && !strings.HasPrefix(keyText, keyPrefix) {
-				pos = e.LSN
-				return nil
-			}
+		for _, row := range rows {
 			line = line[:0]
-			line = strconv.AppendUint(line, e.LSN, 10)
-			line = append(line, o.delimiter)
-			line = escapeText(line, []byte(cur.Name), o.delimiter)
-			line = append(line, o.delimiter)
-			line = escapeText(line, []byte(keyText), o.delimiter)
-			line = append(line, o.delimiter)
-			line = strconv.AppendUint(line, e.Version, 10)
-			line = append(line, o.delimiter)
-			line = append(line, e.Op.String()...)
-			var err error
-			if e.Op != log.OpDelete {
-				if row, err = l.Decode(e.SchemaVersion, e.Row, e.Version, row); err != nil {
-					return err
+			for i, c := range sc.cols {
+				if i > 0 {
+					line = append(line, o.delimiter)
 				}
-			}
-			for i, t := range l.Types {
-				line = append(line, o.delimiter)
-				if e.Op == log.OpDelete || row[i] == nil {
+				if row[i] == nil {
 					line = append(line, o.null...)
 					continue
 				}
-				val = types.AppendText(val[:0], t, row[i], s.vars.types)
+				val = types.AppendText(val[:0], c.T, row[i], s.vars.types)
 				line = escapeText(line, val, o.delimiter)
 			}
 			line = append(line, '\n')
 			if _, err := out.Write(line); err != nil {
-				return err
+				return n, err
 			}
-			pos = e.LSN
 			n++
-			return nil
-		})
-		snap.Release()
-		if err != nil {
-			return n, err
 		}
 		if f, ok := out.(interface{ Flush() error }); ok {
 			if err := f.Flush(); err != nil {
 				return n, err
 			}
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return n, context.Cause(ctx)
 		}
 	}
 }
