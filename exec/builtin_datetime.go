@@ -60,23 +60,10 @@ type tm struct {
 func j2date(j int) (int, int, int) { return types.Date(j - pgEpochJ).YMD() }
 func date2j(y, m, d int) int       { return int(types.MakeDate(y, m, d)) + pgEpochJ }
 
-func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if isLeap(y) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
+func daysIn(y, m int) int { return types.DaysInMonth(y, m) }
 
 func splitTS(us int64) tm {
-	days, tod := floorDiv(us, usPerDay)
+	days, tod := types.FloorDiv(us, usPerDay)
 	var t tm
 	t.year, t.mon, t.mday = j2date(int(days) + pgEpochJ)
 	t.hour = int(tod / usPerHour)
@@ -86,15 +73,6 @@ func splitTS(us int64) tm {
 	t.sec = int(tod / usPerSec)
 	t.usec = tod % usPerSec
 	return t
-}
-
-func floorDiv(a, b int64) (int64, int64) {
-	q, r := a/b, a%b
-	if r < 0 {
-		q--
-		r += b
-	}
-	return q, r
 }
 
 // joinTS is tm2timestamp; ok is false out of the timestamp range.
@@ -118,54 +96,18 @@ func sessionLoc(env *Env) *time.Location {
 	return env.Settings.Location
 }
 
-func zoneOffset(loc *time.Location, unix int64) int {
-	if loc == time.UTC {
-		return 0
-	}
-	_, off := time.Unix(unix, 0).In(loc).Zone()
-	return off
-}
-
-// wallOffset is DetermineTimeZoneOffset: the UTC offset that applies to a
-// wall-clock time (local seconds since the Unix epoch). In a
-// spring-forward gap the offset before the transition is used; in a
-// fall-back overlap, the one after.
-func wallOffset(loc *time.Location, local int64) int {
-	if loc == time.UTC {
-		return 0
-	}
-	prev := time.Unix(local-86400, 0).In(loc)
-	_, before := prev.Zone()
-	_, end := prev.ZoneBounds()
-	if end.IsZero() {
-		return before
-	}
-	boundary := end.Unix()
-	_, after := end.In(loc).Zone()
-	bt, at := local-int64(before), local-int64(after)
-	switch {
-	case bt < boundary && at < boundary:
-		return before
-	case bt >= boundary && at >= boundary:
-		return after
-	case bt > at:
-		return before
-	}
-	return after
-}
-
-func floorSec(us int64) int64 { s, _ := floorDiv(us, usPerSec); return s }
+func floorSec(us int64) int64 { s, _ := types.FloorDiv(us, usPerSec); return s }
 
 // toLocal is a timestamptz as wall-clock microseconds in loc, with the
 // offset used (seconds east).
 func toLocal(loc *time.Location, t int64) (int64, int) {
-	off := zoneOffset(loc, floorSec(t)+unixToPG)
+	off := types.ZoneOffset(loc, floorSec(t)+unixToPG)
 	return t + int64(off)*usPerSec, off
 }
 
 // fromLocal puts a wall-clock time in loc back to a timestamptz.
 func fromLocal(loc *time.Location, local int64) int64 {
-	off := wallOffset(loc, floorSec(local)+unixToPG)
+	off := types.LocalOffset(loc, floorSec(local)+unixToPG)
 	return local - int64(off)*usPerSec
 }
 
@@ -290,13 +232,13 @@ func init() {
 		}),
 		fn("age", oids(oTS), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			local, _ := toLocal(sessionLoc(e), int64(types.TimestampFromTime(e.Now)))
-			day, _ := floorDiv(local, usPerDay)
+			day, _ := types.FloorDiv(local, usPerDay)
 			return age(day*usPerDay, int64(a[0].(types.Timestamp)), nil)
 		}),
 		fn("age", oids(oTSTZ), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			loc := sessionLoc(e)
 			local, _ := toLocal(loc, int64(types.TimestampFromTime(e.Now)))
-			day, _ := floorDiv(local, usPerDay)
+			day, _ := types.FloorDiv(local, usPerDay)
 			return age(fromLocal(loc, day*usPerDay), int64(a[0].(types.TimestampTZ)), loc)
 		}),
 		fn("make_date", oids(oInt4, oInt4, oInt4), tDate, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {

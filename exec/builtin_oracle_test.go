@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,50 +29,20 @@ import (
 // split at the last "::"; the literal is taken verbatim (no quoting), and
 // NULL is the null value.
 
-var oracle struct {
-	once sync.Once
-	srv  *pgoracle.Server
-	err  error
-}
+var oracle pgoracle.Shared
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if oracle.srv != nil {
-		oracle.srv.Stop()
-	}
+	oracle.Stop()
 	os.Exit(code)
 }
 
 var oracleZones = []string{"UTC", "America/New_York"}
 
+// oracleConn connects to the shared server with the given TimeZone.
 func oracleConn(t *testing.T, zone string) *pgx.Conn {
 	t.Helper()
-	if testing.Short() || !pgoracle.Available() {
-		t.Skip("no PostgreSQL oracle")
-	}
-	oracle.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		oracle.srv, oracle.err = pgoracle.Start(ctx)
-	})
-	if oracle.err != nil {
-		t.Fatal(oracle.err)
-	}
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, oracle.srv.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(ctx) })
-	for _, q := range []string{
-		"SET TimeZone = '" + zone + "'", "SET DateStyle = 'ISO, MDY'",
-		"SET IntervalStyle = 'postgres'", "SET extra_float_digits = 1", "SET bytea_output = 'hex'",
-	} {
-		if _, err := c.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c
+	return oracle.Conn(t, zone)
 }
 
 // builtinCase is one parsed line of builtinCases.

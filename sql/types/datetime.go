@@ -75,9 +75,19 @@ func j2date(jd int) (year, month, day int) {
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
 
-var daysInMonth = [2][12]int{
-	{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
-	{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
+// DaysInMonth is the number of days in month (1-12) of a proleptic
+// Gregorian year (astronomical: 0 is 1 BC). Any other month counts 31.
+func DaysInMonth(year, month int) int {
+	switch month {
+	case 2:
+		if isLeap(year) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 func validJulian(y, m, d int) bool {
@@ -106,7 +116,11 @@ func (t TimestampTZ) Time() time.Time {
 	return time.Unix(sec+unixToPostgresMicros/usecsPerSec, frac*1000).UTC()
 }
 
-func floorDiv(a, b int64) (q, r int64) {
+func floorDiv(a, b int64) (q, r int64) { return FloorDiv(a, b) }
+
+// FloorDiv divides a by b (b > 0) rounding toward negative infinity: the
+// remainder r is always in [0, b).
+func FloorDiv(a, b int64) (q, r int64) {
 	q, r = a/b, a%b
 	if r < 0 {
 		q--
@@ -595,11 +609,7 @@ func validateDate(tm *tmFields) dtErr {
 		return dtMDFieldOverflow
 	}
 	if tm.fmask&fDateM == fDateM {
-		leap := 0
-		if isLeap(tm.year) {
-			leap = 1
-		}
-		if tm.mday > daysInMonth[leap][tm.mon-1] {
+		if tm.mday > DaysInMonth(tm.year, tm.mon) {
 			return dtFieldOverflow
 		}
 	}
@@ -992,9 +1002,11 @@ func lookupZone(lower string) (*time.Location, bool) {
 	return loc, true
 }
 
-// zoneOffset is the UTC offset (seconds east) in loc at a UTC instant
+func zoneOffset(loc *time.Location, unix int64) int { return ZoneOffset(loc, unix) }
+
+// ZoneOffset is the UTC offset (seconds east) in loc at a UTC instant
 // given in seconds since the Unix epoch.
-func zoneOffset(loc *time.Location, unix int64) int {
+func ZoneOffset(loc *time.Location, unix int64) int {
 	if loc == time.UTC {
 		return 0
 	}
@@ -1002,11 +1014,13 @@ func zoneOffset(loc *time.Location, unix int64) int {
 	return off
 }
 
-// localOffset is DetermineTimeZoneOffset: the offset that applies to a
-// local wall-clock time (seconds since the Unix epoch, as if UTC). In a
-// spring-forward gap the offset before the transition is used; in a
-// fall-back overlap, the one after.
-func localOffset(loc *time.Location, local int64) int {
+func localOffset(loc *time.Location, local int64) int { return LocalOffset(loc, local) }
+
+// LocalOffset is DetermineTimeZoneOffset: the UTC offset (seconds east)
+// that applies in loc to a local wall-clock time (seconds since the Unix
+// epoch, as if UTC). In a spring-forward gap the offset before the
+// transition is used; in a fall-back overlap, the one after.
+func LocalOffset(loc *time.Location, local int64) int {
 	if loc == time.UTC {
 		return 0
 	}
