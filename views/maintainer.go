@@ -180,10 +180,16 @@ type run struct {
 	// out collects the output deltas of the views in keep.
 	out  map[log.TableID][]delta
 	keep map[log.TableID]bool
+	// decoded holds each change's rows, decoded once however many views
+	// read its table (operators never modify or keep the rows they get).
+	decoded map[*log.Change]decodedChange
 }
 
+type decodedChange struct{ before, after exec.Row }
+
 func newRun(ov *overlay, keep map[log.TableID]bool) *run {
-	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, out: map[log.TableID][]delta{}, keep: keep}
+	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, out: map[log.TableID][]delta{}, keep: keep,
+		decoded: map[*log.Change]decodedChange{}}
 }
 
 // backfill feeds every row of the view's sources through the plan as an
@@ -235,24 +241,39 @@ func (r *run) backfill() error {
 // applyChange turns one log change into weighted rows of a leaf: an update
 // is the old row out and the new row in.
 func (r *run) applyChange(leaf *Scan, ch *log.Change) error {
-	src := leaf.Layout
-	if ch.Before.Live() && ch.Before.Row != nil && src.Desc.Kind == log.Keyed {
-		old, err := src.Decode(ch.Before.SchemaVersion, ch.Before.Row, ch.Before.Version, nil)
-		if err != nil {
+	d, ok := r.decoded[ch]
+	if !ok {
+		var err error
+		if d, err = decodeChange(leaf.Layout, ch); err != nil {
 			return err
 		}
-		if err := r.emit(leaf, old, -1); err != nil {
+		r.decoded[ch] = d
+	}
+	if d.before != nil {
+		if err := r.emit(leaf, d.before, -1); err != nil {
 			return err
+		}
+	}
+	if d.after != nil {
+		return r.emit(leaf, d.after, 1)
+	}
+	return nil
+}
+
+// decodeChange turns a log change into the row it removed (the replaced
+// or deleted row of a keyed table) and the row it added.
+func decodeChange(src *exec.TableLayout, ch *log.Change) (d decodedChange, err error) {
+	if ch.Before.Live() && ch.Before.Row != nil && src.Desc.Kind == log.Keyed {
+		if d.before, err = src.Decode(ch.Before.SchemaVersion, ch.Before.Row, ch.Before.Version, nil); err != nil {
+			return d, err
 		}
 	}
 	if ch.Op != log.OpDelete {
-		row, err := src.Decode(ch.SchemaVersion, ch.Row, ch.Version, nil)
-		if err != nil {
-			return err
+		if d.after, err = src.Decode(ch.SchemaVersion, ch.Row, ch.Version, nil); err != nil {
+			return d, err
 		}
-		return r.emit(leaf, row, 1)
 	}
-	return nil
+	return d, nil
 }
 
 // emit hands a weighted row that operator from produced to its parent, or
