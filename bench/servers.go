@@ -7,14 +7,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/strand-db/strand/tests/pgoracle"
 )
 
 // server is one database under test, as the workloads see it.
@@ -105,18 +103,13 @@ func (s *strandServer) Stop() error {
 	}
 }
 
-// pgServer is a throwaway PostgreSQL 15 initialized in a temporary
-// directory, listening on a free port of 127.0.0.1. PostgreSQL refuses to run
-// as root, so under root it runs as the postgres user through runuser.
+// pgServer is a throwaway PostgreSQL 15 started by tests/pgoracle, initialized
+// afresh in <root>/postgres and listening on a free port of 127.0.0.1.
+// PostgreSQL refuses to run as root, so under root it runs as the postgres
+// user through runuser.
 type pgServer struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
+	*pgoracle.Server
 }
-
-// pgBinDir is where the PostgreSQL 15 binaries live.
-const pgBinDir = "/usr/lib/postgresql/15/bin"
 
 // pgSettings are the only settings changed from PostgreSQL's defaults:
 // durability is spelled out (both are the defaults), shared_buffers is
@@ -130,81 +123,19 @@ var pgSettings = []string{
 }
 
 func startPostgres(ctx context.Context, root string) (*pgServer, error) {
-	owner, err := pgOwner()
+	srv, err := pgoracle.StartWith(ctx, pgoracle.Options{
+		Dir:      filepath.Join(root, "postgres"),
+		Settings: pgSettings,
+		LogPath:  filepath.Join(root, "postgres.log"),
+		Timeout:  60 * time.Second,
+	})
 	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(root, "postgres")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, err
-	}
-	if owner != nil {
-		if err := os.Chown(dir, owner.uid, owner.gid); err != nil {
-			return nil, err
-		}
-	}
-	data := filepath.Join(dir, "data")
-	initdb := asOwner(owner, filepath.Join(pgBinDir, "initdb"),
-		"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C")
-	if out, err := initdb.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"-D", data, "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-k", dir}
-	for _, s := range pgSettings {
-		args = append(args, "-c", s)
-	}
-	s := &pgServer{dir: dir, port: port, done: make(chan struct{})}
-	logPath := filepath.Join(root, "postgres.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	s.cmd = asOwner(owner, filepath.Join(pgBinDir, "postgres"), args...)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
-	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
-	if err := waitReady(ctx, s.DSN(), s.done, logPath); err != nil {
-		s.Stop()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return s, nil
+	return &pgServer{srv}, nil
 }
 
 func (s *pgServer) Name() string { return "postgres" }
-
-func (s *pgServer) DSN() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
-}
-
-// Stop asks the postmaster for a fast shutdown. Under runuser the process we
-// started is runuser, so the postmaster's pid comes from its pid file.
-func (s *pgServer) Stop() error {
-	sig := func(sig syscall.Signal) {
-		if b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid")); err == nil {
-			line, _, _ := strings.Cut(string(b), "\n")
-			if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 0 && syscall.Kill(pid, sig) == nil {
-				return
-			}
-		}
-		s.cmd.Process.Signal(sig)
-	}
-	sig(syscall.SIGINT)
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(60 * time.Second):
-		sig(syscall.SIGQUIT)
-		<-s.done
-		return errors.New("postgres did not stop within 60s; sent SIGQUIT")
-	}
-}
 
 // waitReady polls until the server answers SELECT 1, it exits, or 60s pass.
 func waitReady(ctx context.Context, dsn string, done <-chan struct{}, logPath string) error {
@@ -233,31 +164,6 @@ func waitReady(ctx context.Context, dsn string, done <-chan struct{}, logPath st
 	}
 }
 
-type account struct {
-	name     string
-	uid, gid int
-}
-
-func pgOwner() (*account, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root needs a postgres user: %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &account{name: u.Username, uid: uid, gid: gid}, nil
-}
-
-func asOwner(owner *account, name string, args ...string) *exec.Cmd {
-	if owner == nil {
-		return exec.Command(name, args...)
-	}
-	return exec.Command("runuser", append([]string{"-u", owner.name, "--", name}, args...)...)
-}
-
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -265,13 +171,4 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-func freePort() (int, error) {
-	a, err := freeAddr()
-	if err != nil {
-		return 0, err
-	}
-	_, p, _ := net.SplitHostPort(a)
-	return strconv.Atoi(p)
 }

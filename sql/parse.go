@@ -71,13 +71,18 @@ func parsePiece(src string, p Piece) (Statement, error) {
 	if err != nil {
 		return nil, err
 	}
+	sp.stamp(s)
+	return s, nil
+}
+
+// stamp sets NumParams from the parameter map and gives s the info.
+func (sp *stmtParser) stamp(s Statement) {
 	for _, n := range sp.info.Params {
 		if n > sp.info.NumParams {
 			sp.info.NumParams = n
 		}
 	}
 	*s.StmtInfo() = sp.info
-	return s, nil
 }
 
 // tidb writes n and parses the text with TiDB, renumbering parameter
@@ -222,11 +227,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 		if err := sp.expectWords("materialized", "view"); err != nil {
 			return nil, err
 		}
-		name, err := sp.objectName()
-		if err != nil {
-			return nil, err
-		}
-		return &RefreshMaterializedView{Name: name}, sp.end()
+		return named(sp, sp.objectName, func(n ObjectName) Statement { return &RefreshMaterializedView{Name: n} })
 	case "show":
 		return sp.show()
 	case "set":
@@ -236,11 +237,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 		if sp.accept("all") {
 			return &Reset{Name: "all"}, sp.end()
 		}
-		name, err := sp.settingName()
-		if err != nil {
-			return nil, err
-		}
-		return &Reset{Name: name}, sp.end()
+		return named(sp, sp.settingName, func(n string) Statement { return &Reset{Name: n} })
 	case "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release":
 		return sp.transaction()
 	case "discard":
@@ -257,11 +254,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 		if sp.accept("all") {
 			return &Deallocate{All: true}, sp.end()
 		}
-		name, err := sp.ident()
-		if err != nil {
-			return nil, err
-		}
-		return &Deallocate{Name: name}, sp.end()
+		return named(sp, sp.ident, func(n string) Statement { return &Deallocate{Name: n} })
 	case "prepare":
 		return sp.prepare()
 	case "execute":
@@ -289,25 +282,16 @@ func (sp *stmtParser) statement() (Statement, error) {
 		return st, nil
 	case "listen":
 		sp.next()
-		ch, err := sp.ident()
-		if err != nil {
-			return nil, err
-		}
-		return &Listen{Channel: ch}, sp.end()
+		return named(sp, sp.ident, func(n string) Statement { return &Listen{Channel: n} })
 	case "unlisten":
 		sp.next()
 		if sp.peek().isOp("*") {
 			sp.next()
 			return &Unlisten{All: true}, sp.end()
 		}
-		ch, err := sp.ident()
-		if err != nil {
-			return nil, err
-		}
-		return &Unlisten{Channel: ch}, sp.end()
+		return named(sp, sp.ident, func(n string) Statement { return &Unlisten{Channel: n} })
 	case "notify":
-		sp.next()
-		ch, err := sp.ident()
+		ch, err := sp.nameAfterKeyword()
 		if err != nil {
 			return nil, err
 		}
@@ -329,13 +313,38 @@ func (sp *stmtParser) statement() (Statement, error) {
 		if sp.accept("all") {
 			return &Close{All: true}, sp.end()
 		}
-		name, err := sp.ident()
-		if err != nil {
-			return nil, err
-		}
-		return &Close{Cursor: name}, sp.end()
+		return named(sp, sp.ident, func(n string) Statement { return &Close{Cursor: n} })
 	}
 	return nil, sp.syntaxErr(tok)
+}
+
+// named reads a name with read, makes the statement mk builds of it and
+// requires the statement to end there.
+func named[T any](sp *stmtParser, read func() (T, error), mk func(T) Statement) (Statement, error) {
+	name, err := read()
+	if err != nil {
+		return nil, err
+	}
+	return mk(name), sp.end()
+}
+
+// nameAfterKeyword skips the statement's keyword and reads the name after
+// it.
+func (sp *stmtParser) nameAfterKeyword() (string, error) {
+	sp.next()
+	return sp.ident()
+}
+
+// commaList calls item once, then again after each comma.
+func (sp *stmtParser) commaList(item func() error) error {
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		if !sp.acceptPunct(",") {
+			return nil
+		}
+	}
 }
 
 // end requires the statement to be complete.
@@ -398,15 +407,12 @@ func (sp *stmtParser) identList() ([]string, error) {
 		return nil, err
 	}
 	var names []string
-	for {
+	if err := sp.commaList(func() error {
 		n, err := sp.ident()
-		if err != nil {
-			return nil, err
-		}
 		names = append(names, n)
-		if !sp.acceptPunct(",") {
-			break
-		}
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	return names, sp.expectPunct(")")
 }
@@ -498,8 +504,7 @@ func (sp *stmtParser) insert() (Statement, error) {
 	if err := sp.expect("into"); err != nil {
 		return nil, err
 	}
-	nameTok := sp.peek()
-	name, err := sp.objectName()
+	head, name, err := sp.target("INSERT INTO ", ins.Pos)
 	if err != nil {
 		return nil, err
 	}
@@ -509,8 +514,6 @@ func (sp *stmtParser) insert() (Statement, error) {
 			return nil, err
 		}
 	}
-	head := &node{prec: precAtom}
-	head.txt("INSERT INTO ", ins.Pos).sub(tableRef(name, nameTok.Pos), 0)
 	if sp.peek().isPunct("(") && !sp.startsQueryAt(sp.i+1) {
 		cols, err := sp.identList()
 		if err != nil {
@@ -559,13 +562,10 @@ func (sp *stmtParser) insert() (Statement, error) {
 		}
 		head.txt(" ", -1).sub(body, 0)
 	}
-	ast1, err := sp.tidb(head)
-	if err != nil {
+	if st.AST, err = parseAs(sp, head, ins, func(i *ast.InsertStmt) bool {
+		return !i.IsReplace && !i.Setlist && i.OnDuplicate == nil
+	}); err != nil {
 		return nil, err
-	}
-	var ok bool
-	if st.AST, ok = ast1.(*ast.InsertStmt); !ok || st.AST.IsReplace || st.AST.Setlist || st.AST.OnDuplicate != nil {
-		return nil, sp.syntaxErr(ins)
 	}
 	if confAt < retAt {
 		sp.i = confAt + 2
@@ -626,13 +626,9 @@ func (sp *stmtParser) onConflict(table ObjectName, end int) (*OnConflict, error)
 	}
 	n := &node{prec: precAtom}
 	n.txt("UPDATE ", upd.Pos).sub(tableRef(table, -1), 0).txt(" ", -1).sub(body, 0)
-	st, err := sp.tidb(n)
+	u, err := parseAs(sp, n, upd, func(*ast.UpdateStmt) bool { return true })
 	if err != nil {
 		return nil, err
-	}
-	u, ok := st.(*ast.UpdateStmt)
-	if !ok {
-		return nil, sp.syntaxErr(upd)
 	}
 	oc.Set = u.List
 	oc.Where = u.Where
@@ -645,14 +641,8 @@ func (sp *stmtParser) update() (Statement, error) {
 	if o := sp.peek(); o.is("only") {
 		return nil, sp.unsupported(o, "UPDATE ONLY")
 	}
-	nameTok := sp.peek()
-	name, err := sp.objectName()
+	head, err := sp.aliasedTarget("UPDATE ", upd.Pos)
 	if err != nil {
-		return nil, err
-	}
-	head := &node{prec: precAtom}
-	head.txt("UPDATE ", upd.Pos).sub(tableRef(name, nameTok.Pos), 0)
-	if err := sp.alias(head); err != nil {
 		return nil, err
 	}
 	if !sp.peek().is("set") {
@@ -664,19 +654,55 @@ func (sp *stmtParser) update() (Statement, error) {
 		return nil, err
 	}
 	head.txt(" ", -1).sub(body, 0)
-	st, err := sp.tidb(head)
+	u, err := parseAs(sp, head, upd, func(u *ast.UpdateStmt) bool { return !u.MultipleTable })
 	if err != nil {
 		return nil, err
-	}
-	u, ok := st.(*ast.UpdateStmt)
-	if !ok || u.MultipleTable {
-		return nil, sp.syntaxErr(upd)
 	}
 	ret, err := sp.returning(retAt)
 	if err != nil {
 		return nil, err
 	}
 	return &Update{AST: u, Returning: ret}, nil
+}
+
+// target reads the table a DML statement writes to and starts its text
+// for TiDB: verb (ending in a space), then the table.
+func (sp *stmtParser) target(verb string, pos int) (*node, ObjectName, error) {
+	nameTok := sp.peek()
+	name, err := sp.objectName()
+	if err != nil {
+		return nil, ObjectName{}, err
+	}
+	head := &node{prec: precAtom}
+	head.txt(verb, pos).sub(tableRef(name, nameTok.Pos), 0)
+	return head, name, nil
+}
+
+// aliasedTarget is target followed by an optional [AS] alias.
+func (sp *stmtParser) aliasedTarget(verb string, pos int) (*node, error) {
+	head, _, err := sp.target(verb, pos)
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.alias(head); err != nil {
+		return nil, err
+	}
+	return head, nil
+}
+
+// parseAs parses n with TiDB and requires a T that accept takes; anything
+// else is a syntax error at tok.
+func parseAs[T ast.StmtNode](sp *stmtParser, n *node, tok Token, accept func(T) bool) (T, error) {
+	var zero T
+	st, err := sp.tidb(n)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := st.(T)
+	if !ok || !accept(t) {
+		return zero, sp.syntaxErr(tok)
+	}
+	return t, nil
 }
 
 // alias reads an optional [AS] alias after a DML target.
@@ -705,14 +731,8 @@ func (sp *stmtParser) delete() (Statement, error) {
 	if o := sp.peek(); o.is("only") {
 		return nil, sp.unsupported(o, "DELETE FROM ONLY")
 	}
-	nameTok := sp.peek()
-	name, err := sp.objectName()
+	head, err := sp.aliasedTarget("DELETE FROM ", del.Pos)
 	if err != nil {
-		return nil, err
-	}
-	head := &node{prec: precAtom}
-	head.txt("DELETE FROM ", del.Pos).sub(tableRef(name, nameTok.Pos), 0)
-	if err := sp.alias(head); err != nil {
 		return nil, err
 	}
 	retAt := sp.findTop(sp.i, sp.isReturning)
@@ -726,13 +746,9 @@ func (sp *stmtParser) delete() (Statement, error) {
 		}
 		head.txt(" ", -1).sub(body, 0)
 	}
-	st, err := sp.tidb(head)
+	d, err := parseAs(sp, head, del, func(d *ast.DeleteStmt) bool { return !d.IsMultiTable })
 	if err != nil {
 		return nil, err
-	}
-	d, ok := st.(*ast.DeleteStmt)
-	if !ok || d.IsMultiTable {
-		return nil, sp.syntaxErr(del)
 	}
 	ret, err := sp.returning(retAt)
 	if err != nil {

@@ -50,11 +50,7 @@ func (sp *stmtParser) show() (Statement, error) {
 		sp.i += 2
 		return &Show{Name: "session_authorization"}, sp.end()
 	}
-	name, err := sp.settingName()
-	if err != nil {
-		return nil, err
-	}
-	return &Show{Name: name}, sp.end()
+	return named(sp, sp.settingName, func(n string) Statement { return &Show{Name: n} })
 }
 
 func (sp *stmtParser) set() (Statement, error) {
@@ -91,12 +87,7 @@ func (sp *stmtParser) set() (Statement, error) {
 		if i := sp.peek(); i.is("interval") {
 			return nil, sp.unsupported(i, "SET TIME ZONE INTERVAL")
 		}
-		v, err := sp.setValue()
-		if err != nil {
-			return nil, err
-		}
-		st.Values = []string{v}
-		return st, sp.end()
+		return sp.setSingle(st)
 	case tok.is("names"):
 		sp.next()
 		st.Name = "client_encoding"
@@ -104,12 +95,7 @@ func (sp *stmtParser) set() (Statement, error) {
 			st.Default = true
 			return st, sp.end()
 		}
-		v, err := sp.setValue()
-		if err != nil {
-			return nil, err
-		}
-		st.Values = []string{v}
-		return st, sp.end()
+		return sp.setSingle(st)
 	case tok.is("role"), tok.is("session") && sp.peekN(1).is("authorization"), tok.is("constraints"):
 		return nil, sp.unsupported(tok, "SET "+strings.ToUpper(tok.Text))
 	}
@@ -128,16 +114,23 @@ func (sp *stmtParser) set() (Statement, error) {
 		st.Default = true
 		return st, sp.end()
 	}
-	for {
+	if err := sp.commaList(func() error {
 		v, err := sp.setValue()
-		if err != nil {
-			return nil, err
-		}
 		st.Values = append(st.Values, v)
-		if !sp.acceptPunct(",") {
-			break
-		}
+		return err
+	}); err != nil {
+		return nil, err
 	}
+	return st, sp.end()
+}
+
+// setSingle reads the one value of st and ends the statement.
+func (sp *stmtParser) setSingle(st *Set) (Statement, error) {
+	v, err := sp.setValue()
+	if err != nil {
+		return nil, err
+	}
+	st.Values = []string{v}
 	return st, sp.end()
 }
 
@@ -176,11 +169,7 @@ func (sp *stmtParser) transaction() (Statement, error) {
 		if tok.Text == "rollback" && sp.accept("to") {
 			sp.accept("savepoint")
 			tx.Kind = TxRollbackTo
-			var err error
-			if tx.Savepoint, err = sp.ident(); err != nil {
-				return nil, err
-			}
-			return tx, sp.end()
+			return sp.savepoint(tx)
 		}
 		if sp.peek().is("and") {
 			sp.next()
@@ -200,13 +189,14 @@ func (sp *stmtParser) transaction() (Statement, error) {
 			tx.Kind = TxRelease
 			sp.accept("savepoint")
 		}
-		var err error
-		if tx.Savepoint, err = sp.ident(); err != nil {
-			return nil, err
-		}
-		return tx, sp.end()
+		return sp.savepoint(tx)
 	}
 	return nil, sp.syntaxErr(tok)
+}
+
+// savepoint reads the savepoint name of tx and ends the statement.
+func (sp *stmtParser) savepoint(tx *Transaction) (Statement, error) {
+	return named(sp, sp.ident, func(n string) Statement { tx.Savepoint = n; return tx })
 }
 
 // txModes reads transaction modes to the end of the statement.
@@ -279,33 +269,26 @@ func (sp *stmtParser) inner(to int) (Statement, error) {
 	in.info.Offset = first.Pos
 	sp.info.Params = in.info.Params
 	sp.info.Translated = append(sp.info.Translated, in.info.Translated...)
-	for _, n := range in.info.Params {
-		if n > in.info.NumParams {
-			in.info.NumParams = n
-		}
-	}
-	*st.StmtInfo() = in.info
+	in.stamp(st)
 	sp.i = to
 	return st, nil
 }
 
 func (sp *stmtParser) prepare() (Statement, error) {
-	sp.next()
 	st := &Prepare{}
 	var err error
-	if st.Name, err = sp.ident(); err != nil {
+	if st.Name, err = sp.nameAfterKeyword(); err != nil {
 		return nil, err
 	}
 	if sp.acceptPunct("(") {
-		for {
+		if err := sp.commaList(func() error {
 			typ, err := sp.typeName()
-			if err != nil {
-				return nil, err
+			if err == nil {
+				st.ArgTypes = append(st.ArgTypes, typ)
 			}
-			st.ArgTypes = append(st.ArgTypes, typ)
-			if !sp.acceptPunct(",") {
-				break
-			}
+			return err
+		}); err != nil {
+			return nil, err
 		}
 		if err := sp.expectPunct(")"); err != nil {
 			return nil, err
@@ -321,10 +304,9 @@ func (sp *stmtParser) prepare() (Statement, error) {
 }
 
 func (sp *stmtParser) execute() (Statement, error) {
-	sp.next()
 	st := &Execute{}
 	var err error
-	if st.Name, err = sp.ident(); err != nil {
+	if st.Name, err = sp.nameAfterKeyword(); err != nil {
 		return nil, err
 	}
 	if sp.acceptPunct("(") {
@@ -350,31 +332,17 @@ func (sp *stmtParser) explain() (Statement, error) {
 	sp.next()
 	st := &Explain{}
 	if sp.peek().isPunct("(") && !sp.startsQueryAt(sp.i+1) {
-		sp.next()
-		for {
-			name, err := sp.word()
-			if err != nil {
-				return nil, err
-			}
-			o := Option{Name: name, Value: "true"}
-			if v := sp.peek(); !v.isPunct(",") && !v.isPunct(")") {
-				if o.Value, err = sp.setValue(); err != nil {
-					return nil, err
-				}
-			}
+		var err error
+		if st.Options, err = sp.wordOptions(""); err != nil {
+			return nil, err
+		}
+		for _, o := range st.Options {
 			switch o.Name {
 			case "analyze":
 				st.Analyze = o.Value != "false" && o.Value != "off" && o.Value != "0"
 			case "verbose":
 				st.Verbose = o.Value != "false" && o.Value != "off" && o.Value != "0"
 			}
-			st.Options = append(st.Options, o)
-			if !sp.acceptPunct(",") {
-				break
-			}
-		}
-		if err := sp.expectPunct(")"); err != nil {
-			return nil, err
 		}
 	} else {
 		if sp.accept("analyze") || sp.accept("analyse") {
@@ -393,6 +361,40 @@ func (sp *stmtParser) explain() (Statement, error) {
 		return st, nil
 	}
 	return nil, sp.unsupported(sp.toks[1], "EXPLAIN of this statement")
+}
+
+// wordOptions reads ( name [value], ... ), the options of EXPLAIN and COPY:
+// a name alone is true. A parenthesized value is unsupported as what when
+// what is not "".
+func (sp *stmtParser) wordOptions(what string) ([]Option, error) {
+	if err := sp.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var opts []Option
+	err := sp.commaList(func() error {
+		name, err := sp.word()
+		if err != nil {
+			return err
+		}
+		o := Option{Name: name, Value: "true"}
+		if v := sp.peek(); !v.isPunct(",") && !v.isPunct(")") {
+			if what != "" && v.isPunct("(") {
+				return sp.unsupported(v, what)
+			}
+			if o.Value, err = sp.setValue(); err != nil {
+				return err
+			}
+		}
+		opts = append(opts, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	return opts, nil
 }
 
 // copyStmt parses COPY. Only STDIN and STDOUT are accepted: the server
@@ -451,27 +453,7 @@ func (sp *stmtParser) copyStmt() (Statement, error) {
 	}
 	sp.accept("with")
 	if sp.peek().isPunct("(") {
-		sp.next()
-		for {
-			name, err := sp.word()
-			if err != nil {
-				return nil, err
-			}
-			o := Option{Name: name, Value: "true"}
-			if v := sp.peek(); !v.isPunct(",") && !v.isPunct(")") {
-				if v.isPunct("(") {
-					return nil, sp.unsupported(v, "COPY option lists")
-				}
-				if o.Value, err = sp.setValue(); err != nil {
-					return nil, err
-				}
-			}
-			st.Options = append(st.Options, o)
-			if !sp.acceptPunct(",") {
-				break
-			}
-		}
-		if err := sp.expectPunct(")"); err != nil {
+		if st.Options, err = sp.wordOptions("COPY option lists"); err != nil {
 			return nil, err
 		}
 		return st, sp.end()
@@ -500,10 +482,9 @@ func (sp *stmtParser) copyStmt() (Statement, error) {
 }
 
 func (sp *stmtParser) declare() (Statement, error) {
-	sp.next()
 	st := &DeclareCursor{}
 	var err error
-	if st.Name, err = sp.ident(); err != nil {
+	if st.Name, err = sp.nameAfterKeyword(); err != nil {
 		return nil, err
 	}
 	for {
@@ -520,15 +501,11 @@ func (sp *stmtParser) declare() (Statement, error) {
 	if err := sp.expect("cursor"); err != nil {
 		return nil, err
 	}
-	if sp.accept("with") {
+	if w := sp.peek(); sp.accept("with") || sp.accept("without") {
 		if err := sp.expect("hold"); err != nil {
 			return nil, err
 		}
-		st.Hold = true
-	} else if sp.accept("without") {
-		if err := sp.expect("hold"); err != nil {
-			return nil, err
-		}
+		st.Hold = w.is("with")
 	}
 	if err := sp.expect("for"); err != nil {
 		return nil, err
@@ -557,24 +534,18 @@ func (sp *stmtParser) fetch() (Statement, error) {
 		sp.next()
 		if sp.accept("all") {
 			st.All = true
-		} else if n := sp.peek(); n.Kind == TokNumber {
-			sp.next()
-			c, err := strconv.ParseInt(n.Text, 10, 64)
-			if err != nil {
-				return nil, sp.syntaxErr(n)
+		} else if sp.peek().Kind == TokNumber {
+			if err := sp.fetchCount(st); err != nil {
+				return nil, err
 			}
-			st.Count = c
 		}
 	case tok.is("all"):
 		sp.next()
 		st.All = true
 	case tok.Kind == TokNumber:
-		sp.next()
-		c, err := strconv.ParseInt(tok.Text, 10, 64)
-		if err != nil {
-			return nil, sp.syntaxErr(tok)
+		if err := sp.fetchCount(st); err != nil {
+			return nil, err
 		}
-		st.Count = c
 	case tok.is("prior"), tok.is("first"), tok.is("last"), tok.is("absolute"), tok.is("relative"), tok.is("backward"):
 		return nil, sp.unsupported(tok, "FETCH "+strings.ToUpper(tok.Text))
 	}
@@ -586,6 +557,17 @@ func (sp *stmtParser) fetch() (Statement, error) {
 		return nil, err
 	}
 	return st, sp.end()
+}
+
+// fetchCount reads the row count of st.
+func (sp *stmtParser) fetchCount(st *Fetch) error {
+	n := sp.next()
+	c, err := strconv.ParseInt(n.Text, 10, 64)
+	if err != nil {
+		return sp.syntaxErr(n)
+	}
+	st.Count = c
+	return nil
 }
 
 var _ ast.ExprNode // session statements carry TiDB expressions (EXECUTE args)

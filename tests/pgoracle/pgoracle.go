@@ -37,6 +37,10 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 
+	logPath  string
+	keepDir  bool          // Options.Dir was given: Stop leaves dir
+	stopWait time.Duration // how long Stop waits before SIGQUIT
+
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -48,9 +52,41 @@ func Available() bool {
 	return err == nil
 }
 
+// Options adjust StartWith; the zero Options is what Start uses.
+type Options struct {
+	// Dir, when set, is the directory to create (its parent must exist)
+	// and run the server in: initdb runs afresh into Dir/data instead of
+	// the cached template being copied, and Stop leaves Dir in place.
+	// By default the server lives in a new temporary directory that Stop
+	// removes.
+	Dir string
+	// Settings, when non-nil, replace the default name=value settings
+	// passed with -c (fsync=on, max_connections=40, shared_buffers=16MB,
+	// logging_collector=off).
+	Settings []string
+	// LogPath is the server's log file; by default postgres.log in the
+	// server's directory.
+	LogPath string
+	// Timeout bounds the wait for the server to accept connections and,
+	// in Stop, for a fast shutdown before SIGQUIT; by default 30s and 10s.
+	Timeout time.Duration
+}
+
+var defaultSettings = []string{
+	"fsync=on",
+	"max_connections=40",
+	"shared_buffers=16MB",
+	"logging_collector=off",
+}
+
 // Start initializes and starts a server and waits until it accepts
 // connections. The caller must Stop it.
 func Start(ctx context.Context) (*Server, error) {
+	return StartWith(ctx, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, o Options) (*Server, error) {
 	if !Available() {
 		return nil, fmt.Errorf("pgoracle: no PostgreSQL at %s", BinDir)
 	}
@@ -58,41 +94,53 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "pgoracle-")
-	if err != nil {
-		return nil, err
+	var tmpl, dir string
+	cleanup := func() {}
+	if o.Dir == "" {
+		if tmpl, err = template(ctx, owner); err != nil {
+			return nil, err
+		}
+		if dir, err = os.MkdirTemp("", "pgoracle-"); err != nil {
+			return nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	} else {
+		dir = o.Dir
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	if owner != nil {
 		if err := os.Chown(dir, owner.uid, owner.gid); err != nil {
-			os.RemoveAll(dir)
+			cleanup()
 			return nil, err
 		}
 	}
 	data := filepath.Join(dir, "data")
-	// cp -a keeps the owner and the 0700 mode postgres insists on.
-	if out, err := exec.CommandContext(ctx, "cp", "-a", tmpl, data).CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pgoracle: copy template: %v: %s", err, out)
+	if tmpl != "" {
+		// cp -a keeps the owner and the 0700 mode postgres insists on.
+		if out, err := exec.CommandContext(ctx, "cp", "-a", tmpl, data).CombinedOutput(); err != nil {
+			cleanup()
+			return nil, fmt.Errorf("pgoracle: copy template: %v: %s", err, out)
+		}
+	} else if err := initdb(owner, data); err != nil {
+		return nil, err
 	}
 	// A free port can be taken by someone else between our probe and
 	// postgres binding it; retry a few times.
 	for attempt := 0; ; attempt++ {
-		s, err := start(ctx, dir, owner)
+		s, err := start(ctx, dir, owner, o)
 		if err == nil {
 			return s, nil
 		}
 		if attempt == 4 || ctx.Err() != nil {
-			os.RemoveAll(dir)
+			cleanup()
 			return nil, err
 		}
 	}
 }
 
-func start(ctx context.Context, dir string, owner *account) (*Server, error) {
+func start(ctx context.Context, dir string, owner *account, o Options) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -102,13 +150,24 @@ func start(ctx context.Context, dir string, owner *account) (*Server, error) {
 		"-p", strconv.Itoa(port),
 		"-h", "127.0.0.1",
 		"-k", dir,
-		"-c", "fsync=on",
-		"-c", "max_connections=40",
-		"-c", "shared_buffers=16MB",
-		"-c", "logging_collector=off",
+	}
+	settings := o.Settings
+	if settings == nil {
+		settings = defaultSettings
+	}
+	for _, kv := range settings {
+		args = append(args, "-c", kv)
+	}
+	logPath := o.LogPath
+	if logPath == "" {
+		logPath = filepath.Join(dir, "postgres.log")
+	}
+	ready, stopWait := 30*time.Second, 10*time.Second
+	if o.Timeout > 0 {
+		ready, stopWait = o.Timeout, o.Timeout
 	}
 	cmd := command(owner, filepath.Join(BinDir, "postgres"), args...)
-	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
+	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -119,13 +178,14 @@ func start(ctx context.Context, dir string, owner *account) (*Server, error) {
 		logf.Close()
 		return nil, fmt.Errorf("pgoracle: start postgres: %w", err)
 	}
-	s := &Server{dir: dir, port: port, cmd: cmd, done: make(chan struct{})}
+	s := &Server{dir: dir, port: port, cmd: cmd, done: make(chan struct{}),
+		logPath: logPath, keepDir: o.Dir != "", stopWait: stopWait}
 	go func() {
 		cmd.Wait()
 		logf.Close()
 		close(s.done)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(ready)
 	for {
 		c, err := pgx.Connect(ctx, s.DSN())
 		if err == nil {
@@ -138,7 +198,7 @@ func start(ctx context.Context, dir string, owner *account) (*Server, error) {
 		}
 		select {
 		case <-s.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
+			log, _ := os.ReadFile(s.logPath)
 			return nil, fmt.Errorf("pgoracle: postgres exited: %s", tail(string(log)))
 		case <-ctx.Done():
 			s.kill()
@@ -147,7 +207,7 @@ func start(ctx context.Context, dir string, owner *account) (*Server, error) {
 		}
 		if time.Now().After(deadline) {
 			s.kill()
-			return nil, errors.New("pgoracle: postgres did not accept connections in 30s")
+			return nil, fmt.Errorf("pgoracle: postgres did not accept connections in %v", ready)
 		}
 	}
 }
@@ -160,13 +220,14 @@ func (s *Server) DSN() string {
 // Port is the TCP port the server listens on.
 func (s *Server) Port() int { return s.port }
 
-// Stop shuts the server down (fast shutdown) and removes its directory.
+// Stop shuts the server down (fast shutdown) and removes its directory,
+// unless it was given as Options.Dir.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.signal(syscall.SIGINT)
 		select {
 		case <-s.done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(s.stopWait):
 			s.signal(syscall.SIGQUIT)
 			select {
 			case <-s.done:
@@ -175,6 +236,9 @@ func (s *Server) Stop() error {
 				<-s.done
 				s.stopErr = errors.New("pgoracle: postgres did not stop")
 			}
+		}
+		if s.keepDir {
+			return
 		}
 		if err := os.RemoveAll(s.dir); err != nil && s.stopErr == nil {
 			s.stopErr = err
@@ -260,16 +324,23 @@ func template(ctx context.Context, owner *account) (string, error) {
 			return "", err
 		}
 	}
-	cmd := command(owner, filepath.Join(BinDir, "initdb"),
-		"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("pgoracle: initdb: %v: %s", err, tail(string(out)))
+	if err := initdb(owner, data, "--no-sync"); err != nil {
+		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(base, "ready"), nil, 0o644); err != nil {
 		return "", err
 	}
 	return data, nil
+}
+
+// initdb creates the data directory data for the superuser "postgres".
+func initdb(owner *account, data string, extra ...string) error {
+	args := append([]string{"-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"}, extra...)
+	out, err := command(owner, filepath.Join(BinDir, "initdb"), args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgoracle: initdb: %v: %s", err, tail(string(out)))
+	}
+	return nil
 }
 
 func freePort() (int, error) {
