@@ -4,12 +4,9 @@ import (
 	"context"
 	"iter"
 	"strconv"
-	"strings"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/pgwire"
-	"github.com/strand-db/strand/planner"
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
@@ -34,6 +31,9 @@ type cursor struct {
 }
 
 func (c *cursor) close() {
+	if c.sub != nil {
+		c.sub.close()
+	}
 	if c.stop != nil {
 		c.stop()
 		c.stop, c.next = nil, nil
@@ -114,6 +114,9 @@ func (s *Session) fetch(ctx context.Context, f *sql.Fetch) (rowSeq, string, erro
 	if !ok {
 		return nil, "", pgerr.New(pgerr.InvalidCursorName, "cursor %q does not exist", f.Cursor)
 	}
+	if len(f.Options) > 0 && c.sub == nil {
+		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "FETCH options apply to SUBSCRIBE cursors only")
+	}
 	limit := f.Count
 	if f.All {
 		limit = -1
@@ -121,8 +124,11 @@ func (s *Session) fetch(ctx context.Context, f *sql.Fetch) (rowSeq, string, erro
 	var out []exec.Row
 	switch {
 	case c.sub != nil:
-		var err error
-		if out, err = c.sub.fetch(ctx, s, limit); err != nil {
+		wait, err := fetchTimeout(f)
+		if err != nil {
+			return nil, "", err
+		}
+		if out, err = c.sub.fetch(ctx, s, limit, wait); err != nil {
 			return nil, "", err
 		}
 	case c.next == nil:
@@ -165,87 +171,6 @@ func (s *Session) closeCursor(cl *sql.Close) error {
 	c.close()
 	delete(s.cursors, cl.Cursor)
 	return nil
-}
-
-// subCursor is a subscription read by FETCH.
-type subCursor struct {
-	table     log.TableID
-	name      string
-	pos       uint64
-	keyPrefix string
-	cols      []exec.Column
-}
-
-func (s *Session) newSubCursor(sub *sql.Subscribe) (*subCursor, error) {
-	b := s.builder(s.catalog(), nil)
-	td, err := b.LookupTable(sub.Target.Schema, sub.Target.Name)
-	if err != nil {
-		return nil, err
-	}
-	if td.Kind == log.View {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view is not supported yet")
-	}
-	sc := &subCursor{table: td.ID, name: td.Name}
-	if sc.pos, sc.keyPrefix, err = s.subscribeOptions(sub); err != nil {
-		return nil, err
-	}
-	text, int8 := types.Make(types.TextOID), types.Make(types.Int8OID)
-	sc.cols = []exec.Column{{Name: "_position", T: int8}, {Name: "_table", T: text}, {Name: "_key", T: text}, {Name: exec.VersionColumn, T: int8}, {Name: "_op", T: text}}
-	l := exec.NewTableLayout(td)
-	for i, c := range l.Cur.Columns {
-		sc.cols = append(sc.cols, exec.Column{Name: c.Name, T: l.Types[i], Table: planner.TableOID(td.ID), Attr: uint16(i + 1)})
-	}
-	return sc, nil
-}
-
-// fetch returns up to limit (-1: all pending) changes after the cursor's
-// position, waiting for the first one when none is durable yet.
-func (sc *subCursor) fetch(ctx context.Context, s *Session, limit int64) ([]exec.Row, error) {
-	for {
-		changed := s.eng.Log.Changed()
-		snap := s.eng.Log.Snapshot()
-		td, ok := snap.Catalog().Table(sc.table)
-		if !ok {
-			snap.Release()
-			return nil, pgerr.New(pgerr.UndefinedTable, "relation %q was dropped", sc.name)
-		}
-		l := exec.NewTableLayout(td)
-		var out []exec.Row
-		err := snap.Events(sc.table, sc.pos, func(e *log.Event) error {
-			if limit >= 0 && int64(len(out)) >= limit {
-				return log.ErrStop
-			}
-			sc.pos = e.LSN
-			key := l.KeyText(e.Key)
-			if sc.keyPrefix != "" && !strings.HasPrefix(key, sc.keyPrefix) {
-				return nil
-			}
-			row := exec.Row{int64(e.LSN), td.Name, key, int64(e.Version), e.Op.String()}
-			if e.Op == log.OpDelete {
-				row = append(row, make(exec.Row, len(l.Types))...)
-			} else {
-				vals, err := l.Decode(e.SchemaVersion, e.Row, e.Version, nil)
-				if err != nil {
-					return err
-				}
-				row = append(row, vals[:len(l.Types)]...)
-			}
-			out = append(out, row)
-			return nil
-		})
-		snap.Release()
-		if err != nil {
-			return nil, err
-		}
-		if len(out) > 0 || limit == 0 {
-			return out, nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-	}
 }
 
 // DescribeCursor implements pgwire.CursorDescriber.

@@ -1,7 +1,13 @@
 package session
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
 	"sync"
+
+	"github.com/strand-db/strand/log"
 
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -17,9 +23,12 @@ import (
 type listeners struct {
 	mu       sync.Mutex
 	channels map[string]map[*Session]bool
+	// tables starts the table notifier at the first LISTEN.
+	tables sync.Once
 }
 
 func (e *Engine) listen(s *Session, channel string) {
+	e.notify.tables.Do(e.startTableNotifier)
 	e.notify.mu.Lock()
 	defer e.notify.mu.Unlock()
 	if e.notify.channels == nil {
@@ -86,4 +95,85 @@ func (s *Session) flushNotifies(committed bool) {
 		}
 	}
 	s.notifies = nil
+}
+
+// Table notifications: a table with the option notify = 'channel' (CREATE
+// TABLE ... WITH (notify = 'c') or ALTER TABLE ... SET (notify = 'c'))
+// notifies that channel after each commit that wrote it, whoever wrote it
+// (INSERT, COPY, a transaction), once per table and commit. The payload is
+// JSON: {"table": "schema.name", "position": <the commit's last LSN for the
+// table>, "changes": <events the commit wrote to it>}. The sending PID is
+// 0: the server, not a session.
+//
+// One goroutine per engine follows the log through a subscription whose
+// table set is "every table with a notify option" (decided on the catalog
+// at each commit, so SET/RESET take effect at their commit): the log's
+// router hands it only those tables' events. It starts at the first LISTEN
+// (nobody could have received earlier notifications) and ends with the log.
+// Events of one commit share their commit time and have consecutive LSNs,
+// which is how the notifier tells commits apart.
+
+func (e *Engine) startTableNotifier() {
+	snap := e.Log.Snapshot()
+	from := snap.LSN()
+	snap.Release()
+	sub, err := e.Log.Subscribe(log.SubscriptionSpec{
+		TableFilter: func(td *log.TableDesc) bool { return td.Options["notify"] != "" },
+		From:        from,
+	})
+	if err != nil {
+		e.Logger.Error("table notifications unavailable", slog.Any("err", err))
+		return
+	}
+	go e.notifyTables(sub)
+}
+
+type tableNotice struct {
+	Table    string `json:"table"`
+	Position uint64 `json:"position"`
+	Changes  int    `json:"changes"`
+}
+
+func (e *Engine) notifyTables(sub *log.Subscription) {
+	defer sub.Close()
+	for {
+		evs, err := sub.Next(context.Background(), 4096)
+		if err != nil {
+			if !errors.Is(err, log.ErrSubscriptionClosed) {
+				e.Logger.Error("table notifications stopped", slog.Any("err", err))
+			}
+			return
+		}
+		cat := e.Log.Catalog()
+		// A run of events with one commit time and consecutive LSNs is
+		// one commit; within it, one notice per table.
+		for i := 0; i < len(evs); {
+			j := i + 1
+			for j < len(evs) && evs[j].CommitTime == evs[i].CommitTime && evs[j].LSN == evs[j-1].LSN+1 {
+				j++
+			}
+			var order []log.TableID
+			notices := map[log.TableID]*tableNotice{}
+			for _, ev := range evs[i:j] {
+				n := notices[ev.Table]
+				if n == nil {
+					td, ok := cat.Table(ev.Table)
+					if !ok || td.Options["notify"] == "" {
+						continue
+					}
+					n = &tableNotice{Table: td.Schema + "." + td.Name}
+					notices[ev.Table] = n
+					order = append(order, ev.Table)
+				}
+				n.Position = ev.LSN
+				n.Changes++
+			}
+			for _, t := range order {
+				td, _ := cat.Table(t)
+				payload, _ := json.Marshal(notices[t])
+				e.deliver(0, td.Options["notify"], string(payload))
+			}
+			i = j
+		}
+	}
 }

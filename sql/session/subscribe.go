@@ -1,34 +1,53 @@
 package session
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"sort"
 	"strconv"
+	"strings"
+	"time"
 
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/pgwire"
+	"github.com/strand-db/strand/planner"
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
 )
 
-// subscribe streams a table's changes as COPY rows until the client cancels
-// (COPY (SUBSCRIBE t) TO STDOUT): every event from the beginning of the
-// table in commit order, then each new one as soon as it is durable. Each
-// row is the change's position (LSN), the table, the key, _version, the op
-// (insert, update, delete, append) and the row's columns (NULL for a
-// delete). Options: start = 'beginning' (default), 'now', or a position
-// (resume after that LSN: a position printed earlier); key_prefix = 'p'
-// keeps only keys whose text starts with p (path keys: 'eu/'). Only durable changes are sent, so nothing a subscriber saw can
-// vanish in a crash; a key's changes arrive in version order.
+// SUBSCRIBE (docs/SUBSCRIBE.md): a change stream over tables, table
+// patterns or a materialized view, read through COPY (SUBSCRIBE ...) TO
+// STDOUT or a cursor (DECLARE c CURSOR FOR SUBSCRIBE ...; FETCH n c).
+//
+// Tables are read through the log's subscriptions (log/subscribe.go), which
+// route durable events by table and encoded key prefix: a key pattern's
+// literal leading levels become that prefix when the keys are text, and the
+// whole pattern is checked on the key's text after it. WHERE is bound per
+// table and sees the new row, or the old one (read from the key's previous
+// version) for a delete; an update passes when either row passes, so a
+// subscriber sees rows enter and leave its filter.
+//
+// A materialized view has no per-key event log: its subscription follows
+// the view's base tables through the log and, whenever they changed, reads
+// the view's rows from the new durable snapshot and diffs them against the
+// last ones, so each delivery costs the view's size.
+
+// subscribe streams a subscription's changes as COPY rows until the client
+// cancels.
 func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptions, w pgwire.ResultWriter) (int64, error) {
 	if o.format == "binary" {
 		return 0, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE in binary COPY format is not supported yet")
 	}
-	// The same reader as a cursor FOR SUBSCRIBE: COPY fetches everything
-	// pending, waiting for the next change when nothing is.
 	sc, err := s.newSubCursor(sub)
 	if err != nil {
 		return 0, err
 	}
+	defer sc.close()
 	out, err := w.CopyOut(0, make([]int16, len(sc.cols)))
 	if err != nil {
 		return 0, err
@@ -36,7 +55,7 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 	var n int64
 	var line, val []byte
 	for {
-		rows, err := sc.fetch(ctx, s, -1)
+		rows, err := sc.fetch(ctx, s, -1, -1)
 		if err != nil {
 			return n, err
 		}
@@ -67,30 +86,763 @@ func (s *Session) subscribe(ctx context.Context, sub *sql.Subscribe, o copyOptio
 	}
 }
 
+// subCursor is a subscription read by FETCH and by COPY.
+type subCursor struct {
+	eng  *Engine
+	cols []exec.Column
+	// single is the relation of a one-relation subscription (its columns
+	// are spread into the result); nil means the pattern shape (_row jsonb).
+	single   *log.TableDesc
+	declared *exec.TableLayout // single's layout at DECLARE
+	withOld  bool
+	// where is bound per table, lazily (tables can appear later).
+	where   *sql.Subscribe
+	filters map[log.TableID]*tableFilter
+	keyPat  []string // key pattern levels; nil: none
+	keyPre  string   // key_prefix; "" none
+	// sub reads tables; view reads a materialized view.
+	sub  *log.Subscription
+	view *viewFeed
+	// builder binds WHERE (the session's search path and settings).
+	builder func(cat *log.Catalog) *planner.Builder
+	env     *exec.Env
+	pending []exec.Row
+}
+
+// tableFilter is what one relation needs to render and filter changes.
+type tableFilter struct {
+	l    *exec.TableLayout
+	pred exec.Expr // nil: no WHERE
+	// skip: the WHERE does not bind on this table (pattern subscriptions
+	// over tables without its columns); its changes are left out.
+	skip bool
+	name string
+	// proj maps the cursor's columns (fixed at DECLARE) to the current
+	// layout's, by column ID (-1: dropped since); one-relation shape only.
+	proj []int
+}
+
+func (s *Session) newSubCursor(sub *sql.Subscribe) (*subCursor, error) {
+	cat := s.catalog()
+	b := s.builder(cat, nil)
+	sc := &subCursor{eng: s.eng, where: sub, filters: map[log.TableID]*tableFilter{}, env: s.env(nil),
+		builder: func(c *log.Catalog) *planner.Builder { return s.builder(c, nil) }}
+	o, err := s.subscribeOptions(sub)
+	if err != nil {
+		return nil, err
+	}
+	sc.withOld, sc.keyPre = o.old, o.keyPrefix
+	if o.key != "" {
+		if sc.keyPat, err = parseKeyPattern(o.key); err != nil {
+			return nil, err
+		}
+	}
+	var spec log.SubscriptionSpec
+	pattern := len(sub.Targets) > 1
+	var tds []*log.TableDesc
+	for _, t := range sub.Targets {
+		if t.Pattern != "" {
+			pattern = true
+			p := t.Pattern
+			if strings.HasPrefix(p, ".") {
+				p = s.vars.searchPath()[0] + p
+			}
+			spec.Tables = append(spec.Tables, p)
+			continue
+		}
+		td, err := b.LookupTable(t.Name.Schema, t.Name.Name)
+		if err != nil {
+			return nil, err
+		}
+		tds = append(tds, td)
+		spec.TableIDs = append(spec.TableIDs, td.ID)
+	}
+	text, int8 := types.Make(types.TextOID), types.Make(types.Int8OID)
+	jsonb := types.Make(types.JSONBOID)
+	sc.cols = []exec.Column{{Name: "_position", T: int8}, {Name: "_table", T: text}, {Name: "_key", T: text},
+		{Name: exec.VersionColumn, T: int8}, {Name: "_op", T: text}}
+	if !pattern {
+		sc.single = tds[0]
+		l := exec.NewTableLayout(sc.single)
+		for i, c := range l.Cur.Columns {
+			sc.cols = append(sc.cols, exec.Column{Name: c.Name, T: l.Types[i], Table: planner.TableOID(sc.single.ID), Attr: uint16(i + 1)})
+		}
+	} else {
+		for _, td := range tds {
+			if td.Kind == log.View {
+				return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view takes the view alone, not with other relations")
+			}
+		}
+		sc.cols = append(sc.cols, exec.Column{Name: "_row", T: jsonb})
+	}
+	if sc.withOld {
+		sc.cols = append(sc.cols, exec.Column{Name: "_old", T: jsonb})
+	}
+	if sub.Where != nil {
+		// Bind now so that a bad WHERE fails the statement, not a FETCH.
+		for _, td := range tds {
+			f := sc.filter(cat, td)
+			if f.skip {
+				_, err := b.BindRowFilter(exec.NewTableLayout(td), sub.Where)
+				return nil, err
+			}
+		}
+	}
+	if sc.single != nil && sc.single.Kind == log.View {
+		if o.start != startBeginning && o.start != startNow {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view starts at 'beginning' or 'now', not at a position")
+		}
+		sc.view = &viewFeed{td: sc.single, sendInitial: o.start == startBeginning}
+		// 'now' is the DECLARE: read the view's rows and start following
+		// its tables here, not at the first FETCH.
+		if err := sc.view.start(context.Background(), sc); err != nil {
+			return nil, err
+		}
+		return sc, nil
+	}
+	spec.From = o.pos
+	if o.start == startNow {
+		snap := s.eng.Log.Snapshot()
+		spec.From = snap.LSN()
+		snap.Release()
+	}
+	if lit := sc.literalKeyPrefix(); lit != "" && sc.textKeys(cat, tds, pattern) {
+		spec.KeyPrefix = types.AppendKeyPrefix(nil, lit)
+	}
+	if sc.keyPat != nil || sc.keyPre != "" {
+		layouts := map[log.TableID]*exec.TableLayout{}
+		spec.Match = func(t log.TableID, key []byte) bool {
+			l := layouts[t]
+			if l == nil {
+				td, ok := sc.eng.Log.Catalog().Table(t)
+				if !ok {
+					return false
+				}
+				l = exec.NewTableLayout(td)
+				layouts[t] = l
+			}
+			return sc.keyMatches(l.KeyText(key))
+		}
+	}
+	if sc.sub, err = s.eng.Log.Subscribe(spec); err != nil {
+		return nil, mapError(err)
+	}
+	return sc, nil
+}
+
+func (sc *subCursor) close() {
+	if sc.sub != nil {
+		sc.sub.Close()
+	}
+	if sc.view != nil && sc.view.sub != nil {
+		sc.view.sub.Close()
+	}
+}
+
+// literalKeyPrefix is the part of the key filter every matching key's
+// text starts with.
+func (sc *subCursor) literalKeyPrefix() string {
+	if sc.keyPre != "" {
+		return sc.keyPre
+	}
+	var lit strings.Builder
+	for _, lv := range sc.keyPat {
+		if lv == "*" || lv == ">" || lv == "**" {
+			break
+		}
+		lit.WriteString(lv)
+		lit.WriteByte('/')
+	}
+	return lit.String()
+}
+
+// textKeys reports whether a text prefix of the keys is a byte prefix of
+// their encoding (a single text-like key column), so the log's index can
+// route by it. Pattern subscriptions assume it: a key pattern or prefix
+// selects text keys.
+func (sc *subCursor) textKeys(cat *log.Catalog, tds []*log.TableDesc, pattern bool) bool {
+	if pattern && len(tds) == 0 {
+		return true
+	}
+	for _, td := range tds {
+		l := exec.NewTableLayout(td)
+		if len(l.KeyIdx) != 1 {
+			return false
+		}
+		switch l.Types[l.KeyIdx[0]].OID {
+		case types.TextOID, types.VarcharOID:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (sc *subCursor) keyMatches(key string) bool {
+	if sc.keyPre != "" && !strings.HasPrefix(key, sc.keyPre) {
+		return false
+	}
+	return sc.keyPat == nil || matchKeyPattern(sc.keyPat, strings.Split(key, "/"))
+}
+
+// parseKeyPattern splits a key pattern into '/' levels: '*' matches one
+// level, a final '>' or '**' one or more.
+func parseKeyPattern(p string) ([]string, error) {
+	lv := strings.Split(p, "/")
+	for i, x := range lv {
+		if (x == ">" || x == "**") && i != len(lv)-1 {
+			return nil, pgerr.New(pgerr.InvalidParameterValue, "key pattern %q: %q must be the last level", p, x)
+		}
+	}
+	return lv, nil
+}
+
+func matchKeyPattern(p, key []string) bool {
+	for i, x := range p {
+		if x == ">" || x == "**" {
+			return len(key) > i
+		}
+		if i >= len(key) || (x != "*" && x != key[i]) {
+			return false
+		}
+	}
+	return len(p) == len(key)
+}
+
+// filter returns the rendering and WHERE of one relation, binding the
+// WHERE on first use.
+func (sc *subCursor) filter(cat *log.Catalog, td *log.TableDesc) *tableFilter {
+	// Descriptors are immutable and replaced by DDL: bind again then.
+	if f := sc.filters[td.ID]; f != nil && f.l.Desc == td {
+		return f
+	}
+	f := &tableFilter{l: exec.NewTableLayout(td), name: td.Schema + "." + td.Name}
+	if sc.single != nil {
+		f.name = td.Name
+		for _, want := range sc.single.Current().Columns {
+			at := -1
+			for i, c := range f.l.Cur.Columns {
+				if c.ID == want.ID {
+					at = i
+				}
+			}
+			f.proj = append(f.proj, at)
+		}
+	}
+	if sc.where.Where != nil {
+		pred, err := sc.builder(cat).BindRowFilter(f.l, sc.where.Where)
+		if err != nil {
+			f.skip = true
+		}
+		f.pred = pred
+	}
+	sc.filters[td.ID] = f
+	return f
+}
+
+// fetch returns up to limit (-1: everything pending) changes, waiting for
+// the first one at most wait (-1: until ctx ends; 0: not at all).
+func (sc *subCursor) fetch(ctx context.Context, s *Session, limit int64, wait time.Duration) ([]exec.Row, error) {
+	if limit == 0 {
+		return nil, nil
+	}
+	max := 1024
+	if limit > 0 && limit < int64(max) {
+		max = int(limit)
+	}
+	if wait >= 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	for len(sc.pending) == 0 {
+		var err error
+		if sc.view != nil {
+			err = sc.view.fetch(ctx, sc)
+		} else {
+			err = sc.fetchTables(ctx, max)
+		}
+		if err != nil {
+			if wait >= 0 && errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, nil
+			}
+			if errors.Is(err, log.ErrSubscriptionClosed) {
+				return nil, pgerr.New(pgerr.AdminShutdown, "subscription ended: the server is shutting down")
+			}
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, mapError(err)
+		}
+	}
+	n := len(sc.pending)
+	if limit >= 0 && int64(n) > limit {
+		n = int(limit)
+	}
+	out := sc.pending[:n:n]
+	sc.pending = sc.pending[n:]
+	return out, nil
+}
+
+// fetchTables reads the next durable events and turns those that pass the
+// WHERE into rows.
+func (sc *subCursor) fetchTables(ctx context.Context, max int) error {
+	evs, err := sc.sub.Next(ctx, max)
+	if err != nil {
+		return err
+	}
+	snap := sc.eng.Log.Snapshot()
+	defer snap.Release()
+	cat := snap.Catalog()
+	for _, e := range evs {
+		td, ok := cat.Table(e.Table)
+		if !ok {
+			continue // dropped since
+		}
+		f := sc.filter(cat, td)
+		if f.skip {
+			continue
+		}
+		row, err := sc.change(snap, f, e)
+		if err != nil {
+			return err
+		}
+		if row != nil {
+			sc.pending = append(sc.pending, row)
+		}
+	}
+	return nil
+}
+
+// change renders one event, or returns nil when the WHERE leaves it out.
+func (sc *subCursor) change(snap *log.Snapshot, f *tableFilter, e *log.Event) (exec.Row, error) {
+	var cur, old exec.Row
+	var err error
+	if e.Op != log.OpDelete {
+		if cur, err = f.l.Decode(e.SchemaVersion, e.Row, e.Version, nil); err != nil {
+			return nil, err
+		}
+	}
+	needOld := (sc.withOld || f.pred != nil) && (e.Op == log.OpUpdate || e.Op == log.OpDelete)
+	if needOld {
+		if old, err = previousRow(snap, f.l, e); err != nil {
+			return nil, err
+		}
+	}
+	if f.pred != nil {
+		pass := false
+		for _, r := range []exec.Row{cur, old} {
+			if r == nil || pass {
+				continue
+			}
+			v, err := f.pred.Eval(sc.env, r)
+			if err != nil {
+				return nil, err
+			}
+			pass = v == true
+		}
+		if !pass {
+			return nil, nil
+		}
+	}
+	row := exec.Row{int64(e.LSN), f.name, f.l.KeyText(e.Key), int64(e.Version), e.Op.String()}
+	if sc.single != nil && cur != nil && sc.single.Version(e.SchemaVersion) != nil && sc.single.Kind != log.View {
+		// Written under a schema the cursor knows: decode it as declared.
+		if sc.declared == nil {
+			sc.declared = exec.NewTableLayout(sc.single)
+		}
+		vals, err := sc.declared.Decode(e.SchemaVersion, e.Row, e.Version, nil)
+		if err != nil {
+			return nil, err
+		}
+		row = append(row, vals[:len(sc.declared.Types)]...)
+	} else if sc.single != nil {
+		// The cursor's columns are the table's at DECLARE: a column added
+		// since is left out, one dropped since reads NULL.
+		for _, at := range f.proj {
+			if cur == nil || at < 0 {
+				row = append(row, nil)
+			} else {
+				row = append(row, cur[at])
+			}
+		}
+	} else {
+		row = append(row, rowJSON(f.l, cur, sc.env))
+	}
+	if sc.withOld {
+		row = append(row, rowJSON(f.l, old, sc.env))
+	}
+	return row, nil
+}
+
+// previousRow reads the key's version before e (nil when there is none, or
+// retention dropped it).
+func previousRow(snap *log.Snapshot, l *exec.TableLayout, e *log.Event) (exec.Row, error) {
+	if e.Version <= 1 {
+		return nil, nil
+	}
+	var row exec.Row
+	err := snap.History(e.Table, e.Key, e.Version-1, e.Version-1, func(p *log.Event) error {
+		if p.Op == log.OpDelete {
+			return nil
+		}
+		var err error
+		row, err = l.Decode(p.SchemaVersion, p.Row, p.Version, nil)
+		return err
+	})
+	return row, err
+}
+
+// rowJSON renders a row as a jsonb object of its columns (NULL for no
+// row), as to_jsonb(row) does.
+func rowJSON(l *exec.TableLayout, row exec.Row, env *exec.Env) types.Datum {
+	if row == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, c := range l.Cur.Columns {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(c.Name)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(jsonValue(l.Types[i], row[i], env))
+	}
+	b.WriteByte('}')
+	d, err := types.ParseText(types.Make(types.JSONBOID), b.String(), env.Settings)
+	if err != nil {
+		// Every value above is valid JSON; this is a bug, not bad input.
+		panic("subscribe: row as jsonb: " + err.Error())
+	}
+	return d
+}
+
+func jsonValue(t types.T, d types.Datum, env *exec.Env) []byte {
+	if d == nil {
+		return []byte("null")
+	}
+	switch t.OID {
+	case types.BoolOID, types.Int2OID, types.Int4OID, types.Int8OID, types.OIDOID, types.NumericOID, types.Float4OID, types.Float8OID:
+		s := types.FormatText(t, d, env.Settings)
+		if _, err := strconv.ParseFloat(s, 64); err == nil || t.OID == types.BoolOID {
+			if t.OID == types.BoolOID {
+				if d.(bool) {
+					return []byte("true")
+				}
+				return []byte("false")
+			}
+			return []byte(s)
+		}
+		b, _ := json.Marshal(s) // NaN, Infinity
+		return b
+	case types.JSONBOID, types.JSONOID:
+		return []byte(types.FormatText(t, d, env.Settings))
+	}
+	b, _ := json.Marshal(types.FormatText(t, d, env.Settings))
+	return b
+}
+
+type startKind int
+
+const (
+	startBeginning startKind = iota
+	startNow
+	startPosition
+)
+
+type subscribeOpts struct {
+	start     startKind
+	pos       uint64
+	keyPrefix string
+	key       string
+	old       bool
+}
+
 // subscribeOptions reads SUBSCRIBE's WITH options: start = 'beginning'
-// (default), 'now' or a position; key_prefix = 'text'.
-func (s *Session) subscribeOptions(sub *sql.Subscribe) (pos uint64, keyPrefix string, err error) {
+// (default), 'now' or a position; key_prefix = 'text'; key = 'pattern';
+// old = true.
+func (s *Session) subscribeOptions(sub *sql.Subscribe) (subscribeOpts, error) {
+	var o subscribeOpts
 	for _, op := range sub.Options {
 		switch op.Name {
 		case "start":
 			switch op.Value {
 			case "beginning":
 			case "now":
-				snap := s.eng.Log.Snapshot()
-				pos = snap.LSN()
-				snap.Release()
+				o.start = startNow
 			default:
 				p, perr := strconv.ParseUint(op.Value, 10, 64)
 				if perr != nil {
-					return 0, "", pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE start must be 'beginning', 'now' or a position, not %q", op.Value)
+					return o, pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE start must be 'beginning', 'now' or a position, not %q", op.Value)
 				}
-				pos = p
+				o.start, o.pos = startPosition, p
 			}
 		case "key_prefix":
-			keyPrefix = op.Value
+			o.keyPrefix = op.Value
+		case "key":
+			o.key = op.Value
+		case "old":
+			b, err := strconv.ParseBool(op.Value)
+			if err != nil {
+				return o, pgerr.New(pgerr.InvalidParameterValue, "SUBSCRIBE option old must be a boolean, not %q", op.Value)
+			}
+			o.old = b
 		default:
-			return 0, "", pgerr.New(pgerr.SyntaxError, "SUBSCRIBE option %q not recognized", op.Name)
+			return o, pgerr.New(pgerr.SyntaxError, "SUBSCRIBE option %q not recognized", op.Name)
 		}
 	}
-	return pos, keyPrefix, nil
+	return o, nil
+}
+
+// fetchTimeout reads FETCH's WITH (timeout = '1s'): how long to wait for
+// the first change; -1 (no option) waits until the statement is cancelled.
+func fetchTimeout(f *sql.Fetch) (time.Duration, error) {
+	wait := time.Duration(-1)
+	for _, op := range f.Options {
+		if op.Name != "timeout" {
+			return 0, pgerr.New(pgerr.SyntaxError, "FETCH option %q not recognized", op.Name)
+		}
+		d, err := time.ParseDuration(op.Value)
+		if err != nil {
+			secs, ferr := strconv.ParseFloat(op.Value, 64)
+			if ferr != nil || secs < 0 {
+				return 0, pgerr.New(pgerr.InvalidParameterValue, "FETCH timeout must be a duration such as '1s' or '250ms', not %q", op.Value)
+			}
+			d = time.Duration(secs * float64(time.Second))
+		}
+		if d < 0 {
+			return 0, pgerr.New(pgerr.InvalidParameterValue, "FETCH timeout must not be negative")
+		}
+		wait = d
+	}
+	return wait, nil
+}
+
+// viewFeed follows a materialized view: it waits for its base tables to
+// change, then diffs the view's rows against the last ones it saw.
+type viewFeed struct {
+	td          *log.TableDesc
+	sendInitial bool
+	sub         *log.Subscription
+	pos         uint64
+	// last maps each row's key (its key columns' text, or the whole row
+	// for a view without a key) to the row and its multiplicity.
+	last map[string]viewRow
+	read *views.Read
+}
+
+type viewRow struct {
+	row exec.Row
+	n   int
+}
+
+func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
+	snap := sc.eng.Log.Snapshot()
+	rows, err := v.rows(ctx, snap)
+	pos := snap.LSN()
+	cat := snap.Catalog()
+	snap.Release()
+	if err != nil {
+		return err
+	}
+	bases := baseTables(cat, v.td.ID)
+	if v.sub, err = sc.eng.Log.Subscribe(log.SubscriptionSpec{TableIDs: bases, From: pos}); err != nil {
+		return err
+	}
+	v.pos = pos
+	if v.sendInitial {
+		v.diff(sc, map[string]viewRow{}, rows)
+	}
+	v.last = rows
+	return nil
+}
+
+func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
+	evs, err := v.sub.Next(ctx, 1<<16)
+	if err != nil {
+		return err
+	}
+	if evs[len(evs)-1].LSN <= v.pos {
+		return nil // already covered by an earlier read of the view
+	}
+	snap := sc.eng.Log.Snapshot()
+	defer snap.Release()
+	if _, ok := snap.Catalog().Table(v.td.ID); !ok {
+		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
+	}
+	rows, err := v.rows(ctx, snap)
+	if err != nil {
+		return err
+	}
+	v.pos = snap.LSN()
+	v.diff(sc, v.last, rows)
+	v.last = rows
+	return nil
+}
+
+// baseTables lists the tables a view reads, through the views it reads.
+func baseTables(cat *log.Catalog, id log.TableID) []log.TableID {
+	var out []log.TableID
+	seen := map[log.TableID]bool{}
+	var walk func(id log.TableID)
+	walk = func(id log.TableID) {
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		td, ok := cat.Table(id)
+		if !ok {
+			return
+		}
+		if td.Kind != log.View {
+			out = append(out, id)
+			return
+		}
+		for _, d := range td.DependsOn {
+			walk(d)
+		}
+	}
+	walk(id)
+	return out
+}
+
+func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]viewRow, error) {
+	if v.read == nil {
+		cur := v.td.Current()
+		r := &views.Read{View: v.td, Distinct: v.td.Options["distinct"] == "true"}
+		for i, c := range cur.Columns {
+			t := types.T{OID: types.OID(c.TypeOID), Typmod: c.Typmod}
+			r.Types = append(r.Types, t)
+			r.Cols = append(r.Cols, exec.Column{Name: c.Name, T: t})
+			for _, k := range cur.Key {
+				if k == c.ID {
+					r.KeyIdx = append(r.KeyIdx, i)
+				}
+			}
+		}
+		v.read = r
+	}
+	out := map[string]viewRow{}
+	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{snap}}
+	err := v.read.Run(rt, func(row exec.Row) error {
+		k := v.keyOf(row)
+		e := out[k]
+		if e.row == nil {
+			e.row = append(exec.Row(nil), row[:len(v.read.Types)]...)
+		}
+		e.n++
+		out[k] = e
+		return nil
+	})
+	return out, err
+}
+
+func (v *viewFeed) keyOf(row exec.Row) string {
+	idx := v.read.KeyIdx
+	var b strings.Builder
+	if len(idx) == 0 {
+		for i := range v.read.Types {
+			idx = append(idx, i)
+		}
+	}
+	for i, k := range idx {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if row[k] == nil {
+			b.WriteString("null")
+		} else {
+			b.WriteString(types.FormatText(v.read.Types[k], row[k], nil))
+		}
+	}
+	return b.String()
+}
+
+// diff appends the changes from old to cur: a key only in cur is an
+// insert, only in old a delete, in both with another row an update; rows
+// of a view without a key change multiplicity by inserts and deletes.
+func (v *viewFeed) diff(sc *subCursor, old, cur map[string]viewRow) {
+	emit := func(key, op string, row exec.Row) {
+		r := exec.Row{int64(v.pos), v.td.Name, key, nil, op}
+		if row == nil {
+			r = append(r, make(exec.Row, len(v.read.Types))...)
+		} else {
+			r = append(r, row...)
+		}
+		if sc.withOld {
+			r = append(r, nil)
+		}
+		if f := sc.filter(sc.eng.Log.Catalog(), v.td); f.pred != nil {
+			probe := row
+			if probe == nil {
+				probe = old[key].row
+			}
+			if probe == nil {
+				return
+			}
+			x, err := f.pred.Eval(sc.env, append(append(exec.Row(nil), probe...), nil))
+			if err != nil || x != true {
+				return
+			}
+		}
+		sc.pending = append(sc.pending, r)
+	}
+	keys := make([]string, 0, len(cur)+len(old))
+	for k := range old {
+		keys = append(keys, k)
+	}
+	for k := range cur {
+		if _, ok := old[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	keyed := len(v.read.KeyIdx) > 0
+	for _, k := range keys {
+		o, hadOld := old[k]
+		c, hasCur := cur[k]
+		switch {
+		case keyed && hadOld && hasCur:
+			if !rowsEqual(v.read.Types, o.row, c.row) {
+				emit(k, "update", c.row)
+			}
+		case keyed && hasCur:
+			emit(k, "insert", c.row)
+		case keyed:
+			emit(k, "delete", nil)
+		default:
+			for i := o.n; i < c.n; i++ {
+				emit(k, "insert", c.row)
+			}
+			for i := c.n; i < o.n; i++ {
+				emit(k, "delete", o.row)
+			}
+		}
+	}
+}
+
+func rowsEqual(ts []types.T, a, b exec.Row) bool {
+	for i, t := range ts {
+		if (a[i] == nil) != (b[i] == nil) {
+			return false
+		}
+		if a[i] != nil && types.FormatText(t, a[i], nil) != types.FormatText(t, b[i], nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// snapshotRanges lets a view's reader scan its state in a durable
+// snapshot.
+type snapshotRanges struct{ snap *log.Snapshot }
+
+func (r snapshotRanges) Scan(context.Context, *exec.TableLayout, []byte, func(exec.Row) error) error {
+	return errors.New("subscribe: table scans are not available here")
+}
+
+func (r snapshotRanges) ScanRange(_ context.Context, start, end []byte, fn func(k, v []byte) error) error {
+	return r.snap.ScanRange(start, end, fn)
 }

@@ -97,10 +97,17 @@ func TestCursors(t *testing.T) {
 		t.Fatalf("subscription history: %s", got)
 	}
 	keys(`FETCH ALL FROM changes`)
+	w := s.Connect(t)
+	wrote := make(chan error, 1)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		w := s.Connect(t)
-		w.Exec(ctx, `UPDATE items SET name = 'renamed' WHERE id = 3`)
+		_, err := w.Exec(ctx, `UPDATE items SET name = 'renamed' WHERE id = 3`)
+		wrote <- err
+	}()
+	defer func() {
+		if err := <-wrote; err != nil {
+			t.Error(err)
+		}
 	}()
 	start := time.Now()
 	rows, err := c.Query(ctx, `FETCH 10 FROM changes`)

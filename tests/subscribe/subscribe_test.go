@@ -106,7 +106,9 @@ func TestSubscribeFromPositionAndKeyPrefix(t *testing.T) {
 	}
 	sub := s.Connect(t)
 	pr, pw := io.Pipe()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		_, err := sub.PgConn().CopyTo(ctx, pw, `COPY (SUBSCRIBE readings WITH (start = '1', key_prefix = 'eu/')) TO STDOUT`)
 		pw.CloseWithError(err)
 	}()
@@ -120,4 +122,7 @@ func TestSubscribeFromPositionAndKeyPrefix(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	sub.PgConn().CancelRequest(ctx)
+	// The stream ends with the cancel; the connection is closed only after.
+	go io.Copy(io.Discard, pr)
+	<-done
 }
