@@ -1,6 +1,8 @@
 package iceberg
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -21,6 +23,12 @@ import (
 // records in the table's current Iceberg schema. Rows written under older
 // schema versions are mapped by column ID, as exec.TableLayout does for
 // queries: a column added since is null, a dropped one is left out.
+//
+// Compaction throughput is decided here: most rows are decoded straight
+// from the storage encoding into the Arrow builders (a varint into an
+// Int64Builder, the bytes of a string into a StringBuilder), with no
+// Datum in between. Only schema versions with a column whose storage form
+// needs real work (numeric, interval, arrays) take the Datum path.
 type rowBuilder struct {
 	sh     shape
 	td     *log.TableDesc
@@ -34,6 +42,17 @@ type rowBuilder struct {
 	versions map[uint32]*versionLayout
 	vals     []types.Datum
 	rows     int
+	// bytes estimates the Arrow bytes added since the last flush.
+	bytes int
+	// reserve is the rows each batch's builders are sized for up front,
+	// so they do not grow (and copy) as rows come in.
+	reserve int
+
+	// The system columns' builders.
+	opB         *array.StringBuilder
+	versionB    *array.Int64Builder
+	lsnB        *array.Int64Builder
+	commitTimeB *array.TimestampBuilder
 }
 
 // versionLayout maps the columns of one schema version onto the current ones.
@@ -44,7 +63,22 @@ type versionLayout struct {
 	// keyPos[i] is the current position of key column i.
 	keyPos   []int
 	keyTypes []types.T
+	// vals receives the Datum path's decoded row.
+	vals []types.Datum
+
+	// fast is set when every stored column has a direct decoder: dec[i]
+	// decodes stored column i into its builder (or skips it when
+	// dropped), null[i] appends its NULL, and missing lists the current
+	// columns this version does not have (always NULL).
+	fast    bool
+	dec     []colDecoder
+	null    []func()
+	missing []array.Builder
 }
+
+// colDecoder decodes one stored value at the start of b into a builder and
+// returns the rest of b.
+type colDecoder func(b []byte) ([]byte, error)
 
 func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuilder, *iceberg.Schema, error) {
 	cur := td.Current()
@@ -59,6 +93,16 @@ func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuild
 	b := &rowBuilder{sh: sh, td: td, cur: cur, schema: asc, rb: array.NewRecordBuilder(mem, asc),
 		versions: map[uint32]*versionLayout{}, vals: make([]types.Datum, len(cur.Columns))}
 	b.sys = len(isc.Fields()) - len(cur.Columns)
+	f := 0
+	if sh == shapeChanges {
+		b.opB = b.rb.Field(0).(*array.StringBuilder)
+		f = 1
+	}
+	b.versionB = b.rb.Field(f).(*array.Int64Builder)
+	b.lsnB = b.rb.Field(f + 1).(*array.Int64Builder)
+	if sh != shapeState {
+		b.commitTimeB = b.rb.Field(f + 2).(*array.TimestampBuilder)
+	}
 	pos := map[uint32]int{}
 	for i := range cur.Columns {
 		c := &cur.Columns[i]
@@ -82,6 +126,7 @@ func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuild
 			}
 			vl.pos = append(vl.pos, p)
 		}
+		vl.vals = make([]types.Datum, len(vl.types))
 		for _, k := range v.Key {
 			p, ok := pos[k]
 			if !ok {
@@ -94,45 +139,267 @@ func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuild
 				}
 			}
 		}
+		b.fastLayout(vl)
 		b.versions[v.Version] = vl
 	}
 	return b, isc, nil
 }
 
+// fastLayout sets up the direct decoders of a version, if all its columns
+// have one.
+func (b *rowBuilder) fastLayout(vl *versionLayout) {
+	present := make([]bool, len(b.colTypes))
+	for i, t := range vl.types {
+		var fb array.Builder
+		if p := vl.pos[i]; p >= 0 {
+			if b.colTypes[p] != t {
+				return // a type change between versions: the Datum path converts
+			}
+			fb = b.rb.Field(b.sys + p)
+			present[p] = true
+		}
+		dec := directDecoder(t, fb)
+		if dec == nil {
+			return
+		}
+		vl.dec = append(vl.dec, dec)
+		if fb != nil {
+			vl.null = append(vl.null, fb.AppendNull)
+		} else {
+			vl.null = append(vl.null, func() {})
+		}
+	}
+	for p, ok := range present {
+		if !ok {
+			vl.missing = append(vl.missing, b.rb.Field(b.sys+p))
+		}
+	}
+	vl.fast = true
+}
+
+// directDecoder decodes a stored value of type t straight into fb (nil: the
+// column was dropped, skip the value). It is nil for the types that go
+// through a Datum.
+func directDecoder(t types.T, fb array.Builder) colDecoder {
+	if t.IsArray() {
+		return nil
+	}
+	varint := func(b []byte) (int64, []byte, error) {
+		v, k := binary.Varint(b)
+		if k <= 0 {
+			return 0, nil, errCorruptRow
+		}
+		return v, b[k:], nil
+	}
+	bytesOf := func(b []byte) ([]byte, []byte, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, nil, errCorruptRow
+		}
+		return b[k : k+int(n)], b[k+int(n):], nil
+	}
+	switch t.OID {
+	case types.BoolOID:
+		bb, _ := fb.(*array.BooleanBuilder)
+		return func(b []byte) ([]byte, error) {
+			if len(b) < 1 {
+				return nil, errCorruptRow
+			}
+			if bb != nil {
+				bb.Append(b[0] != 0)
+			}
+			return b[1:], nil
+		}
+	case types.Int2OID, types.Int4OID:
+		ib, _ := fb.(*array.Int32Builder)
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := varint(b)
+			if err == nil && ib != nil {
+				ib.Append(int32(v))
+			}
+			return rest, err
+		}
+	case types.Int8OID, types.OIDOID:
+		ib, _ := fb.(*array.Int64Builder)
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := varint(b)
+			if err == nil && ib != nil {
+				ib.Append(v)
+			}
+			return rest, err
+		}
+	case types.DateOID:
+		db, _ := fb.(*array.Date32Builder)
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := varint(b)
+			if err == nil && db != nil {
+				switch types.Date(v) {
+				case types.DateInfinity:
+					db.Append(math.MaxInt32)
+				case types.DateNegInfinity:
+					db.Append(math.MinInt32)
+				default:
+					db.Append(arrow.Date32(int32(v) + unixEpochDays))
+				}
+			}
+			return rest, err
+		}
+	case types.TimeOID:
+		tb, _ := fb.(*array.Time64Builder)
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := varint(b)
+			if err == nil && tb != nil {
+				tb.Append(arrow.Time64(v))
+			}
+			return rest, err
+		}
+	case types.TimestampOID, types.TimestampTZOID:
+		tb, _ := fb.(*array.TimestampBuilder)
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := varint(b)
+			if err == nil && tb != nil {
+				tb.Append(arrow.Timestamp(unixMicros(v)))
+			}
+			return rest, err
+		}
+	case types.Float4OID, types.Float8OID:
+		f32, _ := fb.(*array.Float32Builder)
+		f64, _ := fb.(*array.Float64Builder)
+		return func(b []byte) ([]byte, error) {
+			if len(b) < 8 {
+				return nil, errCorruptRow
+			}
+			v := math.Float64frombits(binary.LittleEndian.Uint64(b))
+			if f32 != nil {
+				f32.Append(float32(v))
+			} else if f64 != nil {
+				f64.Append(v)
+			}
+			return b[8:], nil
+		}
+	case types.TextOID, types.VarcharOID, types.BpcharOID, types.NameOID,
+		types.JSONOID, types.JSONBOID, types.ByteaOID:
+		var bb *array.BinaryBuilder
+		switch x := fb.(type) {
+		case *array.StringBuilder:
+			bb = x.BinaryBuilder
+		case *array.BinaryBuilder:
+			bb = x
+		}
+		return func(b []byte) ([]byte, error) {
+			v, rest, err := bytesOf(b)
+			if err == nil && bb != nil {
+				bb.Append(v)
+			}
+			return rest, err
+		}
+	case types.UUIDOID:
+		ub, _ := fb.(*extensions.UUIDBuilder)
+		return func(b []byte) ([]byte, error) {
+			if len(b) < 16 {
+				return nil, errCorruptRow
+			}
+			if ub != nil {
+				ub.AppendBytes([16]byte(b[:16]))
+			}
+			return b[16:], nil
+		}
+	}
+	return nil
+}
+
+var errCorruptRow = errors.New("corrupt row encoding")
+
 // addEvent appends one event as a row: for a stream its row, for a
 // change log the op and the row (a delete has only its key columns).
 func (b *rowBuilder) addEvent(e *log.Event) error {
-	if err := b.decode(e.SchemaVersion, e.Key, e.Row, e.Op == log.OpDelete); err != nil {
+	if err := b.addUser(e.SchemaVersion, e.Key, e.Row, e.Op == log.OpDelete); err != nil {
 		return fmt.Errorf("event lsn %d: %w", e.LSN, err)
 	}
-	f := 0
-	if b.sh == shapeChanges {
-		b.rb.Field(0).(*array.StringBuilder).Append(e.Op.String())
-		f = 1
+	if b.opB != nil {
+		b.opB.Append(e.Op.String())
 	}
-	b.rb.Field(f).(*array.Int64Builder).Append(int64(e.Version))
-	b.rb.Field(f + 1).(*array.Int64Builder).Append(int64(e.LSN))
-	b.rb.Field(f + 2).(*array.TimestampBuilder).Append(arrow.Timestamp(e.CommitTime))
-	return b.appendUser()
+	b.versionB.Append(int64(e.Version))
+	b.lsnB.Append(int64(e.LSN))
+	b.commitTimeB.Append(arrow.Timestamp(e.CommitTime))
+	b.rows++
+	b.bytes += 24 + len(e.Row)
+	return nil
 }
 
 // addHead appends a key's latest row (the current-state table).
 func (b *rowBuilder) addHead(h *log.Head) error {
-	if err := b.decode(h.SchemaVersion, nil, h.Row, false); err != nil {
+	if err := b.addUser(h.SchemaVersion, nil, h.Row, false); err != nil {
 		return fmt.Errorf("head lsn %d: %w", h.LSN, err)
 	}
-	b.rb.Field(0).(*array.Int64Builder).Append(int64(h.Version))
-	b.rb.Field(1).(*array.Int64Builder).Append(int64(h.LSN))
-	return b.appendUser()
+	b.versionB.Append(int64(h.Version))
+	b.lsnB.Append(int64(h.LSN))
+	b.rows++
+	b.bytes += 16 + len(h.Row)
+	return nil
 }
 
-// decode fills b.vals with the current columns of a stored row, or with
-// just the key columns (decoded from the key) when keyOnly.
-func (b *rowBuilder) decode(schemaVersion uint32, key, row []byte, keyOnly bool) error {
+// addUser appends the user columns of a stored row (or of a key alone,
+// when keyOnly). On error the builders may hold a partial row; the caller
+// abandons the whole batch.
+func (b *rowBuilder) addUser(schemaVersion uint32, key, row []byte, keyOnly bool) error {
 	vl, ok := b.versions[schemaVersion]
 	if !ok {
 		return fmt.Errorf("table %s.%s: unknown schema version %d", b.td.Schema, b.td.Name, schemaVersion)
 	}
+	if vl.fast && !keyOnly {
+		if err := vl.decodeFast(row); err != nil {
+			return fmt.Errorf("decode row: %w", err)
+		}
+		return nil
+	}
+	if err := b.decode(vl, key, row, keyOnly); err != nil {
+		return err
+	}
+	return b.appendUser()
+}
+
+// decodeFast decodes a row in the format of types.EncodeRow (uvarint
+// column count, null bitmap, values) straight into the builders.
+func (vl *versionLayout) decodeFast(b []byte) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(vl.dec)) {
+		return errCorruptRow
+	}
+	b = b[k:]
+	nb := int(n+7) / 8
+	if len(b) < nb {
+		return errCorruptRow
+	}
+	bitmap := b[:nb]
+	b = b[nb:]
+	var err error
+	for i := 0; i < int(n); i++ {
+		if bitmap[i/8]&(1<<(i%8)) != 0 {
+			vl.null[i]()
+			continue
+		}
+		if b, err = vl.dec[i](b); err != nil {
+			return err
+		}
+	}
+	// A row written before ADD COLUMN within this version's list has
+	// fewer columns: the rest are NULL.
+	for i := int(n); i < len(vl.dec); i++ {
+		vl.null[i]()
+	}
+	for _, fb := range vl.missing {
+		fb.AppendNull()
+	}
+	if len(b) != 0 {
+		return errCorruptRow
+	}
+	return nil
+}
+
+// decode fills b.vals with the current columns of a stored row, or with
+// just the key columns (decoded from the key) when keyOnly.
+func (b *rowBuilder) decode(vl *versionLayout, key, row []byte, keyOnly bool) error {
 	clear(b.vals)
 	if keyOnly {
 		k := key
@@ -148,13 +415,12 @@ func (b *rowBuilder) decode(schemaVersion uint32, key, row []byte, keyOnly bool)
 		}
 		return nil
 	}
-	vals, err := types.DecodeRow(vl.types, row)
-	if err != nil {
+	if err := types.DecodeRowInto(vl.vals, vl.types, row); err != nil {
 		return fmt.Errorf("decode row: %w", err)
 	}
 	for i, p := range vl.pos {
-		if p >= 0 && i < len(vals) {
-			b.vals[p] = vals[i]
+		if p >= 0 {
+			b.vals[p] = vl.vals[i]
 		}
 	}
 	return nil
@@ -171,7 +437,6 @@ func (b *rowBuilder) appendUser() error {
 			return fmt.Errorf("column %q: %w", b.cur.Columns[i].Name, err)
 		}
 	}
-	b.rows++
 	return nil
 }
 
@@ -181,8 +446,12 @@ func (b *rowBuilder) flush() arrow.RecordBatch {
 	if b.rows == 0 {
 		return nil
 	}
-	b.rows = 0
-	return b.rb.NewRecordBatch()
+	b.rows, b.bytes = 0, 0
+	rec := b.rb.NewRecordBatch()
+	if b.reserve > 0 {
+		b.rb.Reserve(b.reserve)
+	}
+	return rec
 }
 
 func (b *rowBuilder) release() { b.rb.Release() }

@@ -15,7 +15,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
-	"github.com/apache/iceberg-go/catalog/hadoop"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 
@@ -39,13 +38,19 @@ const ChangesSuffix = "__changes"
 
 // Options configure a Compactor.
 type Options struct {
-	// Warehouse is where tables live: a local folder (or file:// URL).
+	// Warehouse is where tables live: a local folder (or file:// URL), or
+	// s3://bucket/prefix (see Catalog).
 	Warehouse string
-	// Props go to the catalog and its file IO (iceberg-go's property names).
+	// S3 says how to reach an s3:// warehouse; credentials come from the
+	// AWS_* environment variables.
+	S3 S3Config
+	// Props go to the S3 file IO (iceberg-go's s3.* property names) and
+	// override S3.
 	Props iceberg.Properties
 	// Interval is how often the log is checked for new events (default 10s).
 	Interval time.Duration
-	// FileRows bounds the rows of one Parquet file (default 1,048,576).
+	// FileRows, when positive, also bounds the rows of one Parquet file
+	// (files close at TargetFileSize bytes anyway).
 	FileRows int
 	// BatchRows is the rows per Arrow record and Parquet row group
 	// (default 131,072).
@@ -57,6 +62,36 @@ type Options struct {
 	// the commit and leaves the files behind, as a crash at that point
 	// would. Tests inject failures here.
 	BeforeCommit func(ident table.Identifier, files []string) error
+
+	// The options below manage files and snapshots; see maintain.go.
+
+	// TargetFileSize is the size in bytes at which a data file is closed
+	// and the next one started, and the size merges aim for (default
+	// 128 MiB).
+	TargetFileSize int64
+	// CommitRows and CommitDelay batch a trickle of writes: a table's new
+	// events are committed once CommitRows of them are pending, or once
+	// the compactor first saw them pending CommitDelay ago (by Now). Both
+	// zero: every pass commits whatever is new. CommitRows without
+	// CommitDelay waits at most a minute.
+	CommitRows  int
+	CommitDelay time.Duration
+	// MergeFiles is how many small files of one size tier an append-only
+	// Iceberg table accumulates before they are merged into one (default
+	// 8; negative: never merge).
+	MergeFiles int
+	// SnapshotRetention is how long snapshots are kept (default 24h;
+	// negative: forever); KeepSnapshots is how many of the newest are kept
+	// regardless of age (default 10). Files only expired snapshots refer
+	// to are deleted.
+	SnapshotRetention time.Duration
+	KeepSnapshots     int
+	// Parallelism is how many tables (and a keyed table's two Iceberg
+	// tables) are compacted at once (default GOMAXPROCS).
+	Parallelism int
+	// Now is the clock commit batching reads (default time.Now); tests
+	// simulate hours of writes with it.
+	Now func() time.Time
 }
 
 // Compactor copies the log into Iceberg tables, one table at a time:
@@ -65,8 +100,8 @@ type Options struct {
 // snapshot's summary (PropLSNTo), takes a durable log snapshot at LSN U,
 // writes the table's events with LSN in (W, U] as Parquet files under the
 // table's data/ folder, and commits one Iceberg snapshot that adds them and
-// records (W, U] in its summary. The Iceberg commit (the atomic,
-// no-replace rename of the next vN.metadata.json) is the only point where
+// records (W, U] in its summary. The Iceberg commit (the atomic
+// create-if-absent of the next vN.metadata.json) is the only point where
 // the watermark moves, so the state is always either "before" (the files
 // are orphans, nothing refers to them) or "after" (files and watermark
 // together): a crash between the Parquet upload and the commit loses
@@ -82,7 +117,7 @@ type Options struct {
 type Compactor struct {
 	log  *log.Log
 	opts Options
-	cat  *hadoop.Catalog
+	cat  *Catalog
 	mem  memory.Allocator
 
 	// run serializes compaction passes (Run's loop and CompactOnce).
@@ -96,7 +131,10 @@ type Compactor struct {
 
 // tableState is what the compactor knows about one Strand table.
 type tableState struct {
-	status TableStatus
+	// targetsMu guards targets: a keyed table's two Iceberg tables are
+	// compacted concurrently.
+	targetsMu sync.Mutex
+	status    TableStatus
 	// targets are the table's Iceberg tables, by shape.
 	targets map[shape]*target
 }
@@ -107,6 +145,9 @@ type target struct {
 	tbl   *table.Table
 	// cleaned is set once orphans were removed in this process.
 	cleaned bool
+	// pendingSince is when a pass first saw events it did not commit yet
+	// (commit batching; zero: none pending).
+	pendingSince time.Time
 }
 
 // TableStatus is the visible state of one table's compaction.
@@ -135,23 +176,11 @@ func New(l *log.Log, opts Options) (*Compactor, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Second
 	}
-	if opts.FileRows <= 0 {
-		opts.FileRows = 1 << 20
-	}
-	if opts.BatchRows <= 0 {
-		opts.BatchRows = 128 << 10
-	}
-	if opts.BatchRows > opts.FileRows {
-		opts.BatchRows = opts.FileRows
-	}
+	fillFileDefaults(&opts)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	props := iceberg.Properties{}
-	for k, v := range opts.Props {
-		props[k] = v
-	}
-	cat, err := hadoop.NewCatalog("strand", opts.Warehouse, props)
+	cat, err := OpenCatalog(context.Background(), opts.Warehouse, opts.S3, opts.Props)
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: open warehouse %s: %w", opts.Warehouse, err)
 	}
@@ -161,7 +190,7 @@ func New(l *log.Log, opts Options) (*Compactor, error) {
 }
 
 // Catalog is the warehouse's catalog, for the REST endpoint and readers.
-func (c *Compactor) Catalog() catalog.Catalog { return c.cat }
+func (c *Compactor) Catalog() *Catalog { return c.cat }
 
 // Run compacts every Interval until ctx ends.
 func (c *Compactor) Run(ctx context.Context) error {
@@ -187,18 +216,34 @@ func (c *Compactor) CompactOnce(ctx context.Context) error {
 	defer c.run.Unlock()
 	snap := c.log.Snapshot()
 	defer snap.Release()
-	var first error
+	now := c.opts.Now()
+	// Tables are independent: up to Parallelism of them at once, so more
+	// cores compact more tables.
+	var (
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, c.opts.Parallelism)
+		errMu sync.Mutex
+		first error
+	)
 	for _, td := range snap.Catalog().SortedTables() {
 		if td.Kind != log.Stream && td.Kind != log.Keyed {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			first = cmp.Or(first, err)
+			break
 		}
-		if err := c.compactTable(ctx, snap, td); err != nil && first == nil {
-			first = err
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := c.compactTable(ctx, snap, td, now); err != nil {
+				errMu.Lock()
+				first = cmp.Or(first, err)
+				errMu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return first
 }
 
@@ -225,7 +270,7 @@ func (c *Compactor) state(td *log.TableDesc) *tableState {
 	return ts
 }
 
-func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *log.TableDesc) error {
+func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, now time.Time) error {
 	ts := c.state(td)
 	shapes := []shape{shapeStream}
 	if td.Kind == log.Keyed {
@@ -239,10 +284,32 @@ func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *lo
 		bytes      int64
 		rows       int64
 	)
-	for _, sh := range shapes {
-		var r targetResult
-		r, err = c.compactTarget(ctx, snap, td, ts, sh)
-		if err != nil {
+	// A keyed table's change log and state are separate Iceberg tables
+	// with their own watermarks: they are written concurrently.
+	results := make([]targetResult, len(shapes))
+	errs := make([]error, len(shapes))
+	if len(shapes) > 1 && c.opts.Parallelism > 1 {
+		var wg sync.WaitGroup
+		for i, sh := range shapes {
+			wg.Go(func() { results[i], errs[i] = c.compactTarget(ctx, snap, td, ts, sh, now) })
+		}
+		wg.Wait()
+	} else {
+		for i, sh := range shapes {
+			results[i], errs[i] = c.compactTarget(ctx, snap, td, ts, sh, now)
+		}
+	}
+	for i, sh := range shapes {
+		if errs[i] != nil {
+			// After a failure the target's view of its table may be stale
+			// (a commit whose response was lost) and it may have left
+			// files behind: reload it, and remove orphans, next time.
+			ts.setTarget(sh, nil)
+		}
+	}
+	for i, sh := range shapes {
+		r := results[i]
+		if err = errs[i]; err != nil {
 			err = fmt.Errorf("compact %s.%s: %w", td.Schema, td.Name, err)
 			break
 		}
@@ -292,7 +359,7 @@ type targetResult struct {
 }
 
 // compactTarget brings one Iceberg table of td up to the snapshot.
-func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, ts *tableState, sh shape) (targetResult, error) {
+func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, ts *tableState, sh shape, now time.Time) (targetResult, error) {
 	rb, isc, err := newRowBuilder(c.mem, td, sh)
 	if err != nil {
 		return targetResult{}, err
@@ -330,6 +397,14 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 	}
 	if !changed {
 		return res(), nil
+	}
+	if ok, err := c.due(snap, td, tg, from, now); err != nil {
+		return targetResult{}, err
+	} else if !ok {
+		// Batching: the events wait for a later pass.
+		r := res()
+		r.watermark = from
+		return r, nil
 	}
 	if !tg.cleaned {
 		if err := c.removeOrphans(ctx, tg); err != nil {
@@ -398,13 +473,39 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 	}
 	tbl, err := tx.Commit(ctx)
 	if err != nil {
+		// The commit may have happened (an S3 answer lost on the way back)
+		// or another writer may have moved the table: forget the cached
+		// table so the next pass reloads it and its watermark.
+		ts.setTarget(sh, nil)
 		return targetResult{}, fmt.Errorf("commit %s: %w", tg.ident, err)
 	}
 	fw.keep()
 	tg.tbl = tbl
+	tg.pendingSince = time.Time{}
 	c.opts.Logger.Debug("iceberg commit", slog.String("table", identString(tg.ident)),
 		slog.Uint64("lsn_from", from), slog.Uint64("lsn_to", snap.LSN()), slog.Int("files", len(files)))
+	if err := c.maintain(ctx, td, tg, sh); err != nil {
+		// The commit stands; the upkeep is retried after the next one.
+		return res(), err
+	}
 	return res(), nil
+}
+
+// target and setTarget read and set one shape's target (nil: reload it).
+func (ts *tableState) target(sh shape) *target {
+	ts.targetsMu.Lock()
+	defer ts.targetsMu.Unlock()
+	return ts.targets[sh]
+}
+
+func (ts *tableState) setTarget(sh shape, tg *target) {
+	ts.targetsMu.Lock()
+	defer ts.targetsMu.Unlock()
+	if tg == nil {
+		delete(ts.targets, sh)
+		return
+	}
+	ts.targets[sh] = tg
 }
 
 // watermark reads the LSN the table's current snapshot covers up to.
@@ -476,7 +577,7 @@ func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *table
 		name += ChangesSuffix
 	}
 	ident := table.Identifier{td.Schema, name}
-	tg := ts.targets[sh]
+	tg := ts.target(sh)
 	if tg == nil || !slices.Equal(tg.ident, ident) {
 		tbl, err := c.cat.LoadTable(ctx, ident)
 		switch {
@@ -492,12 +593,16 @@ func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *table
 			return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d", identString(ident), got, td.ID)
 		}
 		tg = &target{ident: ident, tbl: tbl}
-		ts.targets[sh] = tg
+		ts.setTarget(sh, tg)
 	}
 	if cur := tg.tbl.Schema(); !sameFields(cur, isc) {
 		if _, _, err := c.cat.CommitTable(ctx, ident,
 			[]table.Requirement{table.AssertCurrentSchemaID(cur.ID)},
 			[]table.Update{table.NewAddSchemaUpdate(isc), table.NewSetCurrentSchemaUpdate(-1)}); err != nil {
+			// The commit may have landed all the same (a lost response):
+			// reload the table next time rather than retry from a stale
+			// schema id.
+			ts.setTarget(sh, nil)
 			return nil, fmt.Errorf("evolve schema of %s: %w", identString(ident), err)
 		}
 		tbl, err := c.cat.LoadTable(ctx, ident)
@@ -526,7 +631,8 @@ func (c *Compactor) createTable(ctx context.Context, ident table.Identifier, td 
 	props := iceberg.Properties{
 		PropTableID:                       strconv.FormatUint(uint64(td.ID), 10),
 		PropShape:                         []string{"stream", "changes", "state"}[sh],
-		"write.parquet.compression-codec": "snappy",
+		"write.parquet.compression-codec": "zstd",
+		"write.parquet.compression-level": "1",
 	}
 	tbl, err := c.cat.CreateTable(ctx, ident, iceberg.NewSchema(0), catalog.WithProperties(props))
 	if err != nil {

@@ -12,31 +12,46 @@ import (
 	icebergio "github.com/apache/iceberg-go/io"
 )
 
-// fileSet writes the Parquet files of one commit: records go to the open
-// file until it holds FileRows rows, then the next file starts. Files are
-// written through the table's Iceberg FileIO (a local folder or S3) and
-// synced before the commit may refer to them. Unless keep is called, abort
-// removes them.
+// fileSet writes the Parquet files of one commit. The scan that builds
+// Arrow records and the Parquet encoding run in parallel: records go
+// through a channel to a writer goroutine, which appends each as a row
+// group to the open file until the file reaches the target size
+// (Options.TargetFileSize, or FileRows rows when set), then starts the
+// next. Files are written through the table's Iceberg FileIO (a local
+// folder or S3) and synced before the commit may refer to them. Unless
+// keep is called, abort removes them.
 type fileSet struct {
 	ctx      context.Context
 	c        *Compactor
 	tg       *target
 	from, to uint64
+	props    *parquet.WriterProperties
 
-	fs    icebergio.WriteFileIO
+	fs   icebergio.WriteFileIO
+	kept bool
+
+	// recs feeds the writer goroutine; done is closed when it ends.
+	recs    chan arrow.RecordBatch
+	done    chan struct{}
+	started bool
+	closed  bool
+	// err and files belong to the writer goroutine until done is closed
+	// (setup errors are set before it starts).
 	err   error
 	files []string
-	kept  bool
 
 	cur struct {
 		out  icebergio.FileWriter
+		n    *countingWriter
 		w    *pqarrow.FileWriter
 		rows int
 	}
 }
 
 func (c *Compactor) newFileSet(ctx context.Context, tg *target, from, to uint64) *fileSet {
-	fs := &fileSet{ctx: ctx, c: c, tg: tg, from: from, to: to}
+	fs := &fileSet{ctx: ctx, c: c, tg: tg, from: from, to: to,
+		recs: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	fs.props = parquetProps(c.opts)
 	ifs, err := tg.tbl.FS(ctx)
 	if err != nil {
 		fs.err = err
@@ -51,46 +66,130 @@ func (c *Compactor) newFileSet(ctx context.Context, tg *target, from, to uint64)
 	return fs
 }
 
-// maybeFlush writes the builder's rows once a batch is full.
+// parquetProps are the writer settings of the compactor's data files.
+//
+// Zstd at its fastest level compresses better than Snappy at about the
+// same speed. The system columns _version, _lsn and _commit_time almost
+// never repeat within a row group, so a dictionary there only costs a hash
+// table insert per value before the writer falls back to plain encoding;
+// they are written without one (user columns keep the dictionary, which
+// pays off for the repetitive values events usually carry), but a column
+// chunk falls back to plain encoding once its dictionary reaches
+// dictPageLimit: an id or amount column with thousands of distinct values
+// stops hashing early instead of at Parquet's default 1 MiB. Each Arrow
+// record is one row group (Options.BatchRows rows).
+func parquetProps(o Options) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(1),
+		parquet.WithDictionaryFor(VersionColumn, false),
+		parquet.WithDictionaryFor(LSNColumn, false),
+		parquet.WithDictionaryFor(CommitTimeColumn, false),
+		parquet.WithDictionaryPageSizeLimit(dictPageLimit),
+		parquet.WithMaxRowGroupLength(int64(o.BatchRows)),
+		parquet.WithCreatedBy("strand"),
+	)
+}
+
+// dictPageLimit bounds a column chunk's dictionary (see parquetProps).
+const dictPageLimit = 64 << 10
+
+// maxBatchBytes flushes a batch early when its rows are wide, so a row
+// group (and the memory of the two records in flight) stays bounded.
+const maxBatchBytes = 32 << 20
+
+// maybeFlush hands the builder's rows to the writer once a batch is full.
 func (f *fileSet) maybeFlush(rb *rowBuilder) error {
-	if rb.rows < f.c.opts.BatchRows {
+	if rb.rows < f.c.opts.BatchRows && rb.bytes < maxBatchBytes {
 		return nil
 	}
-	return f.write(rb)
+	// A full batch: more are likely to follow, so size the builders for
+	// the next one up front (the first grows as rows come in, which keeps
+	// a trickle's memory small).
+	rb.reserve = rb.rows
+	return f.send(rb)
 }
 
-// finish writes what is left and closes the last file.
-func (f *fileSet) finish(rb *rowBuilder) ([]string, error) {
-	if err := f.write(rb); err != nil {
-		return nil, err
-	}
-	if err := f.closeFile(); err != nil {
-		return nil, err
-	}
-	return f.files, nil
-}
-
-func (f *fileSet) write(rb *rowBuilder) error {
-	if f.err != nil {
-		return f.err
+// send passes the builder's rows to the writer goroutine.
+func (f *fileSet) send(rb *rowBuilder) error {
+	if f.fs == nil {
+		return f.err // setup failed
 	}
 	rec := rb.flush()
 	if rec == nil {
 		return nil
 	}
-	defer rec.Release()
-	if f.cur.w == nil {
-		if err := f.openFile(rb.schema); err != nil {
+	if !f.started {
+		f.started = true
+		go f.writer(rb.schema)
+	}
+	select {
+	case f.recs <- rec:
+		return nil
+	case <-f.done:
+		rec.Release()
+		return f.err
+	}
+}
+
+// finish writes what is left, closes the last file and returns the files.
+func (f *fileSet) finish(rb *rowBuilder) ([]string, error) {
+	if err := f.send(rb); err != nil {
+		return nil, err
+	}
+	f.stop()
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.files, nil
+}
+
+// stop ends the writer goroutine and waits for it.
+func (f *fileSet) stop() {
+	if f.closed {
+		return
+	}
+	f.closed = true
+	close(f.recs)
+	if f.started {
+		<-f.done
+	}
+	for rec := range f.recs { // left behind by a writer that failed
+		rec.Release()
+	}
+}
+
+// writer is the goroutine that encodes records into Parquet files.
+func (f *fileSet) writer(schema *arrow.Schema) {
+	defer close(f.done)
+	for rec := range f.recs {
+		err := f.write(schema, rec)
+		rec.Release()
+		if err != nil {
 			f.err = err
+			f.closeFile()
+			return
+		}
+	}
+	if err := f.closeFile(); err != nil {
+		f.err = err
+	}
+}
+
+func (f *fileSet) write(schema *arrow.Schema, rec arrow.RecordBatch) error {
+	if err := f.ctx.Err(); err != nil {
+		return err
+	}
+	if f.cur.w == nil {
+		if err := f.openFile(schema); err != nil {
 			return err
 		}
 	}
 	if err := f.cur.w.Write(rec); err != nil {
-		f.err = fmt.Errorf("write parquet: %w", err)
-		return f.err
+		return fmt.Errorf("write parquet: %w", err)
 	}
 	f.cur.rows += int(rec.NumRows())
-	if f.cur.rows >= f.c.opts.FileRows {
+	if f.cur.n.n >= f.c.opts.TargetFileSize || f.c.opts.FileRows > 0 && f.cur.rows >= f.c.opts.FileRows {
 		return f.closeFile()
 	}
 	return nil
@@ -103,17 +202,13 @@ func (f *fileSet) openFile(schema *arrow.Schema) error {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	f.files = append(f.files, path)
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Snappy),
-		parquet.WithMaxRowGroupLength(int64(f.c.opts.FileRows)),
-		parquet.WithCreatedBy("strand"),
-	)
-	w, err := pqarrow.NewFileWriter(schema, nopCloser{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	n := &countingWriter{w: out}
+	w, err := pqarrow.NewFileWriter(schema, n, f.props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 	if err != nil {
 		out.Close()
 		return fmt.Errorf("parquet writer %s: %w", path, err)
 	}
-	f.cur.out, f.cur.w, f.cur.rows = out, w, 0
+	f.cur.out, f.cur.n, f.cur.w, f.cur.rows = out, n, w, 0
 	return nil
 }
 
@@ -121,7 +216,7 @@ func (f *fileSet) openFile(schema *arrow.Schema) error {
 // close.
 func (f *fileSet) closeFile() error {
 	if f.cur.w == nil {
-		return f.err
+		return nil
 	}
 	w, out := f.cur.w, f.cur.out
 	f.cur.w, f.cur.out = nil, nil
@@ -132,10 +227,10 @@ func (f *fileSet) closeFile() error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil && f.err == nil {
-		f.err = fmt.Errorf("close parquet: %w", err)
+	if err != nil {
+		return fmt.Errorf("close parquet: %w", err)
 	}
-	return f.err
+	return nil
 }
 
 // keep marks the files as committed (or deliberately left behind).
@@ -143,13 +238,9 @@ func (f *fileSet) keep() { f.kept = true }
 
 // abort closes and removes the files of a commit that did not happen.
 func (f *fileSet) abort() {
+	f.stop()
 	if f.kept {
 		return
-	}
-	if f.cur.w != nil {
-		f.cur.w.Close()
-		f.cur.out.Close()
-		f.cur.w, f.cur.out = nil, nil
 	}
 	for _, p := range f.files {
 		if err := f.fs.Remove(p); err != nil {
@@ -158,7 +249,17 @@ func (f *fileSet) abort() {
 	}
 }
 
-// nopCloser keeps pqarrow's Close from closing the file before it is synced.
-type nopCloser struct{ io.Writer }
+// countingWriter counts the bytes written to a file; its Close is a no-op
+// so pqarrow's Close does not close the file before it is synced.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
 
-func (nopCloser) Close() error { return nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (*countingWriter) Close() error { return nil }

@@ -8,11 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	strandiceberg "github.com/strand-db/strand/iceberg"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -64,10 +68,17 @@ type config struct {
 	// loopback address), password or scram-sha-256 (default elsewhere).
 	Auth            string
 	TLSCert, TLSKey string
-	// Warehouse is where Iceberg tables go: a local folder.
+	// Warehouse is where Iceberg tables go: a local folder or
+	// s3://bucket/prefix; S3 says how to reach the latter (credentials come
+	// from the AWS_* environment variables).
 	Warehouse string
+	S3        strandiceberg.S3Config
 	// CompactEvery is how often sealed log ranges are compacted to Iceberg.
 	CompactEvery time.Duration
+	// Iceberg file management (iceberg.Options of the same names).
+	IcebergTargetFileSize    int64
+	IcebergCommitDelay       time.Duration
+	IcebergSnapshotRetention time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (config, error) {
@@ -85,8 +96,20 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	fs.StringVar(&cfg.Auth, "auth", env("auth", ""), "trust, password or scram-sha-256; default trust on loopback, scram-sha-256 elsewhere (env STRAND_AUTH)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("tls-cert", ""), "TLS certificate file for the PostgreSQL port (env STRAND_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("tls-key", ""), "TLS key file (env STRAND_TLS_KEY)")
-	fs.StringVar(&cfg.Warehouse, "warehouse", env("warehouse", "./strand-warehouse"), "Iceberg warehouse folder (env STRAND_WAREHOUSE); s3:// is not supported yet")
+	fs.StringVar(&cfg.Warehouse, "warehouse", env("warehouse", "./strand-warehouse"), "Iceberg warehouse: a folder or s3://bucket/prefix (env STRAND_WAREHOUSE)")
+	fs.StringVar(&cfg.S3.Endpoint, "s3-endpoint", env("s3-endpoint", ""), "S3 endpoint URL for an s3:// warehouse, e.g. http://127.0.0.1:9000 for MinIO; empty means AWS (env STRAND_S3_ENDPOINT)")
+	fs.StringVar(&cfg.S3.Region, "s3-region", env("s3-region", ""), "S3 region; empty means AWS_REGION, else us-east-1 (env STRAND_S3_REGION)")
+	var pathStyle optionalBool
+	if v := env("s3-path-style", ""); v != "" {
+		if err := pathStyle.Set(v); err != nil {
+			return cfg, fmt.Errorf("serve: STRAND_S3_PATH_STYLE: %w", err)
+		}
+	}
+	fs.Var(&pathStyle, "s3-path-style", "address buckets as endpoint/bucket/key; default on when --s3-endpoint is given (env STRAND_S3_PATH_STYLE=true|false)")
 	compactEvery := fs.String("compact-every", env("compact-every", "10s"), "how often the log is compacted into Iceberg tables; 0 disables (env STRAND_COMPACT_EVERY)")
+	targetSize := fs.String("iceberg-target-file-size", env("iceberg-target-file-size", "128MiB"), "size at which Iceberg data files are closed, and small ones merged up to (bytes, KiB, MiB, GiB) (env STRAND_ICEBERG_TARGET_FILE_SIZE)")
+	commitDelay := fs.String("iceberg-commit-delay", env("iceberg-commit-delay", "0s"), "hold a table's new events back from Iceberg until they have waited this long, so a trickle makes fewer commits; 0 commits every pass (env STRAND_ICEBERG_COMMIT_DELAY)")
+	retention := fs.String("iceberg-snapshot-retention", env("iceberg-snapshot-retention", "24h"), "Iceberg snapshots older than this are expired (the newest 10 are always kept) and files only they used deleted; negative keeps all (env STRAND_ICEBERG_SNAPSHOT_RETENTION)")
 	level := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env STRAND_LOG_LEVEL)")
 	fs.BoolVar(&cfg.LogJSON, "log-json", env("log-json", "") == "true", "log as JSON lines (env STRAND_LOG_JSON=true)")
 	if err := fs.Parse(args); err != nil {
@@ -100,11 +123,50 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 		return cfg, fmt.Errorf("serve: --compact-every: %w", err)
 	}
 	cfg.CompactEvery = d
-	if strings.HasPrefix(cfg.Warehouse, "s3://") {
-		return cfg, fmt.Errorf("serve: --warehouse %s: S3 warehouses are not supported yet; use a local folder", cfg.Warehouse)
+	if cfg.IcebergTargetFileSize, err = strandiceberg.ParseSize(*targetSize); err != nil {
+		return cfg, fmt.Errorf("serve: --iceberg-target-file-size: %w", err)
+	}
+	if cfg.IcebergCommitDelay, err = time.ParseDuration(*commitDelay); err != nil || cfg.IcebergCommitDelay < 0 {
+		return cfg, fmt.Errorf("serve: --iceberg-commit-delay %q: want a duration >= 0", *commitDelay)
+	}
+	if cfg.IcebergSnapshotRetention, err = time.ParseDuration(*retention); err != nil {
+		return cfg, fmt.Errorf("serve: --iceberg-snapshot-retention: %w", err)
+	}
+	if pathStyle.set {
+		cfg.S3.PathStyle = &pathStyle.value
+	}
+	if cfg.S3.Endpoint != "" {
+		if u, err := url.Parse(cfg.S3.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, fmt.Errorf("serve: --s3-endpoint %q: want an http:// or https:// URL", cfg.S3.Endpoint)
+		}
+	}
+	if strings.Contains(cfg.Warehouse, "://") && !strings.HasPrefix(cfg.Warehouse, "s3://") && !strings.HasPrefix(cfg.Warehouse, "file://") {
+		return cfg, fmt.Errorf("serve: --warehouse %s: want a folder, file:// or s3://bucket/prefix", cfg.Warehouse)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return cfg, fmt.Errorf("serve: --log-level: %w", err)
 	}
 	return cfg, nil
 }
+
+// optionalBool is a boolean flag that knows whether it was given, so its
+// default can depend on other flags (--s3-path-style on with an endpoint).
+type optionalBool struct{ set, value bool }
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return "auto"
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false, not %q", s)
+	}
+	b.set, b.value = true, v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }

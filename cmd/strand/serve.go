@@ -10,8 +10,11 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/apache/iceberg-go/table"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,17 +60,25 @@ func serve(ctx context.Context, cfg config) error {
 	// warehouse, served by a REST catalog on the HTTP port.
 	var comp *strandiceberg.Compactor
 	if cfg.CompactEvery > 0 {
-		if err := os.MkdirAll(cfg.Warehouse, 0o755); err != nil {
-			return fmt.Errorf("create warehouse: %w", err)
+		warehouse := cfg.Warehouse
+		if !strings.Contains(warehouse, "://") {
+			if err := os.MkdirAll(warehouse, 0o755); err != nil {
+				return fmt.Errorf("create warehouse: %w", err)
+			}
+			if warehouse, err = filepath.Abs(warehouse); err != nil {
+				return err
+			}
 		}
-		abs, err := filepath.Abs(cfg.Warehouse)
+		opts := strandiceberg.Options{Warehouse: warehouse, S3: cfg.S3, Interval: cfg.CompactEvery, Logger: logger}
+		opts.TargetFileSize, opts.CommitDelay, opts.SnapshotRetention = cfg.IcebergTargetFileSize, cfg.IcebergCommitDelay, cfg.IcebergSnapshotRetention
+		if fp := os.Getenv("STRAND_FAILPOINT"); fp != "" {
+			opts.BeforeCommit = failpoint(fp, logger)
+		}
+		comp, err = strandiceberg.New(lg, opts)
 		if err != nil {
 			return err
 		}
-		comp, err = strandiceberg.New(lg, strandiceberg.Options{Warehouse: abs, Interval: cfg.CompactEvery, Logger: logger})
-		if err != nil {
-			return err
-		}
+		logger.Info("iceberg compaction", slog.String("warehouse", comp.Catalog().Location()), slog.Duration("every", cfg.CompactEvery))
 		reg.MustRegister(comp)
 		compCtx, stopComp := context.WithCancel(context.Background())
 		compDone := make(chan struct{})
@@ -149,4 +160,25 @@ func serve(ctx context.Context, cfg config) error {
 		logger.Warn("http shutdown", slog.Any("err", err))
 	}
 	return nil
+}
+
+// failpoint returns the compactor's BeforeCommit hook for
+// STRAND_FAILPOINT, a test-only switch: "iceberg-before-commit" kills the
+// process with SIGKILL after a commit's files are uploaded and before the
+// catalog commit, as a crash there would; "iceberg-before-commit=ns.table"
+// only when committing that Iceberg table.
+func failpoint(fp string, logger *slog.Logger) func(table.Identifier, []string) error {
+	name, only, _ := strings.Cut(fp, "=")
+	if name != "iceberg-before-commit" {
+		logger.Warn("unknown STRAND_FAILPOINT ignored", slog.String("failpoint", fp))
+		return nil
+	}
+	return func(id table.Identifier, files []string) error {
+		if only != "" && only != strings.Join(id, ".") {
+			return nil
+		}
+		logger.Warn("failpoint: killing the process before an Iceberg commit", slog.String("table", strings.Join(id, ".")), slog.Int("files", len(files)))
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL cannot be caught: this never returns
+	}
 }
