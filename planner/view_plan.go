@@ -478,6 +478,11 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	case ast.RightJoin:
 		vj.Kind = views.RightJoin
 	}
+	if j.StraightJoin {
+		// The front end writes FULL [OUTER] JOIN as STRAIGHT_JOIN, which
+		// TiDB's grammar has (sql/doc.go); without this it read as inner.
+		vj.Kind = views.FullJoin
+	}
 	sc := concatScopes(l.sc, r.sc)
 	if j.On == nil {
 		return nil, notMaintainable("a join needs ON with an equality between the two sides")

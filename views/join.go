@@ -96,7 +96,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		if err != nil {
 			return err
 		}
-		entries = append(entries, joinEntry{key: append([]byte(nil), k...), row: orow, n: n, matches: matches, payload: payload})
+		entries = append(entries, joinEntry{key: append([]byte(nil), k...), row: orow, n: n, matches: matches, payload: append([]byte(nil), payload...)})
 		return nil
 	})
 	if err != nil {

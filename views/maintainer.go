@@ -30,6 +30,13 @@ type Maintainer struct {
 		cat      *log.Catalog
 		compiled *compiled
 	}
+
+	// cache and noCacheOnce are used only from the sequencer's goroutine
+	// (Prepare and OnCatalog).
+	cache *stateCache
+	// noCacheOnce makes the Prepare after a catalog change read around the
+	// cache: that intent's backfill is not in the hook state it reads.
+	noCacheOnce bool
 }
 
 // compiled is the plans of one catalog.
@@ -119,7 +126,16 @@ func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.C
 	if err != nil || len(c.order) == 0 {
 		return nil, err
 	}
-	r := newRun(newOverlay(st), c.read)
+	ov := newOverlay(st)
+	if m.cache == nil {
+		m.cache = newStateCache()
+	}
+	if !m.noCacheOnce {
+		ov.cache = m.cache
+	}
+	m.noCacheOnce = false
+	r := newRun(ov, c.read)
+	defer r.ov.close()
 	for _, p := range c.order {
 		r.p = p
 		for _, leaf := range p.leaves {
@@ -141,6 +157,7 @@ func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.C
 			}
 		}
 	}
+	r.ov.commit()
 	return r.ov.mutations(), nil
 }
 
@@ -148,6 +165,10 @@ func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.C
 // sources as they stand at this point of the commit order, and a dropped
 // view's state is deleted, in the same commit as the catalog change.
 func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.Mutation, error) {
+	if m.cache != nil {
+		m.cache.reset()
+	}
+	m.noCacheOnce = true
 	var muts []log.Mutation
 	for id, td := range old.Tables {
 		if _, ok := cur.Tables[id]; !ok && td.Kind == log.View {
@@ -160,6 +181,7 @@ func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.M
 		return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "")
 	}
 	r := newRun(newOverlay(st), nil)
+	defer r.ov.close()
 	for _, p := range c.order {
 		if _, existed := old.Tables[p.View]; existed {
 			continue
@@ -206,7 +228,10 @@ func (r *run) backfill() error {
 	}
 	for _, leaf := range r.p.leaves {
 		if leaf.Layout == nil {
+			// The source's rows are read first and fed after: emitting
+			// writes state, which must not change under a scan.
 			start, _ := OutputRange(leaf.Source)
+			var rows []delta
 			err := r.ov.scan(start, func(k, v []byte) error {
 				n, payload := decodeCounted(v)
 				row, err := types.DecodeRow(leaf.ViewTypes, payload)
@@ -216,10 +241,16 @@ func (r *run) backfill() error {
 				if leaf.ViewDistinct {
 					n = 1
 				}
-				return r.emit(leaf, append(row, nil), n)
+				rows = append(rows, delta{row: append(row, nil), w: n})
+				return nil
 			})
 			if err != nil {
 				return err
+			}
+			for _, d := range rows {
+				if err := r.emit(leaf, d.row, d.w); err != nil {
+					return err
+				}
 			}
 			continue
 		}

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/RaduBerinde/btreemap"
 	"github.com/cockroachdb/pebble/v2"
@@ -102,23 +104,47 @@ func decodeCounted(v []byte) (int64, []byte) {
 type overlay struct {
 	st      log.HookState
 	pending *btreemap.BTreeMap[string, pendingValue]
+	it      *pebble.Iterator
+	// cache, when set, holds state values as the earlier intents left
+	// them; get consults it before the hook state.
+	cache *stateCache
+	// absent are keys a read found missing from the stored state.
+	absent map[string]struct{}
 }
 
 type pendingValue struct {
 	v       []byte
 	deleted bool
+	// fresh: the stored state has no such key, so deleting the entry
+	// removes it from pending instead of leaving a tombstone. Without this
+	// an intent that moves a row through many keys (a count in a join
+	// key, say) would leave a tombstone per step for every later scan of
+	// the range to walk over.
+	fresh bool
 }
 
 func newOverlay(st log.HookState) *overlay {
-	return &overlay{st: st, pending: btreemap.New[string, pendingValue](16, strings.Compare)}
+	return &overlay{st: st, pending: btreemap.New[string, pendingValue](16, strings.Compare), absent: map[string]struct{}{}}
 }
 
 func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	if _, p, ok := o.pending.Get(string(k)); ok {
 		return p.v, !p.deleted, nil
 	}
+	if o.cache != nil {
+		if v, found, ok := o.cache.get(k); ok {
+			if !found {
+				o.absent[string(k)] = struct{}{}
+			}
+			return v, found, nil
+		}
+	}
 	v, closer, err := o.st.Get(k)
 	if err == pebble.ErrNotFound {
+		if o.cache != nil {
+			o.cache.put(string(k), nil, false)
+		}
+		o.absent[string(k)] = struct{}{}
 		return nil, false, nil
 	}
 	if err != nil {
@@ -126,11 +152,148 @@ func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	}
 	out := append([]byte(nil), v...)
 	closer.Close()
+	if o.cache != nil {
+		o.cache.put(string(k), out, true)
+	}
 	return out, true, nil
 }
 
-func (o *overlay) set(k, v []byte) { o.pending.ReplaceOrInsert(string(k), pendingValue{v: v}) }
-func (o *overlay) del(k []byte)    { o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true}) }
+// stateCache remembers view state values (and absences) across intents,
+// so that the hot state of a view (a popular group, a join key's rows) is
+// read from Pebble once, not on every commit: a point read through an
+// indexed batch walks the batch, the memtables and every level. Only the
+// maintainer writes view state, from the sequencer's one goroutine, so
+// the cache stays exact when every intent's writes are put into it once
+// its Prepare has succeeded (values read are true whatever happens to
+// the intent). It is emptied on any catalog change, and when it outgrows
+// its budget. Values are never modified in place.
+type stateCache struct {
+	m     map[string]cachedValue
+	bytes int
+	// ranges are whole small ranges (by prefix) as stored; rangeLens
+	// lists, per view and state kind (the first 6 bytes of a key), the
+	// lengths of the cached prefixes, so that a write can drop the ranges
+	// that hold its key without trying every prefix of it.
+	ranges    map[string][]cachedKV
+	rangeLens map[string][]int
+}
+
+type cachedKV struct {
+	k string
+	v []byte
+}
+
+// maxCachedRange is the most entries a remembered range holds.
+const maxCachedRange = 16
+
+// rangeHead is the length of a key's view-and-kind head.
+const rangeHead = 6
+
+func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
+	if len(prefix) < rangeHead {
+		return
+	}
+	if c.bytes > stateCacheBudget {
+		c.reset()
+	}
+	head := prefix[:rangeHead]
+	if !slices.Contains(c.rangeLens[head], len(prefix)) {
+		c.rangeLens[head] = append(c.rangeLens[head], len(prefix))
+	}
+	c.ranges[prefix] = kvs
+	c.bytes += len(prefix) + 48
+	for _, e := range kvs {
+		c.bytes += len(e.k) + len(e.v) + 40
+	}
+}
+
+// written drops the remembered ranges that hold k.
+func (c *stateCache) written(k string) {
+	if len(k) < rangeHead || len(c.ranges) == 0 {
+		return
+	}
+	for _, n := range c.rangeLens[k[:rangeHead]] {
+		if n <= len(k) {
+			delete(c.ranges, k[:n])
+		}
+	}
+}
+
+type cachedValue struct {
+	v     []byte
+	found bool
+}
+
+// stateCacheBudget bounds the cache's keys and values, in bytes.
+const stateCacheBudget = 64 << 20
+
+func newStateCache() *stateCache {
+	c := &stateCache{}
+	c.reset()
+	return c
+}
+
+func (c *stateCache) get(k []byte) (v []byte, found, ok bool) {
+	e, ok := c.m[string(k)]
+	return e.v, e.found, ok
+}
+
+func (c *stateCache) put(k string, v []byte, found bool) {
+	if c.bytes > stateCacheBudget {
+		c.reset()
+	}
+	if old, ok := c.m[k]; ok {
+		c.bytes -= len(old.v)
+	} else {
+		c.bytes += len(k) + 48
+	}
+	c.bytes += len(v)
+	c.m[k] = cachedValue{v: v, found: found}
+}
+
+func (c *stateCache) reset() {
+	c.m = map[string]cachedValue{}
+	c.ranges = map[string][]cachedKV{}
+	c.rangeLens = map[string][]int{}
+	c.bytes = 0
+}
+
+// commit puts an intent's state changes into the cache.
+func (o *overlay) commit() {
+	if o.cache == nil {
+		return
+	}
+	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
+		if p.deleted {
+			o.cache.put(k, nil, false)
+		} else {
+			o.cache.put(k, p.v, true)
+		}
+		o.cache.written(k)
+		return true
+	})
+}
+
+func (o *overlay) set(k, v []byte) {
+	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: o.isFresh(k)})
+}
+
+func (o *overlay) del(k []byte) {
+	if o.isFresh(k) {
+		o.pending.Delete(string(k))
+		return
+	}
+	o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true})
+}
+
+// isFresh reports whether the stored state is known not to hold k.
+func (o *overlay) isFresh(k []byte) bool {
+	if _, p, ok := o.pending.Get(string(k)); ok {
+		return p.fresh
+	}
+	_, ok := o.absent[string(k)]
+	return ok
+}
 
 // addCount adds w to a counted entry, deleting it at zero; it returns the
 // count before and after.
@@ -151,59 +314,150 @@ func (o *overlay) addCount(k []byte, w int64, payload []byte) (before, after int
 	return before, after, nil
 }
 
-type pendingEntry struct {
-	k string
-	pendingValue
-}
-
-// pendingIn lists the pending entries with a prefix, in key order.
-func (o *overlay) pendingIn(prefix []byte) []pendingEntry {
-	var out []pendingEntry
-	hi := btreemap.Max[string]()
-	if end := prefixEnd(prefix); end != nil {
-		hi = btreemap.LT(string(end))
-	}
-	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(k string, v pendingValue) bool {
-		out = append(out, pendingEntry{k, v})
-		return true
-	})
-	return out
-}
-
 // scan calls fn for the live entries with a prefix, in key order, merging
 // pending changes over the stored state. fn may return log.ErrStop to end
-// the scan early.
+// the scan early. k and v are valid only during the call, and fn must
+// not change the overlay's state.
 func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
-	pend := o.pendingIn(prefix)
-	pi := 0
-	emitPending := func(upto []byte) error {
-		for pi < len(pend) && (upto == nil || pend[pi].k < string(upto)) {
-			p := pend[pi]
-			pi++
-			if !p.deleted {
-				if err := fn([]byte(p.k), p.v); err != nil {
-					return err
+	end := prefixEnd(prefix)
+	hi := btreemap.Max[string]()
+	if end != nil {
+		hi = btreemap.LT(string(end))
+	}
+	if o.cache != nil && !o.pendingWithin(prefix, hi) {
+		return o.scanStored(prefix, end, fn)
+	}
+	it, err := o.iter(prefix, end)
+	if err != nil {
+		return err
+	}
+	valid := it.First()
+	// The pending entries drive the merge: stored keys before each one are
+	// emitted first, a stored key equal to it is overridden by it.
+	var ferr error
+	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(k string, p pendingValue) bool {
+		for valid && string(it.Key()) < k {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if ferr = fn(it.Key(), v); ferr != nil {
+				return false
+			}
+			valid = it.Next()
+		}
+		if valid && string(it.Key()) == k {
+			valid = it.Next()
+		}
+		if !p.deleted {
+			if ferr = fn(unsafe.Slice(unsafe.StringData(k), len(k)), p.v); ferr != nil {
+				return false
+			}
+		}
+		return true
+	})
+	for ; ferr == nil && valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		ferr = fn(it.Key(), v)
+	}
+	if ferr == nil {
+		ferr = it.Error()
+	}
+	if errors.Is(ferr, log.ErrStop) {
+		return nil
+	}
+	return ferr
+}
+
+// pendingWithin reports whether the intent has pending entries in the
+// range.
+func (o *overlay) pendingWithin(prefix []byte, hi btreemap.UpperBound[string]) bool {
+	any := false
+	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(string, pendingValue) bool {
+		any = true
+		return false
+	})
+	return any
+}
+
+// scanStored is scan of a range the intent has not touched: it is served
+// from the cache when an earlier scan read the whole range and it was
+// small, and otherwise read from the stored state and, when small,
+// remembered. A join's lookup of the other side's rows for a key is the
+// case this is for: the same keys are looked up again and again.
+func (o *overlay) scanStored(prefix, end []byte, fn func(k, v []byte) error) error {
+	if kvs, ok := o.cache.ranges[string(prefix)]; ok {
+		for _, e := range kvs {
+			if err := fn(unsafe.Slice(unsafe.StringData(e.k), len(e.k)), e.v); err != nil {
+				if errors.Is(err, log.ErrStop) {
+					return nil
 				}
+				return err
 			}
 		}
 		return nil
 	}
-	err := log.ScanHookRange(o.st, prefix, prefixEnd(prefix), func(k, v []byte) error {
-		if err := emitPending(k); err != nil {
+	it, err := o.iter(prefix, end)
+	if err != nil {
+		return err
+	}
+	var seen []cachedKV
+	keep := true
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
 			return err
 		}
-		if pi < len(pend) && pend[pi].k == string(k) {
-			return nil // overridden; emitted (or deleted) from pending
+		if keep {
+			if len(seen) < maxCachedRange {
+				seen = append(seen, cachedKV{k: string(it.Key()), v: append([]byte(nil), v...)})
+			} else {
+				keep = false
+			}
 		}
-		return fn(k, v)
-	})
-	if err == nil {
-		err = emitPending(nil)
+		if err := fn(it.Key(), v); err != nil {
+			if errors.Is(err, log.ErrStop) {
+				return nil // read only in part: not remembered
+			}
+			return err
+		}
 	}
-	if errors.Is(err, log.ErrStop) {
-		return nil
+	if err := it.Error(); err != nil {
+		return err
 	}
-	return err
+	if keep {
+		o.cache.putRange(string(prefix), seen)
+	}
+	return nil
+}
+
+// iter returns the overlay's iterator over the stored state, bounded to
+// [lower, upper). One iterator serves every read of a Prepare: the state
+// does not change while the hook runs (its writes are pending here), and
+// an iterator over an indexed batch is costly to create.
+func (o *overlay) iter(lower, upper []byte) (*pebble.Iterator, error) {
+	if o.it == nil {
+		it, err := o.st.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return nil, err
+		}
+		o.it = it
+		return it, nil
+	}
+	o.it.SetBounds(lower, upper)
+	return o.it, nil
+}
+
+// close releases the iterator.
+func (o *overlay) close() {
+	if o.it != nil {
+		o.it.Close()
+		o.it = nil
+	}
 }
 
 // extreme returns the first (or last) live key with a prefix, without
@@ -212,8 +466,9 @@ func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
 // first (or last) pending key.
 func (o *overlay) extreme(prefix []byte, last bool) ([]byte, error) {
 	var best []byte
+	end := prefixEnd(prefix)
 	hi := btreemap.Max[string]()
-	if end := prefixEnd(prefix); end != nil {
+	if end != nil {
 		hi = btreemap.LT(string(end))
 	}
 	pick := func(k string, v pendingValue) bool {
@@ -228,11 +483,10 @@ func (o *overlay) extreme(prefix []byte, last bool) ([]byte, error) {
 	} else {
 		o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, pick)
 	}
-	it, err := o.st.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := o.iter(prefix, end)
 	if err != nil {
 		return nil, err
 	}
-	defer it.Close()
 	valid := it.First()
 	if last {
 		valid = it.Last()

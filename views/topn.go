@@ -48,21 +48,54 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 	if err != nil {
 		return err
 	}
-	_, n, err := r.ov.addCount(k, w, payload)
-	if err != nil {
+	// The scan read every candidate up to its last key, so a key at or
+	// before it has the count the scan saw (zero when it is not there):
+	// no read is needed for it.
+	var n int64
+	covered := !full || bytes.Compare(k, before[len(before)-1].key) <= 0
+	if covered {
+		var was int64
+		for _, e := range before {
+			if bytes.Equal(e.key, k) {
+				was = e.n
+				break
+			}
+		}
+		if n = was + w; n == 0 {
+			r.ov.del(k)
+		} else if n > 0 {
+			r.ov.set(k, encodeCounted(n, payload))
+		}
+	} else if _, n, err = r.ov.addCount(k, w, payload); err != nil {
 		return err
 	}
 	if n < 0 {
 		return fmt.Errorf("materialized view %d: negative top-N multiplicity %d", r.p.View, n)
 	}
-	if full && bytes.Compare(k, before[len(before)-1].key) > 0 {
+	if !covered {
 		return nil // sorts after the window, before and after
 	}
-	after, _, err := r.topEntries(t, prefix, limit)
-	if err != nil {
+	var after []topEntry
+	if w > 0 {
+		// An insertion only pushes candidates down: the window after it is
+		// the one before with the row added, which needs no second read.
+		after = withEntry(before, topEntry{key: k, row: row, n: n})
+	} else if after, _, err = r.topEntries(t, prefix, limit); err != nil {
 		return err
 	}
 	return r.topDiff(t, before, after)
+}
+
+// withEntry returns es (in key order) with e's key set to e, in order.
+func withEntry(es []topEntry, e topEntry) []topEntry {
+	i, found := sort.Find(len(es), func(i int) int { return bytes.Compare(e.key, es[i].key) })
+	out := make([]topEntry, 0, len(es)+1)
+	out = append(out, es[:i]...)
+	out = append(out, e)
+	if found {
+		i++
+	}
+	return append(out, es[i:]...)
 }
 
 // topEntries reads a partition's candidates in order until they cover

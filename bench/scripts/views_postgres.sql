@@ -6,7 +6,7 @@
 
 CREATE TABLE ev_by_acct (acct bigint PRIMARY KEY, n bigint NOT NULL, total bigint NOT NULL);
 CREATE TABLE ev_with_region (id bigint PRIMARY KEY, acct bigint NOT NULL, region text NOT NULL, amount bigint NOT NULL);
-CREATE TABLE ev_large (id bigint PRIMARY KEY, acct bigint NOT NULL, amount bigint NOT NULL);
+CREATE TABLE ev_top3 (acct bigint NOT NULL, id bigint NOT NULL, amount bigint NOT NULL, PRIMARY KEY (acct, id));
 
 CREATE FUNCTION ev_by_acct_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -22,14 +22,28 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION ev_large_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Each account's 3 largest events (ties: smaller id first). The account's
+-- row is locked first so that concurrent inserts for one account cannot
+-- both see room for one more and leave 4 rows.
+CREATE FUNCTION ev_top3_ins() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n int;
+    worst record;
 BEGIN
-    IF NEW.amount >= 900 THEN
-        INSERT INTO ev_large (id, acct, amount) VALUES (NEW.id, NEW.acct, NEW.amount);
+    PERFORM 1 FROM acct WHERE id = NEW.acct FOR UPDATE;
+    SELECT count(*) INTO n FROM ev_top3 WHERE acct = NEW.acct;
+    IF n < 3 THEN
+        INSERT INTO ev_top3 (acct, id, amount) VALUES (NEW.acct, NEW.id, NEW.amount);
+        RETURN NULL;
+    END IF;
+    SELECT id, amount INTO worst FROM ev_top3 WHERE acct = NEW.acct ORDER BY amount, id DESC LIMIT 1;
+    IF NEW.amount > worst.amount OR (NEW.amount = worst.amount AND NEW.id < worst.id) THEN
+        DELETE FROM ev_top3 WHERE acct = NEW.acct AND id = worst.id;
+        INSERT INTO ev_top3 (acct, id, amount) VALUES (NEW.acct, NEW.id, NEW.amount);
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER ev_by_acct_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_by_acct_ins();
 CREATE TRIGGER ev_with_region_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_with_region_ins();
-CREATE TRIGGER ev_large_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_large_ins();
+CREATE TRIGGER ev_top3_ins AFTER INSERT ON ev FOR EACH ROW EXECUTE FUNCTION ev_top3_ins();

@@ -96,6 +96,9 @@ var viewDefs = []string{
 	`SELECT hour, n FROM v50 ORDER BY n DESC, hour LIMIT 2`,
 	// An aggregate without GROUP BY over no rows has one row, as in PostgreSQL.
 	`SELECT count(*) AS n, sum(v) AS total, max(v) AS hi FROM events WHERE kind = 'never'`,
+	// FULL OUTER JOIN: rows of either side without a match, NULL-padded.
+	`SELECT o.id, o.amount, c.id AS cid, c.name FROM orders o FULL JOIN customers c ON o.customer_id = c.id`,
+	`SELECT c.tier, e.kind, count(*) AS n FROM customers c FULL OUTER JOIN events e ON e.k = c.id AND e.v > 25 GROUP BY c.tier, e.kind`,
 }
 
 var (
