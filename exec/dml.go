@@ -109,6 +109,20 @@ func (ins *Insert) PutRow(rt *Runtime, txn *Txn, row Row, res *WriteResult) erro
 		ins.returning(rt, res, txn, row, -1)
 		return nil
 	}
+	if txn.Autocommit && ins.DoNothing && ins.Returning == nil {
+		// ON CONFLICT DO NOTHING in its own transaction: the commit skips
+		// the row if the key exists by then, so there is nothing to read
+		// here (the session takes skipped rows off the count). Only this
+		// statement's own earlier rows need a look.
+		if _, pending := txn.Pending(l, key); pending {
+			return nil
+		}
+		if err := txn.PutKeyIfAbsent(l, key, row); err != nil {
+			return err
+		}
+		res.Count++
+		return nil
+	}
 	existing, found, err := txn.Get(l, key)
 	if err != nil {
 		return err

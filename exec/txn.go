@@ -47,7 +47,7 @@ type pendingWrite struct {
 
 // NewTxn starts a transaction at the log's current durable state.
 func NewTxn(l *log.Log) *Txn {
-	return &Txn{Log: l, Snap: l.Snapshot(), byKey: map[pendingKey]int{}}
+	return &Txn{Log: l, Snap: l.Snapshot()}
 }
 
 // Release ends the transaction's snapshot (after Commit or on rollback).
@@ -103,6 +103,18 @@ func (t *Txn) Put(l *TableLayout, row Row, del bool, cond log.Cond) error {
 
 // PutKey is Put for a caller that already encoded row's key.
 func (t *Txn) PutKey(l *TableLayout, key []byte, row Row, del bool, cond log.Cond) error {
+	return t.putKey(l, key, row, del, cond, false)
+}
+
+// PutKeyIfAbsent queues an insert that the commit skips when the key
+// exists by then (log.Write.SkipIfExists), rather than failing: ON CONFLICT
+// DO NOTHING without reading the key first. The key must have no pending
+// write in this transaction.
+func (t *Txn) PutKeyIfAbsent(l *TableLayout, key []byte, row Row) error {
+	return t.putKey(l, key, row, false, log.Cond{Kind: log.NotExists}, true)
+}
+
+func (t *Txn) putKey(l *TableLayout, key []byte, row Row, del bool, cond log.Cond, skip bool) error {
 	var data []byte
 	if !del {
 		var err error
@@ -110,7 +122,7 @@ func (t *Txn) PutKey(l *TableLayout, key []byte, row Row, del bool, cond log.Con
 			return err
 		}
 	}
-	pw := pendingWrite{layout: l, w: log.Write{Table: l.Desc.ID, Key: key, Delete: del, Cond: cond, SchemaVersion: l.Cur.Version, Row: data}}
+	pw := pendingWrite{layout: l, w: log.Write{Table: l.Desc.ID, Key: key, Delete: del, Cond: cond, SchemaVersion: l.Cur.Version, Row: data, SkipIfExists: skip}}
 	if !del {
 		pw.row = append(Row(nil), row[:len(l.Types)]...)
 	}
@@ -125,6 +137,10 @@ func (t *Txn) PutKey(l *TableLayout, key []byte, row Row, del bool, cond log.Con
 		}
 		t.writes[i] = pw
 		return nil
+	}
+	if t.byKey == nil {
+		// Made on the first write: most transactions are single reads.
+		t.byKey = map[pendingKey]int{}
 	}
 	t.byKey[pk] = len(t.writes)
 	t.writes = append(t.writes, pw)

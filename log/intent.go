@@ -49,6 +49,11 @@ type Write struct {
 	// SchemaVersion is the version Row was encoded under; 0 means current.
 	SchemaVersion uint32
 	Row           []byte
+	// SkipIfExists, with Cond NotExists, makes a live key skip this write
+	// (its Appended says Skipped) instead of failing the intent: INSERT ...
+	// ON CONFLICT DO NOTHING decided by the sequencer, without a read
+	// before the commit.
+	SkipIfExists bool
 }
 
 // Intent is a unit of commit: catalog changes and writes that become durable
@@ -83,6 +88,9 @@ type Appended struct {
 	Version uint64
 	LSN     uint64
 	Op      Op
+	// Skipped reports a SkipIfExists write whose key existed: nothing was
+	// appended for it.
+	Skipped bool
 }
 
 // ConflictError is a failed optimistic condition. Nothing of the intent was

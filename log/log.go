@@ -42,6 +42,8 @@ type Log struct {
 	db      *pebble.DB
 	seq     *sequencer
 	metrics *metrics
+	// router hands published batches to live subscriptions (subscribe.go).
+	router *router
 
 	intents  chan *Intent
 	toSync   chan *pendingBatch
@@ -126,6 +128,7 @@ func Open(opts Options) (*Log, error) {
 	l.pub.changed = make(chan struct{})
 	l.pub.cur = &Snapshot{snap: db.NewSnapshot(), cat: cat, lsn: lastLSN}
 	l.pub.cur.refs.Store(1)
+	l.router = newRouter(opts.Logger, cat, lastLSN)
 	go l.sequenceLoop()
 	go l.syncLoop()
 	opts.Logger.Info("log open", slog.String("dir", opts.Dir), slog.Uint64("lsn", lastLSN),
@@ -216,6 +219,7 @@ func (l *Log) Close() error {
 	l.closing.Unlock()
 	close(l.stop)
 	<-l.syncDone
+	l.router.close()
 	l.pub.Lock()
 	cur := l.pub.cur
 	l.pub.cur = nil

@@ -117,8 +117,8 @@ func (l *Log) syncLoop() {
 	for p := range l.toSync {
 		if p.batch != nil {
 			err := p.batch.SyncWait()
-			p.batch.Close()
 			if err != nil {
+				p.batch.Close()
 				l.fail(fmt.Errorf("sync wal: %w", err))
 				p.snap.Close()
 				for _, in := range p.intents {
@@ -128,11 +128,18 @@ func (l *Log) syncLoop() {
 				continue
 			}
 			l.publish(p.snap, p.cat, p.lsn)
+			// The router reads the durable batch's events for live
+			// subscriptions and closes it; this only queues it.
+			l.router.enqueue(p.batch, p.cat, p.lsn)
 		}
 		var appended, conflicts int
 		for _, in := range p.intents {
 			if in.err == nil {
-				appended += len(in.result.Events)
+				for _, ev := range in.result.Events {
+					if !ev.Skipped {
+						appended++
+					}
+				}
 			} else {
 				var ce *ConflictError
 				if errors.As(in.err, &ce) {

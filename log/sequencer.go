@@ -73,8 +73,21 @@ type sequencer struct {
 	// scratch, reused across intents
 	keyBuf, valBuf []byte
 	local          map[string]*Head
-	changes        []Change
+	// localKeys are local's keys in the order the intent touched them:
+	// writeHeads walks them rather than the map, whose iteration costs its
+	// capacity, not its length, after one large intent.
+	localKeys []string
+	changes   []Change
+	// skips are the indexes of the intent's skipped SkipIfExists writes.
+	skips []int
 }
+
+// errSkip is check's verdict on a SkipIfExists write whose key is live.
+var errSkip = errors.New("log: write skipped, key exists")
+
+// maxReusedLocal is the largest number of keys an intent may touch for the
+// sequencer to keep its head map for the next intent.
+const maxReusedLocal = 1024
 
 func newSequencer(lastLSN uint64, cat *Catalog, hook CommitHook, now func() int64) *sequencer {
 	return &sequencer{lastLSN: lastLSN, cat: cat, hook: hook, now: now, local: map[string]*Head{}}
@@ -120,13 +133,25 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 			return false, nil
 		}
 	}
-	clear(s.local)
+	if len(s.localKeys) > maxReusedLocal {
+		// A large intent grew the map: drop it rather than clear (and
+		// later walk) all that capacity for every small intent after it.
+		s.local = map[string]*Head{}
+	} else {
+		clear(s.local)
+	}
+	s.localKeys = s.localKeys[:0]
 	s.changes = s.changes[:0]
 	commitTime := s.now()
 	lsn := s.lastLSN
+	s.skips = s.skips[:0]
 	for i := range in.Writes {
 		w := &in.Writes[i]
 		ch, err := s.check(st, cat, w, lsn+1, commitTime)
+		if err == errSkip {
+			s.skips = append(s.skips, i)
+			continue
+		}
 		if err != nil {
 			if isFatal(err) {
 				return false, err
@@ -166,9 +191,16 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		s.cat = cat
 		ok = true
 	}
-	in.result.Events = make([]Appended, len(s.changes))
-	for i := range s.changes {
-		c := &s.changes[i]
+	in.result.Events = make([]Appended, len(in.Writes))
+	next, skips := 0, s.skips
+	for i := range in.result.Events {
+		if len(skips) > 0 && skips[0] == i {
+			skips = skips[1:]
+			in.result.Events[i] = Appended{Skipped: true}
+			continue
+		}
+		c := &s.changes[next]
+		next++
 		if err := s.writeChange(st, c); err != nil {
 			return false, err
 		}
@@ -237,7 +269,8 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	s.keyBuf = headKey(s.keyBuf[:0], w.Table, w.Key)
 	hkb := s.keyBuf
 	var before Head
-	if h, ok := s.local[string(hkb)]; ok {
+	h, seen := s.local[string(hkb)]
+	if seen {
 		before = *h
 	} else {
 		v, closer, err := st.Get(hkb)
@@ -271,6 +304,9 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	case AtVersion:
 		pass = before.Version == w.Cond.Version && (!w.Delete || live)
 	}
+	if !pass && w.SkipIfExists && w.Cond.Kind == NotExists {
+		return Change{}, errSkip
+	}
 	if !pass {
 		return Change{}, &ConflictError{Table: w.Table, Key: append([]byte(nil), w.Key...), Cond: w.Cond, Current: before}
 	}
@@ -301,7 +337,13 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if t.Kind == Keyed && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
-	s.local[string(hkb)] = &after
+	if seen {
+		*h = after
+	} else {
+		k := string(hkb)
+		s.local[k] = &after
+		s.localKeys = append(s.localKeys, k)
+	}
 	return Change{Event: ev, Before: before}, nil
 }
 
@@ -324,9 +366,10 @@ func (s *sequencer) writeChange(st State, c *Change) error {
 
 // writeHeads writes the final head of every key the intent touched.
 func (s *sequencer) writeHeads(st State) error {
-	for hk, h := range s.local {
-		s.valBuf = encodeHead(s.valBuf, h)
-		if err := st.Set([]byte(hk), s.valBuf, nil); err != nil {
+	for _, hk := range s.localKeys {
+		s.valBuf = encodeHead(s.valBuf, s.local[hk])
+		s.keyBuf = append(s.keyBuf[:0], hk...)
+		if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
 			return fmt.Errorf("write head: %w", err)
 		}
 	}

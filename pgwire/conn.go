@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,10 +75,17 @@ type conn struct {
 		idle     bool // waiting for a message after ReadyForQuery
 		idleTO   bool // that wait has an idle-in-transaction deadline
 		drainTO  bool // drain interrupted the wait with a past deadline
+		// stmtSeq counts statements; checkSeq is its value at the client
+		// check's last tick, and checking is set while that check ticks.
+		stmtSeq, checkSeq uint64
+		checking          bool
+		closed            bool // the connection is closing: no more checks
 	}
 
 	stmts   map[string]*statement
 	portals map[string]*portal
+	// bind is the last Bind decoded (its slices are reused).
+	bind bindMsg
 	// failed records an error sent since the last Sync; skipping is set
 	// while extended-protocol messages are discarded up to the next Sync.
 	failed, skipping bool
@@ -87,20 +95,24 @@ type conn struct {
 	broken bool
 
 	rw resultWriter
-	// checkTimer and checkCancel (guarded by mu) run the client-gone check
-	// of the running statement.
-	checkTimer  *time.Timer
-	checkCancel context.CancelCauseFunc
+	// checkTimer (guarded by mu) runs the client-gone check.
+	checkTimer *time.Timer
 }
 
 type statement struct {
 	ps   PreparedStatement
 	oids []uint32
 	cols []Column
+	// rowDesc is the encoded RowDescription for the result formats
+	// rowDescFormats, kept for the Describe that drivers send with every
+	// execution (libpq's PQexecPrepared sends Bind, Describe, Execute).
+	rowDesc        []byte
+	rowDescFormats []int16
 }
 
 type portal struct {
 	p       Portal
+	st      *statement
 	cols    []Column
 	formats []int16
 }
@@ -336,6 +348,7 @@ func (c *conn) cancelStatement(cause error) {
 
 // close releases everything the connection holds.
 func (c *conn) close() {
+	c.stopClientCheck()
 	c.srv.unregister(c)
 	c.w.Lock()
 	c.w.closed = true
@@ -430,7 +443,7 @@ func (c *conn) handleParse(body []byte) error {
 	} else {
 		c.dropStatement("")
 	}
-	ctx, done := c.beginStatement()
+	ctx, done := c.messageContext()
 	ps, err := c.sess.Prepare(ctx, m.Query, m.ParameterOIDs)
 	done()
 	if err != nil {
@@ -443,45 +456,55 @@ func (c *conn) handleParse(body []byte) error {
 
 // handleBind runs Bind: make a portal of a statement and parameter values.
 func (c *conn) handleBind(body []byte) error {
-	var m pgproto3.Bind
-	if err := m.Decode(body); err != nil {
+	m := &c.bind
+	if err := m.decode(body); err != nil {
 		return malformed("Bind", err)
 	}
-	st, ok := c.stmts[m.PreparedStatement]
+	st, ok := c.stmts[string(m.stmt)]
 	if !ok {
-		return c.extError(pgerr.New(pgerr.InvalidSQLStatementName, "prepared statement %q does not exist", m.PreparedStatement))
+		return c.extError(pgerr.New(pgerr.InvalidSQLStatementName, "prepared statement %q does not exist", m.stmt))
 	}
-	if m.DestinationPortal != "" {
-		if _, ok := c.portals[m.DestinationPortal]; ok {
-			return c.extError(pgerr.New(pgerr.DuplicateCursor, "portal %q already exists", m.DestinationPortal))
+	if len(m.portal) != 0 {
+		if _, ok := c.portals[string(m.portal)]; ok {
+			return c.extError(pgerr.New(pgerr.DuplicateCursor, "portal %q already exists", m.portal))
 		}
 	} else {
 		c.dropPortal("")
 	}
-	if len(m.Parameters) != len(st.oids) {
-		return c.extError(pgerr.New(pgerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, len(st.oids)))
+	if len(m.params) != len(st.oids) {
+		return c.extError(pgerr.New(pgerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement %q requires %d", len(m.params), m.stmt, len(st.oids)))
 	}
-	paramFormats, err := expandFormats(m.ParameterFormatCodes, len(m.Parameters), "parameter")
+	paramFormats, err := expandFormats(m.paramFormats, len(m.params), "parameter")
 	if err != nil {
 		return c.extError(err)
 	}
-	resultFormats, err := expandFormats(m.ResultFormatCodes, len(st.cols), "result")
+	resultFormats, err := expandFormats(m.resultFormats, len(st.cols), "result")
 	if err != nil {
 		return c.extError(err)
 	}
-	ctx, done := c.beginStatement()
-	p, err := st.ps.Bind(ctx, copyParams(m.Parameters), paramFormats, resultFormats)
+	ctx, done := c.messageContext()
+	p, err := st.ps.Bind(ctx, copyParams(m.params), paramFormats, resultFormats)
 	done()
 	if err != nil {
 		return c.extErrorCtx(ctx, err)
 	}
-	c.portals[m.DestinationPortal] = &portal{p: p, cols: st.cols, formats: resultFormats}
+	c.portals[string(m.portal)] = &portal{p: p, st: st, cols: st.cols, formats: resultFormats}
 	c.send(&pgproto3.BindComplete{})
 	return nil
 }
 
+// textFormats and binaryFormats are the shared format lists of the common
+// Binds (no code, or one code for every value); nobody writes to them.
+var textFormats, binaryFormats = func() (t, b [64]int16) {
+	for i := range b {
+		b[i] = 1
+	}
+	return
+}()
+
 // expandFormats applies the Bind rule: no codes means all text, one code
-// applies to all, else one per value.
+// applies to all, else one per value. The result is never codes itself
+// (the decode buffer is reused) and must not be written to.
 func expandFormats(codes []int16, n int, what string) ([]int16, error) {
 	for _, f := range codes {
 		if f != 0 && f != 1 {
@@ -489,16 +512,23 @@ func expandFormats(codes []int16, n int, what string) ([]int16, error) {
 		}
 	}
 	switch {
-	case len(codes) == n:
-		return codes, nil
 	case len(codes) == 0 || len(codes) == 1:
+		binary := len(codes) == 1 && codes[0] == 1
+		if n <= len(textFormats) {
+			if binary {
+				return binaryFormats[:n:n], nil
+			}
+			return textFormats[:n:n], nil
+		}
 		out := make([]int16, n)
-		if len(codes) == 1 {
+		if binary {
 			for i := range out {
-				out[i] = codes[0]
+				out[i] = 1
 			}
 		}
 		return out, nil
+	case len(codes) == n:
+		return append([]int16(nil), codes...), nil
 	}
 	if what == "result" {
 		return nil, pgerr.New(pgerr.ProtocolViolation, "bind message has %d result formats but query has %d columns", len(codes), n)
@@ -556,7 +586,11 @@ func (c *conn) handleDescribe(body []byte) error {
 			}
 			return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", m.Name))
 		}
-		c.sendRowDescription(p.cols, p.formats)
+		if p.st != nil {
+			c.sendStatementRowDescription(p.st, p.formats)
+		} else {
+			c.sendRowDescription(p.cols, p.formats)
+		}
 	default:
 		return fatal(pgerr.ProtocolViolation, "invalid DESCRIBE message subtype %d", m.ObjectType)
 	}
@@ -565,24 +599,24 @@ func (c *conn) handleDescribe(body []byte) error {
 
 // handleExecute runs or resumes a portal.
 func (c *conn) handleExecute(body []byte) error {
-	var m pgproto3.Execute
-	if err := m.Decode(body); err != nil {
+	name, limit, err := decodeExecute(body)
+	if err != nil {
 		return malformed("Execute", err)
 	}
-	p, ok := c.portals[m.Portal]
+	p, ok := c.portals[string(name)]
 	if !ok {
-		return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", m.Portal))
+		return c.extError(pgerr.New(pgerr.InvalidCursorName, "portal %q does not exist", name))
 	}
 	c.srv.metrics.queriesExt.Inc()
-	maxRows := int(m.MaxRows)
-	if m.MaxRows > 1<<31-1 {
+	maxRows := int(limit)
+	if limit > 1<<31-1 {
 		maxRows = 0
 	}
 	ctx, done := c.beginStatement()
 	c.rw.reset(true)
 	suspended, err := p.p.Execute(ctx, &c.rw, maxRows)
 	if err == nil && !suspended && !c.rw.completed {
-		err = pgerr.New(pgerr.InternalError, "portal %q finished without a command tag", m.Portal)
+		err = pgerr.New(pgerr.InternalError, "portal %q finished without a command tag", name)
 	}
 	err = c.rw.finish(ctx, err)
 	done()
@@ -616,7 +650,7 @@ func (c *conn) handleClose(body []byte) error {
 
 // handleSync ends an extended-protocol batch.
 func (c *conn) handleSync() error {
-	ctx, done := c.beginStatement()
+	ctx, done := c.messageContext()
 	err := c.sess.Sync(ctx, c.failed)
 	done()
 	if err != nil {
@@ -689,8 +723,10 @@ func (c *conn) endOfTransaction() {
 	}
 }
 
-// beginStatement makes the context of one statement: cancelled by a
-// CancelRequest, by statement_timeout, and by the client leaving.
+// beginStatement makes the context of one statement (a Query or an
+// Execute): cancelled by a CancelRequest, by statement_timeout, and by the
+// client leaving. The client-gone check needs no timer of its own: the
+// connection's check ticks while statements run (see checkClient).
 func (c *conn) beginStatement() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	var stopTimeout context.CancelFunc
@@ -699,30 +735,50 @@ func (c *conn) beginStatement() (context.Context, func()) {
 	}
 	c.mu.Lock()
 	c.mu.cancel = cancel
+	c.mu.stmtSeq++
+	if !c.mu.checking {
+		c.armClientCheckLocked()
+	}
 	c.mu.Unlock()
-	c.startClientCheck(cancel)
+	if stopTimeout == nil {
+		return ctx, func() { c.endStatement(cancel) }
+	}
 	return ctx, func() {
-		c.stopClientCheck()
-		c.mu.Lock()
-		c.mu.cancel = nil
-		c.mu.Unlock()
-		if stopTimeout != nil {
-			stopTimeout()
-		}
-		cancel(nil)
+		c.endStatement(cancel)
+		stopTimeout()
 	}
 }
 
-// startClientCheck arms a timer that checks, while a statement runs, that
-// the client is still there, and cancels the statement when it is not.
-func (c *conn) startClientCheck(cancel context.CancelCauseFunc) {
+func (c *conn) endStatement(cancel context.CancelCauseFunc) {
+	c.mu.Lock()
+	c.mu.cancel = nil
+	c.mu.Unlock()
+	cancel(nil)
+}
+
+// messageContext is the context of a Parse, Bind or Sync message. These do
+// bounded work (parse, plan, decode parameters), so they skip the cost of a
+// cancellable context of their own, unless statement_timeout is set, which
+// PostgreSQL applies to them too.
+func (c *conn) messageContext() (context.Context, func()) {
+	if c.sess.Timeouts().Statement > 0 {
+		return c.beginStatement()
+	}
+	return c.ctx, noop
+}
+
+func noop() {}
+
+// armClientCheckLocked starts the connection's client-gone check, which
+// ticks every ClientCheckInterval while statements run and stops once a
+// whole interval passed without one (c.mu held).
+func (c *conn) armClientCheckLocked() {
 	every := c.srv.cfg.ClientCheckInterval
-	if every < 0 || !canCheckPeer(c.tcp) {
+	if every < 0 || c.mu.closed || !canCheckPeer(c.tcp) {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.checkCancel = cancel
+	c.mu.checking = true
+	c.mu.checkSeq = c.mu.stmtSeq
 	if c.checkTimer == nil {
 		c.checkTimer = time.AfterFunc(every, c.checkClient)
 	} else {
@@ -730,32 +786,35 @@ func (c *conn) startClientCheck(cancel context.CancelCauseFunc) {
 	}
 }
 
+// checkClient is the check's tick. A statement that has been running since
+// the previous tick (at least one interval) has its client checked, and is
+// cancelled when the client hung up; statements that end sooner are never
+// checked, so the check costs a short statement nothing but a counter.
 func (c *conn) checkClient() {
 	c.mu.Lock()
-	cancel := c.checkCancel
+	cancel, seq, last := c.mu.cancel, c.mu.stmtSeq, c.mu.checkSeq
+	c.mu.checkSeq = seq
 	c.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	if peerClosed(c.tcp) {
+	if cancel != nil && seq == last && peerClosed(c.tcp) {
 		cancel(errClientGone)
-		return
 	}
 	c.mu.Lock()
-	if c.checkCancel != nil {
-		c.checkTimer.Reset(c.srv.cfg.ClientCheckInterval)
+	defer c.mu.Unlock()
+	if c.mu.closed || (c.mu.cancel == nil && c.mu.stmtSeq == last) {
+		// Idle for a whole interval: the next statement re-arms the check.
+		c.mu.checking = false
+		return
 	}
-	c.mu.Unlock()
+	c.checkTimer.Reset(c.srv.cfg.ClientCheckInterval)
 }
 
 func (c *conn) stopClientCheck() {
-	if c.checkTimer == nil {
-		return
-	}
 	c.mu.Lock()
-	c.checkCancel = nil
-	c.checkTimer.Stop()
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.mu.closed = true
+	if c.checkTimer != nil {
+		c.checkTimer.Stop()
+	}
 }
 
 // readMessage reads one regular message: its type and body, which is valid
@@ -865,6 +924,35 @@ func (c *conn) readyForQuery() {
 	c.sendLocked(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 	c.w.Unlock()
 	c.atBoundary = true
+}
+
+// sendStatementRowDescription sends a statement's RowDescription (or
+// NoData) for the given result formats, encoding it once per formats.
+func (c *conn) sendStatementRowDescription(st *statement, formats []int16) {
+	if st.cols == nil || len(st.cols) != len(formats) {
+		c.sendRowDescription(st.cols, formats)
+		return
+	}
+	if st.rowDesc == nil || !slices.Equal(st.rowDescFormats, formats) {
+		fields := make([]pgproto3.FieldDescription, len(st.cols))
+		for i, col := range st.cols {
+			fields[i] = pgproto3.FieldDescription{
+				Name: []byte(col.Name), TableOID: col.TableOID, TableAttributeNumber: col.TableAttributeNumber,
+				DataTypeOID: col.TypeOID, DataTypeSize: col.TypeSize, TypeModifier: col.TypeModifier, Format: formats[i],
+			}
+		}
+		enc, err := (&pgproto3.RowDescription{Fields: fields}).Encode(nil)
+		if err != nil {
+			c.sendRowDescription(st.cols, formats)
+			return
+		}
+		st.rowDesc, st.rowDescFormats = enc, slices.Clone(formats)
+	}
+	c.w.Lock()
+	if c.w.err == nil {
+		c.w.out = append(c.w.out, st.rowDesc...)
+	}
+	c.w.Unlock()
 }
 
 // sendRowDescription sends RowDescription, or NoData for no columns.

@@ -91,7 +91,10 @@ type Client interface {
 // context given to a method is done, the session should stop and return
 // context.Cause(ctx): it is a *pgerr.Error with code 57014 (cancel request or
 // statement_timeout), and pgwire substitutes it for a bare context.Canceled or
-// context.DeadlineExceeded the session returns.
+// context.DeadlineExceeded the session returns. A CancelRequest reaches the
+// running ExecuteSimple or Portal.Execute; Prepare, Bind and Sync do bounded
+// work and run under the connection's context (ended only with the
+// connection) unless statement_timeout is set.
 type Session interface {
 	// ExecuteSimple runs the text of a simple-protocol Query message, which
 	// may hold several statements separated by semicolons, or none. For each
