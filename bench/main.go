@@ -45,7 +45,11 @@ var suites = []suite{
 	{"copy", (*bench).copyRows},
 	{"agg", (*bench).aggregate},
 	{"bigview", (*bench).bigView},
+	{"subscribe", (*bench).subscribe},
 	{"profile", (*bench).profile},
+	{"profile-rt", (*bench).profileRT},
+	{"nexmark", (*bench).nexmark},
+	{"iceberg", (*bench).icebergCompaction},
 }
 
 type suite struct {

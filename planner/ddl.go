@@ -173,7 +173,11 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 			return -1
 		}
 		ci := 0
+		schemaChanged := false
 		for _, a := range actions {
+			if a.Kind != sql.AlterSetOptions && a.Kind != sql.AlterResetOptions {
+				schemaChanged = true
+			}
 			switch a.Kind {
 			case sql.AlterAddColumn:
 				col := newCols[ci]
@@ -212,9 +216,15 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 				sv.Columns[i].Name = a.NewName
 			case sql.AlterRenameTable:
 				nt.Name = a.NewName
+			case sql.AlterSetOptions, sql.AlterResetOptions:
+				if err := setTableOptions(&nt, a); err != nil {
+					return err
+				}
 			}
 		}
-		nt.Versions = append(nt.Versions, sv)
+		if schemaChanged {
+			nt.Versions = append(nt.Versions, sv)
+		}
 		return c.ReplaceTable(&nt)
 	}, nil
 }
@@ -315,4 +325,32 @@ func DropSchemas(st *sql.Drop) func(*log.Catalog) error {
 		}
 		return nil
 	}
+}
+
+// setTableOptions applies ALTER TABLE SET/RESET (options) to a copy of the
+// descriptor. notify = 'channel' makes every commit that writes the table
+// NOTIFY that channel (sql/session/notify.go).
+func setTableOptions(nt *log.TableDesc, a sql.AlterAction) error {
+	opts := make(map[string]string, len(nt.Options)+len(a.Options))
+	for k, v := range nt.Options {
+		opts[k] = v
+	}
+	for _, o := range a.Options {
+		if o.Name != "notify" {
+			return pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
+		}
+		if a.Kind == sql.AlterResetOptions {
+			delete(opts, o.Name)
+			continue
+		}
+		if o.Value == "" {
+			return pgerr.New(pgerr.InvalidParameterValue, "notify channel name cannot be empty")
+		}
+		opts[o.Name] = o.Value
+	}
+	if len(opts) == 0 {
+		opts = nil
+	}
+	nt.Options = opts
+	return nil
 }

@@ -467,6 +467,13 @@ func (sp *stmtParser) alterAction() (AlterAction, error) {
 		}
 		a.NewName, err = sp.ident()
 		return a, err
+	case (tok.is("set") || tok.is("reset")) && sp.peek().isPunct("("):
+		a.Kind = AlterSetOptions
+		if tok.is("reset") {
+			a.Kind = AlterResetOptions
+		}
+		a.Options, err = sp.optionList()
+		return a, err
 	}
 	return a, sp.unsupported(tok, "ALTER TABLE "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
 }

@@ -217,9 +217,17 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "delete":
 		return sp.delete()
 	case "create":
+		if sp.isConsumerGroupDDL() {
+			return sp.createConsumerGroup()
+		}
 		return sp.create()
 	case "drop":
+		if sp.isConsumerGroupDDL() {
+			return sp.dropConsumerGroup()
+		}
 		return sp.drop()
+	case "ack", "nack":
+		return sp.ackGroup()
 	case "alter":
 		return sp.alter()
 	case "refresh":
@@ -264,22 +272,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "copy":
 		return sp.copyStmt()
 	case "subscribe":
-		sp.next()
-		sp.accept("to")
-		name, err := sp.objectName()
-		if err != nil {
-			return nil, err
-		}
-		st := &Subscribe{Target: name}
-		if sp.accept("with") {
-			if st.Options, err = sp.optionList(); err != nil {
-				return nil, err
-			}
-		}
-		if !sp.eof() {
-			return nil, sp.unsupported(sp.peek(), "SUBSCRIBE clause")
-		}
-		return st, nil
+		return sp.subscribe()
 	case "listen":
 		sp.next()
 		return named(sp, sp.ident, func(n string) Statement { return &Listen{Channel: n} })
@@ -307,6 +300,9 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "declare":
 		return sp.declare()
 	case "fetch", "move":
+		if sp.isGroupFetch() {
+			return sp.fetchGroup()
+		}
 		return sp.fetch()
 	case "close":
 		sp.next()

@@ -556,6 +556,11 @@ func (sp *stmtParser) fetch() (Statement, error) {
 	if st.Cursor, err = sp.ident(); err != nil {
 		return nil, err
 	}
+	if sp.accept("with") {
+		if st.Options, err = sp.optionList(); err != nil {
+			return nil, err
+		}
+	}
 	return st, sp.end()
 }
 

@@ -149,6 +149,10 @@ const (
 	AlterDropColumn
 	AlterRenameColumn
 	AlterRenameTable
+	// AlterSetOptions is SET (name = value, ...): table options such as
+	// notify (docs/SUBSCRIBE.md); RESET (name, ...) removes them.
+	AlterSetOptions
+	AlterResetOptions
 )
 
 func (k AlterKind) String() string {
@@ -161,6 +165,10 @@ func (k AlterKind) String() string {
 		return "RENAME COLUMN"
 	case AlterRenameTable:
 		return "RENAME TO"
+	case AlterSetOptions:
+		return "SET"
+	case AlterResetOptions:
+		return "RESET"
 	}
 	return "?"
 }
@@ -174,6 +182,7 @@ type AlterAction struct {
 	IfExists    bool       // DROP COLUMN IF EXISTS
 	IfNotExists bool       // ADD COLUMN IF NOT EXISTS
 	Cascade     bool
+	Options     []Option // AlterSetOptions, AlterResetOptions
 }
 
 // ObjectKind names what a DROP drops.
@@ -362,10 +371,15 @@ type Copy struct {
 	Options []Option
 }
 
-// Subscribe is Strand's SUBSCRIBE [TO] target [WITH (name = value, ...)].
+// Subscribe is Strand's SUBSCRIBE [TO] target [, target ...] [WHERE cond]
+// [WITH (name = value, ...)] (docs/SUBSCRIBE.md).
 type Subscribe struct {
 	Info
+	// Target is the first target's name (for a pattern, its words).
 	Target  ObjectName
+	Targets []SubscribeTarget
+	// Where filters changes by the row's columns; nil when absent.
+	Where   ast.ExprNode
 	Options []Option
 }
 
@@ -397,12 +411,16 @@ type DeclareCursor struct {
 	Query Statement
 }
 
-// Fetch is FETCH [FORWARD] [n|ALL|NEXT] [FROM|IN] cursor.
+// Fetch is FETCH [FORWARD] [n|ALL|NEXT] [FROM|IN] cursor [WITH (timeout =
+// 'duration')].
 type Fetch struct {
 	Info
 	Cursor string
 	Count  int64 // rows to fetch; ignored with All
 	All    bool
+	// Options: timeout bounds how long FETCH from a SUBSCRIBE cursor waits
+	// for the first change.
+	Options []Option
 }
 
 // Close is CLOSE cursor | ALL.

@@ -34,6 +34,8 @@ type Engine struct {
 	sessions atomic.Int64
 	// notify routes NOTIFY to LISTENing sessions.
 	notify listeners
+	// groups holds the consumer groups open in this server (groups.go).
+	groups groupRegistry
 }
 
 // NewEngine makes an engine over an open log.

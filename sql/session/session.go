@@ -33,6 +33,10 @@ type Session struct {
 	cursors map[string]*cursor
 	// notifies waits for the transaction's commit.
 	notifies []pendingNotify
+	// runSubquery is s.subquery as a func value, made once.
+	runSubquery func(*exec.Env, exec.Node, int) ([]exec.Row, error)
+	// sysTables is the last catalog reader made (catalogReaderFor).
+	sysTables *systemTables
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {
@@ -63,6 +67,7 @@ func (s *Session) Timeouts() pgwire.Timeouts {
 // Close implements pgwire.Session: an open transaction is rolled back.
 func (s *Session) Close() {
 	s.eng.unlisten(s, "", true)
+	s.eng.leaveGroups(s)
 	s.closeCursors(true)
 	s.endTxn()
 	s.eng.sessions.Add(-1)
@@ -208,6 +213,19 @@ func (s *Session) prepare(st sql.Statement, given []types.T) (*prepared, error) 
 	for len(params.Types) < info.NumParams {
 		params.Types = append(params.Types, types.Make(types.UnknownOID))
 	}
+	if q, ok := st.(*sql.Query); ok && len(params.Types) == 0 {
+		// Without parameters the plan that tells the result columns is
+		// the plan execution would make: keep it (for this catalog), so a
+		// simple-protocol query is planned once, not twice.
+		cat := s.catalog()
+		n, err := s.builder(cat, params).BuildQuery(q.AST)
+		if err != nil {
+			return nil, err
+		}
+		p.cols = n.Columns()
+		p.keepPlan(cat, n)
+		return p, nil
+	}
 	cols, err := s.describe(st, params)
 	if err != nil {
 		return nil, err
@@ -333,6 +351,27 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 			r.done = true
 			return false, w.Complete(tag)
 		}
+		if maxRows <= 0 {
+			// Every row now: push them straight from the plan, without
+			// the coroutine a suspendable pull needs. (A plain callback,
+			// not range-over-func: a sequence that calls yield again after
+			// a stop gets false, not a panic.)
+			var failed error
+			rows(func(row exec.Row, err error) bool {
+				if failed == nil && err == nil {
+					err = r.writeRow(w, row)
+					r.count++
+				}
+				if failed == nil {
+					failed = err
+				}
+				return failed == nil
+			})
+			if failed != nil {
+				return false, failed
+			}
+			return false, r.complete(w)
+		}
 		r.next, r.stop = iter.Pull2(rows)
 	}
 	sent := 0
@@ -355,11 +394,16 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 		sent++
 	}
 	r.close()
+	return false, r.complete(w)
+}
+
+// complete ends the rows with the command tag.
+func (r *run) complete(w pgwire.ResultWriter) error {
 	r.done = true
 	if r.tag == "SELECT" {
 		r.tag = "SELECT " + strconv.FormatInt(r.count, 10)
 	}
-	return false, w.Complete(r.tag)
+	return w.Complete(r.tag)
 }
 
 func (r *run) writeRow(w pgwire.ResultWriter, row exec.Row) error {

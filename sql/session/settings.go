@@ -19,6 +19,10 @@ type settings struct {
 	types            *types.Settings
 	statementTimeout time.Duration
 	idleTimeout      time.Duration
+	// path is search_path parsed, for the text pathOf; planning asks for
+	// it on every statement.
+	path   []string
+	pathOf string
 }
 
 // defaultSettings are the parameters SHOW knows, with their defaults.
@@ -91,9 +95,20 @@ func (s *settings) typesAt(now time.Time) *types.Settings {
 	return &t
 }
 
+// searchPath returns the schemas of search_path; the caller must not
+// change the slice.
 func (s *settings) searchPath() []string {
+	raw := s.values["search_path"]
+	if s.path != nil && raw == s.pathOf {
+		return s.path
+	}
+	s.path, s.pathOf = parseSearchPath(raw), raw
+	return s.path
+}
+
+func parseSearchPath(raw string) []string {
 	var out []string
-	for _, p := range strings.Split(s.values["search_path"], ",") {
+	for _, p := range strings.Split(raw, ",") {
 		p = strings.TrimSpace(p)
 		p = strings.Trim(p, `"`)
 		if p == "" || p == "$user" {

@@ -55,6 +55,11 @@ func (s *Session) describe(st sql.Statement, params *planner.Params) ([]exec.Col
 		return []exec.Column{{Name: "QUERY PLAN", T: types.Make(types.TextOID)}}, nil
 	case *sql.Fetch:
 		return s.cursorColumns(x.Cursor)
+	case *sql.FetchGroup:
+		return groupFetchColumns, nil
+	case *sql.AckGroup:
+		groupParamTypes(x, params)
+		return nil, nil
 	case *sql.DeclareCursor:
 		// Type the query's parameters now; the rows come with FETCH.
 		if q, ok := x.Query.(*sql.Query); ok {
@@ -92,6 +97,9 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	}
 	if s.txn == nil {
 		s.txStart = time.Now()
+	}
+	if rows, tag, ok, err := s.groupStatement(ctx, st, params); ok {
+		return rows, tag, err
 	}
 	switch x := st.(type) {
 	case *sql.Query:
@@ -175,23 +183,34 @@ func statementName(st sql.Statement) string {
 }
 
 func (s *Session) env(params []types.Datum) *exec.Env {
-	env := &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart, Catalog: s.catalogReader()}
-	env.RunSubquery = func(e *exec.Env, n exec.Node, limit int) ([]exec.Row, error) {
-		rt := &exec.Runtime{Ctx: context.Background(), Env: e, Tables: s.currentReader}
-		var rows []exec.Row
-		err := n.Run(rt, func(r exec.Row) error {
-			rows = append(rows, append(exec.Row(nil), r...))
-			if limit > 0 && len(rows) >= limit {
-				return exec.ErrStop
-			}
-			return nil
-		})
-		if errors.Is(err, exec.ErrStop) {
-			err = nil
-		}
-		return rows, err
+	return s.envFor(params, s.catalog())
+}
+
+// envFor is env for a statement that reads catalog cat.
+func (s *Session) envFor(params []types.Datum, cat *log.Catalog) *exec.Env {
+	if s.runSubquery == nil {
+		// Made once per session: every statement's Env carries it.
+		s.runSubquery = s.subquery
 	}
-	return env
+	return &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart, Catalog: s.catalogReaderFor(cat), RunSubquery: s.runSubquery}
+}
+
+// subquery is the Env's RunSubquery: it reads what the running statement
+// reads.
+func (s *Session) subquery(e *exec.Env, n exec.Node, limit int) ([]exec.Row, error) {
+	rt := &exec.Runtime{Ctx: context.Background(), Env: e, Tables: s.currentReader}
+	var rows []exec.Row
+	err := n.Run(rt, func(r exec.Row) error {
+		rows = append(rows, append(exec.Row(nil), r...))
+		if limit > 0 && len(rows) >= limit {
+			return exec.ErrStop
+		}
+		return nil
+	})
+	if errors.Is(err, exec.ErrStop) {
+		err = nil
+	}
+	return rows, err
 }
 
 // query plans and runs a SELECT. Outside a transaction it reads a fresh
@@ -214,7 +233,7 @@ func (s *Session) query(ctx context.Context, p *prepared, params []types.Datum, 
 		}
 		p.keepPlan(txn.Catalog(), n)
 	}
-	env := s.env(params)
+	env := s.envFor(params, txn.Catalog())
 	seq := func(yield func(exec.Row, error) bool) {
 		if own {
 			defer txn.Release()
@@ -277,7 +296,7 @@ func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Dat
 		}
 		p.keepWrite(txn.Catalog(), w)
 	}
-	env := s.env(params)
+	env := s.envFor(params, txn.Catalog())
 	s.currentReader = txn
 	rt := &exec.Runtime{Ctx: ctx, Env: env, Tables: txn}
 	res, err := w.Plan.Execute(rt, txn)
@@ -288,6 +307,13 @@ func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Dat
 	if commit {
 		if commitRes, err = txn.Commit(ctx); err != nil {
 			return nil, "", err
+		}
+		// Rows of ON CONFLICT DO NOTHING that the commit skipped (their
+		// key existed by then) were not inserted.
+		for _, ev := range commitRes.Events {
+			if ev.Skipped {
+				res.Count--
+			}
 		}
 	}
 	tag := w.Tag + strconv.FormatInt(res.Count, 10)

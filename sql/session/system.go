@@ -468,7 +468,16 @@ func (st *systemTables) ServerVersion() string {
 
 // catalogReader is what the catalog functions of a statement read.
 func (s *Session) catalogReader() exec.CatalogReader {
-	return &systemTables{s: s, cat: s.catalog()}
+	return s.catalogReaderFor(s.catalog())
+}
+
+// catalogReaderFor is catalogReader for a known catalog; the reader (it
+// keeps no state of its own) is reused while the catalog is the same.
+func (s *Session) catalogReaderFor(cat *log.Catalog) exec.CatalogReader {
+	if s.sysTables == nil || s.sysTables.cat != cat {
+		s.sysTables = &systemTables{s: s, cat: cat}
+	}
+	return s.sysTables
 }
 
 func splitQualified(name string) (string, string) {
