@@ -18,23 +18,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected outputs in testdata")
 
-// cacheDir is where installed clients are kept between runs.
-func cacheDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("STRAND_TEST_CACHE")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(home, ".cache", "strand-test")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // server is one `strand serve` subprocess shared by the package's tests;
 // each test works in its own schema or tables.
 var server struct {
@@ -69,16 +52,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(server.dir))
 	}
 	os.Exit(code)
-}
-
-// lookTool finds a client program or fails the test.
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is not installed: %v", name, err)
-	}
-	return p
 }
 
 // run runs a command with a timeout and returns its combined output,

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 const jdbcVersion = "42.7.4"
@@ -14,12 +16,12 @@ const jdbcVersion = "42.7.4"
 // into the cache folder on first use.
 func jdbcJar(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(cacheDir(t), "jdbc")
+	dir := filepath.Join(toolcache.MustDir(t), "jdbc")
 	jar := filepath.Join(dir, "postgresql-"+jdbcVersion+".jar")
 	if _, err := os.Stat(jar); err == nil {
 		return jar
 	}
-	mvn := lookTool(t, "mvn")
+	mvn := toolcache.Tool(t, "mvn")
 	run(t, 5*time.Minute, "", mvn, "-q", "dependency:copy", "-Dartifact=org.postgresql:postgresql:"+jdbcVersion, "-DoutputDirectory="+dir)
 	if _, err := os.Stat(jar); err != nil {
 		t.Fatalf("mvn did not fetch %s: %v", jar, err)
@@ -32,7 +34,7 @@ func jdbcJar(t *testing.T) string {
 // latter over a composite key: column names in KEY_SEQ order).
 func TestJDBC(t *testing.T) {
 	jar := jdbcJar(t)
-	javac, java := lookTool(t, "javac"), lookTool(t, "java")
+	javac, java := toolcache.Tool(t, "javac"), toolcache.Tool(t, "java")
 	p := serve(t)
 	classes := t.TempDir()
 	run(t, 2*time.Minute, "", javac, "-d", classes, "-cp", jar, "testdata/JdbcClient.java")

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 // TestPgbench runs a custom INSERT/SELECT script (testdata/pgbench.sql,
 // with \set variables) from 16 clients on 2 threads, in the simple and the
 // prepared protocol, and requires that no transaction failed.
 func TestPgbench(t *testing.T) {
-	pgbench := lookTool(t, "pgbench")
+	pgbench := toolcache.Tool(t, "pgbench")
 	p := serve(t)
 	ctx := context.Background()
 	c, err := pgx.Connect(ctx, p.DSN())

@@ -6,18 +6,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 // psycopgPython returns the python of a virtualenv with psycopg 3,
 // creating it (under the cache folder) on first use.
 func psycopgPython(t *testing.T) string {
 	t.Helper()
-	venv := filepath.Join(cacheDir(t), "venv")
+	venv := filepath.Join(toolcache.MustDir(t), "venv")
 	py := filepath.Join(venv, "bin", "python")
 	if _, err := runErr(time.Minute, "", py, "-c", "import psycopg"); err == nil {
 		return py
 	}
-	python := lookTool(t, "python3")
+	python := toolcache.Tool(t, "python3")
 	if _, err := os.Stat(py); err != nil {
 		run(t, 2*time.Minute, "", python, "-m", "venv", venv)
 	}

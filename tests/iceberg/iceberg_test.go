@@ -47,32 +47,9 @@ func newCompactor(t *testing.T, srv *strandtest.Server, warehouse string, hook f
 	return c
 }
 
-// selectRows runs q and renders each row as text, sorted.
+// selectRows runs q on Strand and returns its rows sorted, as text.
 func selectRows(t *testing.T, c *pgx.Conn, q string) []string {
-	t.Helper()
-	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		raw := rows.RawValues()
-		parts := make([]string, len(raw))
-		for i, v := range raw {
-			if v == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = string(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
+	return strandtest.SortedRows(t, c, q)
 }
 
 // scanRows reads an Iceberg table with iceberg-go and renders the named

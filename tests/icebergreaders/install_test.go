@@ -7,9 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 // Pinned reader versions. pyspark 3.5 is the Spark the iceberg-spark-runtime
@@ -29,30 +30,13 @@ var sparkJars = []string{
 	"org.apache.iceberg:iceberg-aws-bundle:" + icebergVersion,
 }
 
-// cacheDir is where installed readers are kept between runs.
-func cacheDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("STRAND_TEST_CACHE")
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(home, ".cache", "strand-test")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // readersPython returns the python of a virtualenv holding the pinned
 // pyiceberg and pyspark, creating it on first use. It is a venv of its own
 // (not tests/clients' psycopg venv): go test runs packages in parallel,
 // and two pip installs into one venv at once can corrupt it.
 func readersPython(t *testing.T) string {
 	t.Helper()
-	venv := filepath.Join(cacheDir(t), "venv-iceberg-readers")
+	venv := filepath.Join(toolcache.MustDir(t), "venv-iceberg-readers")
 	py := filepath.Join(venv, "bin", "python")
 	check := `import importlib.metadata as m, sys; ` +
 		`sys.exit(0 if (m.version("pyiceberg"), m.version("pyarrow"), m.version("pyspark")) == ` +
@@ -60,11 +44,11 @@ func readersPython(t *testing.T) string {
 	if _, err := runErr(time.Minute, "", nil, py, "-c", check); err == nil {
 		return py
 	}
-	defer lockCache(t, "venv-iceberg-readers")()
+	defer toolcache.MustLock(t, "venv-iceberg-readers")()
 	if _, err := runErr(time.Minute, "", nil, py, "-c", check); err == nil {
 		return py // another test process installed it meanwhile
 	}
-	python := lookTool(t, "python3")
+	python := toolcache.Tool(t, "python3")
 	if _, err := os.Stat(py); err != nil {
 		run(t, 2*time.Minute, "", nil, python, "-m", "venv", venv)
 	}
@@ -79,14 +63,14 @@ func readersPython(t *testing.T) string {
 // the cache folder on first use.
 func jars(t *testing.T) []string {
 	t.Helper()
-	dir := filepath.Join(cacheDir(t), "jars")
+	dir := filepath.Join(toolcache.MustDir(t), "jars")
 	var out []string
 	for _, art := range sparkJars {
 		parts := strings.Split(art, ":")
 		jar := filepath.Join(dir, parts[1]+"-"+parts[2]+".jar")
 		if _, err := os.Stat(jar); err != nil {
-			unlock := lockCache(t, "jars")
-			mvn := lookTool(t, "mvn")
+			unlock := toolcache.MustLock(t, "jars")
+			mvn := toolcache.Tool(t, "mvn")
 			run(t, 10*time.Minute, "", nil, mvn, "-q", "dependency:copy", "-Dartifact="+art, "-DoutputDirectory="+dir)
 			if _, err := os.Stat(jar); err != nil {
 				t.Fatalf("mvn did not fetch %s: %v", jar, err)
@@ -96,35 +80,6 @@ func jars(t *testing.T) []string {
 		out = append(out, jar)
 	}
 	return out
-}
-
-// lockCache takes an exclusive lock on name in the cache folder and
-// returns its release: two test processes (two go test runs at once) must
-// not install into the same place together.
-func lockCache(t *testing.T, name string) func() {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(cacheDir(t), name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("lock %s: %v", f.Name(), err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}
-}
-
-// lookTool finds a program or fails the test.
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is not installed: %v", name, err)
-	}
-	return p
 }
 
 // run runs a command with a timeout and returns its combined output,

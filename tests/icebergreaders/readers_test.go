@@ -19,6 +19,8 @@ import (
 	"github.com/strand-db/strand/iceberg"
 	"github.com/strand-db/strand/tests/s3server"
 	"github.com/strand-db/strand/tests/strandtest"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 // tableSpec is one Strand table the test writes and the readers read.
@@ -72,7 +74,7 @@ func TestReaders(t *testing.T) {
 	start := time.Now()
 	py := readersPython(t)
 	jarPaths := jars(t)
-	java := lookTool(t, "java")
+	java := toolcache.Tool(t, "java")
 	s3 := s3server.Start(t)
 	t.Logf("readers and S3 server installed and started in %s", time.Since(start).Round(100*time.Millisecond))
 

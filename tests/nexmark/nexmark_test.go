@@ -7,7 +7,6 @@ package nexmark
 import (
 	"context"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,8 +62,8 @@ func TestViewsEqualPostgres(t *testing.T) {
 	compare := func() {
 		t.Helper()
 		for _, q := range nexmark.Queries {
-			got := rowsOf(t, sc, "SELECT * FROM "+q.Name)
-			want := rowsOf(t, pc, q.SQL)
+			got := strandtest.SortedRows(t, sc, "SELECT * FROM "+q.Name)
+			want := strandtest.SortedRows(t, pc, q.SQL)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("%s after %d events differs from PostgreSQL (%d rows vs %d):\n%s", q.Name, g.Count(), len(got), len(want), firstDiff(got, want))
 			}
@@ -104,33 +103,6 @@ func load(t *testing.T, sc, pc *pgx.Conn, ch *nexmark.Chunk) {
 	}
 }
 
-// rowsOf returns a query's rows as sorted text lines.
-func rowsOf(t *testing.T, c *pgx.Conn, q string) []string {
-	t.Helper()
-	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals := rows.RawValues()
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = string(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // firstDiff shows the first rows only one side has.
 func firstDiff(got, want []string) string {

@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/strand-db/strand/tests/toolcache"
 )
 
 // Version is the versitygw release the tests run.
@@ -220,11 +222,10 @@ func Install(t testing.TB) string {
 }
 
 func doInstall() (string, error) {
-	home, err := os.UserHomeDir()
+	cache, err := toolcache.Dir()
 	if err != nil {
 		return "", fmt.Errorf("s3server: %w", err)
 	}
-	cache := filepath.Join(home, ".cache", "strand-test")
 	dir := filepath.Join(cache, "versitygw-"+Version)
 	bin := filepath.Join(dir, "versitygw")
 	if isExecutable(bin) {
@@ -233,15 +234,11 @@ func doInstall() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("s3server: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(cache, "versitygw.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	release, err := toolcache.Lock("versitygw")
 	if err != nil {
 		return "", fmt.Errorf("s3server: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("s3server: lock: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer release()
 	if isExecutable(bin) { // another process built it while we waited
 		return bin, nil
 	}

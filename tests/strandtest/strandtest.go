@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -215,4 +217,35 @@ func (p *Process) Restart(t testing.TB) { p.start(t) }
 func (p *Process) Log() string {
 	b, _ := os.ReadFile(p.logFile)
 	return string(b)
+}
+
+// SortedRows runs q over the simple protocol (so every value comes back as
+// PostgreSQL's text form, whichever server c talks to) and returns its rows
+// as "a|b|NULL" lines, sorted: the shape tests compare Strand's answer with
+// PostgreSQL's or an Iceberg reader's in.
+func SortedRows(t testing.TB, c *pgx.Conn, q string) []string {
+	t.Helper()
+	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals := rows.RawValues()
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			if v == nil {
+				parts[i] = "NULL"
+			} else {
+				parts[i] = string(v)
+			}
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	sort.Strings(out)
+	return out
 }
