@@ -103,7 +103,6 @@ func load(t *testing.T, sc, pc *pgx.Conn, ch *nexmark.Chunk) {
 	}
 }
 
-
 // firstDiff shows the first rows only one side has.
 func firstDiff(got, want []string) string {
 	in := func(xs []string) map[string]int {
