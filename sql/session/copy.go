@@ -21,7 +21,9 @@ import (
 )
 
 // copyChunk is how many rows COPY FROM commits at once outside a
-// transaction block. Each chunk is atomic and durable; a COPY that fails
+// transaction block when it cannot take the bulk path (copy_bulk.go: a
+// stream whose rows set _version), and the bulk path's chunk for a table
+// that views read. Each chunk is atomic and durable; a COPY that fails
 // part way keeps the chunks before the failing one (the error says how
 // many rows were committed). Inside BEGIN, COPY is part of the
 // transaction and all-or-nothing.
@@ -161,6 +163,12 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 			ttypes[i] = types.Make(types.Int8OID)
 		} else {
 			ttypes[i] = l.Types[idx]
+		}
+	}
+	if s.txn == nil {
+		// Outside a transaction block: chunks through the log's bulk path.
+		if n, ok, err := s.copyBulk(ctx, td, l, target, defaults, checks, ttypes, env, o, r); ok {
+			return n, err
 		}
 	}
 	var (
