@@ -58,48 +58,39 @@ func (h *History) Explain(e *Explainer) {
 func (t *Txn) History(ctx context.Context, l *TableLayout, prefix []byte, fn func(Row) error) error {
 	nt := len(l.Types)
 	row := make(Row, nt+4)
-	var keys [][]byte
-	if err := t.Snap.ScanHeads(l.Desc.ID, prefix, true, func(k []byte, _ *log.Head) error {
-		keys = append(keys, append([]byte(nil), k...))
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		err := t.Snap.History(l.Desc.ID, k, 1, 0, func(e *log.Event) error {
-			if e.Op == log.OpDelete {
-				for i := range row[:nt] {
-					row[i] = nil
-				}
-				rest := e.Key
-				for _, ki := range l.KeyIdx {
-					v, r, err := types.DecodeKey(l.Types[ki], rest)
-					if err != nil {
-						return fmt.Errorf("history of %s: %w", l.Desc.Name, err)
-					}
-					row[ki], rest = v, r
-				}
-			} else {
-				r, err := l.Decode(e.SchemaVersion, e.Row, e.Version, row[:nt+1])
-				if err != nil {
-					return err
-				}
-				copy(row, r[:nt])
+	// Histories reads versions tiered to Iceberg once for all keys.
+	n := 0
+	return t.Snap.Histories(l.Desc.ID, prefix, func(_ []byte, e *log.Event) error {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return context.Cause(ctx)
 			}
-			row[nt] = int64(e.Version)
-			row[nt+1] = e.Op.String()
-			row[nt+2] = int64(e.LSN)
-			row[nt+3] = types.TimestampTZ(e.CommitTime - postgresEpochMicros)
-			return fn(row)
-		})
-		if err != nil {
-			return err
 		}
-	}
-	return nil
+		if e.Op == log.OpDelete {
+			for i := range row[:nt] {
+				row[i] = nil
+			}
+			rest := e.Key
+			for _, ki := range l.KeyIdx {
+				v, r, err := types.DecodeKey(l.Types[ki], rest)
+				if err != nil {
+					return fmt.Errorf("history of %s: %w", l.Desc.Name, err)
+				}
+				row[ki], rest = v, r
+			}
+		} else {
+			r, err := l.Decode(e.SchemaVersion, e.Row, e.Version, row[:nt+1])
+			if err != nil {
+				return err
+			}
+			copy(row, r[:nt])
+		}
+		row[nt] = int64(e.Version)
+		row[nt+1] = e.Op.String()
+		row[nt+2] = int64(e.LSN)
+		row[nt+3] = types.TimestampTZ(e.CommitTime - postgresEpochMicros)
+		return fn(row)
+	})
 }
 
 // HistoryColumns are the columns History adds after the table's.

@@ -75,6 +75,10 @@ type TableDesc struct {
 	Definition string `json:"definition,omitempty"`
 	// DependsOn lists the tables a view reads.
 	DependsOn []TableID `json:"depends_on,omitempty"`
+	// TierFloor is the LSN of the newest event tiering moved out of Pebble
+	// (into Iceberg); events up to it are read from Iceberg. It only grows
+	// (retention.go).
+	TierFloor uint64 `json:"tier_floor,omitempty"`
 }
 
 // Current returns the newest schema version.

@@ -19,6 +19,8 @@ type Snapshot struct {
 	cat  *Catalog
 	lsn  uint64
 	refs atomic.Int32
+	// cold reads tiered events (retention.go).
+	cold *coldSource
 }
 
 // ErrStop stops an iteration early without an error.
@@ -98,8 +100,13 @@ func (s *Snapshot) ScanHeads(t TableID, prefix []byte, withDeleted bool, fn func
 }
 
 // History calls fn for the versions from..to (inclusive; to 0 = latest) of
-// one key, in version order.
+// one key, in version order. Tiered versions come from Iceberg.
 func (s *Snapshot) History(t TableID, key []byte, from, to uint64, fn func(e *Event) error) error {
+	return s.history(t, key, from, to, fn)
+}
+
+// historyLocal is History from Pebble alone.
+func (s *Snapshot) historyLocal(t TableID, key []byte, from, to uint64, fn func(e *Event) error) error {
 	prefix := appendEscaped(appendTable(nil, nsVersion, t), key)
 	lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), from)
 	upper := prefixEnd(prefix)
@@ -143,13 +150,18 @@ func (s *Snapshot) History(t TableID, key []byte, from, to uint64, fn func(e *Ev
 
 // Events calls fn for every event of table t with LSN > after, in LSN order.
 // For a stream this is its rows; for any table it is its change log.
+// Tiered events come from Iceberg.
 func (s *Snapshot) Events(t TableID, after uint64, fn func(e *Event) error) error {
-	return s.Tail([]TableID{t}, after, fn)
+	return s.events(t, after, fn)
 }
 
 // Tail calls fn for every event of the given tables with LSN > after, in
-// global commit order (LSN), merging the tables' logs.
+// global commit order (LSN), merging the tables' logs. Events that were
+// tiered out of Pebble are not read: a TierError says so.
 func (s *Snapshot) Tail(tables []TableID, after uint64, fn func(e *Event) error) error {
+	if err := s.checkLocal(tables, after); err != nil {
+		return err
+	}
 	h := make(tailHeap, 0, len(tables))
 	defer func() {
 		for _, c := range h {
@@ -268,6 +280,9 @@ func ScanHookRange(st HookState, start, end []byte, fn func(k, v []byte) error) 
 // for keyed tables, every event for streams. A view's backfill reads its
 // base tables this way, inside the commit that creates it.
 func ScanRowsIn(st HookState, td *TableDesc, fn func(key []byte, schemaVersion uint32, row []byte, version uint64) error) error {
+	if err := refuseTieredBackfill(st, td); err != nil {
+		return err
+	}
 	if td.Kind == Stream {
 		lower := eventKey(nil, td.ID, 0)
 		it, err := st.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(appendTable(nil, nsEvent, td.ID))})

@@ -57,3 +57,43 @@ func TestS3Flags(t *testing.T) {
 		t.Fatalf("%+v, %v", cfg, err)
 	}
 }
+
+// TestLocalRetentionFlag: tiering is off unless --local-retention (or
+// STRAND_LOCAL_RETENTION) gives a duration, and it needs compaction.
+func TestLocalRetentionFlag(t *testing.T) {
+	env := func(kv map[string]string) func(string) string {
+		return func(k string) string { return kv[k] }
+	}
+	cases := []struct {
+		args []string
+		env  map[string]string
+		on   bool
+		keep string
+		err  string
+	}{
+		{},
+		{args: []string{"--local-retention", "off"}},
+		{args: []string{"--local-retention", "0s"}, on: true, keep: "0s"},
+		{args: []string{"--local-retention", "36h"}, on: true, keep: "36h0m0s"},
+		{env: map[string]string{"STRAND_LOCAL_RETENTION": "90m"}, on: true, keep: "1h30m0s"},
+		{args: []string{"--local-retention", "-1h"}, err: "want a duration >= 0 or off"},
+		{args: []string{"--local-retention", "soon"}, err: "want a duration >= 0 or off"},
+		{args: []string{"--local-retention", "1h", "--compact-every", "0"}, err: "needs compaction"},
+	}
+	for _, c := range cases {
+		cfg, err := parseServeFlags(c.args, env(c.env))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%v: error %v, want %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v %v: %v", c.args, c.env, err)
+			continue
+		}
+		if cfg.Tiering.On != c.on || (c.on && cfg.Tiering.LocalRetention.String() != c.keep) {
+			t.Errorf("%v %v: tiering %+v, want on=%v keep=%s", c.args, c.env, cfg.Tiering, c.on, c.keep)
+		}
+	}
+}

@@ -79,6 +79,9 @@ type config struct {
 	IcebergTargetFileSize    int64
 	IcebergCommitDelay       time.Duration
 	IcebergSnapshotRetention time.Duration
+	// Tiering moves events that are in Iceberg and older than the local
+	// retention out of the log (iceberg.Tiering).
+	Tiering strandiceberg.Tiering
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (config, error) {
@@ -110,6 +113,7 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	targetSize := fs.String("iceberg-target-file-size", env("iceberg-target-file-size", "128MiB"), "size at which Iceberg data files are closed, and small ones merged up to (bytes, KiB, MiB, GiB) (env STRAND_ICEBERG_TARGET_FILE_SIZE)")
 	commitDelay := fs.String("iceberg-commit-delay", env("iceberg-commit-delay", "0s"), "hold a table's new events back from Iceberg until they have waited this long, so a trickle makes fewer commits; 0 commits every pass (env STRAND_ICEBERG_COMMIT_DELAY)")
 	retention := fs.String("iceberg-snapshot-retention", env("iceberg-snapshot-retention", "24h"), "Iceberg snapshots older than this are expired (the newest 10 are always kept) and files only they used deleted; negative keeps all (env STRAND_ICEBERG_SNAPSHOT_RETENTION)")
+	localRetention := fs.String("local-retention", env("local-retention", "off"), "once in Iceberg, events older than this leave the local log and are read from Iceberg (a duration, 0s: as soon as compacted; off: never); a table's local_retention option overrides it (env STRAND_LOCAL_RETENTION)")
 	level := fs.String("log-level", env("log-level", "info"), "debug, info, warn or error (env STRAND_LOG_LEVEL)")
 	fs.BoolVar(&cfg.LogJSON, "log-json", env("log-json", "") == "true", "log as JSON lines (env STRAND_LOG_JSON=true)")
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +135,16 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	}
 	if cfg.IcebergSnapshotRetention, err = time.ParseDuration(*retention); err != nil {
 		return cfg, fmt.Errorf("serve: --iceberg-snapshot-retention: %w", err)
+	}
+	if *localRetention != "off" {
+		keep, err := time.ParseDuration(*localRetention)
+		if err != nil || keep < 0 {
+			return cfg, fmt.Errorf("serve: --local-retention %q: want a duration >= 0 or off", *localRetention)
+		}
+		if cfg.CompactEvery <= 0 {
+			return cfg, fmt.Errorf("serve: --local-retention needs compaction (--compact-every > 0)")
+		}
+		cfg.Tiering = strandiceberg.Tiering{On: true, LocalRetention: keep}
 	}
 	if pathStyle.set {
 		cfg.S3.PathStyle = &pathStyle.value

@@ -71,6 +71,7 @@ func serve(ctx context.Context, cfg config) error {
 		}
 		opts := strandiceberg.Options{Warehouse: warehouse, S3: cfg.S3, Interval: cfg.CompactEvery, Logger: logger}
 		opts.TargetFileSize, opts.CommitDelay, opts.SnapshotRetention = cfg.IcebergTargetFileSize, cfg.IcebergCommitDelay, cfg.IcebergSnapshotRetention
+		opts.Tiering = cfg.Tiering
 		if fp := os.Getenv("STRAND_FAILPOINT"); fp != "" {
 			opts.BeforeCommit = failpoint(fp, logger)
 		}
@@ -79,6 +80,8 @@ func serve(ctx context.Context, cfg config) error {
 			return err
 		}
 		logger.Info("iceberg compaction", slog.String("warehouse", comp.Catalog().Location()), slog.Duration("every", cfg.CompactEvery))
+		// Reads of events tiered out of the log go to the warehouse.
+		lg.SetColdReader(comp.ColdReader())
 		reg.MustRegister(comp)
 		compCtx, stopComp := context.WithCancel(context.Background())
 		compDone := make(chan struct{})
@@ -122,8 +125,12 @@ func serve(ctx context.Context, cfg config) error {
 		}
 	}
 	session.Version = Version
+	eng := session.NewEngine(lg, logger)
+	if comp != nil {
+		eng.IcebergStatus = func() []session.IcebergTableStatus { return icebergStatus(comp) }
+	}
 	pg, err := pgwire.New(pgwire.Config{
-		Addr: cfg.PGAddr, Backend: session.NewEngine(lg, logger), Auth: auth,
+		Addr: cfg.PGAddr, Backend: eng, Auth: auth,
 		CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
 		ServerVersion: "15.0 (Strand " + Version + ")",
 		Logger:        logger, Registerer: reg,
@@ -160,6 +167,20 @@ func serve(ctx context.Context, cfg config) error {
 		logger.Warn("http shutdown", slog.Any("err", err))
 	}
 	return nil
+}
+
+// icebergStatus is the compactor's status as pg_catalog.strand_iceberg_tables
+// shows it.
+func icebergStatus(comp *strandiceberg.Compactor) []session.IcebergTableStatus {
+	var out []session.IcebergTableStatus
+	for _, st := range comp.Status() {
+		out = append(out, session.IcebergTableStatus{
+			Schema: st.Schema, Name: st.Name, Watermark: st.Watermark, LagRows: st.LagRows, Lag: st.Lag,
+			Files: st.Files, Bytes: st.Bytes, Rows: st.Rows, LastCommit: st.LastCommit, LastError: st.LastError,
+			LocalRetention: st.LocalRetention, TierFloor: st.TierFloor,
+		})
+	}
+	return out
 }
 
 // failpoint returns the compactor's BeforeCommit hook for
