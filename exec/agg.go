@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math"
 	"sort"
 	"strings"
 
@@ -76,7 +77,12 @@ func ResolveAgg(name string, arg types.T, star bool) (*AggFunc, error) {
 		}
 		ret := arg
 		if Category(arg.OID) == 'S' {
-			ret = types.Make(arg.OID)
+			// PostgreSQL has min/max for text and bpchar; varchar and
+			// name arguments become text.
+			ret = tText
+			if arg.OID == types.BpcharOID {
+				ret = types.Make(arg.OID)
+			}
 		}
 		a.Ret, a.New = ret, func() Accumulator { return &extremeAcc{t: arg, want: want} }
 	case "bool_and", "every":
@@ -200,9 +206,19 @@ type floatSumAcc struct {
 }
 
 func (a *floatSumAcc) Add(_ *Env, v types.Datum) error {
-	a.sum += v.(float64)
-	a.seen = true
-	return nil
+	s, err := FloatAccumulate(a.sum, v.(float64))
+	a.sum, a.seen = s, true
+	return err
+}
+
+// FloatAccumulate adds x to a float8 sum as PostgreSQL's sum and avg do:
+// a finite sum that overflows to infinity is 22003.
+func FloatAccumulate(sum, x float64) (float64, error) {
+	s := sum + x
+	if math.IsInf(s, 0) && !math.IsInf(sum, 0) && !math.IsInf(x, 0) {
+		return s, pgErr(pgerr.NumericValueOutOfRange, "value out of range: overflow")
+	}
+	return s, nil
 }
 func (a *floatSumAcc) Result(*Env) (types.Datum, error) {
 	if !a.seen {
@@ -232,7 +248,12 @@ type floatAvgAcc struct {
 	n   int64
 }
 
-func (a *floatAvgAcc) Add(_ *Env, v types.Datum) error { a.sum += v.(float64); a.n++; return nil }
+func (a *floatAvgAcc) Add(_ *Env, v types.Datum) error {
+	var err error
+	a.sum, err = FloatAccumulate(a.sum, v.(float64))
+	a.n++
+	return err
+}
 func (a *floatAvgAcc) Result(*Env) (types.Datum, error) {
 	if a.n == 0 {
 		return nil, nil

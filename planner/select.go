@@ -447,7 +447,7 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 			h.Aggs = append(h.Aggs, ag)
 			h.Cols = append(h.Cols, exec.Column{Name: ag.Func.Name, T: ag.Func.Ret})
 		}
-		input = h
+		input = vectorize(h)
 		post = &scope{parent: outer}
 		for i, c := range h.Cols {
 			sc := scopeCol{name: c.Name, t: c.T}
