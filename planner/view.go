@@ -20,7 +20,8 @@ func notMaintainable(format string, args ...any) error {
 
 // CreateView plans CREATE MATERIALIZED VIEW: it checks that the query can
 // be maintained incrementally and returns the catalog change that adds the
-// view (the maintainer backfills it in the same commit).
+// view (the maintainer backfills it in steps that commit between writes;
+// views/backfill.go).
 func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog) error, error) {
 	p, err := b.BuildViewPlan(st.Query)
 	if err != nil {

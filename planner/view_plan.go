@@ -338,6 +338,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			node = trim
 		}
 	}
+	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && sel.From.TableRefs.Right == nil {
+		constRanks(b, in.rank, sel.Where != nil, node, proj.Exprs)
+	}
 	vq.node = node
 	if sel.Distinct {
 		if aggNode != nil {
@@ -672,4 +675,81 @@ func checkBounded(n views.Node) error {
 		}
 	}
 	return nil
+}
+
+// constRanks marks the row_number top-Ns whose number the query reads only
+// in the WHERE conjuncts that bound it (rn <= n): any number that passes
+// the bound gives the same rows, so the top-N emits a constant one and
+// the rows entering and leaving a partition's window are its whole delta
+// (numbering them would move every row below an insertion).
+func constRanks(b *Builder, rank map[int]*views.TopN, hasWhere bool, node views.Node, out []exec.Expr) {
+	var pred exec.Expr
+	if hasWhere {
+		// The WHERE is the Filter under the projection.
+		if pr, ok := node.(*views.Project); ok {
+			if f, ok := pr.Input.(*views.Filter); ok {
+				pred = f.Pred
+			} else {
+				return
+			}
+		} else {
+			return
+		}
+	}
+	for idx, t := range rank {
+		if t.N < 0 {
+			continue
+		}
+		only := true
+		for _, e := range out {
+			if readsColumn(e, idx) {
+				only = false
+			}
+		}
+		if pred != nil {
+			for _, c := range conjuncts(pred) {
+				if !readsColumn(c, idx) {
+					continue
+				}
+				probe := &views.TopN{N: -1}
+				boundRanks(b, c, map[int]*views.TopN{idx: probe})
+				if probe.N < 0 {
+					only = false
+				}
+			}
+		}
+		if only {
+			t.ConstRank = true
+		}
+	}
+}
+
+// readsColumn reports whether e may read input column idx; it answers yes for
+// expressions it does not know.
+func readsColumn(e exec.Expr, idx int) bool {
+	switch x := e.(type) {
+	case *exec.ColRef:
+		return x.Idx == idx
+	case *exec.Const, *exec.Param:
+		return false
+	case *exec.Call:
+		for _, a := range x.Args {
+			if readsColumn(a, idx) {
+				return true
+			}
+		}
+		return false
+	case *exec.Cast:
+		return readsColumn(x.Arg, idx)
+	case *exec.BoolOp:
+		for _, a := range x.Args {
+			if readsColumn(a, idx) {
+				return true
+			}
+		}
+		return false
+	case *exec.Not:
+		return readsColumn(x.Arg, idx)
+	}
+	return true
 }

@@ -194,13 +194,13 @@ func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) err
 	}
 	okey := append(sub(view, 'o'), gk...)
 	if oldOut != nil {
-		r.record(oldOut, -1)
+		r.record(gk, oldOut, -1)
 	}
 	if newOut == nil {
 		ov.del(okey)
 		return nil
 	}
-	r.record(newOut, 1)
+	r.record(gk, newOut, 1)
 	payload, err := types.EncodeRow(nil, r.p.OutTypes, newOut)
 	if err != nil {
 		return err

@@ -140,6 +140,13 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		return err
 	}
 	k := append(append(append(base, byte(side)), jk...), appendTuple(nil, myTypes, row)...)
+	if w > 0 && j.fresh[side] {
+		r.ov.setFresh(k, joinValue(w, matches, payload))
+		if matches == 0 && j.preserves(side) {
+			return r.emit(j, j.padded(side, row), w)
+		}
+		return nil
+	}
 	v, found, err := r.ov.get(k)
 	if err != nil {
 		return err

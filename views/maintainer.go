@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -12,18 +13,25 @@ import (
 )
 
 // Maintainer keeps every materialized view up to date inside the commit.
-// It is the log's CommitHook; the sequencer calls it from one goroutine, so
-// view maintenance needs no locks and is deterministic.
+// It is the log's commit hook (a log.IntentHook); the sequencer calls it
+// from one goroutine, so view maintenance needs no locks and is
+// deterministic. Its worker (a log.HookWorker) backfills new views in
+// steps that commit between other intents (backfill.go).
 //
 // Views run in dependency order: an intent's base changes enter the plans
 // that read those tables, and each view's output delta (what changed in its
 // Z-set) is kept for the views that read it, which run after it in the same
-// Prepare. A view over a view thus sees exactly the changes its source's
+// intent. A view over a view thus sees exactly the changes its source's
 // state went through, in the same batch.
 type Maintainer struct {
 	// Compile builds a view's incremental plan from its descriptor (the
 	// planner does this; it is set before the first commit).
 	Compile func(view *log.TableDesc, cat *log.Catalog) (*Plan, error)
+	// ChunkRows and ChunkTime bound one backfill step: it stops at
+	// whichever comes first (defaults 10,000 rows and 10ms). Writers wait
+	// for at most one step, and the worker pauses as long between steps.
+	ChunkRows int
+	ChunkTime time.Duration
 
 	mu struct {
 		sync.Mutex
@@ -31,12 +39,14 @@ type Maintainer struct {
 		compiled *compiled
 	}
 
-	// cache and noCacheOnce are used only from the sequencer's goroutine
-	// (Prepare and OnCatalog).
+	// cache and live are used only from the sequencer's goroutine.
 	cache *stateCache
-	// noCacheOnce makes the Prepare after a catalog change read around the
-	// cache: that intent's backfill is not in the hook state it reads.
-	noCacheOnce bool
+	// live are views known to be live (their backfill done, or made
+	// before backfills had records): they skip the backfill check. A
+	// view never goes back to backfilling (IDs are not reused).
+	live map[log.TableID]bool
+	// wake tells the worker that a backfill is waiting.
+	wake chan struct{}
 }
 
 // compiled is the plans of one catalog.
@@ -45,12 +55,17 @@ type compiled struct {
 	// order lists the plans so that a view comes after the views it reads.
 	order []*Plan
 	// read marks the views other views read: their output deltas are kept
-	// during a Prepare.
+	// during an intent.
 	read map[log.TableID]bool
 }
 
 // NewMaintainer makes a maintainer; set Compile before use.
-func NewMaintainer() *Maintainer { return &Maintainer{} }
+func NewMaintainer() *Maintainer {
+	m := &Maintainer{live: map[log.TableID]bool{}, wake: make(chan struct{}, 1)}
+	// The first look for work finds backfills a restart interrupted.
+	m.wake <- struct{}{}
+	return m
+}
 
 // plans returns the compiled plans of a catalog's views, compiling them
 // once per catalog.
@@ -112,158 +127,166 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 }
 
 // delta is a weighted row: a change of a view's output Z-set, shaped as a
-// source row (the columns then a NULL _version).
+// source row (the columns then a NULL _version), with the key it is
+// stored under in the view's output (after the 'o' prefix).
 type delta struct {
 	row exec.Row
 	w   int64
+	key []byte
 }
 
-// Prepare implements log.CommitHook: the changes of one intent become
-// changes of every view that reads the tables they touch, and then of the
-// views that read those views.
-func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.Change) ([]log.Mutation, error) {
-	c, err := m.plans(cat)
-	if err != nil || len(c.order) == 0 {
+// PrepareIntent implements log.IntentHook. In one overlay, so that each
+// part sees what the one before it derived: a dropped view's state is
+// deleted; a new view is registered and takes its first backfill step;
+// the intent's changes become changes of every view that reads the
+// tables they touch (as far as a backfilling view has admitted them),
+// and then of the views that read those views; a backfill task takes its
+// step.
+func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
+	var muts []log.Mutation
+	catChanged := in.Old != in.Catalog
+	if catChanged {
+		if m.cache != nil {
+			m.cache.reset()
+		}
+		for id, td := range in.Old.Tables {
+			if _, ok := in.Catalog.Tables[id]; !ok && td.Kind == log.View {
+				start := viewPrefix(id)
+				muts = append(muts, log.Mutation{Key: start, End: prefixEnd(start)})
+			}
+		}
+	}
+	c, err := m.plans(in.Catalog)
+	if err != nil {
+		if catChanged {
+			err = pgerr.Wrap(err, pgerr.FeatureNotSupported, "")
+		}
 		return nil, err
 	}
-	ov := newOverlay(st)
+	if len(c.order) == 0 {
+		if t, ok := in.Task.(*backfillTask); ok {
+			t.idle = true
+		}
+		return muts, nil
+	}
 	if m.cache == nil {
 		m.cache = newStateCache()
 	}
-	if !m.noCacheOnce {
-		ov.cache = m.cache
-	}
-	m.noCacheOnce = false
-	r := newRun(ov, c.read)
-	defer r.ov.close()
-	for _, p := range c.order {
-		r.p = p
-		for _, leaf := range p.leaves {
-			if leaf.Layout == nil {
-				for _, d := range r.out[leaf.Source] {
-					if err := r.emit(leaf, d.row, d.w); err != nil {
-						return nil, err
-					}
-				}
-				continue
-			}
-			for i := range changes {
-				if changes[i].Table != leaf.Source {
-					continue
-				}
-				if err := r.applyChange(leaf, &changes[i]); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	r.ov.commit()
-	return r.ov.mutations(), nil
-}
-
-// OnCatalog implements log.CommitHook: a new view is backfilled from its
-// sources as they stand at this point of the commit order, and a dropped
-// view's state is deleted, in the same commit as the catalog change.
-func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.Mutation, error) {
-	if m.cache != nil {
-		m.cache.reset()
-	}
-	m.noCacheOnce = true
-	var muts []log.Mutation
-	for id, td := range old.Tables {
-		if _, ok := cur.Tables[id]; !ok && td.Kind == log.View {
-			start := viewPrefix(id)
-			muts = append(muts, log.Mutation{Key: start, End: prefixEnd(start)})
-		}
-	}
-	c, err := m.plans(cur)
-	if err != nil {
-		return nil, pgerr.Wrap(err, pgerr.FeatureNotSupported, "")
-	}
-	r := newRun(newOverlay(st), nil)
-	defer r.ov.close()
-	for _, p := range c.order {
-		if _, existed := old.Tables[p.View]; existed {
-			continue
-		}
-		r.p = p
-		if err := r.backfill(); err != nil {
+	ov := newOverlay(in.State)
+	ov.cache = m.cache
+	r := newRun(ov, c, m)
+	defer ov.close()
+	if catChanged {
+		if err := r.startBackfills(in.Old, in.LastLSN); err != nil {
 			return nil, err
 		}
 	}
-	return append(muts, r.ov.mutations()...), nil
+	if len(in.Changes) > 0 {
+		changes := in.Changes
+		err := r.pass(false, func(p *Plan, rec *backfillRecord, leaf *Scan) error {
+			for i := range changes {
+				ch := &changes[i]
+				if ch.Table != leaf.Source || (rec != nil && !rec.admitsChange(leaf, ch)) {
+					continue
+				}
+				if err := r.applyChange(leaf, ch); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if t, ok := in.Task.(*backfillTask); ok {
+		if err := r.step(t); err != nil {
+			return nil, err
+		}
+	}
+	ov.commit()
+	for _, id := range r.newlyLive {
+		m.live[id] = true
+	}
+	if r.waiting {
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+	return append(muts, ov.mutations()...), nil
 }
 
-// run carries one Prepare (or backfill) through the plans.
+// Prepare implements log.CommitHook for a log that does not call
+// PrepareIntent.
+func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.Change) ([]log.Mutation, error) {
+	return m.PrepareIntent(&log.HookInput{State: st, Old: cat, Catalog: cat, Changes: changes})
+}
+
+// OnCatalog implements log.CommitHook for a log that does not call
+// PrepareIntent.
+func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.Mutation, error) {
+	return m.PrepareIntent(&log.HookInput{State: st, Old: old, Catalog: cur})
+}
+
+// run carries one intent through the plans.
 type run struct {
 	ov  *overlay
 	env *exec.Env
 	p   *Plan
-	// out collects the output deltas of the views in keep.
-	out  map[log.TableID][]delta
-	keep map[log.TableID]bool
+	c   *compiled
+	m   *Maintainer
+	// out collects, during one pass, the output deltas of the views
+	// other views read.
+	out map[log.TableID][]delta
 	// decoded holds each change's rows, decoded once however many views
 	// read its table (operators never modify or keep the rows they get).
 	decoded map[*log.Change]decodedChange
+	// recs are the backfill records read or written by this intent.
+	recs map[log.TableID]*backfillRecord
+	// newlyLive are views found live, for Maintainer.live once the intent
+	// has succeeded; waiting is set when a backfill needs the worker.
+	newlyLive []log.TableID
+	waiting   bool
 }
 
 type decodedChange struct{ before, after exec.Row }
 
-func newRun(ov *overlay, keep map[log.TableID]bool) *run {
-	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, out: map[log.TableID][]delta{}, keep: keep,
-		decoded: map[*log.Change]decodedChange{}}
+func newRun(ov *overlay, c *compiled, m *Maintainer) *run {
+	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, c: c, m: m, out: map[log.TableID][]delta{},
+		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}}
 }
 
-// backfill feeds every row of the view's sources through the plan as an
-// insertion, one leaf after the other: a join's first input meets an empty
-// second one, then the second meets the full first, which is the join's
-// delta rule applied to the whole inputs. A source view is read from its
-// state (its output Z-set), which the views it depends on have already
-// brought up to date.
-func (r *run) backfill() error {
-	for _, a := range r.p.ungrouped {
-		if err := r.initUngrouped(a); err != nil {
-			return err
-		}
-	}
-	for _, leaf := range r.p.leaves {
-		if leaf.Layout == nil {
-			// The source's rows are read first and fed after: emitting
-			// writes state, which must not change under a scan.
-			start, _ := OutputRange(leaf.Source)
-			var rows []delta
-			err := r.ov.scan(start, func(k, v []byte) error {
-				n, payload := decodeCounted(v)
-				row, err := types.DecodeRow(leaf.ViewTypes, payload)
-				if err != nil {
-					return err
-				}
-				if leaf.ViewDistinct {
-					n = 1
-				}
-				rows = append(rows, delta{row: append(row, nil), w: n})
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			for _, d := range rows {
-				if err := r.emit(leaf, d.row, d.w); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		src := leaf.Layout
-		err := log.ScanRowsIn(r.ov.st, src.Desc, func(key []byte, sv uint32, data []byte, version uint64) error {
-			row, err := src.Decode(sv, data, version, nil)
-			if err != nil {
-				return err
-			}
-			return r.emit(leaf, row, 1)
-		})
+// pass runs every plan once, in dependency order: each base-table leaf
+// takes the rows feed gives it, each view leaf the output deltas its
+// source view produced earlier in the pass (and, with viewsToo, what feed
+// gives it). A backfilling view sees only what it has admitted
+// (backfill.go); feed is told its record.
+func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *Scan) error) error {
+	clear(r.out)
+	for _, p := range r.c.order {
+		rec, err := r.backfillOf(p.View)
 		if err != nil {
 			return err
+		}
+		r.p = p
+		for _, leaf := range p.leaves {
+			if leaf.Layout == nil {
+				for _, d := range r.out[leaf.Source] {
+					if rec != nil && !rec.admitsKey(leaf.Source, d.key) {
+						continue
+					}
+					if err := r.emit(leaf, d.row, d.w); err != nil {
+						return err
+					}
+				}
+				if !viewsToo {
+					continue
+				}
+			}
+			if err := feed(p, rec, leaf); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -365,8 +388,11 @@ func (r *run) output(out exec.Row, w int64) error {
 		return err
 	}
 	k := append(sub(p.View, 'o'), appendTuple(nil, p.OutTypes, out)...)
-	before, after, err := r.ov.addCount(k, w, payload)
-	if err != nil {
+	var before, after int64
+	if w > 0 && p.freshOutput && !r.ov.pendingHas(k) {
+		after = w
+		r.ov.setFresh(k, encodeCounted(w, payload))
+	} else if before, after, err = r.ov.addCount(k, w, payload); err != nil {
 		return err
 	}
 	if after < 0 {
@@ -382,18 +408,22 @@ func (r *run) output(out exec.Row, w int64) error {
 			return nil
 		}
 	}
-	r.record(out, w)
+	r.record(k[outKeyStart:], out, w)
 	return nil
 }
 
-// record keeps an output delta for the views that read this one.
-func (r *run) record(out exec.Row, w int64) {
-	if !r.keep[r.p.View] {
+// outKeyStart is the length of a view's output prefix (0x10 view 'o').
+const outKeyStart = 6
+
+// record keeps an output delta, stored under key in the view's output,
+// for the views that read this one.
+func (r *run) record(key []byte, out exec.Row, w int64) {
+	if !r.c.read[r.p.View] {
 		return
 	}
 	row := make(exec.Row, len(out)+1)
 	copy(row, out)
-	r.out[r.p.View] = append(r.out[r.p.View], delta{row: row, w: w})
+	r.out[r.p.View] = append(r.out[r.p.View], delta{row: row, w: w, key: append([]byte(nil), key...)})
 }
 
 // distinct passes a row on when its multiplicity becomes positive and

@@ -46,6 +46,10 @@ type Plan struct {
 	// ungrouped are the aggregates without GROUP BY: like PostgreSQL's,
 	// they have one output row even over no input rows.
 	ungrouped []*Aggregate
+	// freshOutput: an output row inserted with no pending change of its
+	// key is not stored yet (freshOutput below), so output writes it
+	// without a read.
+	freshOutput bool
 }
 
 type edge struct {
@@ -104,6 +108,9 @@ type Join struct {
 	// for none.
 	On exec.Expr
 	ID uint8
+	// fresh says, per side, that an inserted row is never already stored
+	// (freshRows): its stored entry is written without a read.
+	fresh [2]bool
 }
 
 // Aggregate groups its input by Group and computes Aggs; Having and Output
@@ -129,7 +136,13 @@ type TopN struct {
 	Order     []SortKey
 	Offset, N int64
 	RowNumber bool
+	// ConstRank (with RowNumber): the number is read only by the bound
+	// that made this a top-N, so every row carries 1 instead of its
+	// position and a row moving within the window changes nothing.
+	ConstRank bool
 	ID        uint8
+	// fresh: an inserted candidate is never already stored (freshRows).
+	fresh bool
 }
 
 // SortKey is one ORDER BY key of a TopN.
@@ -198,6 +211,7 @@ func (p *Plan) prepare() {
 			p.leaves = append(p.leaves, x)
 		case *Join:
 			x.ID, id = id, id+1
+			x.fresh = [2]bool{freshRows(x.Left), freshRows(x.Right)}
 		case *Aggregate:
 			x.ID, id = id, id+1
 			if len(x.Group) == 0 {
@@ -205,6 +219,7 @@ func (p *Plan) prepare() {
 			}
 		case *TopN:
 			x.ID, id = id, id+1
+			x.fresh = freshRows(x.Input)
 		case *Distinct:
 			x.ID, id = id, id+1
 		}
@@ -214,6 +229,77 @@ func (p *Plan) prepare() {
 		}
 	}
 	walk(p.Root)
+	p.freshOutput = freshOutput(p)
+}
+
+// freshOutput recognizes a view that projects an inner join of a keyed
+// table F with a keyed table D on D's whole primary key (filters allowed
+// anywhere below the projection), keeping F's key columns: a fact table
+// joined with a dimension. Each F row then matches at most one D row, so
+// at most one output row carries a given F key, and a change replaces it
+// by first retracting the old row (pending in the intent) and then adding
+// the new one. An added row whose key has no pending change therefore is
+// not stored, and need not be read. (Not for outer joins: a padded row
+// and a joined row may be equal while both are stored.)
+func freshOutput(p *Plan) bool {
+	pr, ok := p.Root.(*Project)
+	if !ok || p.Distinct {
+		return false
+	}
+	j, ok := unfiltered(pr.Input).(*Join)
+	if !ok || j.Kind != InnerJoin {
+		return false
+	}
+	for side := 0; side < 2; side++ {
+		f, d := keyedScan(j.Left), keyedScan(j.Right)
+		dKeys, off := j.RightKeys, 0
+		if side == 1 {
+			f, d = d, f
+			dKeys, off = j.LeftKeys, len(j.LeftTypes)
+		}
+		if f == nil || d == nil || !coversColumns(dKeys, d.Layout.KeyIdx, 0) || !coversColumns(pr.Exprs, f.Layout.KeyIdx, off) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func unfiltered(n Node) Node {
+	for {
+		f, ok := n.(*Filter)
+		if !ok {
+			return n
+		}
+		n = f.Input
+	}
+}
+
+// keyedScan returns the scan of a keyed table with a key under filters.
+func keyedScan(n Node) *Scan {
+	s, ok := unfiltered(n).(*Scan)
+	if !ok || s.Layout == nil || s.Layout.Desc.Kind != log.Keyed || len(s.Layout.KeyIdx) == 0 {
+		return nil
+	}
+	return s
+}
+
+// coversColumns reports whether es include, as plain column references,
+// every column off+i for i in idx.
+func coversColumns(es []exec.Expr, idx []int, off int) bool {
+	for _, i := range idx {
+		found := false
+		for _, e := range es {
+			if c, ok := e.(*exec.ColRef); ok && c.Idx == off+i {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // AggKind is an aggregate the maintainer can keep incrementally.
@@ -238,4 +324,21 @@ type Agg struct {
 	// Ret is the result type (int8 for counts, the sum/avg type PostgreSQL
 	// gives, the argument type for min/max).
 	Ret types.T
+}
+
+// freshRows reports whether a node emits base-table rows unchanged (a
+// table scan, possibly filtered). Such a row carries its key and its
+// _version, and a key's version is used once: a row inserted with weight
+// +1 (a new version, or a row a backfill step admits) has never been
+// stored before, so operators that store rows need not read whether it
+// is (a point read of a key that cannot exist costs a seek through every
+// memtable and level).
+func freshRows(n Node) bool {
+	switch x := n.(type) {
+	case *Scan:
+		return x.Layout != nil
+	case *Filter:
+		return freshRows(x.Input)
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/strand-db/strand/exec"
@@ -40,6 +41,20 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	if !ok {
 		return errors.New("views: this reader cannot read view state")
 	}
+	// A view that is still being backfilled holds part of its rows: it
+	// is refused rather than read (backfill.go).
+	var rec *backfillRecord
+	rk := recordKey(r.View.ID)
+	err := rs.ScanRange(rt.Ctx, rk, prefixEnd(rk), func(_, v []byte) error {
+		rec = &backfillRecord{}
+		return json.Unmarshal(v, rec)
+	})
+	if err != nil {
+		return err
+	}
+	if rec != nil && rec.State != stateLive {
+		return notReady(r.View.Name, rec.status())
+	}
 	start, end := OutputRange(r.View.ID)
 	if r.Prefix != nil {
 		v, err := r.Prefix.Eval(rt.Env, nil)
@@ -49,7 +64,7 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		start = append(start, v.([]byte)...)
 		end = prefixEnd(start)
 	}
-	err := rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {
+	err = rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {
 		n, payload := decodeCounted(v)
 		row, err := types.DecodeRow(r.Types, payload)
 		if err != nil {

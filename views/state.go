@@ -176,6 +176,35 @@ type stateCache struct {
 	// that hold its key without trying every prefix of it.
 	ranges    map[string][]cachedKV
 	rangeLens map[string][]int
+	// windows are top-N windows (a partition's first candidates, by
+	// prefix), kept like ranges; a write past a full window's last key
+	// leaves it as it is (topn.go).
+	windows    map[string]topWindow
+	windowLens map[string][]int
+}
+
+type topWindow struct {
+	limit   int64
+	entries []topEntry
+	full    bool
+}
+
+func (c *stateCache) putWindow(prefix string, w topWindow) {
+	if len(prefix) < rangeHead {
+		return
+	}
+	if c.bytes > stateCacheBudget {
+		c.reset()
+	}
+	head := prefix[:rangeHead]
+	if !slices.Contains(c.windowLens[head], len(prefix)) {
+		c.windowLens[head] = append(c.windowLens[head], len(prefix))
+	}
+	c.windows[prefix] = w
+	c.bytes += len(prefix) + 64
+	for _, e := range w.entries {
+		c.bytes += 2*len(e.key) + 64
+	}
 }
 
 type cachedKV struct {
@@ -207,14 +236,28 @@ func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
 	}
 }
 
-// written drops the remembered ranges that hold k.
+// written drops the remembered ranges that hold k, and the top-N
+// windows k may change.
 func (c *stateCache) written(k string) {
-	if len(k) < rangeHead || len(c.ranges) == 0 {
+	if len(k) < rangeHead {
 		return
 	}
-	for _, n := range c.rangeLens[k[:rangeHead]] {
-		if n <= len(k) {
-			delete(c.ranges, k[:n])
+	if len(c.ranges) > 0 {
+		for _, n := range c.rangeLens[k[:rangeHead]] {
+			if n <= len(k) {
+				delete(c.ranges, k[:n])
+			}
+		}
+	}
+	if len(c.windows) > 0 {
+		for _, n := range c.windowLens[k[:rangeHead]] {
+			if n > len(k) {
+				continue
+			}
+			w, ok := c.windows[k[:n]]
+			if ok && !(w.full && k > string(w.entries[len(w.entries)-1].key)) {
+				delete(c.windows, k[:n])
+			}
 		}
 	}
 }
@@ -255,6 +298,8 @@ func (c *stateCache) reset() {
 	c.m = map[string]cachedValue{}
 	c.ranges = map[string][]cachedKV{}
 	c.rangeLens = map[string][]int{}
+	c.windows = map[string]topWindow{}
+	c.windowLens = map[string][]int{}
 	c.bytes = 0
 }
 
@@ -276,6 +321,17 @@ func (o *overlay) commit() {
 
 func (o *overlay) set(k, v []byte) {
 	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: o.isFresh(k)})
+}
+
+// pendingHas reports whether the intent has changed k.
+func (o *overlay) pendingHas(k []byte) bool {
+	_, _, ok := o.pending.Get(string(k))
+	return ok
+}
+
+// setFresh sets a key the caller knows the stored state does not hold.
+func (o *overlay) setFresh(k, v []byte) {
+	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: true})
 }
 
 func (o *overlay) del(k []byte) {
@@ -327,7 +383,17 @@ func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
 	if o.cache != nil && !o.pendingWithin(prefix, hi) {
 		return o.scanStored(prefix, end, fn)
 	}
-	it, err := o.iter(prefix, end)
+	return o.merge(prefix, end, fn)
+}
+
+// merge is scan of the range [lower, end) (end nil: no bound), merging
+// pending changes over the stored state, without the cache.
+func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
+	hi := btreemap.Max[string]()
+	if end != nil {
+		hi = btreemap.LT(string(end))
+	}
+	it, err := o.iter(lower, end)
 	if err != nil {
 		return err
 	}
@@ -335,7 +401,7 @@ func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
 	// The pending entries drive the merge: stored keys before each one are
 	// emitted first, a stored key equal to it is overridden by it.
 	var ferr error
-	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(k string, p pendingValue) bool {
+	o.pending.AscendFunc(btreemap.GE(string(lower)), hi, func(k string, p pendingValue) bool {
 		for valid && string(it.Key()) < k {
 			v, err := it.ValueAndErr()
 			if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/RaduBerinde/btreemap"
+
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
@@ -66,6 +68,9 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		} else if n > 0 {
 			r.ov.set(k, encodeCounted(n, payload))
 		}
+	} else if w > 0 && t.fresh {
+		n = w
+		r.ov.setFresh(k, encodeCounted(n, payload))
 	} else if _, n, err = r.ov.addCount(k, w, payload); err != nil {
 		return err
 	}
@@ -104,6 +109,26 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (out []topEntry, f
 	if limit <= 0 {
 		return nil, true, nil
 	}
+	// The window as the earlier intents left it, when this intent has not
+	// touched the partition (the entries are shared: never modified).
+	cacheable := false
+	if c := r.ov.cache; c != nil {
+		hi := btreemap.Max[string]()
+		if end := prefixEnd(prefix); end != nil {
+			hi = btreemap.LT(string(end))
+		}
+		if !r.ov.pendingWithin(prefix, hi) {
+			if w, ok := c.windows[string(prefix)]; ok && w.limit == limit {
+				return w.entries, w.full, nil
+			}
+			cacheable = true
+		}
+	}
+	defer func() {
+		if cacheable && err == nil && len(out) > 0 {
+			r.ov.cache.putWindow(string(prefix), topWindow{limit: limit, entries: out, full: full})
+		}
+	}()
 	var covered int64
 	err = r.ov.scan(prefix, func(k, v []byte) error {
 		n, payload := decodeCounted(v)
@@ -138,7 +163,7 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 				if pos >= t.Offset && pos < t.Offset+t.N {
 					id := string(e.key)
 					rank := pos - t.Offset + 1
-					if t.RowNumber {
+					if t.RowNumber && !t.ConstRank {
 						id = fmt.Sprintf("%s/%d", e.key, rank)
 					}
 					it := items[id]
@@ -171,7 +196,11 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 		it := items[id]
 		row := it.row
 		if t.RowNumber {
-			row = append(append(exec.Row(nil), it.row...), it.rank)
+			rank := it.rank
+			if t.ConstRank {
+				rank = 1
+			}
+			row = append(append(exec.Row(nil), it.row...), rank)
 		}
 		if err := r.emit(t, row, it.w); err != nil {
 			return err

@@ -34,7 +34,7 @@ func BenchmarkInsertThreeViews(b *testing.B) {
 func benchThreeViews(b *testing.B, table string) {
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	hook := &timedHook{CommitHook: session.NewMaintainer()}
+	hook := &timedHook{Maintainer: session.NewMaintainer()}
 	l, err := strandlog.Open(strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Logger: quiet, Hook: hook})
 	if err != nil {
 		b.Fatal(err)

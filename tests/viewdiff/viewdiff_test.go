@@ -99,6 +99,8 @@ var viewDefs = []string{
 	// FULL OUTER JOIN: rows of either side without a match, NULL-padded.
 	`SELECT o.id, o.amount, c.id AS cid, c.name FROM orders o FULL JOIN customers c ON o.customer_id = c.id`,
 	`SELECT c.tier, e.kind, count(*) AS n FROM customers c FULL OUTER JOIN events e ON e.k = c.id AND e.v > 25 GROUP BY c.tier, e.kind`,
+	// rn read beyond its bound: the numbers matter (no constant rank).
+	`SELECT id, amount FROM (SELECT id, amount, row_number() OVER (PARTITION BY region ORDER BY amount, id) AS rn FROM orders) s WHERE rn <= 3 AND rn > 1`,
 }
 
 var (
