@@ -51,9 +51,12 @@ func (b *bench) icebergCompaction(ctx context.Context) error {
 		{"stream", "iceberg_stream_insert.sql"},
 		{"keyed", "insert.sql"},
 	} {
+		// The server's CPU per INSERT says what compaction costs without
+		// the noise of the shared machine's load on tps.
+		var offCPU, onCPU []float64
 		samples, err := b.rounds(ctx,
-			b.tps(ctx, off, w.script, "prepared", clients),
-			b.tps(ctx, on, w.script, "prepared", clients))
+			b.tpsCPU(ctx, off, w.script, clients, &offCPU),
+			b.tpsCPU(ctx, on, w.script, clients, &onCPU))
 		if err != nil {
 			return err
 		}
@@ -62,9 +65,11 @@ func (b *bench) icebergCompaction(ctx context.Context) error {
 		b.add(row{
 			workload: fmt.Sprintf("INSERT into a %s table while compacting to Iceberg every 2 s, vs compaction off", w.name),
 			clients:  fmt.Sprint(clients),
-			strand:   fmt.Sprintf("%s tps compacting, %s tps not", num(onTPS), num(offTPS)),
+			strand: fmt.Sprintf("%s tps compacting, %s tps not (server CPU per INSERT %.0f µs, %.0f µs)",
+				num(onTPS), num(offTPS), median(onCPU), median(offCPU)),
 			postgres: "—", ratio: r, target: "≥ 0.8× (≤ 20% drop)", met: met(r, 0.8, false),
-			samples: "compacting " + list(samples[1], "") + "; off " + list(samples[0], ""),
+			samples: "compacting " + list(samples[1], "") + "; off " + list(samples[0], "") +
+				"; server CPU µs per INSERT compacting " + list(onCPU, "") + ", off " + list(offCPU, ""),
 		})
 	}
 	// Compaction kept up: the Iceberg tables are there.
@@ -72,6 +77,30 @@ func (b *bench) icebergCompaction(ctx context.Context) error {
 		return fmt.Errorf("compaction did not write the stream's Iceberg table: %w", err)
 	}
 	return nil
+}
+
+// tpsCPU is tps with -M prepared that also appends the server's CPU
+// microseconds per transaction (utime+stime over the run) to cpu.
+func (b *bench) tpsCPU(ctx context.Context, s *strandServer, script string, clients int, cpu *[]float64) func() (float64, error) {
+	run := b.tps(ctx, s, script, "prepared", clients)
+	return func() (float64, error) {
+		c0, err := procCPU(s.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		tps, err := run()
+		if err != nil {
+			return 0, err
+		}
+		c1, err := procCPU(s.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		if tx := tps * b.opt.duration.Seconds(); tx > 0 {
+			*cpu = append(*cpu, (c1-c0)/tx*1e6)
+		}
+		return tps, nil
+	}
 }
 
 // startStrandArgs starts `strand serve` like startStrand, on its own data

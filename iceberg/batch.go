@@ -1,8 +1,6 @@
 package iceberg
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/sql/types/rowarrow"
 )
 
 // rowBuilder turns log events (or key heads) of one table into Arrow
@@ -66,19 +65,12 @@ type versionLayout struct {
 	// vals receives the Datum path's decoded row.
 	vals []types.Datum
 
-	// fast is set when every stored column has a direct decoder: dec[i]
-	// decodes stored column i into its builder (or skips it when
-	// dropped), null[i] appends its NULL, and missing lists the current
-	// columns this version does not have (always NULL).
-	fast    bool
-	dec     []colDecoder
-	null    []func()
-	missing []array.Builder
+	// fast is set when every stored column decodes straight into its
+	// builder (sql/types/rowarrow, shared with the vectorized query
+	// engine); dec does it.
+	fast bool
+	dec  *rowarrow.Decoder
 }
-
-// colDecoder decodes one stored value at the start of b into a builder and
-// returns the rest of b.
-type colDecoder func(b []byte) ([]byte, error)
 
 func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuilder, *iceberg.Schema, error) {
 	cur := td.Current()
@@ -145,170 +137,28 @@ func newRowBuilder(mem memory.Allocator, td *log.TableDesc, sh shape) (*rowBuild
 	return b, isc, nil
 }
 
-// fastLayout sets up the direct decoders of a version, if all its columns
+// fastLayout sets up the direct decoder of a version, if all its columns
 // have one.
 func (b *rowBuilder) fastLayout(vl *versionLayout) {
 	present := make([]bool, len(b.colTypes))
+	into := make([]array.Builder, len(vl.types))
 	for i, t := range vl.types {
-		var fb array.Builder
 		if p := vl.pos[i]; p >= 0 {
 			if b.colTypes[p] != t {
 				return // a type change between versions: the Datum path converts
 			}
-			fb = b.rb.Field(b.sys + p)
+			into[i] = b.rb.Field(b.sys + p)
 			present[p] = true
 		}
-		dec := directDecoder(t, fb)
-		if dec == nil {
-			return
-		}
-		vl.dec = append(vl.dec, dec)
-		if fb != nil {
-			vl.null = append(vl.null, fb.AppendNull)
-		} else {
-			vl.null = append(vl.null, func() {})
-		}
 	}
+	var missing []array.Builder
 	for p, ok := range present {
 		if !ok {
-			vl.missing = append(vl.missing, b.rb.Field(b.sys+p))
+			missing = append(missing, b.rb.Field(b.sys+p))
 		}
 	}
-	vl.fast = true
+	vl.dec, vl.fast = rowarrow.NewDecoder(vl.types, into, missing)
 }
-
-// directDecoder decodes a stored value of type t straight into fb (nil: the
-// column was dropped, skip the value). It is nil for the types that go
-// through a Datum.
-func directDecoder(t types.T, fb array.Builder) colDecoder {
-	if t.IsArray() {
-		return nil
-	}
-	varint := func(b []byte) (int64, []byte, error) {
-		v, k := binary.Varint(b)
-		if k <= 0 {
-			return 0, nil, errCorruptRow
-		}
-		return v, b[k:], nil
-	}
-	bytesOf := func(b []byte) ([]byte, []byte, error) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) {
-			return nil, nil, errCorruptRow
-		}
-		return b[k : k+int(n)], b[k+int(n):], nil
-	}
-	switch t.OID {
-	case types.BoolOID:
-		bb, _ := fb.(*array.BooleanBuilder)
-		return func(b []byte) ([]byte, error) {
-			if len(b) < 1 {
-				return nil, errCorruptRow
-			}
-			if bb != nil {
-				bb.Append(b[0] != 0)
-			}
-			return b[1:], nil
-		}
-	case types.Int2OID, types.Int4OID:
-		ib, _ := fb.(*array.Int32Builder)
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := varint(b)
-			if err == nil && ib != nil {
-				ib.Append(int32(v))
-			}
-			return rest, err
-		}
-	case types.Int8OID, types.OIDOID:
-		ib, _ := fb.(*array.Int64Builder)
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := varint(b)
-			if err == nil && ib != nil {
-				ib.Append(v)
-			}
-			return rest, err
-		}
-	case types.DateOID:
-		db, _ := fb.(*array.Date32Builder)
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := varint(b)
-			if err == nil && db != nil {
-				switch types.Date(v) {
-				case types.DateInfinity:
-					db.Append(math.MaxInt32)
-				case types.DateNegInfinity:
-					db.Append(math.MinInt32)
-				default:
-					db.Append(arrow.Date32(int32(v) + unixEpochDays))
-				}
-			}
-			return rest, err
-		}
-	case types.TimeOID:
-		tb, _ := fb.(*array.Time64Builder)
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := varint(b)
-			if err == nil && tb != nil {
-				tb.Append(arrow.Time64(v))
-			}
-			return rest, err
-		}
-	case types.TimestampOID, types.TimestampTZOID:
-		tb, _ := fb.(*array.TimestampBuilder)
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := varint(b)
-			if err == nil && tb != nil {
-				tb.Append(arrow.Timestamp(unixMicros(v)))
-			}
-			return rest, err
-		}
-	case types.Float4OID, types.Float8OID:
-		f32, _ := fb.(*array.Float32Builder)
-		f64, _ := fb.(*array.Float64Builder)
-		return func(b []byte) ([]byte, error) {
-			if len(b) < 8 {
-				return nil, errCorruptRow
-			}
-			v := math.Float64frombits(binary.LittleEndian.Uint64(b))
-			if f32 != nil {
-				f32.Append(float32(v))
-			} else if f64 != nil {
-				f64.Append(v)
-			}
-			return b[8:], nil
-		}
-	case types.TextOID, types.VarcharOID, types.BpcharOID, types.NameOID,
-		types.JSONOID, types.JSONBOID, types.ByteaOID:
-		var bb *array.BinaryBuilder
-		switch x := fb.(type) {
-		case *array.StringBuilder:
-			bb = x.BinaryBuilder
-		case *array.BinaryBuilder:
-			bb = x
-		}
-		return func(b []byte) ([]byte, error) {
-			v, rest, err := bytesOf(b)
-			if err == nil && bb != nil {
-				bb.Append(v)
-			}
-			return rest, err
-		}
-	case types.UUIDOID:
-		ub, _ := fb.(*extensions.UUIDBuilder)
-		return func(b []byte) ([]byte, error) {
-			if len(b) < 16 {
-				return nil, errCorruptRow
-			}
-			if ub != nil {
-				ub.AppendBytes([16]byte(b[:16]))
-			}
-			return b[16:], nil
-		}
-	}
-	return nil
-}
-
-var errCorruptRow = errors.New("corrupt row encoding")
 
 // addEvent appends one event as a row: for a stream its row, for a
 // change log the op and the row (a delete has only its key columns).
@@ -348,7 +198,7 @@ func (b *rowBuilder) addUser(schemaVersion uint32, key, row []byte, keyOnly bool
 		return fmt.Errorf("table %s.%s: unknown schema version %d", b.td.Schema, b.td.Name, schemaVersion)
 	}
 	if vl.fast && !keyOnly {
-		if err := vl.decodeFast(row); err != nil {
+		if err := vl.dec.Decode(row); err != nil {
 			return fmt.Errorf("decode row: %w", err)
 		}
 		return nil
@@ -357,44 +207,6 @@ func (b *rowBuilder) addUser(schemaVersion uint32, key, row []byte, keyOnly bool
 		return err
 	}
 	return b.appendUser()
-}
-
-// decodeFast decodes a row in the format of types.EncodeRow (uvarint
-// column count, null bitmap, values) straight into the builders.
-func (vl *versionLayout) decodeFast(b []byte) error {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(vl.dec)) {
-		return errCorruptRow
-	}
-	b = b[k:]
-	nb := int(n+7) / 8
-	if len(b) < nb {
-		return errCorruptRow
-	}
-	bitmap := b[:nb]
-	b = b[nb:]
-	var err error
-	for i := 0; i < int(n); i++ {
-		if bitmap[i/8]&(1<<(i%8)) != 0 {
-			vl.null[i]()
-			continue
-		}
-		if b, err = vl.dec[i](b); err != nil {
-			return err
-		}
-	}
-	// A row written before ADD COLUMN within this version's list has
-	// fewer columns: the rest are NULL.
-	for i := int(n); i < len(vl.dec); i++ {
-		vl.null[i]()
-	}
-	for _, fb := range vl.missing {
-		fb.AppendNull()
-	}
-	if len(b) != 0 {
-		return errCorruptRow
-	}
-	return nil
 }
 
 // decode fills b.vals with the current columns of a stored row, or with

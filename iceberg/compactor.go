@@ -87,11 +87,15 @@ type Options struct {
 	SnapshotRetention time.Duration
 	KeepSnapshots     int
 	// Parallelism is how many tables (and a keyed table's two Iceberg
-	// tables) are compacted at once (default GOMAXPROCS).
+	// tables) are compacted at once (default GOMAXPROCS); above 1, a
+	// table's large backlog is also scanned from both ends at once
+	// (fileSet.scanEvents).
 	Parallelism int
 	// Now is the clock commit batching reads (default time.Now); tests
 	// simulate hours of writes with it.
 	Now func() time.Time
+	// Tiering moves compacted events out of the log (tier.go).
+	Tiering Tiering
 }
 
 // Compactor copies the log into Iceberg tables, one table at a time:
@@ -119,6 +123,8 @@ type Compactor struct {
 	opts Options
 	cat  *Catalog
 	mem  memory.Allocator
+	// cold reads tiered events back (read.go).
+	cold *ColdReader
 
 	// run serializes compaction passes (Run's loop and CompactOnce).
 	run sync.Mutex
@@ -165,6 +171,12 @@ type TableStatus struct {
 	Files, Bytes, Rows int64
 	LastCommit         time.Time
 	LastError          string
+	// LagRows counts the events not yet in Iceberg.
+	LagRows int64
+	// TierFloor: events up to it may have left the log (tier.go);
+	// LocalRetention is the table's retention ("off", or a duration).
+	TierFloor      uint64
+	LocalRetention string
 }
 
 // New opens the warehouse. It does no I/O on the log until Run or
@@ -184,7 +196,7 @@ func New(l *log.Log, opts Options) (*Compactor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: open warehouse %s: %w", opts.Warehouse, err)
 	}
-	c := &Compactor{log: l, opts: opts, cat: cat, mem: memory.DefaultAllocator}
+	c := &Compactor{log: l, opts: opts, cat: cat, mem: memory.DefaultAllocator, cold: NewColdReader(cat)}
 	c.mu.tables = map[log.TableID]*tableState{}
 	return c, nil
 }
@@ -244,6 +256,9 @@ func (c *Compactor) CompactOnce(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	if err := c.afterPass(ctx, snap, now); err != nil {
+		first = cmp.Or(first, err)
+	}
 	return first
 }
 
@@ -345,7 +360,8 @@ func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *lo
 // lag is the age of the table's oldest event after wm.
 func (c *Compactor) lag(snap *log.Snapshot, td *log.TableDesc, wm uint64) time.Duration {
 	var lag time.Duration
-	_ = snap.Events(td.ID, wm, func(e *log.Event) error {
+	// Never below the tier floor: that would read Iceberg for nothing.
+	_ = snap.Events(td.ID, max(wm, td.TierFloor), func(e *log.Event) error {
 		lag = time.Since(time.UnixMicro(e.CommitTime))
 		return log.ErrStop
 	})
@@ -423,19 +439,25 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 			return fw.maybeFlush(rb)
 		})
 	} else {
-		scanErr = snap.Events(td.ID, from, func(e *log.Event) error {
-			if err := rb.addEvent(e); err != nil {
-				return err
-			}
-			return fw.maybeFlush(rb)
-		})
+		scanErr = fw.scanEvents(snap, rb)
 	}
 	if scanErr != nil {
 		return targetResult{}, scanErr
 	}
-	files, err := fw.finish(rb)
+	files, written, err := fw.finish(rb)
 	if err != nil {
 		return targetResult{}, err
+	}
+	// A partitioned table's files are added with the partition values
+	// they were written for (partition.go); iceberg-go could only infer
+	// them from the footers' statistics, which bucket cannot use and
+	// truncated string bounds defeat.
+	partitioned := !tg.tbl.Spec().IsUnpartitioned()
+	var dfs []iceberg.DataFile
+	if partitioned {
+		if dfs, err = partitionedDataFiles(tg.tbl, written); err != nil {
+			return targetResult{}, fmt.Errorf("%s: %w", identString(tg.ident), err)
+		}
 	}
 	props := iceberg.Properties{
 		PropLSNFrom: strconv.FormatUint(from, 10),
@@ -454,20 +476,34 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 		if err != nil {
 			return targetResult{}, err
 		}
-		if len(old) == 0 && len(files) == 0 {
+		switch {
+		case len(old) == 0 && len(files) == 0:
 			// No live key and nothing to replace: the state is already
 			// right; the watermark moves in memory only.
 			return res(), nil
-		} else if len(old) == 0 {
+		case partitioned && len(old) == 0:
+			err = tx.AddDataFiles(ctx, dfs, props)
+		case partitioned:
+			var oldDFs []iceberg.DataFile
+			if oldDFs, err = dataFileEntries(ctx, tg.tbl); err == nil {
+				err = tx.ReplaceDataFilesWithDataFiles(ctx, oldDFs, dfs, props)
+			}
+		case len(old) == 0:
 			err = tx.AddFiles(ctx, files, props, true)
-		} else {
+		default:
 			err = tx.ReplaceDataFiles(ctx, old, files, props)
 		}
 		if err != nil {
 			return targetResult{}, fmt.Errorf("stage %s: %w", tg.ident, err)
 		}
 	} else {
-		if err := tx.AddFiles(ctx, files, props, true); err != nil {
+		var err error
+		if partitioned {
+			err = tx.AddDataFiles(ctx, dfs, props)
+		} else {
+			err = tx.AddFiles(ctx, files, props, true)
+		}
+		if err != nil {
 			return targetResult{}, fmt.Errorf("stage %s: %w", tg.ident, err)
 		}
 	}
@@ -537,6 +573,20 @@ func dataFiles(ctx context.Context, tbl *table.Table) ([]string, error) {
 	out := make([]string, 0, len(tasks))
 	for _, t := range tasks {
 		out = append(out, t.File.FilePath())
+	}
+	return out, nil
+}
+
+// dataFileEntries lists the data files of the table's current snapshot
+// with their manifest entries' details (partition values among them).
+func dataFileEntries(ctx context.Context, tbl *table.Table) ([]iceberg.DataFile, error) {
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", identString(tbl.Identifier()), err)
+	}
+	out := make([]iceberg.DataFile, 0, len(tasks))
+	for _, t := range tasks {
+		out = append(out, t.File)
 	}
 	return out, nil
 }
@@ -611,7 +661,38 @@ func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *table
 		}
 		tg.tbl = tbl
 	}
+	if err := c.ensureSpec(ctx, td, ts, sh, tg); err != nil {
+		return nil, err
+	}
 	return tg, nil
+}
+
+// ensureSpec gives a new table td's partition spec. A table is created
+// unpartitioned with an empty schema (see createTable); the spec can only
+// be added once the schema holds its source columns, so it is added here,
+// before the first snapshot, also after a crash between the two commits.
+// Strand never changes a spec afterwards: partition_by is set at CREATE.
+func (c *Compactor) ensureSpec(ctx context.Context, td *log.TableDesc, ts *tableState, sh shape, tg *target) error {
+	cur := tg.tbl.Spec()
+	if !cur.IsUnpartitioned() || tg.tbl.CurrentSnapshot() != nil {
+		return nil
+	}
+	spec, err := partitionSpec(td)
+	if err != nil || spec.IsUnpartitioned() {
+		return err
+	}
+	if _, _, err := c.cat.CommitTable(ctx, tg.ident,
+		[]table.Requirement{table.AssertDefaultSpecID(cur.ID())},
+		[]table.Update{table.NewAddPartitionSpecUpdate(&spec, false), table.NewSetDefaultSpecUpdate(-1)}); err != nil {
+		ts.setTarget(sh, nil)
+		return fmt.Errorf("set partition spec of %s: %w", identString(tg.ident), err)
+	}
+	tbl, err := c.cat.LoadTable(ctx, tg.ident)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", identString(tg.ident), err)
+	}
+	tg.tbl = tbl
+	return nil
 }
 
 // createTable creates an empty Iceberg table; openTarget then sets its
