@@ -29,7 +29,8 @@ import (
 //     tables' event logs (0x05) and filters.
 //   - The router: after the sync goroutine publishes a durable batch it
 //     hands the batch (not a copy) to the router goroutine, one append to a
-//     queue. The router reads the batch's event records, looks each event's
+//     queue. (A batch Pebble applied as a large batch has lost its
+//     contents by then; it is routed as a gap, below.) The router reads the batch's event records, looks each event's
 //     table up in a map and walks its key through a byte trie of the
 //     subscribers' key prefixes, and appends the event (one shared copy) to
 //     the buffers of the subscribers it reaches. A subscriber's cost is
@@ -265,6 +266,9 @@ func (s *Subscription) catchUp(ctx context.Context, from, to uint64, max int) (e
 	tables := s.resolve(snap.Catalog())
 	if len(tables) == 0 {
 		return nil, to, nil
+	}
+	if err := snap.checkLocal(tables, from); err != nil {
+		return nil, 0, err // tiered events are not followed (retention.go)
 	}
 	if len(s.spec.KeyPrefix) > 0 {
 		if s.cu == nil || s.cu.from != from || s.cu.to != to {
@@ -784,6 +788,17 @@ func (r *router) route(it routeItem) {
 		return
 	}
 	defer it.batch.Close()
+	if it.batch.Count() > 0 && it.batch.Empty() {
+		// Pebble keeps a large batch (half a memtable or more) as a
+		// flushable of its own and drops the batch's contents once
+		// applied: there is nothing left to read here. Every subscriber
+		// reads the commit from the snapshot, as across a gap.
+		for s := range r.mu.subs {
+			s.lag()
+		}
+		r.mu.routed = it.lsn
+		return
+	}
 	if len(r.mu.byTable) > 0 {
 		if err := r.routeBatch(it.batch); err != nil {
 			// The batch is durable and readable from the snapshot: every

@@ -344,6 +344,40 @@ func TestSubscribeRouterGap(t *testing.T) {
 	}
 }
 
+// TestSubscribeLargeCommit: a commit whose batch Pebble applies as a large
+// batch (half a memtable or more; its contents are gone once applied)
+// still reaches a live subscriber in full, read from the snapshot, and the
+// stream goes on live after it.
+func TestSubscribeLargeCommit(t *testing.T) {
+	l := openMem(t, nil)
+	defer l.Close()
+	tab := createTable(t, l, "t", Keyed)
+	s, err := l.Subscribe(SubscriptionSpec{TableIDs: []TableID{tab}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put(t, l, tab, "before", "r", Cond{})
+	// 6,000 rows of 1 KiB: about 6 MiB of events alone, beyond half of
+	// the 8 MiB memtable.
+	const n = 6000
+	row := bytes.Repeat([]byte("x"), 1024)
+	in := &Intent{}
+	for i := range n {
+		in.Writes = append(in.Writes, Write{Table: tab, Key: []byte(fmt.Sprintf("big%05d", i)), Row: row})
+	}
+	if _, err := l.Commit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	put(t, l, tab, "after", "r", Cond{})
+	got := collect(t, s, n+2)
+	checkOrder(t, got)
+	if string(got[0].Key) != "before" || string(got[n+1].Key) != "after" || len(got[n].Row) != 1024 {
+		t.Fatalf("events around the large commit: %q, %q, %d-byte row", got[0].Key, got[n+1].Key, len(got[n].Row))
+	}
+	expectNothing(t, s)
+}
+
 func TestSubscribeEndsWhenLogCloses(t *testing.T) {
 	l := openMem(t, nil)
 	tab := createTable(t, l, "t", Keyed)

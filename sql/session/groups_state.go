@@ -39,11 +39,18 @@ import (
 // on) or left blocked (on_failure = 'block'). Members come and go without
 // a rebalance: a member only ever holds the keys it has leased.
 //
-// Progress is durable: every ACK, NACK and park is written through the
-// sequencer, as rows of the group's progress table ((table id, key) → the
-// key's acknowledged version and failed attempts) and, for parks, of its
-// dead-letter table, before the statement returns. Concurrent ACKs share
-// one commit (one flush at a time takes everything dirty). The same table
+// Progress is durable: every ACK is written through the sequencer, as rows
+// of the group's progress table ((table id, key) → the key's acknowledged
+// version and failed attempts), before the statement returns. Concurrent
+// ACKs share one commit (one flush at a time takes everything dirty).
+// Failure bookkeeping (a NACK's attempt, a lease expiry, a park and its
+// dead-letter row) is written the same way but not waited for: it rides
+// with the next ACK's commit, or the ticker writes it after
+// lazyFlushAfter. A failing key thus costs no commit wait of its own, and
+// no ACK of another key queues behind one (flushes are serialized, so a
+// NACK that waited for its own fsync would hold up every ACK behind it).
+// A crash can lose that bookkeeping; the version is then handed out again
+// (at most once more than max_attempts), never skipped. The same table
 // holds the group's position under (0, ''): every event of the group at or
 // before it is acknowledged or parked. After a restart the reader starts
 // there, and for events committed before the restart it consults the
@@ -67,6 +74,10 @@ const (
 	// watermarkEvery spaces the computations of the group's position
 	// (a pass over its pending keys).
 	watermarkEvery = 200 * time.Millisecond
+	// lazyFlushAfter is how long failure bookkeeping (NACKs, lease
+	// expiries, redelivery counts, parks) may wait for an acknowledgement's
+	// commit to carry it before the ticker writes it on its own.
+	lazyFlushAfter = 100 * time.Millisecond
 )
 
 // groupDef is a group's definition, stored as JSON in its progress table's
@@ -192,13 +203,16 @@ type group struct {
 		openLSN  uint64
 		replayed map[keyID]uint64
 
-		dirty     map[keyID]progressRow
-		dead      []deadLetter
-		gen       uint64 // bumped by every change to write
-		flushed   uint64 // the gen the last successful flush covered
-		wm        uint64 // last computed position
-		wmAt      time.Time
-		durableWM uint64
+		dirty   map[keyID]progressRow
+		dead    []deadLetter
+		gen     uint64 // bumped by every change to write
+		flushed uint64 // the gen the last successful flush covered
+		// dirtySince is when the oldest change not yet taken by a flush
+		// was made (zero: none).
+		dirtySince time.Time
+		wm         uint64 // last computed position
+		wmAt       time.Time
+		durableWM  uint64
 
 		delivered, acked, redelivered, parked uint64
 	}
@@ -454,7 +468,7 @@ func (g *group) tick(ctx context.Context) {
 		case now := <-t.C:
 			g.mu.Lock()
 			g.expireLocked(now)
-			need := g.mu.gen > g.mu.flushed
+			need := g.mu.gen > g.mu.flushed && !g.mu.dirtySince.IsZero() && now.Sub(g.mu.dirtySince) >= lazyFlushAfter
 			if !need && now.Sub(lastWM) > time.Second {
 				lastWM = now
 				need = g.watermarkLocked(now) != g.mu.durableWM
@@ -612,6 +626,9 @@ func (g *group) bufferLocked(ks *keyState) error {
 func (g *group) markDirtyLocked(ks *keyState) {
 	g.mu.dirty[ks.id] = progressRow{acked: ks.acked, attempts: ks.attempts}
 	g.mu.gen++
+	if g.mu.dirtySince.IsZero() {
+		g.mu.dirtySince = time.Now()
+	}
 }
 
 func (g *group) pushReadyLocked(ks *keyState) {
@@ -754,6 +771,9 @@ func (g *group) ack(ctx context.Context, s *Session, items []resolvedAck, nack b
 	}
 	now := time.Now()
 	applied := 0
+	// acknowledged: something must be durable before the statement
+	// returns (a NACK's failure alone need not be).
+	acknowledged := false
 	for _, it := range items {
 		ks := g.mu.keys[it.id]
 		if ks == nil || it.version <= ks.acked {
@@ -767,6 +787,7 @@ func (g *group) ack(ctx context.Context, s *Session, items []resolvedAck, nack b
 			g.advanceLocked(ks, v)
 			g.mu.acked++
 			applied++
+			acknowledged = true
 			continue
 		}
 		if it.version > ks.maxDelivered {
@@ -774,6 +795,7 @@ func (g *group) ack(ctx context.Context, s *Session, items []resolvedAck, nack b
 		}
 		if it.version-1 > ks.acked {
 			g.advanceLocked(ks, it.version-1)
+			acknowledged = true
 		}
 		m := g.mu.members[s]
 		if m == nil || ks.holder != m {
@@ -788,7 +810,7 @@ func (g *group) ack(ctx context.Context, s *Session, items []resolvedAck, nack b
 		applied++
 	}
 	gen := g.mu.gen
-	need := gen > g.mu.flushed
+	need := acknowledged && gen > g.mu.flushed
 	g.mu.Unlock()
 	if !need {
 		return applied, nil
@@ -847,6 +869,8 @@ func (g *group) flush(ctx context.Context, gen uint64) error {
 	cur := g.mu.gen
 	dirty, dead := g.mu.dirty, g.mu.dead
 	g.mu.dirty, g.mu.dead = map[keyID]progressRow{}, nil
+	dirtySince := g.mu.dirtySince
+	g.mu.dirtySince = time.Time{}
 	wm := g.watermarkLocked(time.Now())
 	writeWM := wm != g.mu.durableWM
 	g.mu.Unlock()
@@ -864,6 +888,9 @@ func (g *group) flush(ctx context.Context, gen uint64) error {
 			}
 		}
 		g.mu.dead = append(dead, g.mu.dead...)
+		if !dirtySince.IsZero() {
+			g.mu.dirtySince = dirtySince
+		}
 		return err
 	}
 	if cur > g.mu.flushed {
