@@ -56,6 +56,18 @@ func (ins *Insert) Execute(rt *Runtime, txn *Txn) (*WriteResult, error) {
 	l := ins.Layout
 	res := &WriteResult{}
 	nt := len(l.Types)
+	if singleValuesRow(ins.Source) {
+		// One row computed from no table: nothing can observe this
+		// statement's write while the row is evaluated, so it is written
+		// as it comes (a single-row INSERT collects and copies nothing).
+		err := ins.Source.Run(rt, func(src Row) error {
+			return ins.PutRow(rt, txn, src[:nt+1], res)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	rows, err := Collect(rt, ins.Source)
 	if err != nil {
 		return nil, err
@@ -66,6 +78,22 @@ func (ins *Insert) Execute(rt *Runtime, txn *Txn) (*WriteResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// singleValuesRow reports whether n is a one-row VALUES under projections.
+// Other sources are collected before the first write, so that they never
+// read rows the statement itself inserts.
+func singleValuesRow(n Node) bool {
+	for {
+		switch x := n.(type) {
+		case *Project:
+			n = x.Input
+		case *Values:
+			return len(x.Rows) == 1
+		default:
+			return false
+		}
+	}
 }
 
 // PutRow inserts one full row (table columns, then the _version it must

@@ -19,7 +19,9 @@ import (
 type Txn struct {
 	Log  *log.Log
 	Snap *log.Snapshot
-	// writes in order; byKey finds the latest pending write of a key.
+	// writes in order. byKey finds the latest pending write of a key once
+	// there are more than linearPending writes; below that a scan does
+	// (a single-row INSERT then makes no map).
 	writes []pendingWrite
 	byKey  map[pendingKey]int
 	// Catalog changes, applied in order at commit, and the catalog as the
@@ -30,7 +32,15 @@ type Txn struct {
 	// the statement ends: a plain INSERT then leaves the duplicate-key
 	// check to the commit's NotExists condition (one lookup, not two).
 	Autocommit bool
+	// intent and intentWrites back Commit's intent for small
+	// transactions, saving two allocations per single-row commit.
+	intent       log.Intent
+	intentWrites [1]log.Write
 }
+
+// linearPending is the number of pending writes up to which a key's
+// pending write is found by a scan rather than the byKey map.
+const linearPending = 8
 
 type pendingKey struct {
 	table log.TableID
@@ -126,8 +136,7 @@ func (t *Txn) putKey(l *TableLayout, key []byte, row Row, del bool, cond log.Con
 	if !del {
 		pw.row = append(Row(nil), row[:len(l.Types)]...)
 	}
-	pk := pendingKey{l.Desc.ID, string(key)}
-	if i, ok := t.byKey[pk]; ok && l.Desc.Kind == log.Keyed {
+	if i, ok := t.pendingIndex(l.Desc.ID, key); ok && l.Desc.Kind == log.Keyed {
 		prev := t.writes[i]
 		pw.w.Cond = prev.w.Cond
 		if del && prev.w.Cond.Kind == log.NotExists && !prev.w.Delete {
@@ -138,19 +147,40 @@ func (t *Txn) putKey(l *TableLayout, key []byte, row Row, del bool, cond log.Con
 		t.writes[i] = pw
 		return nil
 	}
-	if t.byKey == nil {
-		// Made on the first write: most transactions are single reads.
-		t.byKey = map[pendingKey]int{}
-	}
-	t.byKey[pk] = len(t.writes)
 	t.writes = append(t.writes, pw)
+	switch {
+	case t.byKey != nil:
+		t.byKey[pendingKey{l.Desc.ID, string(key)}] = len(t.writes) - 1
+	case len(t.writes) > linearPending:
+		// In write order, so that a stream key's latest write wins.
+		t.byKey = make(map[pendingKey]int, 2*len(t.writes))
+		for i := range t.writes {
+			w := &t.writes[i].w
+			t.byKey[pendingKey{w.Table, string(w.Key)}] = i
+		}
+	}
 	return nil
+}
+
+// pendingIndex returns the position in t.writes of the latest pending
+// write of a key.
+func (t *Txn) pendingIndex(id log.TableID, key []byte) (int, bool) {
+	if t.byKey != nil {
+		i, ok := t.byKey[pendingKey{id, string(key)}]
+		return i, ok
+	}
+	for i := len(t.writes) - 1; i >= 0; i-- {
+		if w := &t.writes[i].w; w.Table == id && string(w.Key) == string(key) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // Pending returns the transaction's pending row for a key of a keyed
 // table: found reports a pending write, row is nil for a pending delete.
 func (t *Txn) Pending(l *TableLayout, key []byte) (row Row, found bool) {
-	i, ok := t.byKey[pendingKey{l.Desc.ID, string(key)}]
+	i, ok := t.pendingIndex(l.Desc.ID, key)
 	if !ok {
 		return nil, false
 	}
@@ -279,7 +309,13 @@ func (t *Txn) Commit(ctx context.Context) (*log.Result, error) {
 	if !t.HasWrites() {
 		return &log.Result{LSN: t.Snap.LSN()}, nil
 	}
-	in := &log.Intent{Writes: make([]log.Write, 0, len(t.writes))}
+	t.intent = log.Intent{}
+	in := &t.intent
+	if len(t.writes) <= len(t.intentWrites) {
+		in.Writes = t.intentWrites[:0]
+	} else {
+		in.Writes = make([]log.Write, 0, len(t.writes))
+	}
 	if len(t.catalog) > 0 {
 		changes := t.catalog
 		in.Catalog = func(c *log.Catalog) error {

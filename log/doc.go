@@ -27,6 +27,7 @@
 // All Pebble keys start with a one-byte namespace:
 //
 //	0x01 meta      0x01 "lsn"                    → last LSN (u64)
+//	               0x01 "tier" table(u32)        → last LSN tiering dropped (retention.go)
 //	0x02 catalog   0x02 "catalog"                → the catalog (checksummed JSON)
 //	0x03 head      0x03 table(u32) key*          → Head: version, LSN, tombstone, latest row (keyed tables)
 //	0x04 version   0x04 table(u32) key* ver(u64) → LSN of that version

@@ -65,6 +65,12 @@ type Intent struct {
 	// deterministic.
 	Catalog func(*Catalog) error
 	Writes  []Write
+	// Bulk, if set, is a chunk of inserts committed as this intent (see
+	// bulk.go); Catalog and Writes must then be empty.
+	Bulk *Bulk
+	// HookTask, if set, is work for the commit hook alone (a step of a
+	// view's backfill; hookcommit.go), done in this intent's turn.
+	HookTask any
 
 	// Filled in by the sequencer.
 	result Result
@@ -81,6 +87,9 @@ type Result struct {
 	LSN uint64
 	// Catalog is the catalog as this intent left it, if it changed it.
 	Catalog *Catalog
+	// Rows is the number of rows a bulk intent appended (its Events are
+	// not listed).
+	Rows int
 }
 
 // Appended is the position one write got.

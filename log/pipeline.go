@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -35,26 +36,47 @@ import (
 // batch that saw them fail, since their verdict depends on writes that
 // become durable only then.
 //
+// The sequencing goroutine holds its batch while an earlier batch of its
+// own waits for the WAL fsync (groupCommit): intents that arrive meanwhile
+// are checked and written into the held batch at once, and the batch is
+// applied when that fsync is done. A batch applied during an fsync would
+// wait for the next one anyway, so this costs no latency beyond the apply
+// itself, and every fsync then carries one batch with everything that
+// arrived during the previous one, instead of several small batches that
+// each cost a Pebble commit, a snapshot, a publish and a wakeup of the sync
+// goroutine. With one client nothing is in flight when its intent arrives,
+// and it is applied at once.
+//
 // At most MaxInFlight batches wait for their fsync; when the disk is slower
 // than the CPU the sequencing goroutine blocks and intents accumulate into
 // larger groups, which is what lifts throughput to the CPU's limit.
 
 type pendingBatch struct {
-	batch   *pebble.Batch // nil when the group wrote nothing
-	snap    *pebble.Snapshot
+	batch *pebble.Batch // nil when the group wrote nothing
+	snap  *pebble.Snapshot
+	// durable: an ingested bulk chunk (bulk.go), already durable, with no
+	// batch to wait for; snap holds it.
+	durable bool
 	cat     *Catalog
 	lsn     uint64
 	intents []*Intent
+	// gc, when set, is told when the batch's fsync is done: it holds the
+	// next batch until then.
+	gc *groupCommit
 }
 
 func (l *Log) sequenceLoop() {
 	defer close(l.toSync)
+	g := &groupCommit{l: l, wake: make(chan struct{}, 1)}
 	group := make([]*Intent, 0, l.opts.MaxGroup)
 	for {
 		group = group[:0]
 		select {
 		case in := <-l.intents:
 			group = append(group, in)
+		case <-g.wake:
+			// An fsync is done: what is queued joins the held batch
+			// below, and the batch is applied.
 		case <-l.stop:
 			// No new intents can arrive (Commit checks closing first):
 			// commit what is queued, then stop.
@@ -62,6 +84,10 @@ func (l *Log) sequenceLoop() {
 			case in := <-l.intents:
 				group = append(group, in)
 			default:
+				if err := g.apply(); err != nil {
+					l.fail(err)
+					g.fail(l.broken())
+				}
 				return
 			}
 		}
@@ -74,19 +100,169 @@ func (l *Log) sequenceLoop() {
 				break drain
 			}
 		}
-		if err := l.sequenceGroup(group); err != nil {
-			l.fail(err)
-			for _, in := range group {
-				in.err = l.broken()
-				close(in.done)
+		if len(group) > 0 {
+			if err := l.sequenceGroup(g, group); err != nil {
+				l.failPending(l.broken())
+				return
 			}
-			l.failPending(l.broken())
-			return
+		}
+		if g.mustApply() {
+			if err := g.apply(); err != nil {
+				l.fail(err)
+				g.fail(l.broken())
+				l.failPending(l.broken())
+				return
+			}
 		}
 	}
 }
 
-func (l *Log) sequenceGroup(group []*Intent) error {
+// sequenceGroup commits a group in order: runs of ordinary intents join
+// the held batch (g); a bulk intent is committed on its own (bulk.go),
+// after the held batch, since it reads Pebble directly.
+func (l *Log) sequenceGroup(g *groupCommit, group []*Intent) error {
+	for len(group) > 0 {
+		n := 0
+		for n < len(group) && group[n].Bulk == nil {
+			n++
+		}
+		var err error
+		if n > 0 {
+			// On error too, the run is held by g, which fails it below.
+			err = g.add(group[:n])
+		} else if err = g.apply(); err == nil {
+			if err = l.sequenceBulk(group[0]); err == nil {
+				n = 1
+			}
+		}
+		if err != nil {
+			// The log stops taking writes. Intents already handed to the
+			// sync goroutine get their verdict there; the held ones and
+			// the rest of the group fail here.
+			l.fail(err)
+			g.fail(l.broken())
+			for _, in := range group[n:] {
+				in.err = l.broken()
+				close(in.done)
+			}
+			return err
+		}
+		group = group[n:]
+	}
+	return nil
+}
+
+// groupCommit is the sequencing goroutine's held batch (see the comment at
+// the top of this file): intents are sequenced into it as they arrive, and
+// it is applied when no earlier batch of it waits for its fsync.
+type groupCommit struct {
+	l       *Log
+	b       *pebble.Batch // nil: nothing held
+	wrote   bool
+	intents []*Intent
+	// applied counts the batches handed to the sync goroutine with an
+	// fsync to wait for; synced (advanced by the sync goroutine) those
+	// whose fsync is done. waiting is set while a batch is held for an
+	// fsync: only then does an advance send on wake, so that with one
+	// client the sequencing goroutine is not woken for nothing after
+	// every fsync.
+	applied uint64
+	synced  atomic.Uint64
+	waiting atomic.Bool
+	wake    chan struct{}
+}
+
+// inFlight reports whether a batch applied by g still waits for its fsync.
+func (g *groupCommit) inFlight() bool { return g.applied != g.synced.Load() }
+
+// mustApply reports whether the held batch, if any, is to be applied now:
+// no earlier batch waits for its fsync, or the batch is full. Otherwise it
+// marks the batch as waiting, so that the fsync's end wakes the loop.
+func (g *groupCommit) mustApply() bool {
+	if len(g.intents) == 0 {
+		return false
+	}
+	if len(g.intents) >= g.l.opts.MaxGroup || !g.inFlight() {
+		g.waiting.Store(false)
+		return true
+	}
+	g.waiting.Store(true)
+	// The fsync may have ended between the check above and the store
+	// (fsynced then saw waiting unset and sent nothing): check again.
+	if !g.inFlight() {
+		g.waiting.Store(false)
+		return true
+	}
+	return false
+}
+
+// add sequences a run of ordinary intents into the held batch. The run is
+// held from then on, even when add fails.
+func (g *groupCommit) add(run []*Intent) error {
+	g.intents = append(g.intents, run...)
+	if err := g.l.broken(); err != nil {
+		return err
+	}
+	if g.b == nil {
+		g.b = g.l.db.NewIndexedBatch()
+	}
+	wrote, err := g.l.seq.sequence(g.b, run)
+	if err != nil {
+		return fmt.Errorf("sequence group of %d intents: %w", len(run), err)
+	}
+	g.wrote = g.wrote || wrote
+	return nil
+}
+
+// apply applies the held batch, if any, and hands it with its intents to
+// the sync goroutine. On error the intents stay held.
+func (g *groupCommit) apply() error {
+	if len(g.intents) == 0 {
+		return nil
+	}
+	l := g.l
+	p := &pendingBatch{cat: l.seq.cat, lsn: l.seq.lastLSN, intents: g.intents}
+	if g.wrote {
+		if err := l.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
+			return fmt.Errorf("apply batch: %w", err)
+		}
+		p.batch, p.snap, p.gc = g.b, l.db.NewSnapshot(), g
+		g.applied++
+		l.metrics.batchIntents.Observe(float64(len(g.intents)))
+	} else if g.b != nil {
+		g.b.Close()
+	}
+	g.b, g.wrote, g.intents = nil, false, nil
+	l.toSync <- p
+	return nil
+}
+
+// fail ends the held intents with err and drops the held batch.
+func (g *groupCommit) fail(err error) {
+	if g.b != nil {
+		g.b.Close()
+	}
+	for _, in := range g.intents {
+		in.err = err
+		close(in.done)
+	}
+	g.b, g.wrote, g.intents = nil, false, nil
+}
+
+// fsynced is the sync goroutine's word that one of g's batches is synced.
+func (g *groupCommit) fsynced() {
+	g.synced.Add(1)
+	if !g.waiting.Load() {
+		return
+	}
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sequenceRun commits a run of ordinary intents as one batch.
+func (l *Log) sequenceRun(group []*Intent) error {
 	if err := l.broken(); err != nil {
 		return err
 	}
@@ -115,8 +291,16 @@ func (l *Log) sequenceGroup(group []*Intent) error {
 func (l *Log) syncLoop() {
 	defer close(l.syncDone)
 	for p := range l.toSync {
-		if p.batch != nil {
+		if p.durable {
+			l.publish(p.snap, p.cat, p.lsn)
+			l.router.enqueueGap(p.cat, p.lsn)
+		} else if p.batch != nil {
 			err := p.batch.SyncWait()
+			if p.gc != nil {
+				// Before the publish and the acks: the held batch can
+				// be applied (and its fsync start) meanwhile.
+				p.gc.fsynced()
+			}
 			if err != nil {
 				p.batch.Close()
 				l.fail(fmt.Errorf("sync wal: %w", err))
@@ -135,6 +319,7 @@ func (l *Log) syncLoop() {
 		var appended, conflicts int
 		for _, in := range p.intents {
 			if in.err == nil {
+				appended += in.result.Rows
 				for _, ev := range in.result.Events {
 					if !ev.Skipped {
 						appended++
@@ -151,7 +336,7 @@ func (l *Log) syncLoop() {
 		l.metrics.appends.Add(float64(appended))
 		l.metrics.intents.Add(float64(len(p.intents)))
 		l.metrics.conflicts.Add(float64(conflicts))
-		if p.batch != nil {
+		if p.batch != nil || p.durable {
 			l.metrics.batches.Inc()
 		}
 	}
@@ -204,9 +389,16 @@ func (l *Log) Commit(ctx context.Context, in *Intent) (*Result, error) {
 	select {
 	case l.intents <- in:
 		l.closing.RUnlock()
-	case <-ctx.Done():
-		l.closing.RUnlock()
-		return nil, ctx.Err()
+	default:
+		// The queue is full: wait, bounded by ctx. (Only this path asks
+		// for ctx.Done, which allocates the channel of a fresh context.)
+		select {
+		case l.intents <- in:
+			l.closing.RUnlock()
+		case <-ctx.Done():
+			l.closing.RUnlock()
+			return nil, ctx.Err()
+		}
 	}
 	<-in.done
 	if in.err != nil {

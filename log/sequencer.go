@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -72,25 +73,105 @@ type sequencer struct {
 
 	// scratch, reused across intents
 	keyBuf, valBuf []byte
-	local          map[string]*Head
-	// localKeys are local's keys in the order the intent touched them:
-	// writeHeads walks them rather than the map, whose iteration costs its
-	// capacity, not its length, after one large intent.
-	localKeys []string
+	// heads are the heads the intent's writes left so far, in the order
+	// it first touched each key, and headKeys their head keys back to
+	// back. A small intent finds a key by a linear scan; headIndex (head
+	// key to position) is built only once an intent touches more than
+	// linearHeads keys, so a single-row intent allocates nothing here.
+	heads     []localHead
+	headKeys  []byte
+	headIndex map[string]int
 	changes   []Change
 	// skips are the indexes of the intent's skipped SkipIfExists writes.
 	skips []int
+	// events is a slab the intents' Result.Events are cut from, so that
+	// small intents do not allocate one each.
+	events []Appended
+}
+
+// localHead is a key's head as the intent left it; its head key is
+// headKeys[start:end].
+type localHead struct {
+	start, end int
+	head       Head
 }
 
 // errSkip is check's verdict on a SkipIfExists write whose key is live.
 var errSkip = errors.New("log: write skipped, key exists")
 
 // maxReusedLocal is the largest number of keys an intent may touch for the
-// sequencer to keep its head map for the next intent.
+// sequencer to keep its head scratch for the next intent.
 const maxReusedLocal = 1024
 
+// linearHeads is the number of keys up to which an intent's heads are
+// found by a linear scan rather than a map.
+const linearHeads = 8
+
+// eventSlab is the size of the slab Result.Events are cut from.
+const eventSlab = 256
+
 func newSequencer(lastLSN uint64, cat *Catalog, hook CommitHook, now func() int64) *sequencer {
-	return &sequencer{lastLSN: lastLSN, cat: cat, hook: hook, now: now, local: map[string]*Head{}}
+	return &sequencer{lastLSN: lastLSN, cat: cat, hook: hook, now: now}
+}
+
+// findHead returns the position in s.heads of the head key hk, or -1.
+func (s *sequencer) findHead(hk []byte) int {
+	if s.headIndex != nil {
+		if i, ok := s.headIndex[string(hk)]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.heads {
+		h := &s.heads[i]
+		if bytes.Equal(s.headKeys[h.start:h.end], hk) {
+			return i
+		}
+	}
+	return -1
+}
+
+// addHead records the head h of the head key hk, touched for the first
+// time by the intent.
+func (s *sequencer) addHead(hk []byte, h Head) {
+	start := len(s.headKeys)
+	s.headKeys = append(s.headKeys, hk...)
+	s.heads = append(s.heads, localHead{start: start, end: len(s.headKeys), head: h})
+	switch {
+	case s.headIndex != nil:
+		s.headIndex[string(hk)] = len(s.heads) - 1
+	case len(s.heads) > linearHeads:
+		s.headIndex = make(map[string]int, 2*len(s.heads))
+		for i := range s.heads {
+			lh := &s.heads[i]
+			s.headIndex[string(s.headKeys[lh.start:lh.end])] = i
+		}
+	}
+}
+
+// resetHeads empties the head scratch for the next intent.
+func (s *sequencer) resetHeads() {
+	if len(s.heads) > maxReusedLocal {
+		// A large intent grew the scratch: drop it rather than keep it
+		// for every small intent after it.
+		s.heads, s.headKeys = nil, nil
+	}
+	s.heads, s.headKeys, s.headIndex = s.heads[:0], s.headKeys[:0], nil
+}
+
+// resultEvents returns a zeroed Events slice of n entries for an intent's
+// result, cut from a shared slab (results are never written after the
+// sequencer fills them, so intents may share one backing array).
+func (s *sequencer) resultEvents(n int) []Appended {
+	if n > eventSlab/4 {
+		return make([]Appended, n)
+	}
+	if cap(s.events)-len(s.events) < n {
+		s.events = make([]Appended, 0, eventSlab)
+	}
+	ev := s.events[len(s.events) : len(s.events)+n : len(s.events)+n]
+	s.events = s.events[:len(s.events)+n]
+	return ev
 }
 
 // sequence applies a group of intents to st in order. Each intent gets its
@@ -133,14 +214,7 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 			return false, nil
 		}
 	}
-	if len(s.localKeys) > maxReusedLocal {
-		// A large intent grew the map: drop it rather than clear (and
-		// later walk) all that capacity for every small intent after it.
-		s.local = map[string]*Head{}
-	} else {
-		clear(s.local)
-	}
-	s.localKeys = s.localKeys[:0]
+	s.resetHeads()
 	s.changes = s.changes[:0]
 	commitTime := s.now()
 	lsn := s.lastLSN
@@ -157,29 +231,20 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 				return false, err
 			}
 			in.err = err
+			if in.Bulk != nil {
+				// A bulk chunk that took this path (bulk.go) says which
+				// of its rows failed.
+				in.err = &BulkRowError{Row: i, Err: err}
+			}
 			return false, nil
 		}
 		lsn++
 		s.changes = append(s.changes, ch)
 	}
-	var hookMuts []Mutation
-	if s.hook != nil && cat != s.cat {
-		hs, _ := st.(HookState)
-		muts, err := s.hook.OnCatalog(hs, s.cat, cat)
-		if err != nil {
-			in.err = err
-			return false, nil
-		}
-		hookMuts = muts
-	}
-	if s.hook != nil && len(s.changes) > 0 {
-		hs, _ := st.(HookState)
-		muts, err := s.hook.Prepare(hs, cat, s.changes)
-		if err != nil {
-			in.err = err
-			return false, nil
-		}
-		hookMuts = append(hookMuts, muts...)
+	hookMuts, err := s.runHook(st, in, cat, s.lastLSN)
+	if err != nil {
+		in.err = err
+		return false, nil
 	}
 
 	// Every check passed: write.
@@ -191,7 +256,7 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		s.cat = cat
 		ok = true
 	}
-	in.result.Events = make([]Appended, len(in.Writes))
+	in.result.Events = s.resultEvents(len(in.Writes))
 	next, skips := 0, s.skips
 	for i := range in.result.Events {
 		if len(skips) > 0 && skips[0] == i {
@@ -269,9 +334,9 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	s.keyBuf = headKey(s.keyBuf[:0], w.Table, w.Key)
 	hkb := s.keyBuf
 	var before Head
-	h, seen := s.local[string(hkb)]
-	if seen {
-		before = *h
+	local := s.findHead(hkb)
+	if local >= 0 {
+		before = s.heads[local].head
 	} else {
 		v, closer, err := st.Get(hkb)
 		switch {
@@ -337,19 +402,17 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if t.Kind == Keyed && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
-	if seen {
-		*h = after
+	if local >= 0 {
+		s.heads[local].head = after
 	} else {
-		k := string(hkb)
-		s.local[k] = &after
-		s.localKeys = append(s.localKeys, k)
+		s.addHead(hkb, after)
 	}
 	return Change{Event: ev, Before: before}, nil
 }
 
 // writeChange writes an event and its version entry. Heads are written
 // once per key when the intent is applied (writeHeads): the head check()
-// left in s.local is the one the key ends with.
+// left in s.heads is the one the key ends with.
 func (s *sequencer) writeChange(st State, c *Change) error {
 	s.valBuf = encodeRecord(s.valBuf, &c.Event)
 	s.keyBuf = eventKey(s.keyBuf[:0], c.Table, c.LSN)
@@ -366,10 +429,10 @@ func (s *sequencer) writeChange(st State, c *Change) error {
 
 // writeHeads writes the final head of every key the intent touched.
 func (s *sequencer) writeHeads(st State) error {
-	for _, hk := range s.localKeys {
-		s.valBuf = encodeHead(s.valBuf, s.local[hk])
-		s.keyBuf = append(s.keyBuf[:0], hk...)
-		if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
+	for i := range s.heads {
+		h := &s.heads[i]
+		s.valBuf = encodeHead(s.valBuf, &h.head)
+		if err := st.Set(s.headKeys[h.start:h.end], s.valBuf, nil); err != nil {
 			return fmt.Errorf("write head: %w", err)
 		}
 	}

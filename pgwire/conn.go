@@ -97,6 +97,10 @@ type conn struct {
 	rw resultWriter
 	// checkTimer (guarded by mu) runs the client-gone check.
 	checkTimer *time.Timer
+	// hdr is the read buffer of a message header (a field, so that it is
+	// not allocated per message); endStmt is c.endStatement, bound once.
+	hdr     [5]byte
+	endStmt func()
 }
 
 type statement struct {
@@ -130,6 +134,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	c.ctx, c.cancelCtx = context.WithCancelCause(ctx)
 	c.rd = bufio.NewReaderSize(nc, readBufSize)
 	c.rw.c = c
+	c.endStmt = c.endStatement
 	return c
 }
 
@@ -741,19 +746,24 @@ func (c *conn) beginStatement() (context.Context, func()) {
 	}
 	c.mu.Unlock()
 	if stopTimeout == nil {
-		return ctx, func() { c.endStatement(cancel) }
+		return ctx, c.endStmt
 	}
 	return ctx, func() {
-		c.endStatement(cancel)
+		c.endStatement()
 		stopTimeout()
 	}
 }
 
-func (c *conn) endStatement(cancel context.CancelCauseFunc) {
+// endStatement ends the statement beginStatement began: its context is
+// cancelled (releasing it) and no longer reachable by a CancelRequest.
+func (c *conn) endStatement() {
 	c.mu.Lock()
+	cancel := c.mu.cancel
 	c.mu.cancel = nil
 	c.mu.Unlock()
-	cancel(nil)
+	if cancel != nil {
+		cancel(nil)
+	}
 }
 
 // messageContext is the context of a Parse, Bind or Sync message. These do
@@ -820,8 +830,8 @@ func (c *conn) stopClientCheck() {
 // readMessage reads one regular message: its type and body, which is valid
 // until the next read.
 func (c *conn) readMessage() (byte, []byte, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(c.rd, hdr[:]); err != nil {
+	hdr := c.hdr[:]
+	if _, err := io.ReadFull(c.rd, hdr); err != nil {
 		return 0, nil, err
 	}
 	n := int(int32(binary.BigEndian.Uint32(hdr[1:]))) - 4
@@ -864,6 +874,21 @@ func (c *conn) sendLocked(msg pgproto3.BackendMessage) {
 		return
 	}
 	c.w.out = out
+}
+
+// sendCommandComplete is send(&pgproto3.CommandComplete{CommandTag: tag})
+// without allocating the message, which every statement would.
+func (c *conn) sendCommandComplete(tag []byte) {
+	c.w.Lock()
+	if c.w.err == nil {
+		start := len(c.w.out)
+		out := append(c.w.out, 'C', 0, 0, 0, 0)
+		out = append(out, tag...)
+		out = append(out, 0)
+		binary.BigEndian.PutUint32(out[start+1:], uint32(len(out)-start-1))
+		c.w.out = out
+	}
+	c.w.Unlock()
 }
 
 // flush writes buffered messages.

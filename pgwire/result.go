@@ -76,7 +76,7 @@ func (w *resultWriter) Complete(tag string) error {
 	}
 	w.completed = true
 	w.tag = append(w.tag[:0], tag...)
-	w.c.send(&pgproto3.CommandComplete{CommandTag: w.tag})
+	w.c.sendCommandComplete(w.tag)
 	return w.c.writeErr()
 }
 

@@ -36,6 +36,9 @@ type Engine struct {
 	notify listeners
 	// groups holds the consumer groups open in this server (groups.go).
 	groups groupRegistry
+	// IcebergStatus reports the compactor's tables for
+	// pg_catalog.strand_iceberg_tables (system_iceberg.go); nil: none.
+	IcebergStatus func() []IcebergTableStatus
 }
 
 // NewEngine makes an engine over an open log.

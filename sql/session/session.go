@@ -29,6 +29,10 @@ type Session struct {
 	txStart time.Time
 	// currentReader is what subqueries of the running statement read.
 	currentReader exec.TableSource
+	// tags caches the command tags of 0 and 1 rows for the write tag
+	// base tagBase (see writeTag).
+	tagBase string
+	tags    [2]string
 	// cursors by name (DECLARE)
 	cursors map[string]*cursor
 	// notifies waits for the transaction's commit.

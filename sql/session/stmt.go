@@ -162,7 +162,12 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Deallocate:
 		return nil, "DEALLOCATE", nil
 	case *sql.CreateMaterializedView:
-		return nil, "CREATE MATERIALIZED VIEW", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateView(x) })
+		if err := s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateView(x) }); err != nil {
+			return nil, "", err
+		}
+		// The view backfills while writes go on; CREATE returns when it
+		// is live (views.go).
+		return nil, "CREATE MATERIALIZED VIEW", s.awaitView(ctx, x)
 	case *sql.RefreshMaterializedView:
 		// Views are maintained inside every write: always fresh.
 		b := s.builder(s.catalog(), nil)
@@ -274,15 +279,31 @@ func (s *Session) write(ctx context.Context, p *prepared, params []types.Datum) 
 		if own {
 			txn.Release()
 		}
-		var ce *log.ConflictError
-		if own && err != nil && errors.As(err, &ce) && (ce.SQLState() == "40001" && !isInsert || upsert) && attempt < maxRetries {
-			continue
-		}
-		if own && err != nil && errors.As(err, &ce) && ce.SQLState() == "23505" {
-			return nil, "", s.duplicateError(ce)
+		if own && err != nil {
+			var ce *log.ConflictError
+			if errors.As(err, &ce) && (ce.SQLState() == "40001" && !isInsert || upsert) && attempt < maxRetries {
+				continue
+			}
+			if errors.As(err, &ce) && ce.SQLState() == "23505" {
+				return nil, "", s.duplicateError(ce)
+			}
 		}
 		return seq, tag, err
 	}
+}
+
+// writeTag is a write's command tag: base ("INSERT 0 ", "UPDATE ") and
+// the row count. The tags of 0 and 1 rows are kept for the last base, so
+// that a single-row write does not build its tag each time.
+func (s *Session) writeTag(base string, n int64) string {
+	if n > 1 || n < 0 {
+		return base + strconv.FormatInt(n, 10)
+	}
+	if base != s.tagBase {
+		s.tagBase = base
+		s.tags = [2]string{base + "0", base + "1"}
+	}
+	return s.tags[n]
 }
 
 func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Datum, txn *exec.Txn, commit bool) (rowSeq, string, error) {
@@ -316,7 +337,7 @@ func (s *Session) writeOnce(ctx context.Context, p *prepared, params []types.Dat
 			}
 		}
 	}
-	tag := w.Tag + strconv.FormatInt(res.Count, 10)
+	tag := s.writeTag(w.Tag, res.Count)
 	if w.Returning == nil {
 		return nil, tag, nil
 	}
