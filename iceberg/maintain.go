@@ -134,27 +134,39 @@ func mergeTier(size int64) int {
 }
 
 // planMerge picks the small files to merge: every size tier holding at
-// least MergeFiles files below 3/4 of the target size.
+// least MergeFiles files below 3/4 of the target size. In a partitioned
+// table tiers are counted per partition, and a group never mixes
+// partitions: a merged file must hold one partition's rows, as the files
+// it replaces did (iceberg-go's rewrite writes its output by the spec).
 func (c *Compactor) planMerge(tasks []table.FileScanTask) [][]table.FileScanTask {
+	type tierKey struct {
+		tier int
+		part string
+	}
 	small := c.opts.TargetFileSize * 3 / 4
-	tiers := map[int][]table.FileScanTask{}
+	tiers := map[tierKey][]table.FileScanTask{}
 	for _, t := range tasks {
 		if len(t.DeleteFiles) > 0 || len(t.EqualityDeleteFiles) > 0 || len(t.DeletionVectorFiles) > 0 || t.Start != 0 {
 			continue // Strand writes no deletes; a split file is not small
 		}
 		if sz := t.File.FileSizeBytes(); sz < small {
-			tiers[mergeTier(sz)] = append(tiers[mergeTier(sz)], t)
+			k := tierKey{tier: mergeTier(sz), part: partitionKey(t.File)}
+			tiers[k] = append(tiers[k], t)
 		}
 	}
-	var groups [][]table.FileScanTask
-	for _, tier := range slices.Sorted(func(yield func(int) bool) {
-		for k := range tiers {
-			if !yield(k) {
-				return
-			}
+	keys := make([]tierKey, 0, len(tiers))
+	for k := range tiers {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b tierKey) int {
+		if a.tier != b.tier {
+			return a.tier - b.tier
 		}
-	}) {
-		if g := tiers[tier]; len(g) >= c.opts.MergeFiles {
+		return strings.Compare(a.part, b.part)
+	})
+	var groups [][]table.FileScanTask
+	for _, k := range keys {
+		if g := tiers[k]; len(g) >= c.opts.MergeFiles {
 			groups = append(groups, g)
 		}
 	}

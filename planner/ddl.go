@@ -9,6 +9,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 
 	"github.com/strand-db/strand/exec"
+	strandiceberg "github.com/strand-db/strand/iceberg"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -82,7 +83,17 @@ func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, er
 		if td.Options == nil {
 			td.Options = map[string]string{}
 		}
+		if o.Name == optLocalRetention {
+			if err := checkLocalRetention(o.Value); err != nil {
+				return nil, err
+			}
+		}
 		td.Options[o.Name] = o.Value
+	}
+	// partition_by is the Iceberg partition spec: checked here so a bad
+	// spec fails the CREATE, not the compactor later (iceberg/partition.go).
+	if err := strandiceberg.CheckPartitionBy(td); err != nil {
+		return nil, err
 	}
 	ifNotExists := st.IfNotExists
 	return func(c *log.Catalog) error {
@@ -203,6 +214,9 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 					if k == sv.Columns[i].ID {
 						return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop column %q of relation %q: it is part of the key", a.Name, nt.Name)
 					}
+				}
+				if err := checkNotPartitionSource(&nt, sv.Columns[i]); err != nil {
+					return err
 				}
 				sv.Columns = append(sv.Columns[:i:i], sv.Columns[i+1:]...)
 			case sql.AlterRenameColumn:
@@ -327,6 +341,26 @@ func DropSchemas(st *sql.Drop) func(*log.Catalog) error {
 	}
 }
 
+// checkNotPartitionSource refuses to drop a column the table's Iceberg
+// partition spec is computed from: the Iceberg tables would lose the
+// source of their partitions.
+func checkNotPartitionSource(td *log.TableDesc, col log.Column) error {
+	spec, ok := td.Options[strandiceberg.OptPartitionBy]
+	if !ok || len(td.Versions) == 0 {
+		return nil
+	}
+	fields, err := strandiceberg.ParsePartitionBy(spec, td.Versions[0].Columns)
+	if err != nil {
+		return nil // validated at CREATE; nothing to protect
+	}
+	for _, f := range fields {
+		if f.Column.ID == col.ID {
+			return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop column %q of relation %q: the table is partitioned by it (partition_by = '%s')", col.Name, td.Name, spec)
+		}
+	}
+	return nil
+}
+
 // setTableOptions applies ALTER TABLE SET/RESET (options) to a copy of the
 // descriptor. notify = 'channel' makes every commit that writes the table
 // NOTIFY that channel (sql/session/notify.go).
@@ -336,11 +370,18 @@ func setTableOptions(nt *log.TableDesc, a sql.AlterAction) error {
 		opts[k] = v
 	}
 	for _, o := range a.Options {
-		if o.Name != "notify" {
+		if o.Name != "notify" && o.Name != optLocalRetention {
 			return pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
 		}
 		if a.Kind == sql.AlterResetOptions {
 			delete(opts, o.Name)
+			continue
+		}
+		if o.Name == optLocalRetention {
+			if err := checkLocalRetention(o.Value); err != nil {
+				return err
+			}
+			opts[o.Name] = o.Value
 			continue
 		}
 		if o.Value == "" {

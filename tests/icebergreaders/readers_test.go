@@ -39,6 +39,10 @@ var tables = []tableSpec{
 	{name: "acct", key: []string{"id"}, spark: true},
 	{name: "pairs", key: []string{"a", "b"}, spark: true},
 	{name: "timed"},
+	// zones is partitioned (partition_by = 'region, day(at)'): its state
+	// and change log hold one file per region and day, with the values in
+	// the manifests.
+	{name: "zones", key: []string{"id"}, spark: true},
 }
 
 // icebergNames are the Iceberg tables of a Strand table: a stream's one,
@@ -247,7 +251,8 @@ func writeRound1(t *testing.T, s *server) {
 			iv interval, vc varchar(20), dropme integer) APPEND ONLY KEY (acct)`,
 		`CREATE TABLE acct (id bigint PRIMARY KEY, owner text, balance numeric(12,2), opened date, limits integer[], seen timestamptz)`,
 		`CREATE TABLE pairs (a integer, b text, v double precision, PRIMARY KEY (a, b))`,
-		`CREATE TABLE timed (id integer, tm time)`)
+		`CREATE TABLE timed (id integer, tm time)`,
+		`CREATE TABLE zones (id bigint PRIMARY KEY, region text, at timestamptz, v integer) WITH (partition_by = 'region, day(at)')`)
 	var rows []string
 	for i := range 400 {
 		rows = append(rows, evRow(i, 0))
@@ -270,6 +275,18 @@ func writeRound1(t *testing.T, s *server) {
 		rows = append(rows, fmt.Sprintf("(%d, '%02d:%02d:%02d.%d')", i, i%24, i, 59-i, i%10))
 	}
 	insertRows(t, c, "timed", rows)
+	rows = nil
+	for i := range 60 {
+		rows = append(rows, zoneRow(i, 0))
+	}
+	insertRows(t, c, "zones", rows)
+}
+
+// zoneRow is row id of zones in a round: three regions (one NULL) over
+// three days; round 1 moves rows to other regions and days.
+func zoneRow(id, round int) string {
+	region := []string{"'eu'", "'us'", "NULL"}[(id+round)%3]
+	return fmt.Sprintf("(%d, %s, '2024-05-%02d %02d:00:00+00', %d)", id, region, 1+(id+round)%3, id%24, id*round)
 }
 
 func writeRound2(t *testing.T, s *server) {
@@ -306,6 +323,14 @@ func writeRound2(t *testing.T, s *server) {
 		rows = append(rows, fmt.Sprintf("(%d, '23:%02d:00')", i, i%60))
 	}
 	insertRows(t, c, "timed", rows)
+
+	rows = nil
+	for i := 40; i < 70; i++ {
+		rows = append(rows, zoneRow(i, 1))
+	}
+	execSQL(t, c, `INSERT INTO zones VALUES `+strings.Join(rows, ", ")+
+		` ON CONFLICT (id) DO UPDATE SET region = excluded.region, at = excluded.at, v = excluded.v`,
+		`DELETE FROM zones WHERE id % 9 = 0`)
 }
 
 // waitCompacted waits until every Iceberg table covers every event its
