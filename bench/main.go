@@ -46,6 +46,7 @@ var suites = []suite{
 	{"agg", (*bench).aggregate},
 	{"bigview", (*bench).bigView},
 	{"subscribe", (*bench).subscribe},
+	{"groups", (*bench).groups},
 	{"profile", (*bench).profile},
 	{"profile-rt", (*bench).profileRT},
 	{"nexmark", (*bench).nexmark},
