@@ -201,8 +201,9 @@ const (
 // encode at once, and each part's files still cover a contiguous LSN
 // range of their own, disjoint from the other's (the back part's rows run
 // in chunk order from the end: files are not sorted, and readers that need
-// LSN order sort, as ColdReader does). With Parallelism 1, or a range
-// too small to split, the first scanner reads it all.
+// LSN order sort, as ColdReader does). With Parallelism 1, a range too
+// small to split, or a partitioned table (one file per partition value per
+// commit), the first scanner reads it all.
 func (f *fileSet) scanEvents(snap *log.Snapshot, rb *rowBuilder) error {
 	sp := newLSNSplit(f.from, f.to)
 	var (
@@ -211,7 +212,10 @@ func (f *fileSet) scanEvents(snap *log.Snapshot, rb *rowBuilder) error {
 		backErr error
 	)
 	startBack := func() {
-		if started || f.c.opts.Parallelism < 2 || !sp.worthSplitting() {
+		// A partitioned table is scanned by one writer, so a commit
+		// writes one file per partition value (until the target size),
+		// not one per writer.
+		if started || f.c.opts.Parallelism < 2 || !sp.worthSplitting() || !f.tg.tbl.Spec().IsUnpartitioned() {
 			return
 		}
 		started = true
