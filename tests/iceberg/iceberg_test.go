@@ -66,32 +66,7 @@ func scanRows(t *testing.T, comp *iceberg.Compactor, ident table.Identifier, col
 		t.Fatal(err)
 	}
 	defer at.Release()
-	idx := make([]int, len(cols))
-	for i, name := range cols {
-		found := at.Schema().FieldIndices(name)
-		if len(found) != 1 {
-			t.Fatalf("%v: no column %q in %s", ident, name, at.Schema())
-		}
-		idx[i] = found[0]
-	}
-	var out []string
-	tr := array.NewTableReader(at, 1024)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		for r := 0; r < int(rec.NumRows()); r++ {
-			parts := make([]string, len(cols))
-			for i, c := range idx {
-				parts[i] = pgText(rec.Column(c), r)
-			}
-			out = append(out, strings.Join(parts, "|"))
-		}
-	}
-	if err := tr.Err(); err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
+	return arrowRows(t, at, cols)
 }
 
 // pgText renders one Arrow value in PostgreSQL's text output (UTC, ISO).

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
@@ -63,32 +62,7 @@ func scanCatalog(t *testing.T, cat catalog.Catalog, ident table.Identifier, cols
 		return nil, err
 	}
 	defer at.Release()
-	idx := make([]int, len(cols))
-	for i, name := range cols {
-		found := at.Schema().FieldIndices(name)
-		if len(found) != 1 {
-			t.Fatalf("%v: no column %q in %s", ident, name, at.Schema())
-		}
-		idx[i] = found[0]
-	}
-	var out []string
-	tr := array.NewTableReader(at, 1024)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		for r := 0; r < int(rec.NumRows()); r++ {
-			parts := make([]string, len(cols))
-			for i, c := range idx {
-				parts[i] = pgText(rec.Column(c), r)
-			}
-			out = append(out, strings.Join(parts, "|"))
-		}
-	}
-	if err := tr.Err(); err != nil {
-		return nil, err
-	}
-	slices.Sort(out)
-	return out, nil
+	return arrowRows(t, at, cols), nil
 }
 
 func mustScan(t *testing.T, cat catalog.Catalog, ident table.Identifier, cols ...string) []string {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,8 +188,8 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	compare := func() {
 		t.Helper()
 		for _, i := range supported {
-			got := rowsOf(t, sc, fmt.Sprintf("SELECT * FROM v%d", i))
-			want := rowsOf(t, pc, viewDefs[i])
+			got := strandtest.SortedRows(t, sc, fmt.Sprintf("SELECT * FROM v%d", i))
+			want := strandtest.SortedRows(t, pc, viewDefs[i])
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("view %d (%s) after %d statements differs from PostgreSQL:\nstrand:   %v\npostgres: %v", i, viewDefs[i], w.n, got, want)
 			}
@@ -273,32 +272,4 @@ func (w *workload) next() string {
 		ts := w.maybeNull(fmt.Sprintf("'2024-01-01 %02d:%02d:00'", r.Intn(6), r.Intn(60)))
 		return fmt.Sprintf(`INSERT INTO events (k, v, kind, ts) VALUES (%d, %s, '%s', %s)`, r.Intn(12), w.maybeNull(strconv.Itoa(r.Intn(50))), w.pick(statuses), ts)
 	}
-}
-
-// rowsOf returns a query's rows as sorted text lines.
-func rowsOf(t *testing.T, c *pgx.Conn, q string) []string {
-	t.Helper()
-	rows, err := c.Query(context.Background(), q, pgx.QueryExecModeSimpleProtocol)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		vals := rows.RawValues()
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if v == nil {
-				parts[i] = "NULL"
-			} else {
-				parts[i] = string(v)
-			}
-		}
-		out = append(out, strings.Join(parts, "|"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	sort.Strings(out)
-	return out
 }
