@@ -117,16 +117,24 @@ func (sp *stmtParser) createTable() (Statement, error) {
 	if err := sp.expectPunct(")"); err != nil {
 		return nil, err
 	}
+	appendOnly := false
 	for !sp.eof() {
 		tok := sp.next()
 		switch {
 		case tok.is("append"):
-			if err := sp.expectWords("only", "key"); err != nil {
+			if err := sp.expect("only"); err != nil {
 				return nil, err
 			}
-			if st.AppendOnlyKey != nil {
+			if appendOnly {
 				return nil, sp.syntaxErr(tok)
 			}
+			appendOnly = true
+			// APPEND ONLY without KEY is a stream with no key columns,
+			// which is what a table without a primary key is already.
+			if !sp.peek().is("key") {
+				continue
+			}
+			sp.next()
 			if st.AppendOnlyKey, err = sp.identList(); err != nil {
 				return nil, err
 			}
@@ -138,7 +146,7 @@ func (sp *stmtParser) createTable() (Statement, error) {
 			return nil, sp.unsupported(tok, "CREATE TABLE ... "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
 		}
 	}
-	if st.AppendOnlyKey != nil && st.PrimaryKey != nil {
+	if appendOnly && st.PrimaryKey != nil {
 		return nil, errAt(sp.src, sp.toks[0].Pos, pgerr.InvalidTableDefinition, "an APPEND ONLY table cannot have a PRIMARY KEY")
 	}
 	return st, nil

@@ -360,3 +360,28 @@ func TestPreparedWritesFollowTheCatalog(t *testing.T) {
 		t.Fatalf("after ALTER: %d rows, sum %d, %d NULL b, %v", n, sum, nulls, err)
 	}
 }
+
+// TestAppendOnlyWithoutKey: APPEND ONLY with no KEY is one stream with no
+// key columns: every INSERT appends, duplicates included, numbered in order.
+func TestAppendOnlyWithoutKey(t *testing.T) {
+	ctx := context.Background()
+	c := strandtest.Start(t, "").Connect(t)
+	if _, err := c.Exec(ctx, `CREATE TABLE clicks (url text, n int) APPEND ONLY WITH (notify = 'clicks')`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.Exec(ctx, `INSERT INTO clicks VALUES ('/a', 1)`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n, maxVersion int64
+	if err := c.QueryRow(ctx, `SELECT count(*), max(_version) FROM clicks`).Scan(&n, &maxVersion); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || maxVersion != 3 {
+		t.Fatalf("got %d rows up to version %d, want 3 rows up to version 3", n, maxVersion)
+	}
+	if _, err := c.Exec(ctx, `CREATE TABLE bad (id int PRIMARY KEY) APPEND ONLY`); sqlstate(err) != "42P16" {
+		t.Fatalf("APPEND ONLY with a PRIMARY KEY: %v", err)
+	}
+}
