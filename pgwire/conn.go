@@ -84,11 +84,16 @@ type conn struct {
 
 	stmts   map[string]*statement
 	portals map[string]*portal
+	// sparePortal is the last portal released, reused by the next Bind.
+	sparePortal *portal
 	// bind is the last Bind decoded (its slices are reused).
 	bind bindMsg
 	// failed records an error sent since the last Sync; skipping is set
 	// while extended-protocol messages are discarded up to the next Sync.
 	failed, skipping bool
+	// waited is set when waitForClient set c.w.reading (serve's own copy,
+	// read without the lock).
+	waited bool
 	// atBoundary is set when ReadyForQuery was the last thing sent.
 	atBoundary bool
 	// broken is set when the message stream can no longer be trusted.
@@ -248,9 +253,14 @@ func (c *conn) loop() error {
 			return err
 		}
 		typ, body, err := c.readMessage()
-		c.w.Lock()
-		c.w.reading = false
-		c.w.Unlock()
+		if c.waited {
+			// Only a wait that flushed set c.w.reading: the messages of a
+			// pipeline already buffered skip the lock.
+			c.w.Lock()
+			c.w.reading = false
+			c.w.Unlock()
+			c.waited = false
+		}
 		if err != nil {
 			return c.readError(err)
 		}
@@ -304,6 +314,7 @@ func (c *conn) waitForClient() error {
 		return err
 	}
 	c.w.reading = true
+	c.waited = true
 	return nil
 }
 
@@ -493,7 +504,13 @@ func (c *conn) handleBind(body []byte) error {
 	if err != nil {
 		return c.extErrorCtx(ctx, err)
 	}
-	c.portals[string(m.portal)] = &portal{p: p, st: st, cols: st.cols, formats: resultFormats}
+	pt := c.sparePortal
+	if pt == nil {
+		pt = new(portal)
+	}
+	c.sparePortal = nil
+	*pt = portal{p: p, st: st, cols: st.cols, formats: resultFormats}
+	c.portals[string(m.portal)] = pt
 	c.send(&pgproto3.BindComplete{})
 	return nil
 }
@@ -713,8 +730,17 @@ func (c *conn) dropStatement(name string) {
 func (c *conn) dropPortal(name string) {
 	if p, ok := c.portals[name]; ok {
 		delete(c.portals, name)
-		p.p.Close()
+		c.releasePortal(p)
 	}
+}
+
+// releasePortal closes a portal that is no longer in c.portals and keeps
+// its struct for the next Bind: drivers bind the unnamed portal once per
+// execution.
+func (c *conn) releasePortal(p *portal) {
+	p.p.Close()
+	*p = portal{}
+	c.sparePortal = p
 }
 
 // endOfTransaction drops all portals once no transaction is open.
@@ -724,7 +750,7 @@ func (c *conn) endOfTransaction() {
 	}
 	for name, p := range c.portals {
 		delete(c.portals, name)
-		p.p.Close()
+		c.releasePortal(p)
 	}
 }
 
@@ -946,7 +972,11 @@ func (c *conn) readyForQuery() {
 		c.sendLocked(&pgproto3.ParameterStatus{Name: name, Value: c.w.params[name]})
 	}
 	c.w.pending = c.w.pending[:0]
-	c.sendLocked(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
+	if c.w.err == nil {
+		// ReadyForQuery, appended by hand: a message value per round trip
+		// would be allocated.
+		c.w.out = append(c.w.out, 'Z', 0, 0, 0, 5, c.sess.TxStatus())
+	}
 	c.w.Unlock()
 	c.atBoundary = true
 }

@@ -41,6 +41,8 @@ type Session struct {
 	runSubquery func(*exec.Env, exec.Node, int) ([]exec.Row, error)
 	// sysTables is the last catalog reader made (catalogReaderFor).
 	sysTables *systemTables
+	// spareRun is the last portal closed, reused by the next Bind (start).
+	spareRun *run
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {
@@ -116,11 +118,11 @@ func (s *Session) ExecuteSimple(ctx context.Context, query string, w pgwire.Resu
 			}
 		}
 		run := s.start(ctx, p, nil, nil)
-		if _, err := run.execute(ctx, w, 0); err != nil {
-			run.close()
+		_, err = run.execute(ctx, w, 0)
+		run.Close()
+		if err != nil {
 			return s.fail(err)
 		}
-		run.close()
 	}
 	return nil
 }
@@ -312,9 +314,24 @@ type run struct {
 	done  bool
 	tag   string
 	buf   [][]byte
+	// closed is set by Close, after which the run is the session's spare.
+	closed bool
+	// rctx is the context a row-limited execution runs under (see execute).
+	rctx *resumeCtx
+	// pushFn is r.push as a func value; pushW and pushErr its state.
+	pushFn  func(exec.Row, error) bool
+	pushW   pgwire.ResultWriter
+	pushErr error
 }
 
 func (s *Session) start(ctx context.Context, p *prepared, params []types.Datum, formats []int16) *run {
+	if r := s.spareRun; r != nil {
+		// The last closed portal: drivers bind, execute and close the
+		// unnamed portal once per statement, so one run is reused for all.
+		s.spareRun = nil
+		*r = run{s: s, p: p, params: params, formats: formats, buf: r.buf, pushFn: r.pushFn}
+		return r
+	}
 	return &run{s: s, p: p, params: params, formats: formats}
 }
 
@@ -327,7 +344,17 @@ func (r *run) Execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 	return suspended, nil
 }
 
-func (r *run) Close() { r.close() }
+// Close implements pgwire.Portal. pgwire never uses a portal after closing
+// it, so the run is kept for the session's next portal (see start).
+func (r *run) Close() {
+	if r.closed {
+		return
+	}
+	r.close()
+	r.closed = true
+	r.p, r.params, r.formats, r.tag = nil, nil, nil, ""
+	r.s.spareRun = r
+}
 
 func (r *run) close() {
 	if r.stop != nil {
@@ -345,6 +372,16 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 		r.done, r.tag = true, ""
 		return false, r.s.copyStatement(ctx, cp, w)
 	}
+	if maxRows > 0 && r.next == nil {
+		// A row-limited portal may suspend and resume in a later Execute,
+		// whose context is another: the plan keeps the context it started
+		// with, so it gets one that follows the running Execute's.
+		r.rctx = &resumeCtx{}
+	}
+	if r.rctx != nil {
+		r.rctx.Context = ctx
+		ctx = r.rctx
+	}
 	if r.next == nil {
 		rows, tag, err := r.s.execStatement(ctx, r.p, r.params)
 		if err != nil {
@@ -360,17 +397,13 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 			// the coroutine a suspendable pull needs. (A plain callback,
 			// not range-over-func: a sequence that calls yield again after
 			// a stop gets false, not a panic.)
-			var failed error
-			rows(func(row exec.Row, err error) bool {
-				if failed == nil && err == nil {
-					err = r.writeRow(w, row)
-					r.count++
-				}
-				if failed == nil {
-					failed = err
-				}
-				return failed == nil
-			})
+			if r.pushFn == nil {
+				r.pushFn = r.push
+			}
+			r.pushW, r.pushErr = w, nil
+			rows(r.pushFn)
+			failed := r.pushErr
+			r.pushW, r.pushErr = nil, nil
 			if failed != nil {
 				return false, failed
 			}
@@ -401,11 +434,45 @@ func (r *run) execute(ctx context.Context, w pgwire.ResultWriter, maxRows int) (
 	return false, r.complete(w)
 }
 
+// resumeCtx is the context of a portal that can suspend: its Context is
+// set to the context of each Execute that runs it, so a resumed plan sees
+// that Execute's cancellation and statement_timeout, not the first one's
+// (which ended with the first Execute).
+type resumeCtx struct{ context.Context }
+
+// push is the yield of an Execute without a row limit, writing each row to
+// r.pushW and keeping the first error in r.pushErr. Its method value
+// (pushFn) is made once per run, and runs are reused, so a statement does
+// not allocate a callback.
+func (r *run) push(row exec.Row, err error) bool {
+	if r.pushErr == nil && err == nil {
+		err = r.writeRow(r.pushW, row)
+		r.count++
+	}
+	if r.pushErr == nil {
+		r.pushErr = err
+	}
+	return r.pushErr == nil
+}
+
+// selectTags are the command tags of small SELECT results, made once so
+// that the common short query does not build its tag every time.
+var selectTags = func() (t [64]string) {
+	for i := range t {
+		t[i] = "SELECT " + strconv.Itoa(i)
+	}
+	return t
+}()
+
 // complete ends the rows with the command tag.
 func (r *run) complete(w pgwire.ResultWriter) error {
 	r.done = true
 	if r.tag == "SELECT" {
-		r.tag = "SELECT " + strconv.FormatInt(r.count, 10)
+		if r.count >= 0 && r.count < int64(len(selectTags)) {
+			r.tag = selectTags[r.count]
+		} else {
+			r.tag = "SELECT " + strconv.FormatInt(r.count, 10)
+		}
 	}
 	return w.Complete(r.tag)
 }

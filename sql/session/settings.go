@@ -88,13 +88,6 @@ func newSettings() *settings {
 	return s
 }
 
-// typesAt returns the type settings with the clock of a transaction.
-func (s *settings) typesAt(now time.Time) *types.Settings {
-	t := *s.types
-	t.Now = now
-	return &t
-}
-
 // searchPath returns the schemas of search_path; the caller must not
 // change the slice.
 func (s *settings) searchPath() []string {

@@ -197,7 +197,15 @@ func (s *Session) envFor(params []types.Datum, cat *log.Catalog) *exec.Env {
 		// Made once per session: every statement's Env carries it.
 		s.runSubquery = s.subquery
 	}
-	return &exec.Env{Params: params, Settings: s.vars.typesAt(s.txStart), Now: s.txStart, Catalog: s.catalogReaderFor(cat), RunSubquery: s.runSubquery}
+	// The Env and its Settings (the session's, with the statement's clock)
+	// are one allocation.
+	x := &struct {
+		env exec.Env
+		set types.Settings
+	}{set: *s.vars.types}
+	x.set.Now = s.txStart
+	x.env = exec.Env{Params: params, Settings: &x.set, Now: s.txStart, Catalog: s.catalogReaderFor(cat), RunSubquery: s.runSubquery}
+	return &x.env
 }
 
 // subquery is the Env's RunSubquery: it reads what the running statement
