@@ -184,7 +184,7 @@ func TestTieringKeepsEveryRead(t *testing.T) {
 	// A view's backfill from the stream is refused.
 	snap = l.Snapshot()
 	td, _ := snap.Catalog().Table(s)
-	err = ScanRowsIn(l.db, td, func([]byte, uint32, []byte, uint64) error { return nil })
+	err = ScanEventsIn(l.db, td, 0, ^uint64(0), func(*Event) error { return nil })
 	snap.Release()
 	if !errors.As(err, &te) || te.SQLState() != "0A000" {
 		t.Fatalf("backfill from a tiered stream: %v", err)
@@ -193,7 +193,7 @@ func TestTieringKeepsEveryRead(t *testing.T) {
 	// before tiering): the marker in the state says events are gone.
 	stale := *td
 	stale.TierFloor = 0
-	err = ScanRowsIn(l.db, &stale, func([]byte, uint32, []byte, uint64) error { return nil })
+	err = ScanEventsIn(l.db, &stale, 0, ^uint64(0), func(*Event) error { return nil })
 	if !errors.As(err, &te) || te.SQLState() != "0A000" {
 		t.Fatalf("backfill from a tiered stream with a stale descriptor: %v", err)
 	}
