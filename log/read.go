@@ -274,4 +274,3 @@ func scanRange(src iterSource, start, end []byte, fn func(k, v []byte) error) er
 func ScanHookRange(st HookState, start, end []byte, fn func(k, v []byte) error) error {
 	return scanRange(st, start, end, fn)
 }
-
