@@ -322,7 +322,7 @@ func widthBucketFloat(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 		return nil, pgerr.New(errWidthBucket, "lower bound cannot equal upper bound")
 	}
 	if r > math.MaxInt32 {
-		return nil, errIntRange(32)
+		return nil, ErrIntRange(32)
 	}
 	return r, nil
 }
@@ -376,7 +376,7 @@ func widthBucketNumeric(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 		return nil, pgerr.New(errWidthBucket, "lower bound cannot equal upper bound")
 	}
 	if r > math.MaxInt32 {
-		return nil, errIntRange(32)
+		return nil, ErrIntRange(32)
 	}
 	return r, nil
 }
@@ -431,8 +431,8 @@ func intGCD(b int, lcm bool) impl {
 			r = new(big.Int).Mul(big.NewInt(x), big.NewInt(y))
 			r.Abs(r).Quo(r, g)
 		}
-		if !r.IsInt64() || !fitsBits(r.Int64(), b) {
-			return nil, errIntRange(b)
+		if !r.IsInt64() || !FitsIntBits(r.Int64(), b) {
+			return nil, ErrIntRange(b)
 		}
 		return r.Int64(), nil
 	}

@@ -154,14 +154,16 @@ func intTypeName(b int) string {
 	return "bigint"
 }
 
-func errIntRange(b int) error {
+// ErrIntRange is 22003 for a b-bit integer type.
+func ErrIntRange(b int) error {
 	return pgerr.New(pgerr.NumericValueOutOfRange, "%s out of range", intTypeName(b))
 }
 
 // ErrDivisionByZero is 22012.
 func ErrDivisionByZero() error { return pgerr.New(pgerr.DivisionByZero, "division by zero") }
 
-func fitsBits(v int64, b int) bool {
+// FitsIntBits says whether v fits a b-bit integer type.
+func FitsIntBits(v int64, b int) bool {
 	switch b {
 	case 16:
 		return v >= math.MinInt16 && v <= math.MaxInt16
@@ -173,55 +175,66 @@ func fitsBits(v int64, b int) bool {
 
 func intArith(op byte, b int) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 	return func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
-		x, y := a[0].(int64), a[1].(int64)
-		var r int64
-		switch op {
-		case '+':
-			r = x + y
-			if (x >= 0) == (y >= 0) && (r >= 0) != (x >= 0) {
-				return nil, errIntRange(b)
-			}
-		case '-':
-			r = x - y
-			if (x >= 0) != (y >= 0) && (r >= 0) != (x >= 0) {
-				return nil, errIntRange(b)
-			}
-		case '*':
-			hi, lo := bits.Mul64(uint64(abs64(x)), uint64(abs64(y)))
-			neg := (x < 0) != (y < 0)
-			if hi != 0 || (lo > math.MaxInt64 && !(neg && lo == 1<<63)) || x == math.MinInt64 && y != 1 && y != 0 || y == math.MinInt64 && x != 1 && x != 0 {
-				return nil, errIntRange(b)
-			}
-			r = x * y
-		case '/':
-			if y == 0 {
-				return nil, ErrDivisionByZero()
-			}
-			if y == -1 {
-				if x == minOf(b) {
-					return nil, errIntRange(b)
-				}
-				r = -x
-			} else {
-				r = x / y
-			}
-		case '%':
-			if y == 0 {
-				return nil, ErrDivisionByZero()
-			}
-			if y == -1 {
-				return int64(0), nil
-			}
-			r = x % y
-		}
-		if !fitsBits(r, b) {
-			return nil, errIntRange(b)
+		r, err := IntArith(op, b, a[0].(int64), a[1].(int64))
+		if err != nil {
+			return nil, err
 		}
 		return r, nil
 	}
 }
 
-func minOf(b int) int64 {
+// IntArith is x op y (op one of + - * / %) on b-bit integers with
+// PostgreSQL's errors: 22003 on overflow, 22012 on division by zero, and
+// x % -1 = 0. The row engine and the vectorized one both call it.
+func IntArith(op byte, b int, x, y int64) (int64, error) {
+	var r int64
+	switch op {
+	case '+':
+		r = x + y
+		if (x >= 0) == (y >= 0) && (r >= 0) != (x >= 0) {
+			return 0, ErrIntRange(b)
+		}
+	case '-':
+		r = x - y
+		if (x >= 0) != (y >= 0) && (r >= 0) != (x >= 0) {
+			return 0, ErrIntRange(b)
+		}
+	case '*':
+		hi, lo := bits.Mul64(uint64(abs64(x)), uint64(abs64(y)))
+		neg := (x < 0) != (y < 0)
+		if hi != 0 || (lo > math.MaxInt64 && !(neg && lo == 1<<63)) || x == math.MinInt64 && y != 1 && y != 0 || y == math.MinInt64 && x != 1 && x != 0 {
+			return 0, ErrIntRange(b)
+		}
+		r = x * y
+	case '/':
+		if y == 0 {
+			return 0, ErrDivisionByZero()
+		}
+		if y == -1 {
+			if x == MinIntOf(b) {
+				return 0, ErrIntRange(b)
+			}
+			r = -x
+		} else {
+			r = x / y
+		}
+	case '%':
+		if y == 0 {
+			return 0, ErrDivisionByZero()
+		}
+		if y == -1 {
+			return 0, nil
+		}
+		r = x % y
+	}
+	if !FitsIntBits(r, b) {
+		return 0, ErrIntRange(b)
+	}
+	return r, nil
+}
+
+// MinIntOf is the smallest b-bit integer.
+func MinIntOf(b int) int64 {
 	switch b {
 	case 16:
 		return math.MinInt16
@@ -241,8 +254,8 @@ func abs64(x int64) int64 {
 func intNeg(b int) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 	return func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 		x := a[0].(int64)
-		if x == minOf(b) {
-			return nil, errIntRange(b)
+		if x == MinIntOf(b) {
+			return nil, ErrIntRange(b)
 		}
 		return -x, nil
 	}
@@ -251,8 +264,8 @@ func intNeg(b int) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 func intAbs(b int) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 	return func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 		x := a[0].(int64)
-		if x == minOf(b) {
-			return nil, errIntRange(b)
+		if x == MinIntOf(b) {
+			return nil, ErrIntRange(b)
 		}
 		return abs64(x), nil
 	}

@@ -2,7 +2,6 @@ package vec
 
 import (
 	"math"
-	"math/bits"
 	"strings"
 	"sync"
 
@@ -305,7 +304,7 @@ func (e *intArith) eval(bt *batch, sel []int32) (*vector, error) {
 		if a.null(i) || b.null(i) {
 			continue
 		}
-		r, err := intOp(e.op, e.bits, a.int(i), b.int(i))
+		r, err := exec.IntArith(e.op, e.bits, a.int(i), b.int(i))
 		if err != nil {
 			return nil, err
 		}
@@ -315,91 +314,6 @@ func (e *intArith) eval(bt *batch, sel []int32) (*vector, error) {
 		}
 	}
 	return out, nil
-}
-
-func intOp(op byte, b int, x, y int64) (int64, error) {
-	var r int64
-	switch op {
-	case '+':
-		r = x + y
-		if (x >= 0) == (y >= 0) && (r >= 0) != (x >= 0) {
-			return 0, errIntRange(b)
-		}
-	case '-':
-		r = x - y
-		if (x >= 0) != (y >= 0) && (r >= 0) != (x >= 0) {
-			return 0, errIntRange(b)
-		}
-	case '*':
-		hi, lo := bits.Mul64(uint64(abs64(x)), uint64(abs64(y)))
-		neg := (x < 0) != (y < 0)
-		if hi != 0 || (lo > math.MaxInt64 && !(neg && lo == 1<<63)) || x == math.MinInt64 && y != 1 && y != 0 || y == math.MinInt64 && x != 1 && x != 0 {
-			return 0, errIntRange(b)
-		}
-		r = x * y
-	case '/':
-		if y == 0 {
-			return 0, exec.ErrDivisionByZero()
-		}
-		if y == -1 {
-			if x == minOf(b) {
-				return 0, errIntRange(b)
-			}
-			r = -x
-		} else {
-			r = x / y
-		}
-	case '%':
-		if y == 0 {
-			return 0, exec.ErrDivisionByZero()
-		}
-		if y == -1 {
-			return 0, nil
-		}
-		r = x % y
-	}
-	if !fitsBits(r, b) {
-		return 0, errIntRange(b)
-	}
-	return r, nil
-}
-
-func errIntRange(b int) error {
-	name := "bigint"
-	switch b {
-	case 16:
-		name = "smallint"
-	case 32:
-		name = "integer"
-	}
-	return pgerr.New(pgerr.NumericValueOutOfRange, "%s out of range", name)
-}
-
-func fitsBits(v int64, b int) bool {
-	switch b {
-	case 16:
-		return v >= math.MinInt16 && v <= math.MaxInt16
-	case 32:
-		return v >= math.MinInt32 && v <= math.MaxInt32
-	}
-	return true
-}
-
-func minOf(b int) int64 {
-	switch b {
-	case 16:
-		return math.MinInt16
-	case 32:
-		return math.MinInt32
-	}
-	return math.MinInt64
-}
-
-func abs64(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // intUnary is -x (neg) or abs(x).
@@ -421,8 +335,8 @@ func (e *intUnary) eval(bt *batch, sel []int32) (*vector, error) {
 			continue
 		}
 		x := a.int(i)
-		if x == minOf(e.bits) {
-			return nil, errIntRange(e.bits)
+		if x == exec.MinIntOf(e.bits) {
+			return nil, exec.ErrIntRange(e.bits)
 		}
 		if e.neg || x < 0 {
 			x = -x
@@ -447,8 +361,8 @@ func (e *intNarrow) eval(bt *batch, sel []int32) (*vector, error) {
 		return nil, err
 	}
 	for _, i := range sel {
-		if !a.null(i) && !fitsBits(a.int(i), e.bits) {
-			return nil, errIntRange(e.bits)
+		if !a.null(i) && !exec.FitsIntBits(a.int(i), e.bits) {
+			return nil, exec.ErrIntRange(e.bits)
 		}
 	}
 	return a, nil
