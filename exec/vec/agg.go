@@ -208,7 +208,7 @@ func (a *acc) extreme(s *aggSpec, g int32, v *vector, i int32) {
 		}
 	case kFloat:
 		x := v.flt(i)
-		if !a.seen[g] || cmpFloat(x, a.f[g])*want > 0 {
+		if !a.seen[g] || types.CompareFloat(x, a.f[g])*want > 0 {
 			a.f[g] = x
 		}
 	case kText:
@@ -253,7 +253,7 @@ func (a *acc) merge(s *aggSpec, g int32, o *acc, h int32) error {
 		case kInt:
 			c = cmp3(o.iv[h], a.iv[g])
 		case kFloat:
-			c = cmpFloat(o.f[h], a.f[g])
+			c = types.CompareFloat(o.f[h], a.f[g])
 		case kText:
 			c = strings.Compare(o.sv[h], a.sv[g])
 		}

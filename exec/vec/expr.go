@@ -504,7 +504,7 @@ func (e *compareExpr) eval(bt *batch, sel []int32) (*vector, error) {
 			x, y := a.int(i), b.int(i)
 			c = cmp3(x, y)
 		case kFloat:
-			c = cmpFloat(a.flt(i), b.flt(i))
+			c = types.CompareFloat(a.flt(i), b.flt(i))
 		case kText:
 			c = strings.Compare(a.string(i), b.string(i))
 		case kBool:
@@ -542,23 +542,6 @@ func cmp3(x, y int64) int {
 		return 1
 	}
 	return 0
-}
-
-// cmpFloat orders floats as types.Compare does.
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	case x == y:
-		return 0
-	case x != x && y != y:
-		return 0
-	case x != x:
-		return 1
-	}
-	return -1
 }
 
 func cmpBool(x, y bool) int {

@@ -622,6 +622,24 @@ func decodeJSONBKey(out, b []byte, top bool) ([]byte, []byte, error) {
 	return nil, nil, corruptKey()
 }
 
+// CompareFloat orders floats as PostgreSQL does: NaN equals NaN and sorts
+// above every number.
+func CompareFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	case x == y:
+		return 0
+	case x != x && y != y:
+		return 0
+	case x != x:
+		return 1
+	}
+	return -1
+}
+
 // Compare orders two non-NULL values of type t as PostgreSQL's btree
 // comparison does (text in C collation; NaN above every number).
 func Compare(t T, a, b Datum) int {
@@ -629,21 +647,7 @@ func Compare(t T, a, b Datum) int {
 	case int64:
 		return cmp3(x, b.(int64))
 	case float64:
-		y := b.(float64)
-		switch {
-		case x < y:
-			return -1
-		case x > y:
-			return 1
-		case x == y:
-			return 0
-		case x != x && y != y:
-			return 0
-		case x != x:
-			return 1
-		default:
-			return -1
-		}
+		return CompareFloat(x, b.(float64))
 	case string:
 		y := b.(string)
 		if t.OID == BpcharOID {
