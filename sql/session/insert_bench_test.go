@@ -3,10 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -18,8 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	strandlog "github.com/strand-db/strand/log"
-	"github.com/strand-db/strand/pgwire"
-	"github.com/strand-db/strand/sql/session"
+	"github.com/strand-db/strand/tests/strandtest"
 )
 
 // BenchmarkInsertPrepared runs the bench suite's INSERT (a prepared
@@ -39,27 +35,8 @@ func BenchmarkInsertPrepared(b *testing.B) {
 
 func benchInsert(b *testing.B, clients int) {
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := strandlog.Open(strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Logger: quiet, Hook: session.NewMaintainer()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, quiet), Auth: pgwire.AuthTrust, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go pg.Serve(ln)
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		pg.Shutdown(sctx)
-		l.Close()
-	}()
-	url := fmt.Sprintf("postgres://strand@%s/strand?sslmode=disable", ln.Addr())
+	s := strandtest.StartWith(b, strandlog.Options{Dir: "/strand", FS: vfs.NewMem()})
+	url := s.DSN()
 	conns := make([]*pgx.Conn, clients)
 	for i := range conns {
 		c, err := pgx.Connect(ctx, url)

@@ -41,18 +41,33 @@ func Start(t testing.TB, dir string) *Server {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	// Warnings and errors (a recovered panic, say) reach the test output.
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	l, err := strandlog.Open(strandlog.Options{Dir: dir, Logger: quiet, Hook: session.NewMaintainer()})
+	return StartWith(t, strandlog.Options{Dir: dir})
+}
+
+// StartWith starts an in-process server on a log opened with o (an
+// in-memory vfs, a wrapped commit hook...). A nil Hook is the view
+// maintainer and a nil Logger prints warnings and errors (a recovered
+// panic, say) to the test output. It stops when the test ends.
+func StartWith(t testing.TB, o strandlog.Options) *Server {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if o.Hook == nil {
+		o.Hook = session.NewMaintainer()
+	}
+	l, err := strandlog.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, quiet), Auth: pgwire.AuthTrust, Logger: quiet})
+	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, o.Logger), Auth: pgwire.AuthTrust, Logger: o.Logger})
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		l.Close()
 		t.Fatal(err)
 	}
 	s := &Server{Log: l, Addr: ln.Addr().String(), pg: pg, done: make(chan error, 1)}

@@ -3,19 +3,16 @@ package viewbench
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/jackc/pgx/v5"
 
 	strandlog "github.com/strand-db/strand/log"
-	"github.com/strand-db/strand/pgwire"
 	"github.com/strand-db/strand/sql/session"
+	"github.com/strand-db/strand/tests/strandtest"
 )
 
 // BenchmarkInsertThreeViews is the bench views suite's workload on one
@@ -33,28 +30,9 @@ func BenchmarkInsertThreeViews(b *testing.B) {
 
 func benchThreeViews(b *testing.B, table string) {
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	hook := &timedHook{Maintainer: session.NewMaintainer()}
-	l, err := strandlog.Open(strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Logger: quiet, Hook: hook})
-	if err != nil {
-		b.Fatal(err)
-	}
-	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, quiet), Auth: pgwire.AuthTrust, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go pg.Serve(ln)
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		pg.Shutdown(sctx)
-		l.Close()
-	}()
-	c, err := pgx.Connect(ctx, fmt.Sprintf("postgres://strand@%s/strand?sslmode=disable", ln.Addr()))
+	s := strandtest.StartWith(b, strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Hook: hook})
+	c, err := pgx.Connect(ctx, s.DSN())
 	if err != nil {
 		b.Fatal(err)
 	}
