@@ -283,24 +283,13 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 				drain(r)
 				return 0, fail(line, perr)
 			}
-			if len(rec) != len(target) {
+			if err := checkFieldCount(l, target, len(rec)); err != nil {
 				drain(r)
-				if len(rec) < len(target) {
-					return 0, fail(line, pgerr.New(pgerr.BadCopyFileFormat, "missing data for column %q", columnName(l, target[len(rec)])))
-				}
-				return 0, fail(line, pgerr.New(pgerr.BadCopyFileFormat, "extra data after last expected column"))
+				return 0, fail(line, err)
 			}
-			for i, f := range rec {
-				if f == nil {
-					vals[i] = nil
-					continue
-				}
-				v, err := types.ParseText(ttypes[i], string(f), s.vars.types)
-				if err != nil {
-					drain(r)
-					return 0, fail(line, err)
-				}
-				vals[i] = v
+			if err := parseFields(ttypes, rec, vals, s.vars.types); err != nil {
+				drain(r)
+				return 0, fail(line, err)
 			}
 			if err := put(vals); err != nil {
 				drain(r)
@@ -312,6 +301,34 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 		return 0, err
 	}
 	return count, nil
+}
+
+// checkFieldCount is COPY's error for a record with too few or too many
+// fields.
+func checkFieldCount(l *exec.TableLayout, target []int, n int) error {
+	if n < len(target) {
+		return pgerr.New(pgerr.BadCopyFileFormat, "missing data for column %q", columnName(l, target[n]))
+	}
+	if n > len(target) {
+		return pgerr.New(pgerr.BadCopyFileFormat, "extra data after last expected column")
+	}
+	return nil
+}
+
+// parseFields parses a record's text fields (nil: NULL) into vals.
+func parseFields(ttypes []types.T, fields [][]byte, vals []types.Datum, set *types.Settings) error {
+	for i, f := range fields {
+		if f == nil {
+			vals[i] = nil
+			continue
+		}
+		v, err := types.ParseText(ttypes[i], string(f), set)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	return nil
 }
 
 func columnName(l *exec.TableLayout, idx int) string {

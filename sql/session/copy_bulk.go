@@ -189,16 +189,8 @@ func (s *Session) copyBulk(ctx context.Context, td *log.TableDesc, l *exec.Table
 		if enc.FastText() {
 			return enc.AddText(load.cur, fields, s.vars.types)
 		}
-		for i, f := range fields {
-			if f == nil {
-				vals[i] = nil
-				continue
-			}
-			v, err := types.ParseText(ttypes[i], string(f), s.vars.types)
-			if err != nil {
-				return err
-			}
-			vals[i] = v
+		if err := parseFields(ttypes, fields, vals, s.vars.types); err != nil {
+			return err
 		}
 		return enc.AddRow(load.cur, vals)
 	}
@@ -274,18 +266,6 @@ func (s *Session) copyBulk(ctx context.Context, td *log.TableDesc, l *exec.Table
 		return 0, true, fail(0, err)
 	}
 	return count, true, nil
-}
-
-// checkFieldCount is COPY's error for a record with too few or too many
-// fields.
-func checkFieldCount(l *exec.TableLayout, target []int, n int) error {
-	if n < len(target) {
-		return pgerr.New(pgerr.BadCopyFileFormat, "missing data for column %q", columnName(l, target[n]))
-	}
-	if n > len(target) {
-		return pgerr.New(pgerr.BadCopyFileFormat, "extra data after last expected column")
-	}
-	return nil
 }
 
 func viewReadsTable(cat *log.Catalog, t log.TableID) bool {
