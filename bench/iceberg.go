@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 )
@@ -29,13 +28,13 @@ func (b *bench) icebergCompaction(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	off, err := startStrandArgs(ctx, bin, filepath.Join(dir, "off"), "--compact-every", "0")
+	off, err := startStrand(ctx, bin, filepath.Join(dir, "off"), "--compact-every", "0")
 	if err != nil {
 		return err
 	}
 	defer off.Stop()
 	onDir := filepath.Join(dir, "on")
-	on, err := startStrandArgs(ctx, bin, onDir, "--compact-every", "2s", "--warehouse", filepath.Join(onDir, "warehouse"))
+	on, err := startStrand(ctx, bin, onDir, "--compact-every", "2s", "--warehouse", filepath.Join(onDir, "warehouse"))
 	if err != nil {
 		return err
 	}
@@ -101,39 +100,4 @@ func (b *bench) tpsCPU(ctx context.Context, s *strandServer, script string, clie
 		}
 		return tps, nil
 	}
-}
-
-// startStrandArgs starts `strand serve` like startStrand, on its own data
-// directory under root, with extra flags.
-func startStrandArgs(ctx context.Context, bin, root string, extra ...string) (*strandServer, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, err
-	}
-	pgAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	httpAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	s := &strandServer{dir: filepath.Join(root, "strand-data"), pgAddr: pgAddr, httpAddr: httpAddr,
-		logPath: filepath.Join(root, "strand.log"), done: make(chan struct{})}
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	args := append([]string{"serve", "--data-dir", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start strand: %w", err)
-	}
-	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
-	if err := waitReady(ctx, s.DSN(), s.done, s.logPath); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("strand: %w", err)
-	}
-	return s, nil
 }

@@ -42,7 +42,12 @@ func buildStrand(ctx context.Context, repo, dir string) (string, error) {
 	return bin, nil
 }
 
-func startStrand(ctx context.Context, bin, root string) (*strandServer, error) {
+// startStrand starts `strand serve` with its data directory and log under
+// root, on free loopback ports, with extra flags, and waits until it answers.
+func startStrand(ctx context.Context, bin, root string, extra ...string) (*strandServer, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
 	pgAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -57,14 +62,15 @@ func startStrand(ctx context.Context, bin, root string) (*strandServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(bin, "serve", "--data-dir", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn")
+	args := append([]string{"serve", "--data-dir", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start strand: %w", err)
 	}
 	go func() { s.cmd.Wait(); logf.Close(); close(s.done) }()
-	if err := waitReady(ctx, s.DSN(), s.done, filepath.Join(root, "strand.log")); err != nil {
+	if err := waitReady(ctx, s.DSN(), s.done, s.logPath); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("strand: %w", err)
 	}
