@@ -30,8 +30,8 @@ import (
 //   - The router: after the sync goroutine publishes a durable batch it
 //     hands the batch (not a copy) to the router goroutine, one append to a
 //     queue. (A batch Pebble applied as a large batch has lost its
-//     contents by then; it is routed as a gap, below.) The router reads the batch's event records, looks each event's
-//     table up in a map and walks its key through a byte trie of the
+//     contents by then; it is routed as a gap, below.) The router reads
+//     the batch's event records, looks each event's table up in a map and walks its key through a byte trie of the
 //     subscribers' key prefixes, and appends the event (one shared copy) to
 //     the buffers of the subscribers it reaches. A subscriber's cost is
 //     the events that match it; the router's per-event cost is one map
@@ -780,7 +780,16 @@ func (r *router) route(it routeItem) {
 		r.mu.cat = it.cat
 		r.reindex()
 	}
+	if it.batch != nil && it.batch.Count() > 0 && it.batch.Empty() {
+		// Pebble keeps a large batch (half a memtable or more) as a
+		// flushable of its own and drops the batch's contents once
+		// applied: there is nothing left to read here, so the commit is
+		// a gap like any other.
+		it.batch.Close()
+		it.batch = nil
+	}
 	if it.batch == nil {
+		// A gap: every subscriber reads it from the snapshot.
 		for s := range r.mu.subs {
 			s.lag()
 		}
@@ -788,17 +797,6 @@ func (r *router) route(it routeItem) {
 		return
 	}
 	defer it.batch.Close()
-	if it.batch.Count() > 0 && it.batch.Empty() {
-		// Pebble keeps a large batch (half a memtable or more) as a
-		// flushable of its own and drops the batch's contents once
-		// applied: there is nothing left to read here. Every subscriber
-		// reads the commit from the snapshot, as across a gap.
-		for s := range r.mu.subs {
-			s.lag()
-		}
-		r.mu.routed = it.lsn
-		return
-	}
 	if len(r.mu.byTable) > 0 {
 		if err := r.routeBatch(it.batch); err != nil {
 			// The batch is durable and readable from the snapshot: every
