@@ -104,7 +104,7 @@ func init() {
 		&Func{Name: "float4abs", Op: "@", Args: oids(types.Float4OID), Ret: tFloat4, Strict: true, Impl: func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) { return math.Abs(a[0].(float64)), nil }},
 	)
 	for _, it := range []types.T{tInt2, tInt4, tInt8} {
-		b := intBits(it.OID)
+		b := IntBits(it.OID)
 		o := it.OID
 		register(
 			&Func{Name: "int_abs", Op: "@", Args: oids(o), Ret: it, Strict: true, Impl: intAbs(b)},

@@ -24,7 +24,7 @@ func init() {
 		}
 	}
 	for _, it := range []types.T{tInt2, tInt4, tInt8} {
-		bitsz := intBits(it.OID)
+		bitsz := IntBits(it.OID)
 		register(
 			&Func{Name: "int_add", Op: "+", Args: []types.OID{it.OID, it.OID}, Ret: it, Strict: true, Impl: intArith('+', bitsz)},
 			&Func{Name: "int_sub", Op: "-", Args: []types.OID{it.OID, it.OID}, Ret: it, Strict: true, Impl: intArith('-', bitsz)},
@@ -134,7 +134,8 @@ func compareImpl(op string, typ types.T) func(*Env, *Call, []types.Datum) (types
 	}
 }
 
-func intBits(oid types.OID) int {
+// IntBits is the width of an integer type: 16, 32 or 64.
+func IntBits(oid types.OID) int {
 	switch oid {
 	case types.Int2OID:
 		return 16

@@ -146,13 +146,13 @@ func (c *compiler) call(x *exec.Call) (vexpr, bool) {
 		default:
 			return nil, false
 		}
-		return &intArith{op: op, bits: intBits(argOID(0)), a: args[0], b: args[1]}, true
+		return &intArith{op: op, bits: exec.IntBits(argOID(0)), a: args[0], b: args[1]}, true
 	case len(args) == 1 && isInt(argOID(0)) && f.Ret.OID == argOID(0):
 		switch f.Name {
 		case "int_neg":
-			return &intUnary{neg: true, bits: intBits(argOID(0)), a: args[0]}, true
+			return &intUnary{neg: true, bits: exec.IntBits(argOID(0)), a: args[0]}, true
 		case "abs":
-			return &intUnary{bits: intBits(argOID(0)), a: args[0]}, true
+			return &intUnary{bits: exec.IntBits(argOID(0)), a: args[0]}, true
 		case "int_pos":
 			return args[0], true
 		}
@@ -192,16 +192,6 @@ func isComparison(op string) bool {
 	return false
 }
 
-func intBits(oid types.OID) int {
-	switch oid {
-	case types.Int2OID:
-		return 16
-	case types.Int4OID:
-		return 32
-	}
-	return 64
-}
-
 func (c *compiler) cast(x *exec.Cast) (vexpr, bool) {
 	from, to := x.Arg.Type(), x.To
 	a, ok := c.compile(x.Arg)
@@ -213,10 +203,10 @@ func (c *compiler) cast(x *exec.Cast) (vexpr, bool) {
 	case from.OID == to.OID && from.Typmod == to.Typmod:
 		return a, true
 	case isInt(from.OID) && isInt(to.OID):
-		if intBits(to.OID) >= intBits(from.OID) {
+		if exec.IntBits(to.OID) >= exec.IntBits(from.OID) {
 			return a, true
 		}
-		return &intNarrow{bits: intBits(to.OID), a: a}, true
+		return &intNarrow{bits: exec.IntBits(to.OID), a: a}, true
 	case isInt(from.OID) && to.OID == types.Float8OID:
 		return &intToFloat{a: a}, true
 	case (from.OID == types.VarcharOID || from.OID == types.TextOID) && to.OID == types.TextOID:
