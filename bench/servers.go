@@ -62,7 +62,10 @@ func startStrand(ctx context.Context, bin, root string, extra ...string) (*stran
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--data-dir", s.dir, "--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
+	// The Iceberg warehouse goes beside the data directory, not into the
+	// working directory (the default); extra flags may override it.
+	args := append([]string{"serve", "--data-dir", s.dir, "--warehouse", filepath.Join(root, "strand-warehouse"),
+		"--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {

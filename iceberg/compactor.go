@@ -125,6 +125,8 @@ type Compactor struct {
 	mem  memory.Allocator
 	// cold reads tiered events back (read.go).
 	cold *ColdReader
+	// stateReader serves the tables to queries (state_read.go).
+	stateReader *StateReader
 
 	// run serializes compaction passes (Run's loop and CompactOnce).
 	run sync.Mutex
@@ -196,7 +198,7 @@ func New(l *log.Log, opts Options) (*Compactor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iceberg: open warehouse %s: %w", opts.Warehouse, err)
 	}
-	c := &Compactor{log: l, opts: opts, cat: cat, mem: memory.DefaultAllocator, cold: NewColdReader(cat)}
+	c := &Compactor{log: l, opts: opts, cat: cat, mem: memory.DefaultAllocator, cold: NewColdReader(cat), stateReader: NewStateReader(cat)}
 	c.mu.tables = map[log.TableID]*tableState{}
 	return c, nil
 }

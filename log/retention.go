@@ -51,7 +51,11 @@ type ColdReader interface {
 }
 
 // coldSource holds the log's ColdReader; snapshots share it.
-type coldSource struct{ v atomic.Value }
+type coldSource struct {
+	v atomic.Value
+	// state holds the reader of columnar copies (columnar.go).
+	state stateSource
+}
 
 type coldBox struct{ r ColdReader }
 

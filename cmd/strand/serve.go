@@ -82,6 +82,8 @@ func serve(ctx context.Context, cfg config) error {
 		logger.Info("iceberg compaction", slog.String("warehouse", comp.Catalog().Location()), slog.Duration("every", cfg.CompactEvery))
 		// Reads of events tiered out of the log go to the warehouse.
 		lg.SetColdReader(comp.ColdReader())
+		// Scans of every row of a big table read its columnar copy.
+		lg.SetStateReader(comp.StateReader())
 		reg.MustRegister(comp)
 		compCtx, stopComp := context.WithCancel(context.Background())
 		compDone := make(chan struct{})

@@ -1,6 +1,7 @@
 package vec
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -13,26 +14,37 @@ import (
 // next to nothing to do. Arrow's builders expect zeroed memory (a NULL
 // only leaves its validity bit unset), so reused buffers are cleared.
 type bufferPool struct {
-	mu   sync.Mutex
-	free map[int][][]byte
+	mu sync.Mutex
+	// free holds released buffers by capacity class: class c has cap 1<<c.
+	free [64][][]byte
 }
 
 var _ memory.Allocator = (*bufferPool)(nil)
 
-func newBufferPool() *bufferPool { return &bufferPool{free: map[int][][]byte{}} }
+func newBufferPool() *bufferPool { return &bufferPool{} }
+
+// class is the capacity class that holds size bytes. Buffers are kept by
+// power-of-two capacity, so a reader whose requests vary a little (a
+// Parquet page's values, say) still finds the last batch's buffers.
+func class(size int) int { return bits.Len(uint(size - 1)) }
 
 func (p *bufferPool) Allocate(size int) []byte {
+	if size <= 0 {
+		return memory.DefaultAllocator.Allocate(size)
+	}
+	c := class(size)
 	p.mu.Lock()
-	list := p.free[size]
+	list := p.free[c]
 	if n := len(list); n > 0 {
 		b := list[n-1]
-		p.free[size] = list[:n-1]
+		p.free[c] = list[:n-1]
 		p.mu.Unlock()
+		b = b[:size]
 		clear(b)
 		return b
 	}
 	p.mu.Unlock()
-	return memory.DefaultAllocator.Allocate(size)
+	return memory.DefaultAllocator.Allocate(1 << c)[:size]
 }
 
 func (p *bufferPool) Reallocate(size int, b []byte) []byte {
@@ -50,15 +62,17 @@ func (p *bufferPool) Reallocate(size int, b []byte) []byte {
 	return nb
 }
 
-// Free keeps b for an Allocate of its length (a batch's buffers have the
-// same sizes as the next batch's).
+// Free keeps b for a later Allocate of its class (a batch's buffers have
+// about the sizes of the next batch's).
 func (p *bufferPool) Free(b []byte) {
-	if len(b) == 0 {
-		return
+	c := cap(b)
+	if c == 0 || c&(c-1) != 0 {
+		return // not one of ours: the garbage collector takes it
 	}
+	k := class(c)
 	p.mu.Lock()
-	if len(p.free[len(b)]) < 64 {
-		p.free[len(b)] = append(p.free[len(b)], b)
+	if len(p.free[k]) < 64 {
+		p.free[k] = append(p.free[k], b[:0])
 	}
 	p.mu.Unlock()
 }

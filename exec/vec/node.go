@@ -3,6 +3,7 @@ package vec
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
 	"sort"
 	"strings"
@@ -152,69 +153,47 @@ func (s *scanExplain) Explain(e *exec.Explainer) {
 	}
 }
 
-// Run scans the table in parallel spans and emits the merged groups.
+// Run aggregates the table's rows in parallel units of work and emits the
+// merged groups. The units are the parts of the table's columnar copy plus
+// the log after it (columnar.go) when there is a copy close enough to the
+// snapshot, else spans of the table in Pebble.
 func (a *Aggregate) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	txn, ok := rt.Tables.(*exec.Txn)
 	if !ok || txn.Log == nil || txn.Snap == nil || txn.HasPendingWrites(a.Layout.Desc.ID) {
 		return a.Fallback.Run(rt, emit)
 	}
-	workers := a.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	spans := txn.Log.SplitRows(a.Layout.Desc, 4*workers)
-	if workers > len(spans) {
-		workers = len(spans)
-	}
 	parent := rt.Ctx
 	if parent == nil {
 		parent = context.Background()
 	}
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	partials := make([]*partial, len(spans))
-	// errs[i] is span i's error; setup errors go after the spans.
-	errs := make([]error, len(spans)+workers)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wk, err := a.newWorker(rt.Env)
-			if err != nil {
-				errs[len(spans)+w] = err
-				cancel(err)
-				return
-			}
-			defer wk.sc.release()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(spans) || ctx.Err() != nil {
-					return
-				}
-				p := newPartial(a.specs, a.keyT, a.keyK)
-				if err := wk.run(ctx, txn.Snap, spans[i], p); err != nil {
-					errs[i] = err
-					cancel(err)
-					return
-				}
-				partials[i] = p
-			}
-		}()
+	var total *partial
+	units, err := a.columnarUnits(parent, txn.Snap)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
+	if units != nil {
+		total, err = a.runUnits(parent, rt.Env, units)
+		var re *copyReadError
+		if errors.As(err, &re) {
+			// The copy could not be read (its files expired under a
+			// stale snapshot, say): Pebble has every row.
+			slog.Warn("columnar copy unreadable, scanning the log", slog.String("table", a.Layout.Desc.Name), slog.Any("err", re.err))
+			total, units = nil, nil
+		} else if err != nil {
 			return err
 		}
 	}
-	if err := parent.Err(); err != nil {
-		return context.Cause(parent)
-	}
-	total := partials[0]
-	for _, p := range partials[1:] {
-		if err := total.merge(p); err != nil {
+	if units == nil {
+		workers := a.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		for _, sp := range txn.Log.SplitRows(a.Layout.Desc, 4*workers) {
+			units = append(units, func(ctx context.Context, w *worker, p *partial) error {
+				return w.run(ctx, txn.Snap, sp, p)
+			})
+		}
+		if total, err = a.runUnits(parent, rt.Env, units); err != nil {
 			return err
 		}
 	}
@@ -238,6 +217,73 @@ func (a *Aggregate) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	return nil
 }
 
+// unit is one piece of a scan that a worker aggregates into a partial.
+type unit func(ctx context.Context, w *worker, p *partial) error
+
+// runUnits runs the units on up to Workers goroutines, each with its own
+// compiled worker, and merges their partials.
+func (a *Aggregate) runUnits(parent context.Context, env *exec.Env, units []unit) (*partial, error) {
+	workers := a.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers > len(units) {
+		workers = len(units)
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	partials := make([]*partial, len(units))
+	// errs[i] is unit i's error; setup errors go after the units.
+	errs := make([]error, len(units)+workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk, err := a.newWorker(env)
+			if err != nil {
+				errs[len(units)+w] = err
+				cancel(err)
+				return
+			}
+			defer wk.sc.release()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(units) || ctx.Err() != nil {
+					return
+				}
+				p := newPartial(a.specs, a.keyT, a.keyK)
+				if err := units[i](ctx, wk, p); err != nil {
+					errs[i] = err
+					cancel(err)
+					return
+				}
+				partials[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := parent.Err(); err != nil {
+		return nil, context.Cause(parent)
+	}
+	if len(partials) == 0 {
+		return newPartial(a.specs, a.keyT, a.keyK), nil
+	}
+	total := partials[0]
+	for _, p := range partials[1:] {
+		if err := total.merge(p); err != nil {
+			return nil, err
+		}
+	}
+	return total, nil
+}
+
 // worker is one goroutine's compiled copy of the query: expressions own
 // their output buffers, so each worker has its own.
 type worker struct {
@@ -254,6 +300,8 @@ type worker struct {
 	rows   []int32
 	gids   []int32
 	keyVec []*vector
+	// pool allocates the buffers of columnar reads.
+	pool *bufferPool
 }
 
 func (a *Aggregate) newWorker(env *exec.Env) (*worker, error) {
@@ -261,7 +309,7 @@ func (a *Aggregate) newWorker(env *exec.Env) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &worker{a: a, env: env, sc: sc}
+	w := &worker{a: a, env: env, sc: sc, pool: newBufferPool()}
 	c := &compiler{width: a.Layout.Width()}
 	if a.Where != nil {
 		w.where, _ = c.compile(a.Where)
@@ -290,58 +338,68 @@ func (a *Aggregate) newWorker(env *exec.Env) (*worker, error) {
 // run aggregates one span into p.
 func (w *worker) run(ctx context.Context, snap *log.Snapshot, sp log.Span, p *partial) error {
 	return w.sc.scan(ctx, snap, sp, func(rec arrow.RecordBatch, n int) error {
-		w.b.n = n
-		for i, p := range w.a.need {
-			fromArrow(rec.Column(i), w.sc.kinds[i], &w.vecs[i])
-			w.b.cols[p] = &w.vecs[i]
-		}
-		if cap(w.sel) < n {
-			w.sel = make([]int32, n)
-			w.gids = make([]int32, n)
-		}
-		sel := w.sel[:n]
-		for i := range sel {
-			sel[i] = int32(i)
-		}
-		if w.where != nil {
-			v, err := w.where.eval(&w.b, sel)
-			if err != nil {
-				return err
-			}
-			sel = filter(sel[:0], v, sel)
-		}
-		if len(sel) == 0 {
-			return nil
-		}
-		for i, g := range w.group {
-			v, err := g.eval(&w.b, sel)
-			if err != nil {
-				return err
-			}
-			w.keyVec[i] = v
-		}
-		p.assign(w.keyVec, sel, w.gids)
-		for i := range w.a.specs {
-			rows := sel
-			if f := w.filts[i]; f != nil {
-				v, err := f.eval(&w.b, sel)
-				if err != nil {
-					return err
-				}
-				w.rows = filter(w.rows[:0], v, sel)
-				rows = w.rows
-			}
-			var v *vector
-			if arg := w.args[i]; arg != nil {
-				var err error
-				if v, err = arg.eval(&w.b, rows); err != nil {
-					return err
-				}
-			}
-			if err := p.accs[i].update(&w.a.specs[i], v, rows, w.gids); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.consume(rec, n, nil, p)
 	})
+}
+
+// consume aggregates the rows of one record batch into p: all n of them,
+// or, when keep is not nil, those it selects (it is given a selection of
+// every row to shrink in place).
+func (w *worker) consume(rec arrow.RecordBatch, n int, keep func(sel []int32) []int32, p *partial) error {
+	w.b.n = n
+	for i, p := range w.a.need {
+		fromArrow(rec.Column(i), w.sc.kinds[i], &w.vecs[i])
+		w.b.cols[p] = &w.vecs[i]
+	}
+	if cap(w.sel) < n {
+		w.sel = make([]int32, n)
+		w.gids = make([]int32, n)
+	}
+	sel := w.sel[:n]
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	if keep != nil {
+		sel = keep(sel)
+	}
+	if w.where != nil && len(sel) > 0 {
+		v, err := w.where.eval(&w.b, sel)
+		if err != nil {
+			return err
+		}
+		sel = filter(sel[:0], v, sel)
+	}
+	if len(sel) == 0 {
+		return nil
+	}
+	for i, g := range w.group {
+		v, err := g.eval(&w.b, sel)
+		if err != nil {
+			return err
+		}
+		w.keyVec[i] = v
+	}
+	p.assign(w.keyVec, sel, w.gids)
+	for i := range w.a.specs {
+		rows := sel
+		if f := w.filts[i]; f != nil {
+			v, err := f.eval(&w.b, sel)
+			if err != nil {
+				return err
+			}
+			w.rows = filter(w.rows[:0], v, sel)
+			rows = w.rows
+		}
+		var v *vector
+		if arg := w.args[i]; arg != nil {
+			var err error
+			if v, err = arg.eval(&w.b, rows); err != nil {
+				return err
+			}
+		}
+		if err := p.accs[i].update(&w.a.specs[i], v, rows, w.gids); err != nil {
+			return err
+		}
+	}
+	return nil
 }
