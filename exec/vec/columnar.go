@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 
 	"github.com/strand-db/strand/log"
-	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 )
 
@@ -103,7 +102,7 @@ func (a *Aggregate) columnarUnits(ctx context.Context, snap *log.Snapshot) ([]un
 	if err != nil {
 		return nil, fmt.Errorf("scan %s after LSN %d: %w", td.Name, st.Watermark(), err)
 	}
-	var keep func(rec arrow.RecordBatch, sel []int32) []int32
+	var keep func(rec arrow.RecordBatch, sel []int32) ([]int32, error)
 	if len(keys) > 0 {
 		if keyCol < 0 {
 			return nil, nil
@@ -128,9 +127,9 @@ func (a *Aggregate) columnarUnits(ctx context.Context, snap *log.Snapshot) ([]un
 			// The reader's buffers come back to the worker's pool as
 			// batches are released, instead of to the garbage collector.
 			err := st.ReadPart(compute.WithAllocator(ctx, w.pool), i, func(rec arrow.RecordBatch) error {
-				var k func([]int32) []int32
+				var k func([]int32) ([]int32, error)
 				if keep != nil {
-					k = func(sel []int32) []int32 { return keep(rec, sel) }
+					k = func(sel []int32) ([]int32, error) { return keep(rec, sel) }
 				}
 				fnErr = w.consume(rec, int(rec.NumRows()), k, p)
 				return fnErr
@@ -153,91 +152,41 @@ func (a *Aggregate) columnarUnits(ctx context.Context, snap *log.Snapshot) ([]un
 
 // keyFilter returns a selection filter dropping the rows whose key (column
 // keyCol, of type t) is among keys (encoded keys).
-func keyFilter(t types.T, keyCol int, keys map[string]struct{}) (func(rec arrow.RecordBatch, sel []int32) []int32, error) {
+func keyFilter(t types.T, keyCol int, keys map[string]struct{}) (func(rec arrow.RecordBatch, sel []int32) ([]int32, error), error) {
 	switch t.OID {
 	case types.Int2OID, types.Int4OID, types.Int8OID:
-		drop := make(map[int64]struct{}, len(keys))
-		for k := range keys {
-			d, _, err := types.DecodeKey(t, []byte(k))
-			if err != nil {
-				return nil, err
-			}
-			v, ok := d.(int64)
-			if !ok {
-				return nil, fmt.Errorf("key %x decodes to %T", k, d)
-			}
-			drop[v] = struct{}{}
-		}
-		return func(rec arrow.RecordBatch, sel []int32) []int32 {
-			col := rec.Column(keyCol).(*array.Int64)
-			out := sel[:0]
-			for _, r := range sel {
-				if _, hit := drop[col.Value(int(r))]; !hit {
-					out = append(out, r)
-				}
-			}
-			return out
-		}, nil
+		return dropKeys[int64, *array.Int64](t, keyCol, keys)
 	default:
-		drop := make(map[string]struct{}, len(keys))
-		for k := range keys {
-			d, _, err := types.DecodeKey(t, []byte(k))
-			if err != nil {
-				return nil, err
-			}
-			v, ok := d.(string)
-			if !ok {
-				return nil, fmt.Errorf("key %x decodes to %T", k, d)
-			}
-			drop[v] = struct{}{}
-		}
-		return func(rec arrow.RecordBatch, sel []int32) []int32 {
-			col := rec.Column(keyCol).(*array.String)
-			out := sel[:0]
-			for _, r := range sel {
-				if _, hit := drop[col.Value(int(r))]; !hit {
-					out = append(out, r)
-				}
-			}
-			return out
-		}, nil
+		return dropKeys[string, *array.String](t, keyCol, keys)
 	}
 }
 
-// rows decodes stored rows (a key's head, or a stream event in head form)
-// into record batches, as scan does for a span.
-func (s *scanner) rows(ctx context.Context, rows []log.Head, fn func(rec arrow.RecordBatch, n int) error) error {
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
+// dropKeys is keyFilter for keys whose values are Ts in a column of Arrow
+// type A.
+func dropKeys[T comparable, A interface{ Value(int) T }](t types.T, keyCol int, keys map[string]struct{}) (func(rec arrow.RecordBatch, sel []int32) ([]int32, error), error) {
+	drop := make(map[T]struct{}, len(keys))
+	for k := range keys {
+		d, _, err := types.DecodeKey(t, []byte(k))
+		if err != nil {
+			return nil, err
 		}
-		k := n
-		n = 0
-		rec := s.rb.NewRecordBatch()
-		defer rec.Release()
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		return fn(rec, k)
-	}
-	for i := range rows {
-		h := &rows[i]
-		dec, ok := s.decs[h.SchemaVersion]
+		v, ok := d.(T)
 		if !ok {
-			return fmt.Errorf("table %s: unknown schema version %d", s.layout.Desc.Name, h.SchemaVersion)
+			return nil, fmt.Errorf("key %x decodes to %T", k, d)
 		}
-		if err := dec.Decode(h.Row); err != nil {
-			return pgerr.New(pgerr.DataCorrupted, "table %s: decode row: %v", s.layout.Desc.Name, err)
+		drop[v] = struct{}{}
+	}
+	return func(rec arrow.RecordBatch, sel []int32) ([]int32, error) {
+		col, ok := rec.Column(keyCol).(A)
+		if !ok {
+			return nil, &copyReadError{fmt.Errorf("key column read as %s", rec.Column(keyCol).DataType())}
 		}
-		if s.verB != nil {
-			s.verB.Append(int64(h.Version))
-		}
-		if n++; n == BatchRows {
-			if err := flush(); err != nil {
-				return err
+		out := sel[:0]
+		for _, r := range sel {
+			if _, hit := drop[col.Value(int(r))]; !hit {
+				out = append(out, r)
 			}
 		}
-	}
-	return flush()
+		return out, nil
+	}, nil
 }

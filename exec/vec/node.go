@@ -345,7 +345,7 @@ func (w *worker) run(ctx context.Context, snap *log.Snapshot, sp log.Span, p *pa
 // consume aggregates the rows of one record batch into p: all n of them,
 // or, when keep is not nil, those it selects (it is given a selection of
 // every row to shrink in place).
-func (w *worker) consume(rec arrow.RecordBatch, n int, keep func(sel []int32) []int32, p *partial) error {
+func (w *worker) consume(rec arrow.RecordBatch, n int, keep func(sel []int32) ([]int32, error), p *partial) error {
 	w.b.n = n
 	for i, p := range w.a.need {
 		fromArrow(rec.Column(i), w.sc.kinds[i], &w.vecs[i])
@@ -360,7 +360,10 @@ func (w *worker) consume(rec arrow.RecordBatch, n int, keep func(sel []int32) []
 		sel[i] = int32(i)
 	}
 	if keep != nil {
-		sel = keep(sel)
+		var err error
+		if sel, err = keep(sel); err != nil {
+			return err
+		}
 	}
 	if w.where != nil && len(sel) > 0 {
 		v, err := w.where.eval(&w.b, sel)

@@ -109,41 +109,65 @@ func (s *scanner) release() { s.rb.Release() }
 // scan reads one span of the snapshot and calls fn with each record batch
 // (released after fn returns).
 func (s *scanner) scan(ctx context.Context, snap *log.Snapshot, sp log.Span, fn func(rec arrow.RecordBatch, n int) error) error {
-	rows := 0
-	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		n := rows
-		rows = 0
-		rec := s.rb.NewRecordBatch()
-		defer rec.Release()
-		if n == BatchRows {
-			s.rb.Reserve(BatchRows)
-		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		return fn(rec, n)
-	}
-	err := snap.ScanSpan(sp, func(schemaVersion uint32, version uint64, row []byte) error {
-		dec, ok := s.decs[schemaVersion]
-		if !ok {
-			return fmt.Errorf("table %s: unknown schema version %d", s.layout.Desc.Name, schemaVersion)
-		}
-		if err := dec.Decode(row); err != nil {
-			return pgerr.New(pgerr.DataCorrupted, "table %s: decode row: %v", s.layout.Desc.Name, err)
-		}
-		if s.verB != nil {
-			s.verB.Append(int64(version))
-		}
-		if rows++; rows == BatchRows {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
+	b := batcher{s: s, ctx: ctx, fn: fn}
+	if err := snap.ScanSpan(sp, b.add); err != nil {
 		return err
 	}
-	return flush()
+	return b.flush()
+}
+
+// rows decodes stored rows (keys' heads, or a stream's events in head form)
+// into record batches, as scan does a span's.
+func (s *scanner) rows(ctx context.Context, rows []log.Head, fn func(rec arrow.RecordBatch, n int) error) error {
+	b := batcher{s: s, ctx: ctx, fn: fn}
+	for i := range rows {
+		if err := b.add(rows[i].SchemaVersion, rows[i].Version, rows[i].Row); err != nil {
+			return err
+		}
+	}
+	return b.flush()
+}
+
+// batcher decodes stored rows into the scanner's builders and hands each
+// full batch to fn.
+type batcher struct {
+	s    *scanner
+	ctx  context.Context
+	fn   func(rec arrow.RecordBatch, n int) error
+	rows int
+}
+
+func (b *batcher) add(schemaVersion uint32, version uint64, row []byte) error {
+	s := b.s
+	dec, ok := s.decs[schemaVersion]
+	if !ok {
+		return fmt.Errorf("table %s: unknown schema version %d", s.layout.Desc.Name, schemaVersion)
+	}
+	if err := dec.Decode(row); err != nil {
+		return pgerr.New(pgerr.DataCorrupted, "table %s: decode row: %v", s.layout.Desc.Name, err)
+	}
+	if s.verB != nil {
+		s.verB.Append(int64(version))
+	}
+	if b.rows++; b.rows == BatchRows {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *batcher) flush() error {
+	if b.rows == 0 {
+		return nil
+	}
+	n := b.rows
+	b.rows = 0
+	rec := b.s.rb.NewRecordBatch()
+	defer rec.Release()
+	if n == BatchRows {
+		b.s.rb.Reserve(BatchRows)
+	}
+	if err := b.ctx.Err(); err != nil {
+		return context.Cause(b.ctx)
+	}
+	return b.fn(rec, n)
 }

@@ -209,6 +209,14 @@ func TestS3StreamAndKeyed(t *testing.T) {
 	}
 	equalRows(t, "stream through REST", mustScan(t, rc, ev, evCols...), selectRows(t, c, qev))
 	equalRows(t, "keyed through REST", mustScan(t, rc, acc, accCols...), selectRows(t, c, qacc))
+
+	// Aggregates read the copies from the bucket, with a log tail.
+	srv.Log.SetStateReader(comp.StateReader())
+	x := &columnar{t: t, srv: srv, c: c, comp: comp}
+	exec(t, c, `UPDATE accounts SET owner = 'tail' WHERE id % 4 = 1`)
+	x.check("aggregates over S3", c, true,
+		`SELECT acct % 5, count(*), max(at), max(_version) FROM ev GROUP BY 1`,
+		`SELECT owner, count(*), max(id) FROM accounts GROUP BY owner`)
 }
 
 // TestS3SchemaEvolution adds a column mid-stream: rows written before read
