@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/strand-db/strand/iceberg"
 	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
@@ -62,6 +63,7 @@ func postgres(t *testing.T) *pgoracle.Server {
 type pair struct {
 	pg, st *pgconn.PgConn
 	stDSN  string
+	srv    *strandtest.Server
 }
 
 func newPair(t *testing.T) *pair {
@@ -78,7 +80,7 @@ func newPair(t *testing.T) *pair {
 		t.Fatal(err)
 	}
 	s := strandtest.Start(t, "")
-	p := &pair{pg: pg, stDSN: s.DSN()}
+	p := &pair{pg: pg, stDSN: s.DSN(), srv: s}
 	p.reconnectStrand(t)
 	return p
 }
@@ -202,25 +204,68 @@ func runOn(c *pgconn.PgConn, b *Block) *Outcome {
 const randomQueries = 10000
 
 func TestRandom(t *testing.T) {
+	seed := randomSeed(t)
+	p := newPair(t)
+	p.execBoth(t, RandomSchema(seed)...)
+	p.random(t, seed, randomQueries)
+}
+
+// TestRandomColumnar runs random queries while the tables' Iceberg copies
+// serve the vectorized aggregates: the copies are made after the load,
+// then both databases take more writes, so the aggregates read a copy and
+// a log tail (updated, deleted and new keys).
+func TestRandomColumnar(t *testing.T) {
+	seed := randomSeed(t)
+	p := newPair(t)
+	p.execBoth(t, RandomSchema(seed)...)
+	comp, err := iceberg.New(p.srv.Log, iceberg.Options{Warehouse: t.TempDir(), FileRows: 16, BatchRows: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := comp.CompactOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.srv.Log.SetStateReader(comp.StateReader())
+	p.execBoth(t, "UPDATE r1 SET c = c + 1, s = 'zz' WHERE id % 3 = 0", "DELETE FROM r1 WHERE id % 7 = 0",
+		"INSERT INTO r1 VALUES (101, 1, 2, 3, 4, 'a', true), (102, NULL, 5, -7, 0, NULL, false)",
+		"UPDATE r2 SET x = x - 1 WHERE id % 2 = 0", "DELETE FROM r2 WHERE id = 5")
+	p.random(t, seed, randomQueries/4)
+	if n := comp.StateReader().RowsRead(); n == 0 {
+		t.Fatal("no query read the columnar copies")
+	} else {
+		t.Logf("%d rows read from the columnar copies", n)
+	}
+}
+
+func randomSeed(t *testing.T) uint64 {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("STRAND_SQLLOGIC_SEED"); s != "" {
 		fmt.Sscan(s, &seed)
 	}
 	t.Logf("seed %d (set STRAND_SQLLOGIC_SEED to repeat)", seed)
-	p := newPair(t)
-	ctx := context.Background()
-	for _, stmt := range RandomSchema(seed) {
+	return seed
+}
+
+// execBoth runs statements on PostgreSQL and on Strand.
+func (p *pair) execBoth(t *testing.T, stmts ...string) {
+	t.Helper()
+	for _, stmt := range stmts {
 		for _, c := range []*pgconn.PgConn{p.pg, p.st} {
-			if _, err := c.Exec(ctx, stmt).ReadAll(); err != nil {
+			if _, err := c.Exec(context.Background(), stmt).ReadAll(); err != nil {
 				t.Fatalf("%s: %v", stmt, err)
 			}
 		}
 	}
+}
+
+// random compares n generated queries between PostgreSQL and Strand.
+func (p *pair) random(t *testing.T, seed uint64, n int) {
+	ctx := context.Background()
 	g := NewGenerator(seed)
 	const maxReports = 15
 	var mismatches, pgErrors, extended int
 	start := time.Now()
-	for i := 0; i < randomQueries; i++ {
+	for i := 0; i < n; i++ {
 		q := g.Next()
 		if q.Extended {
 			extended++
@@ -254,7 +299,7 @@ func TestRandom(t *testing.T) {
 		}
 	}
 	t.Logf("%d random queries (%d extended protocol, %d PostgreSQL errors) in %v: %d mismatches",
-		randomQueries, extended, pgErrors, time.Since(start).Round(time.Millisecond), mismatches)
+		n, extended, pgErrors, time.Since(start).Round(time.Millisecond), mismatches)
 }
 
 func paramNote(q GenQuery) string {
