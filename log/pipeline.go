@@ -1,10 +1,12 @@
 package log
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -160,6 +162,11 @@ type groupCommit struct {
 	b       *pebble.Batch // nil: nothing held
 	wrote   bool
 	intents []*Intent
+	// it is the sequencer's head iterator over b (sequencer.iter), open
+	// while b is held.
+	it *pebble.Iterator
+	// sortScratch is sorted's record list, reused.
+	sortScratch []sortedRec
 	// applied counts the batches handed to the sync goroutine with an
 	// fsync to wait for; synced (advanced by the sync goroutine) those
 	// whose fsync is done. waiting is set while a batch is held for an
@@ -205,8 +212,15 @@ func (g *groupCommit) add(run []*Intent) error {
 	}
 	if g.b == nil {
 		g.b = g.l.db.NewIndexedBatch()
+		it, err := g.b.NewIter(&headIterOptions)
+		if err != nil {
+			return fmt.Errorf("open head iterator: %w", err)
+		}
+		g.it = it
 	}
+	g.l.seq.iter = g.it
 	wrote, err := g.l.seq.sequence(g.b, run)
+	g.l.seq.iter = nil
 	if err != nil {
 		return fmt.Errorf("sequence group of %d intents: %w", len(run), err)
 	}
@@ -221,8 +235,15 @@ func (g *groupCommit) apply() error {
 		return nil
 	}
 	l := g.l
+	if err := g.closeIter(); err != nil {
+		return err
+	}
 	p := &pendingBatch{cat: l.seq.cat, lsn: l.seq.lastLSN, intents: g.intents}
 	if g.wrote {
+		if sb := g.sorted(); sb != nil {
+			g.b.Close()
+			g.b = sb
+		}
 		if err := l.db.ApplyNoSyncWait(g.b, pebble.Sync); err != nil {
 			return fmt.Errorf("apply batch: %w", err)
 		}
@@ -237,8 +258,96 @@ func (g *groupCommit) apply() error {
 	return nil
 }
 
+// sortedRec is one record of the held batch, for sorted.
+type sortedRec struct {
+	kind       pebble.InternalKeyKind
+	key, value []byte
+	// ord is the record's position in the batch: records with equal keys,
+	// and all events, keep their order.
+	ord int
+}
+
+// sorted returns a copy of the held batch with its records in key order,
+// or nil when it cannot (the batch holds a range deletion, whose effect
+// on the records around it depends on their order) or need not.
+//
+// Pebble inserts a batch into the memtable record by record in batch
+// order, each insert a descent of the memtable's skiplist, and an
+// inserter reuses the previous descent only when the next key lies near
+// it. The sequencer writes each intent's event, version and head, so a
+// batch alternates between three namespaces and random keys, and every
+// insert descends from the top. In key order the inserts share their
+// upper levels. The insert runs while the previous batch's acks and the
+// WAL write of this one wait for the CPU, so it is on the commit path.
+//
+// Events (nsEvent) keep their batch order, which is LSN order: the router
+// hands them to subscribers in that order. Records with equal keys keep
+// their order too (the later one wins, as in the batch).
+func (g *groupCommit) sorted() *pebble.Batch {
+	if g.b.Count() < 8 {
+		return nil
+	}
+	recs := g.sortScratch[:0]
+	// The records point into the batch: drop them when done.
+	defer func() { clear(recs); g.sortScratch = recs[:0] }()
+	rd := g.b.Reader()
+	for ord := 0; ; ord++ {
+		kind, k, v, ok, err := rd.Next()
+		if err != nil {
+			return nil
+		}
+		if !ok {
+			break
+		}
+		if (kind != pebble.InternalKeyKindSet && kind != pebble.InternalKeyKindDelete) || len(k) == 0 {
+			return nil
+		}
+		recs = append(recs, sortedRec{kind: kind, key: k, value: v, ord: ord})
+	}
+	slices.SortFunc(recs, func(a, b sortedRec) int {
+		if a.key[0] != b.key[0] {
+			return int(a.key[0]) - int(b.key[0])
+		}
+		if a.key[0] != nsEvent {
+			if c := bytes.Compare(a.key, b.key); c != 0 {
+				return c
+			}
+		}
+		return a.ord - b.ord
+	})
+	sb := g.l.db.NewBatchWithSize(len(g.b.Repr()))
+	for i := range recs {
+		r := &recs[i]
+		var err error
+		if r.kind == pebble.InternalKeyKindSet {
+			err = sb.Set(r.key, r.value, nil)
+		} else {
+			err = sb.Delete(r.key, nil)
+		}
+		if err != nil {
+			sb.Close()
+			return nil
+		}
+	}
+	return sb
+}
+
+// closeIter closes the head iterator, if open.
+func (g *groupCommit) closeIter() error {
+	if g.it == nil {
+		return nil
+	}
+	err := g.it.Close()
+	g.it = nil
+	if err != nil {
+		return fmt.Errorf("close head iterator: %w", err)
+	}
+	return nil
+}
+
 // fail ends the held intents with err and drops the held batch.
 func (g *groupCommit) fail(err error) {
+	g.closeIter()
 	if g.b != nil {
 		g.b.Close()
 	}

@@ -87,6 +87,14 @@ type sequencer struct {
 	// events is a slab the intents' Result.Events are cut from, so that
 	// small intents do not allocate one each.
 	events []Appended
+	// iter, when set, is an iterator over the State (the held batch, and
+	// through it everything committed or applied before it) that check
+	// reads heads with instead of State.Get. One iterator serves every
+	// intent of a batch: its level iterators, bloom filters and blocks stay
+	// open from one read to the next, where each Get sets up a fresh
+	// iterator stack, and unlike Get it consults the bloom filters of L6.
+	// The pipeline opens it with the batch and closes it before applying.
+	iter *pebble.Iterator
 }
 
 // localHead is a key's head as the intent left it; its head key is
@@ -338,22 +346,8 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if local >= 0 {
 		before = s.heads[local].head
 	} else {
-		v, closer, err := st.Get(hkb)
-		switch {
-		case err == nil:
-			err = decodeHead(hkb, v, &before)
-			if before.Row != nil {
-				before.Row = append([]byte(nil), before.Row...)
-			}
-			closer.Close()
-			if err != nil {
-				// A corrupt head fails this intent, not the log: other
-				// keys stay writable. The error names the location.
-				return Change{}, err
-			}
-		case errors.Is(err, pebble.ErrNotFound):
-		default:
-			return Change{}, fatalError{fmt.Errorf("read head %s: %w", describeKey(hkb), err)}
+		if err := s.readHead(st, hkb, &before); err != nil {
+			return Change{}, err
 		}
 	}
 
@@ -409,6 +403,56 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	}
 	return Change{Event: ev, Before: before}, nil
 }
+
+// readHead reads the head stored under hk into h, leaving h zero when the
+// key has none. A corrupt head is an error of this intent, not of the log:
+// other keys stay writable, and the error names the location. A failed
+// read is fatal.
+func (s *sequencer) readHead(st State, hk []byte, h *Head) error {
+	if it := s.iter; it != nil {
+		// The batch may have grown since the last read; SetOptions makes
+		// the iterator see its new writes (and is cheap when there are none).
+		it.SetOptions(&headIterOptions)
+		if it.SeekPrefixGE(hk) && bytes.Equal(it.Key(), hk) {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
+			}
+			return s.decodeHead(hk, v, h)
+		}
+		if err := it.Error(); err != nil {
+			return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
+		}
+		return nil
+	}
+	v, closer, err := st.Get(hk)
+	switch {
+	case err == nil:
+		err = s.decodeHead(hk, v, h)
+		closer.Close()
+		return err
+	case errors.Is(err, pebble.ErrNotFound):
+		return nil
+	default:
+		return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
+	}
+}
+
+// decodeHead decodes a stored head into h, copying its row out of v (which
+// the store may reuse).
+func (s *sequencer) decodeHead(hk, v []byte, h *Head) error {
+	err := decodeHead(hk, v, h)
+	if h.Row != nil {
+		h.Row = append([]byte(nil), h.Row...)
+	}
+	return err
+}
+
+// headIterOptions are the options of the sequencer's head iterator.
+// UseL6Filters: nearly every INSERT reads the head of a key that does not
+// exist, and Pebble checks no bloom filter of the last level unless asked,
+// so every such read would load and search an L6 index and data block.
+var headIterOptions = pebble.IterOptions{UseL6Filters: true}
 
 // writeChange writes an event and its version entry. Heads are written
 // once per key when the intent is applied (writeHeads): the head check()
