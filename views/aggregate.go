@@ -1,6 +1,10 @@
 package views
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/strand-db/strand/exec"
@@ -41,6 +45,17 @@ func aggStateTypes(a Agg) []types.T {
 	return nil // count(*): the group's row count; min/max: the multiset
 }
 
+// aggStateWidth is the number of state fields of an aggregate.
+func aggStateWidth(a Agg) int {
+	switch a.Kind {
+	case AggCount, AggCountDistinct:
+		return 1
+	case AggSum, AggAvg, AggBoolAnd, AggBoolOr:
+		return 2
+	}
+	return 0
+}
+
 func isFloat(t types.T) bool { return t.OID == types.Float4OID || t.OID == types.Float8OID }
 
 // group folds a weighted row into its group's state and emits the change
@@ -53,23 +68,42 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	if err != nil {
 		return err
 	}
-	gts := make([]types.T, len(p.Group))
-	for i, g := range p.Group {
-		gts[i] = g.Type()
+	// The state key is the prefix then the group; gk is the group part
+	// (scratch, like the key: the overlay copies keys it keeps).
+	p.stateBuf = appendTuple(append(p.stateBuf[:0], p.prefix...), p.groupTypes, gvals)
+	skey := p.stateBuf
+	gk := skey[len(p.prefix):]
+	sts := p.sts
+	var state exec.Row
+	// A merged aggregate keeps the state in its output row's value; a
+	// view stored before that has it under the state key (legacy), which
+	// this change moves.
+	var v []byte
+	var found, legacy bool
+	if p.merged {
+		p.outKeyBuf = append(append(p.outKeyBuf[:0], r.p.outPrefix...), gk...)
+		stored, ok, err := ov.get(p.outKeyBuf)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if v, found, err = groupState(stored); err != nil {
+				return fmt.Errorf("materialized view %d: %w", view, err)
+			}
+			legacy = !found
+		}
 	}
-	gk := appendTuple(nil, gts, gvals)
-	skey := append(opPrefix(view, 'g', p.ID), gk...)
-	sts := p.stateTypes()
-	state := make(exec.Row, len(sts))
-	v, found, err := ov.get(skey)
-	if err != nil {
-		return err
+	if !p.merged || legacy {
+		if v, found, err = ov.get(skey); err != nil {
+			return err
+		}
 	}
 	if found {
 		if state, err = types.DecodeRow(sts, v); err != nil {
 			return err
 		}
 	} else {
+		state = make(exec.Row, len(sts))
 		copy(state, gvals)
 		for i := len(gvals); i < len(state); i++ {
 			switch sts[i].OID {
@@ -82,8 +116,11 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			}
 		}
 	}
+	// The old output row is needed to tell what changed; a merged
+	// aggregate overwrites its row whatever changed, so it needs it only
+	// for the views that read this one.
 	var oldOut exec.Row
-	if found {
+	if found && (!p.merged || r.c.read[view]) {
 		if oldOut, err = r.groupOutput(p, gk, state); err != nil {
 			return err
 		}
@@ -152,31 +189,103 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				}
 			}
 		}
-		f += len(aggStateTypes(a))
+		f += aggStateWidth(a)
 	}
 	var newOut exec.Row
-	if state[ng].(int64) > 0 || ng == 0 {
-		// An ungrouped aggregate keeps its (possibly empty) state: its
-		// row stays, with count 0 and NULL sums, as in PostgreSQL.
+	// An ungrouped aggregate keeps its (possibly empty) state: its row
+	// stays, with count 0 and NULL sums, as in PostgreSQL.
+	live := state[ng].(int64) > 0 || ng == 0
+	if live {
+		if newOut, err = r.groupOutput(p, gk, state); err != nil {
+			return err
+		}
+	}
+	if p.merged {
+		if legacy {
+			ov.del(skey)
+		}
+		return r.mergedChanged(p, gk, state, oldOut, newOut)
+	}
+	if live {
 		enc, err := types.EncodeRow(nil, sts, state)
 		if err != nil {
 			return err
 		}
 		ov.set(skey, enc)
-		if newOut, err = r.groupOutput(p, gk, state); err != nil {
-			return err
-		}
 	} else {
 		ov.del(skey)
 	}
 	return r.groupChanged(p, gk, oldOut, newOut)
 }
 
+// mergedChanged stores a merged aggregate's group: its output row with its
+// state, or nothing once the group is empty.
+func (r *run) mergedChanged(p *Aggregate, gk []byte, state, oldOut, newOut exec.Row) error {
+	if oldOut == nil || newOut == nil || !sameRow(p.outTypes, oldOut, newOut) {
+		if oldOut != nil {
+			r.record(gk, oldOut, -1)
+		}
+		if newOut != nil {
+			r.record(gk, newOut, 1)
+		}
+	}
+	p.outKeyBuf = append(append(p.outKeyBuf[:0], r.p.outPrefix...), gk...)
+	if newOut == nil {
+		r.ov.del(p.outKeyBuf)
+		return nil
+	}
+	var err error
+	if p.payloadBuf, err = types.EncodeRow(p.payloadBuf[:0], r.p.OutTypes, newOut); err != nil {
+		return err
+	}
+	v := binary.AppendVarint(make([]byte, 0, 24+len(p.payloadBuf)+10*len(state)), groupedMarker)
+	v = binary.AppendUvarint(v, uint64(len(p.payloadBuf)))
+	v = append(v, p.payloadBuf...)
+	if v, err = types.EncodeRow(v, p.sts, state); err != nil {
+		return err
+	}
+	r.ov.set(p.outKeyBuf, v)
+	return nil
+}
+
+// groupedMarker, as the count of an output value, marks a merged
+// aggregate's group: the value then holds the output row (length-prefixed)
+// and the group's state, and the row counts once.
+const groupedMarker = -1
+
+// outputValue returns a stored output row's multiplicity and encoding.
+func outputValue(v []byte) (int64, []byte, error) {
+	n, rest := decodeCounted(v)
+	if n != groupedMarker {
+		return n, rest, nil
+	}
+	l, k := binary.Uvarint(rest)
+	if k <= 0 || uint64(len(rest)-k) < l {
+		return 0, nil, errors.New("corrupt grouped output value")
+	}
+	return 1, rest[k : k+int(l)], nil
+}
+
+// groupState returns the group state a merged aggregate's output value
+// holds (ok false: a value stored before aggregates were merged, with
+// the state under its own key).
+func groupState(v []byte) (state []byte, ok bool, err error) {
+	n, rest := decodeCounted(v)
+	if n != groupedMarker {
+		return nil, false, nil
+	}
+	l, k := binary.Uvarint(rest)
+	if k <= 0 || uint64(len(rest)-k) < l {
+		return nil, false, errors.New("corrupt grouped output value")
+	}
+	return rest[k+int(l):], true, nil
+}
+
 // groupChanged passes a group's output change up the plan, or stores it
 // when the aggregate is the root.
 func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) error {
-	ov, view := r.ov, r.p.View
-	if oldOut != nil && newOut != nil && sameRow(exprTypes(p.Output), oldOut, newOut) {
+	ov := r.ov
+	if oldOut != nil && newOut != nil && sameRow(p.outTypes, oldOut, newOut) {
 		return nil
 	}
 	if _, hasParent := r.p.parents[p]; hasParent {
@@ -192,7 +301,8 @@ func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) err
 		}
 		return nil
 	}
-	okey := append(sub(view, 'o'), gk...)
+	p.outKeyBuf = append(append(p.outKeyBuf[:0], r.p.outPrefix...), gk...)
+	okey := p.outKeyBuf
 	if oldOut != nil {
 		r.record(gk, oldOut, -1)
 	}
@@ -201,11 +311,11 @@ func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) err
 		return nil
 	}
 	r.record(gk, newOut, 1)
-	payload, err := types.EncodeRow(nil, r.p.OutTypes, newOut)
+	v, err := countedRow(1, r.p.OutTypes, newOut)
 	if err != nil {
 		return err
 	}
-	ov.set(okey, encodeCounted(1, payload))
+	ov.set(okey, v)
 	return nil
 }
 
@@ -236,8 +346,27 @@ func exprTypes(es []exec.Expr) []types.T {
 	return ts
 }
 
+// sameRow reports whether two rows have equal keys (integers, the usual
+// case, compare without encoding).
 func sameRow(ts []types.T, a, b exec.Row) bool {
-	return string(appendTuple(nil, ts, a)) == string(appendTuple(nil, ts, b))
+	for i := range a {
+		x, y := a[i], b[i]
+		if xi, ok := x.(int64); ok {
+			if yi, ok := y.(int64); ok {
+				if xi != yi {
+					return false
+				}
+				continue
+			}
+		}
+		if (x == nil) != (y == nil) {
+			return false
+		}
+		if x != nil && string(appendValue(nil, ts[i], x)) != string(appendValue(nil, ts[i], y)) {
+			return false
+		}
+	}
+	return true
 }
 
 // groupOutput computes a group's output row (nil when HAVING rejects it).
@@ -306,7 +435,7 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row) (exec.Row, er
 			}
 		}
 		agg[ng+ai] = v
-		f += len(aggStateTypes(a))
+		f += aggStateWidth(a)
 	}
 	if p.Having != nil {
 		ok, err := exec.EvalBool(p.Having, env, agg)

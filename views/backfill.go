@@ -94,7 +94,11 @@ type backfillRecord struct {
 	Cursor []byte        `json:"cursor,omitempty"`
 	// LSN is the last LSN before the creating commit: a stream's later
 	// events are applied live.
-	LSN       uint64 `json:"lsn"`
+	LSN uint64 `json:"lsn"`
+	// ShortKeys: the view's join and top-N state keys end a keyed
+	// table's row with its key columns, not the whole row (views made
+	// before this was done keep whole-row keys).
+	ShortKeys bool   `json:"short_keys,omitempty"`
 	RowsDone  int64  `json:"rows_done"`
 	RowsTotal int64  `json:"rows_total,omitempty"`
 	Steps     int64  `json:"steps"`
@@ -162,6 +166,7 @@ func (r *run) backfillOf(id log.TableID) (*backfillRecord, error) {
 		}
 	}
 	r.recs[id] = rec
+	r.m.short[id] = rec.ShortKeys
 	if rec.State == stateLive {
 		r.newlyLive = append(r.newlyLive, id)
 		return nil, nil
@@ -176,6 +181,7 @@ func (r *run) writeRecord(id log.TableID, rec *backfillRecord) error {
 	}
 	r.ov.set(recordKey(id), v)
 	r.recs[id] = rec
+	r.m.short[id] = rec.ShortKeys
 	return nil
 }
 
@@ -191,7 +197,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 			continue
 		}
 		fresh = append(fresh, p)
-		if err := r.writeRecord(p.View, &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now}); err != nil {
+		if err := r.writeRecord(p.View, &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true}); err != nil {
 			return err
 		}
 	}
@@ -374,7 +380,10 @@ func (r *run) readRows(leaf *Scan, rec *backfillRecord, limit int) (rows []delta
 				next, end = append([]byte(nil), k[len(start):]...), false
 				return log.ErrStop
 			}
-			n, payload := decodeCounted(v)
+			n, payload, err := outputValue(v)
+			if err != nil {
+				return err
+			}
 			row, err := types.DecodeRow(leaf.ViewTypes, payload)
 			if err != nil {
 				return err

@@ -30,6 +30,14 @@ func joinValue(n, matches int64, payload []byte) []byte {
 	return append(out, payload...)
 }
 
+// joinRowValue is joinValue with a row's encoding as the payload, in one
+// allocation.
+func joinRowValue(n, matches int64, ts []types.T, row exec.Row) ([]byte, error) {
+	buf := binary.AppendVarint(make([]byte, 0, 24+10*len(row)), n)
+	buf = binary.AppendVarint(buf, matches)
+	return types.EncodeRow(buf, ts, row)
+}
+
 func decodeJoinValue(v []byte) (n, matches int64, payload []byte, err error) {
 	n, k := binary.Varint(v)
 	if k <= 0 {
@@ -68,8 +76,9 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		keys, myTypes, otherTypes = j.RightKeys, j.RightTypes, j.LeftTypes
 	}
 	other := 1 - side
-	kvals := make([]types.Datum, len(keys))
-	kts := make([]types.T, len(keys))
+	// The other side's rows for the join key: prefix, other side, key
+	// (scratch: the overlay copies the keys it keeps).
+	buf := append(append(j.scanBuf[:0], j.prefix...), byte(other))
 	for i, k := range keys {
 		v, err := k.Eval(r.env, row)
 		if err != nil {
@@ -81,13 +90,16 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			}
 			return nil
 		}
-		kvals[i], kts[i] = v, k.Type()
+		buf = appendValue(buf, j.keyTypes[side][i], v)
 	}
-	jk := appendTuple(nil, kts, kvals)
-	base := opPrefix(r.p.View, 'j', j.ID)
+	j.scanBuf = buf
+	jk := buf[len(j.prefix)+1:]
 
+	// An outer join rewrites the other side's entries (their match
+	// counts): only then are their keys and payloads kept.
+	keep := j.preserves(other)
 	var entries []joinEntry
-	err := r.ov.scan(append(append(append([]byte(nil), base...), byte(other)), jk...), func(k, v []byte) error {
+	err := r.ov.scan(buf, func(k, v []byte) error {
 		n, matches, payload, err := decodeJoinValue(v)
 		if err != nil {
 			return err
@@ -96,7 +108,11 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		if err != nil {
 			return err
 		}
-		entries = append(entries, joinEntry{key: append([]byte(nil), k...), row: orow, n: n, matches: matches, payload: append([]byte(nil), payload...)})
+		e := joinEntry{row: orow, n: n, matches: matches}
+		if keep {
+			e.key, e.payload = append([]byte(nil), k...), append([]byte(nil), payload...)
+		}
+		entries = append(entries, e)
 		return nil
 	})
 	if err != nil {
@@ -135,13 +151,16 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	}
 
 	// Remember this row on its side, with its match count.
-	payload, err := types.EncodeRow(nil, myTypes, row)
-	if err != nil {
-		return err
-	}
-	k := append(append(append(base, byte(side)), jk...), appendTuple(nil, myTypes, row)...)
-	if w > 0 && j.fresh[side] {
-		r.ov.setFresh(k, joinValue(w, matches, payload))
+	j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
+	k := j.rowBuf
+	// (With short keys an updated row's old version, retracted just
+	// before, has the same key: pending, and not fresh.)
+	if w > 0 && j.fresh[side] && !r.ov.pendingHas(k) {
+		v, err := joinRowValue(w, matches, myTypes, row)
+		if err != nil {
+			return err
+		}
+		r.ov.setFresh(k, v)
 		if matches == 0 && j.preserves(side) {
 			return r.emit(j, j.padded(side, row), w)
 		}
@@ -163,7 +182,11 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	case n == 0:
 		r.ov.del(k)
 	default:
-		r.ov.set(k, joinValue(n, matches, payload))
+		v, err := joinRowValue(n, matches, myTypes, row)
+		if err != nil {
+			return err
+		}
+		r.ov.set(k, v)
 	}
 	if matches == 0 && j.preserves(side) {
 		return r.emit(j, j.padded(side, row), w)

@@ -39,12 +39,18 @@ type Maintainer struct {
 		compiled *compiled
 	}
 
-	// cache and live are used only from the sequencer's goroutine.
+	// cache, live, ov and run are used only from the sequencer's
+	// goroutine; ov and run are the last intent's, reused by the next.
 	cache *stateCache
+	ov    *overlay
+	run   *run
 	// live are views known to be live (their backfill done, or made
 	// before backfills had records): they skip the backfill check. A
 	// view never goes back to backfilling (IDs are not reused).
 	live map[log.TableID]bool
+	// short records, per view, whether its state uses short keys (its
+	// backfill record says; read with the record).
+	short map[log.TableID]bool
 	// wake tells the worker that a backfill is waiting.
 	wake chan struct{}
 }
@@ -57,11 +63,15 @@ type compiled struct {
 	// read marks the views other views read: their output deltas are kept
 	// during an intent.
 	read map[log.TableID]bool
+	// bases are the base tables some view reads: an intent that changes
+	// none of them (and changes no catalog, and carries no backfill step)
+	// has nothing to maintain.
+	bases map[log.TableID]bool
 }
 
 // NewMaintainer makes a maintainer; set Compile before use.
 func NewMaintainer() *Maintainer {
-	m := &Maintainer{live: map[log.TableID]bool{}, wake: make(chan struct{}, 1)}
+	m := &Maintainer{live: map[log.TableID]bool{}, short: map[log.TableID]bool{}, wake: make(chan struct{}, 1)}
 	// The first look for work finds backfills a restart interrupted.
 	m.wake <- struct{}{}
 	return m
@@ -75,7 +85,7 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 	if m.mu.cat == cat {
 		return m.mu.compiled, nil
 	}
-	c := &compiled{plans: map[log.TableID]*Plan{}, read: map[log.TableID]bool{}}
+	c := &compiled{plans: map[log.TableID]*Plan{}, read: map[log.TableID]bool{}, bases: map[log.TableID]bool{}}
 	for id, td := range cat.Tables {
 		if td.Kind != log.View {
 			continue
@@ -86,7 +96,13 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 		}
 		p.View = id
 		p.prepare()
+		p.initKeys()
 		c.plans[id] = p
+		for _, l := range p.leaves {
+			if l.Layout != nil {
+				c.bases[l.Source] = true
+			}
+		}
 	}
 	// Depth-first over the sources, from the lowest id for a stable order.
 	ids := make([]log.TableID, 0, len(c.plans))
@@ -124,6 +140,16 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 	}
 	m.mu.cat, m.mu.compiled = cat, c
 	return c, nil
+}
+
+// touches reports whether any change is of a table some view reads.
+func (c *compiled) touches(changes []log.Change) bool {
+	for i := range changes {
+		if c.bases[changes[i].Table] {
+			return true
+		}
+	}
+	return false
 }
 
 // delta is a weighted row: a change of a view's output Z-set, shaped as a
@@ -169,12 +195,17 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		}
 		return muts, nil
 	}
+	if !catChanged && in.Task == nil && !c.touches(in.Changes) {
+		return nil, nil
+	}
 	if m.cache == nil {
 		m.cache = newStateCache()
 	}
-	ov := newOverlay(in.State)
+	m.ov = m.ov.reuse(in.State)
+	ov := m.ov
 	ov.cache = m.cache
-	r := newRun(ov, c, m)
+	m.run = m.run.reuse(ov, c, m)
+	r := m.run
 	defer ov.close()
 	if catChanged {
 		if err := r.startBackfills(in.Old, in.LastLSN); err != nil {
@@ -205,6 +236,9 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		}
 	}
 	ov.commit()
+	for prefix, w := range r.windows {
+		m.cache.putWindow(prefix, w)
+	}
 	for _, id := range r.newlyLive {
 		m.live[id] = true
 	}
@@ -244,6 +278,11 @@ type run struct {
 	decoded map[*log.Change]decodedChange
 	// recs are the backfill records read or written by this intent.
 	recs map[log.TableID]*backfillRecord
+	// windows are the top-N windows (by partition prefix) as this
+	// intent's changes left them: later changes of the intent start from
+	// them, and once the intent has succeeded they replace the cached
+	// windows its writes made stale.
+	windows map[string]topWindow
 	// newlyLive are views found live, for Maintainer.live once the intent
 	// has succeeded; waiting is set when a backfill needs the worker.
 	newlyLive []log.TableID
@@ -254,7 +293,22 @@ type decodedChange struct{ before, after exec.Row }
 
 func newRun(ov *overlay, c *compiled, m *Maintainer) *run {
 	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, c: c, m: m, out: map[log.TableID][]delta{},
-		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}}
+		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}, windows: map[string]topWindow{}}
+}
+
+// reuse readies a run for the next intent, keeping its maps unless the
+// last intent made them large.
+func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
+	if r == nil || len(r.decoded) > 1024 || len(r.windows) > 1024 || len(r.out) > 64 {
+		return newRun(ov, c, m)
+	}
+	clear(r.out)
+	clear(r.decoded)
+	clear(r.recs)
+	clear(r.windows)
+	r.ov, r.c, r.m, r.p = ov, c, m, nil
+	r.newlyLive, r.waiting = r.newlyLive[:0], false
+	return r
 }
 
 // pass runs every plan once, in dependency order: each base-table leaf
@@ -270,6 +324,11 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 			return err
 		}
 		r.p = p
+		if !p.keysKnown {
+			// The record has been read (backfillOf, or the intent that
+			// created the view wrote it): the key layout is known.
+			p.setShortKeys(r.m.short[p.View])
+		}
 		for _, leaf := range p.leaves {
 			if leaf.Layout == nil {
 				for _, d := range r.out[leaf.Source] {
@@ -383,17 +442,42 @@ func evalAll(env *exec.Env, es []exec.Expr, row exec.Row) (exec.Row, error) {
 // output adds w to an output row's multiplicity.
 func (r *run) output(out exec.Row, w int64) error {
 	p := r.p
-	payload, err := types.EncodeRow(nil, p.OutTypes, out)
-	if err != nil {
-		return err
+	k := append(p.keyBuf[:0], p.outPrefix...)
+	if p.outKeyCols != nil {
+		// Short keys: the output row is keyed by the table key it stands
+		// for (a change's old row, retracted first, has the same key).
+		for _, i := range p.outKeyCols {
+			k = appendValue(k, p.OutTypes[i], out[i])
+		}
+	} else {
+		k = appendTuple(k, p.OutTypes, out)
 	}
-	k := append(sub(p.View, 'o'), appendTuple(nil, p.OutTypes, out)...)
+	p.keyBuf = k
 	var before, after int64
-	if w > 0 && p.freshOutput && !r.ov.pendingHas(k) {
-		after = w
-		r.ov.setFresh(k, encodeCounted(w, payload))
-	} else if before, after, err = r.ov.addCount(k, w, payload); err != nil {
-		return err
+	switch {
+	case p.freshOutput && (w > 0 || w == -1) && !r.ov.pendingHas(k):
+		// Such a view holds each output row once (freshOutput): a row
+		// added with no pending change is not stored, and a row retracted
+		// with none is stored once. Neither needs a read.
+		if w > 0 {
+			after = w
+			v, err := countedRow(w, p.OutTypes, out)
+			if err != nil {
+				return err
+			}
+			r.ov.setFresh(k, v)
+		} else {
+			before = 1
+			r.ov.del(k)
+		}
+	default:
+		payload, err := types.EncodeRow(nil, p.OutTypes, out)
+		if err != nil {
+			return err
+		}
+		if before, after, err = r.ov.addCount(k, w, payload); err != nil {
+			return err
+		}
 	}
 	if after < 0 {
 		return fmt.Errorf("materialized view %d: negative multiplicity %d", p.View, after)

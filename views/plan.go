@@ -23,6 +23,8 @@
 package views
 
 import (
+	"slices"
+
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
@@ -46,9 +48,20 @@ type Plan struct {
 	// ungrouped are the aggregates without GROUP BY: like PostgreSQL's,
 	// they have one output row even over no input rows.
 	ungrouped []*Aggregate
-	// freshOutput: an output row inserted with no pending change of its
-	// key is not stored yet (freshOutput below), so output writes it
-	// without a read.
+	// outPrefix is the key prefix of the view's output rows (0x10 view
+	// 'o'), and keyBuf scratch for an output key; set by initKeys.
+	outPrefix, keyBuf []byte
+	// keysKnown: setShortKeys has run (the view's key layout is known).
+	keysKnown bool
+	// rowKeyCols (with freshOutput) are the output columns that hold the
+	// key of the table row an output row stands for; outKeyCols is them
+	// when the view uses short keys: its output rows are keyed by them
+	// instead of by the whole row (nil).
+	rowKeyCols, outKeyCols []int
+	// freshOutput: the view holds each output row at most once, so an
+	// output row inserted with no pending change of its key is not stored
+	// yet, and one retracted with none is stored once (freshOutput
+	// below): output writes either without a read.
 	freshOutput bool
 }
 
@@ -111,6 +124,17 @@ type Join struct {
 	// fresh says, per side, that an inserted row is never already stored
 	// (freshRows): its stored entry is written without a read.
 	fresh [2]bool
+	// Set by initKeys: the key prefix of the operator's state, the join
+	// key types per side, and scratch for keys (which the overlay copies).
+	prefix          []byte
+	keyTypes        [2][]types.T
+	scanBuf, rowBuf []byte
+	// rowKey, per side, is the key columns of a keyed table whose rows
+	// the side takes unchanged (with their types), when the view uses
+	// short keys: a stored row's key then ends with them instead of the
+	// whole row (nil: the whole row).
+	rowKey      [2][]int
+	rowKeyTypes [2][]types.T
 }
 
 // Aggregate groups its input by Group and computes Aggs; Having and Output
@@ -123,10 +147,21 @@ type Aggregate struct {
 	Having exec.Expr
 	Output []exec.Expr
 	ID     uint8
+	// Set by initKeys: the key prefix of the group states, the group,
+	// state and output types, and scratch for keys.
+	prefix                    []byte
+	groupTypes, sts, outTypes []types.T
+	stateBuf, outKeyBuf       []byte
+	payloadBuf                []byte
+	// merged: the plan's root, with a GROUP BY and no HAVING, keeps each
+	// group's state in the value of its output row (one key per group
+	// instead of two); with HAVING a group may have state and no row.
+	merged bool
 }
 
 // TopN keeps, per partition, the rows at positions [Offset, Offset+N) in
-// Order (ties broken by the whole row, so the choice is deterministic).
+// Order (ties broken by the whole row, or by a keyed table's key with short
+// keys, so the choice is deterministic).
 // With RowNumber, each output row is followed by its position within the
 // partition (row_number(), from 1).
 type TopN struct {
@@ -143,6 +178,17 @@ type TopN struct {
 	ID        uint8
 	// fresh: an inserted candidate is never already stored (freshRows).
 	fresh bool
+	// Set by initKeys: the key prefix of the candidates, the partition
+	// types, and scratch for keys.
+	prefix    []byte
+	partTypes []types.T
+	keyBuf    []byte
+	// rowKey is the key columns of a keyed table whose rows the top-N
+	// takes unchanged (with their types), when the view uses short keys:
+	// a candidate's key then ends with them instead of the whole row
+	// (nil: the whole row).
+	rowKey      []int
+	rowKeyTypes []types.T
 }
 
 // SortKey is one ORDER BY key of a TopN.
@@ -229,7 +275,104 @@ func (p *Plan) prepare() {
 		}
 	}
 	walk(p.Root)
-	p.freshOutput = freshOutput(p)
+	p.freshOutput, p.rowKeyCols = freshOutput(p)
+}
+
+// initKeys computes, once the plan's view is known, the key prefixes of
+// its output and of each operator's state, and the types the operators
+// encode keys with.
+func (p *Plan) initKeys() {
+	p.outPrefix = sub(p.View, 'o')
+	var walk func(n Node)
+	walk = func(n Node) {
+		switch x := n.(type) {
+		case *Join:
+			x.prefix = opPrefix(p.View, 'j', x.ID)
+			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}
+		case *Aggregate:
+			x.prefix = opPrefix(p.View, 'g', x.ID)
+			x.groupTypes, x.sts, x.outTypes = exprTypes(x.Group), x.stateTypes(), exprTypes(x.Output)
+			x.merged = n == p.Root && len(x.Group) > 0 && x.Having == nil
+		case *TopN:
+			x.prefix = opPrefix(p.View, 't', x.ID)
+			x.partTypes = exprTypes(x.Partition)
+		}
+		for _, c := range n.children() {
+			walk(c)
+		}
+	}
+	walk(p.Root)
+}
+
+// setShortKeys fixes the view's key layout: with short keys, a join side
+// or a top-N that takes a keyed table's rows unchanged ends each stored
+// row's key with the table's key columns, which identify the row among
+// the live ones (a change retracts the old row before it adds the new,
+// and the row itself is in the value), instead of with the whole row.
+func (p *Plan) setShortKeys(short bool) {
+	p.keysKnown = true
+	p.outKeyCols = nil
+	if short && p.freshOutput {
+		p.outKeyCols = p.rowKeyCols
+	}
+	var walk func(n Node)
+	walk = func(n Node) {
+		switch x := n.(type) {
+		case *Join:
+			for side, in := range []Node{x.Left, x.Right} {
+				x.rowKey[side], x.rowKeyTypes[side] = nil, nil
+				if s := keyedScan(in); short && s != nil && freshRows(in) {
+					ts := x.LeftTypes
+					if side == 1 {
+						ts = x.RightTypes
+					}
+					x.rowKey[side], x.rowKeyTypes[side] = s.Layout.KeyIdx, pick(ts, s.Layout.KeyIdx)
+				}
+			}
+		case *TopN:
+			x.rowKey, x.rowKeyTypes = nil, nil
+			if s := keyedScan(x.Input); short && s != nil && freshRows(x.Input) {
+				x.rowKey, x.rowKeyTypes = s.Layout.KeyIdx, pick(x.Types, s.Layout.KeyIdx)
+				if coversColumns(sortExprs(x.Order), s.Layout.KeyIdx, 0) {
+					// The sort key already holds the table key (ORDER BY
+					// amount DESC, id): it identifies the row alone.
+					x.rowKey, x.rowKeyTypes = []int{}, nil
+				}
+			}
+		}
+		for _, c := range n.children() {
+			walk(c)
+		}
+	}
+	walk(p.Root)
+}
+
+func sortExprs(ks []SortKey) []exec.Expr {
+	out := make([]exec.Expr, len(ks))
+	for i, k := range ks {
+		out[i] = k.Expr
+	}
+	return out
+}
+
+func pick(ts []types.T, idx []int) []types.T {
+	out := make([]types.T, len(idx))
+	for i, j := range idx {
+		out[i] = ts[j]
+	}
+	return out
+}
+
+// appendRowKey appends the part of a stored row's key that identifies
+// the row: its key columns (idx) when set, else the whole row.
+func appendRowKey(buf []byte, idx []int, idxTypes, ts []types.T, row exec.Row) []byte {
+	if idx == nil {
+		return appendTuple(buf, ts, row)
+	}
+	for i, j := range idx {
+		buf = appendValue(buf, idxTypes[i], row[j])
+	}
+	return buf
 }
 
 // freshOutput recognizes a view that projects an inner join of a keyed
@@ -241,14 +384,20 @@ func (p *Plan) prepare() {
 // the new one. An added row whose key has no pending change therefore is
 // not stored, and need not be read. (Not for outer joins: a padded row
 // and a joined row may be equal while both are stored.)
-func freshOutput(p *Plan) bool {
+func freshOutput(p *Plan) (bool, []int) {
+	if p.Distinct {
+		return false, nil
+	}
+	if cols := rowPerKey(p); cols != nil {
+		return true, cols
+	}
 	pr, ok := p.Root.(*Project)
-	if !ok || p.Distinct {
-		return false
+	if !ok {
+		return false, nil
 	}
 	j, ok := unfiltered(pr.Input).(*Join)
 	if !ok || j.Kind != InnerJoin {
-		return false
+		return false, nil
 	}
 	for side := 0; side < 2; side++ {
 		f, d := keyedScan(j.Left), keyedScan(j.Right)
@@ -260,9 +409,71 @@ func freshOutput(p *Plan) bool {
 		if f == nil || d == nil || !coversColumns(dKeys, d.Layout.KeyIdx, 0) || !coversColumns(pr.Exprs, f.Layout.KeyIdx, off) {
 			continue
 		}
-		return true
+		return true, columnsAt(pr.Exprs, f.Layout.KeyIdx, off)
 	}
-	return false
+	return false, nil
+}
+
+// rowPerKey recognizes the other shape whose inserted output rows need no
+// read: projections, filters and top-Ns over one keyed table, with the
+// table's key columns kept (as plain columns) in the output. Each output
+// row then stands for one row of the table, a table row is in the output
+// at most once (a top-N's candidates are distinct rows, each counted
+// once), and a change of a table row retracts the output row of its old
+// version before it adds the new one (a top-N emits retractions first).
+// An output row added with no pending change of its key was therefore
+// not in the output before the intent. Rows a top-N pushes out of or
+// pulls into its window follow the same rule: an output row is only ever
+// added when it is not in the output.
+func rowPerKey(p *Plan) []int {
+	// cols[i] is the column of the current node's rows that output column
+	// i is (-1: not a plain column).
+	cols := make([]int, len(p.OutTypes))
+	for i := range cols {
+		cols[i] = i
+	}
+	n := p.Root
+	for {
+		switch x := n.(type) {
+		case *Project:
+			for i, c := range cols {
+				cols[i] = -1
+				if c >= 0 && c < len(x.Exprs) {
+					if ref, ok := x.Exprs[c].(*exec.ColRef); ok {
+						cols[i] = ref.Idx
+					}
+				}
+			}
+			n = x.Input
+		case *Filter:
+			n = x.Input
+		case *TopN:
+			// Its rows are its input's, then (with row_number) the
+			// position, which is no input column.
+			for i, c := range cols {
+				if c >= len(x.Types) {
+					cols[i] = -1
+				}
+			}
+			n = x.Input
+		case *Scan:
+			s := keyedScan(x)
+			if s == nil {
+				return nil
+			}
+			var at []int
+			for _, k := range s.Layout.KeyIdx {
+				i := slices.Index(cols, k)
+				if i < 0 {
+					return nil
+				}
+				at = append(at, i)
+			}
+			return at
+		default:
+			return nil
+		}
+	}
 }
 
 func unfiltered(n Node) Node {
@@ -286,6 +497,21 @@ func keyedScan(n Node) *Scan {
 
 // coversColumns reports whether es include, as plain column references,
 // every column off+i for i in idx.
+// columnsAt returns, for each column off+i (i in idx), the position in es
+// of a plain reference to it (coversColumns holds).
+func columnsAt(es []exec.Expr, idx []int, off int) []int {
+	out := make([]int, len(idx))
+	for n, i := range idx {
+		for e, x := range es {
+			if c, ok := x.(*exec.ColRef); ok && c.Idx == off+i {
+				out[n] = e
+				break
+			}
+		}
+	}
+	return out
+}
+
 func coversColumns(es []exec.Expr, idx []int, off int) bool {
 	for _, i := range idx {
 		found := false

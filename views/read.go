@@ -65,7 +65,10 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		end = prefixEnd(start)
 	}
 	err = rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {
-		n, payload := decodeCounted(v)
+		n, payload, err := outputValue(v)
+		if err != nil {
+			return err
+		}
 		row, err := types.DecodeRow(r.Types, payload)
 		if err != nil {
 			return err

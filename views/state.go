@@ -19,19 +19,25 @@ import (
 // Key layout of view state, in the first hook namespace:
 //
 //	0x10 view(u32) 'o' row                          → count, encoded output row
-//	0x10 view(u32) 'o' group                        → 1, encoded output row (a grouped view)
-//	0x10 view(u32) 'g' op(u8) group                 → encoded group state
+//	0x10 view(u32) 'o' group                        → -1, uvarint length, encoded output row, encoded group state
+//	                                                  (a root GROUP BY without HAVING; older views: 1, encoded output row)
+//	0x10 view(u32) 'g' op(u8) group                 → encoded group state (below the root, with HAVING, older views)
 //	0x10 view(u32) 'm' op(u8) agg(u8) group value   → count, value (min/max multisets)
 //	0x10 view(u32) 'd' op(u8) agg(u8) group value   → count   (count(DISTINCT))
 //	0x10 view(u32) 'j' op(u8) side(u8) joinkey row  → count, matches, encoded input row
 //	0x10 view(u32) 't' op(u8) partition order row   → count, encoded input row (top-N)
 //	0x10 view(u32) 'c' op(u8) row                   → count (DISTINCT below the root)
+//	0x10 view(u32) 'b'                              → backfill record (JSON)
 //
 // op numbers the stateful operators of the plan. row, group, joinkey,
 // partition and value are tuples in the order-preserving key encoding with
 // a NULL marker per value, so each is self-delimiting and a group's, join
 // key's or partition's entries form a range; order is the top-N's sort key,
-// encoded so that byte order is the ORDER BY order.
+// encoded so that byte order is the ORDER BY order. In 'j' and 't' keys of a
+// view with short keys (its backfill record says), row is only the key
+// columns when the input rows are a keyed table's, and an 'o' row of such
+// a view whose rows each stand for a keyed table's row (freshOutput) is
+// that table's key columns (plan.go, setShortKeys).
 const nsView = log.NSHookFirst
 
 func viewPrefix(id log.TableID) []byte {
@@ -127,8 +133,26 @@ func newOverlay(st log.HookState) *overlay {
 	return &overlay{st: st, pending: btreemap.New[string, pendingValue](16, strings.Compare), absent: map[string]struct{}{}}
 }
 
+// reuse readies an overlay for the next intent: its tree nodes and map
+// are reused (an intent of one row would otherwise allocate them anew),
+// unless the last intent made them large (a backfill step), when
+// clearing them would cost more than new ones.
+func (o *overlay) reuse(st log.HookState) *overlay {
+	if o == nil || o.pending.Len() > 1024 || len(o.absent) > 1024 {
+		return newOverlay(st)
+	}
+	o.pending.Clear(true)
+	clear(o.absent)
+	o.st, o.it, o.cache = st, nil, nil
+	return o
+}
+
+// ustr views b as a string without copying, for lookups that do not keep
+// the key.
+func ustr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func (o *overlay) get(k []byte) ([]byte, bool, error) {
-	if _, p, ok := o.pending.Get(string(k)); ok {
+	if _, p, ok := o.pending.Get(ustr(k)); ok {
 		return p.v, !p.deleted, nil
 	}
 	if o.cache != nil {
@@ -189,6 +213,14 @@ type topWindow struct {
 	full    bool
 }
 
+func (w topWindow) size(prefix string) int {
+	n := len(prefix) + 64
+	for _, e := range w.entries {
+		n += 2*len(e.key) + 64
+	}
+	return n
+}
+
 func (c *stateCache) putWindow(prefix string, w topWindow) {
 	if len(prefix) < rangeHead {
 		return
@@ -197,19 +229,26 @@ func (c *stateCache) putWindow(prefix string, w topWindow) {
 		c.reset()
 	}
 	head := prefix[:rangeHead]
-	if !slices.Contains(c.windowLens[head], len(prefix)) {
+	if old, ok := c.windows[prefix]; ok {
+		c.bytes -= old.size(prefix)
+	} else if !slices.Contains(c.windowLens[head], len(prefix)) {
 		c.windowLens[head] = append(c.windowLens[head], len(prefix))
 	}
 	c.windows[prefix] = w
-	c.bytes += len(prefix) + 64
-	for _, e := range w.entries {
-		c.bytes += 2*len(e.key) + 64
-	}
+	c.bytes += w.size(prefix)
 }
 
 type cachedKV struct {
 	k string
 	v []byte
+}
+
+func rangeSize(prefix string, kvs []cachedKV) int {
+	n := len(prefix) + 48
+	for _, e := range kvs {
+		n += len(e.k) + len(e.v) + 40
+	}
+	return n
 }
 
 // maxCachedRange is the most entries a remembered range holds.
@@ -226,14 +265,13 @@ func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
 		c.reset()
 	}
 	head := prefix[:rangeHead]
-	if !slices.Contains(c.rangeLens[head], len(prefix)) {
+	if old, ok := c.ranges[prefix]; ok {
+		c.bytes -= rangeSize(prefix, old)
+	} else if !slices.Contains(c.rangeLens[head], len(prefix)) {
 		c.rangeLens[head] = append(c.rangeLens[head], len(prefix))
 	}
 	c.ranges[prefix] = kvs
-	c.bytes += len(prefix) + 48
-	for _, e := range kvs {
-		c.bytes += len(e.k) + len(e.v) + 40
-	}
+	c.bytes += rangeSize(prefix, kvs)
 }
 
 // written drops the remembered ranges that hold k, and the top-N
@@ -244,7 +282,11 @@ func (c *stateCache) written(k string) {
 	}
 	if len(c.ranges) > 0 {
 		for _, n := range c.rangeLens[k[:rangeHead]] {
-			if n <= len(k) {
+			if n > len(k) {
+				continue
+			}
+			if old, ok := c.ranges[k[:n]]; ok {
+				c.bytes -= rangeSize(k[:n], old)
 				delete(c.ranges, k[:n])
 			}
 		}
@@ -255,7 +297,8 @@ func (c *stateCache) written(k string) {
 				continue
 			}
 			w, ok := c.windows[k[:n]]
-			if ok && !(w.full && k > string(w.entries[len(w.entries)-1].key)) {
+			if ok && !(w.full && len(w.entries) > 0 && k > string(w.entries[len(w.entries)-1].key)) {
+				c.bytes -= w.size(k[:n])
 				delete(c.windows, k[:n])
 			}
 		}
@@ -303,20 +346,33 @@ func (c *stateCache) reset() {
 	c.bytes = 0
 }
 
-// commit puts an intent's state changes into the cache.
+// commit puts an intent's state changes into the cache. Only keys the
+// cache already holds (read before, by this intent or an earlier one) are
+// refreshed: most written keys are written without being read (a join's
+// or a top-N's stored rows, an output row), are read again, if ever, by a
+// range scan, and would only push the hot state out.
 func (o *overlay) commit() {
 	if o.cache == nil {
 		return
 	}
 	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
-		if p.deleted {
-			o.cache.put(k, nil, false)
-		} else {
-			o.cache.put(k, p.v, true)
-		}
+		o.cache.refresh(k, p.v, !p.deleted)
 		o.cache.written(k)
 		return true
 	})
+}
+
+// refresh sets a key's value if the cache holds the key.
+func (c *stateCache) refresh(k string, v []byte, found bool) {
+	old, ok := c.m[k]
+	if !ok {
+		return
+	}
+	if !found {
+		v = nil
+	}
+	c.bytes += len(v) - len(old.v)
+	c.m[k] = cachedValue{v: v, found: found}
 }
 
 func (o *overlay) set(k, v []byte) {
@@ -325,7 +381,7 @@ func (o *overlay) set(k, v []byte) {
 
 // pendingHas reports whether the intent has changed k.
 func (o *overlay) pendingHas(k []byte) bool {
-	_, _, ok := o.pending.Get(string(k))
+	_, _, ok := o.pending.Get(ustr(k))
 	return ok
 }
 
@@ -344,7 +400,7 @@ func (o *overlay) del(k []byte) {
 
 // isFresh reports whether the stored state is known not to hold k.
 func (o *overlay) isFresh(k []byte) bool {
-	if _, p, ok := o.pending.Get(string(k)); ok {
+	if _, p, ok := o.pending.Get(ustr(k)); ok {
 		return p.fresh
 	}
 	_, ok := o.absent[string(k)]
@@ -375,15 +431,10 @@ func (o *overlay) addCount(k []byte, w int64, payload []byte) (before, after int
 // the scan early. k and v are valid only during the call, and fn must
 // not change the overlay's state.
 func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
-	end := prefixEnd(prefix)
-	hi := btreemap.Max[string]()
-	if end != nil {
-		hi = btreemap.LT(string(end))
+	if o.cache != nil && !o.pendingUnder(prefix) {
+		return o.scanStored(prefix, fn)
 	}
-	if o.cache != nil && !o.pendingWithin(prefix, hi) {
-		return o.scanStored(prefix, end, fn)
-	}
-	return o.merge(prefix, end, fn)
+	return o.merge(prefix, prefixEnd(prefix), fn)
 }
 
 // merge is scan of the range [lower, end) (end nil: no bound), merging
@@ -439,15 +490,16 @@ func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
 	return ferr
 }
 
-// pendingWithin reports whether the intent has pending entries in the
-// range.
-func (o *overlay) pendingWithin(prefix []byte, hi btreemap.UpperBound[string]) bool {
-	any := false
-	o.pending.AscendFunc(btreemap.GE(string(prefix)), hi, func(string, pendingValue) bool {
-		any = true
+// pendingUnder reports whether the intent has pending entries with a
+// prefix: the first pending key at or after it has it.
+func (o *overlay) pendingUnder(prefix []byte) bool {
+	p := ustr(prefix)
+	found := false
+	o.pending.AscendFunc(btreemap.GE(p), btreemap.Max[string](), func(k string, _ pendingValue) bool {
+		found = strings.HasPrefix(k, p)
 		return false
 	})
-	return any
+	return found
 }
 
 // scanStored is scan of a range the intent has not touched: it is served
@@ -455,7 +507,7 @@ func (o *overlay) pendingWithin(prefix []byte, hi btreemap.UpperBound[string]) b
 // small, and otherwise read from the stored state and, when small,
 // remembered. A join's lookup of the other side's rows for a key is the
 // case this is for: the same keys are looked up again and again.
-func (o *overlay) scanStored(prefix, end []byte, fn func(k, v []byte) error) error {
+func (o *overlay) scanStored(prefix []byte, fn func(k, v []byte) error) error {
 	if kvs, ok := o.cache.ranges[string(prefix)]; ok {
 		for _, e := range kvs {
 			if err := fn(unsafe.Slice(unsafe.StringData(e.k), len(e.k)), e.v); err != nil {
@@ -467,7 +519,7 @@ func (o *overlay) scanStored(prefix, end []byte, fn func(k, v []byte) error) err
 		}
 		return nil
 	}
-	it, err := o.iter(prefix, end)
+	it, err := o.iter(prefix, prefixEnd(prefix))
 	if err != nil {
 		return err
 	}
@@ -577,15 +629,26 @@ func step(it *pebble.Iterator, back bool) bool {
 	return it.Next()
 }
 
+// mutations lists the intent's state changes. The keys share the pending
+// strings' bytes (the sequencer copies mutations into its batch and never
+// modifies them).
 func (o *overlay) mutations() []log.Mutation {
 	out := make([]log.Mutation, 0, o.pending.Len())
 	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
+		key := unsafe.Slice(unsafe.StringData(k), len(k))
 		if p.deleted {
-			out = append(out, log.Mutation{Key: []byte(k), Delete: true})
+			out = append(out, log.Mutation{Key: key, Delete: true})
 		} else {
-			out = append(out, log.Mutation{Key: []byte(k), Value: p.v})
+			out = append(out, log.Mutation{Key: key, Value: p.v})
 		}
 		return true
 	})
 	return out
+}
+
+// countedRow is a counted value whose payload is a row's encoding, in one
+// allocation.
+func countedRow(n int64, ts []types.T, row []types.Datum) ([]byte, error) {
+	buf := binary.AppendVarint(make([]byte, 0, 12+10*len(row)), n)
+	return types.EncodeRow(buf, ts, row)
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/RaduBerinde/btreemap"
-
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
@@ -16,13 +14,14 @@ import (
 // order row, where order encodes the ORDER BY keys so that byte order is
 // their order (a descending key's bytes are inverted; NULLs get a marker
 // below or above every value as NULLS FIRST/LAST asks) and the row breaks
-// ties. The output is the candidates at positions [Offset, Offset+N) of a
-// partition. A delta row reads the first Offset+N candidates of its
-// partition before and after it is applied and emits the difference; a row
-// that sorts after a full window changes nothing and costs one bounded
-// read. Deleting a row of the window thus refills it from the next
-// candidate, and the cost per delta is O(Offset+N), not the partition's
-// size.
+// ties (with short keys, the key columns of a keyed table's row break
+// them, plan.go). The output is the candidates at positions
+// [Offset, Offset+N) of a partition. A delta row reads the first Offset+N
+// candidates of its partition before and after it is applied and emits
+// the difference; a row that sorts after a full window changes nothing and
+// costs one bounded read. Deleting a row of the window thus refills it
+// from the next candidate, and the cost per delta is O(Offset+N), not the
+// partition's size.
 
 type topEntry struct {
 	key []byte
@@ -31,30 +30,35 @@ type topEntry struct {
 }
 
 func (r *run) topN(t *TopN, row exec.Row, w int64) error {
-	pvals, err := evalAll(r.env, t.Partition, row)
+	// The candidate's key: prefix, partition, sort key, row (scratch: the
+	// overlay copies the keys it keeps).
+	buf := append(t.keyBuf[:0], t.prefix...)
+	for i, e := range t.Partition {
+		v, err := e.Eval(r.env, row)
+		if err != nil {
+			return err
+		}
+		buf = appendValue(buf, t.partTypes[i], v)
+	}
+	plen := len(buf)
+	buf, err := t.appendSortKey(buf, r.env, row)
 	if err != nil {
 		return err
 	}
-	prefix := append(opPrefix(r.p.View, 't', t.ID), appendTuple(nil, exprTypes(t.Partition), pvals)...)
-	sk, err := t.sortKey(r.env, row)
-	if err != nil {
-		return err
-	}
-	k := append(append(append([]byte(nil), prefix...), sk...), appendTuple(nil, t.Types, row)...)
+	buf = appendRowKey(buf, t.rowKey, t.rowKeyTypes, t.Types, row)
+	t.keyBuf = buf
+	prefix, k := buf[:plen], buf
 	limit := t.Offset + t.N
 	before, full, err := r.topEntries(t, prefix, limit)
 	if err != nil {
 		return err
 	}
-	payload, err := types.EncodeRow(nil, t.Types, row)
-	if err != nil {
-		return err
-	}
-	// The scan read every candidate up to its last key, so a key at or
-	// before it has the count the scan saw (zero when it is not there):
-	// no read is needed for it.
+	value := func(n int64) ([]byte, error) { return countedRow(n, t.Types, row) }
+	// The window read every candidate up to its last key, so a key at or
+	// before it has the count the window holds (zero when it is not
+	// there): no read is needed for it.
 	var n int64
-	covered := !full || bytes.Compare(k, before[len(before)-1].key) <= 0
+	covered := !full || (len(before) > 0 && bytes.Compare(k, before[len(before)-1].key) <= 0)
 	if covered {
 		var was int64
 		for _, e := range before {
@@ -66,27 +70,57 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		if n = was + w; n == 0 {
 			r.ov.del(k)
 		} else if n > 0 {
-			r.ov.set(k, encodeCounted(n, payload))
+			v, err := value(n)
+			if err != nil {
+				return err
+			}
+			r.ov.set(k, v)
 		}
-	} else if w > 0 && t.fresh {
+	} else if w > 0 && t.fresh && !r.ov.pendingHas(k) {
+		// (With short keys an updated row's old version, retracted just
+		// before, has the same key: pending, and not fresh.)
 		n = w
-		r.ov.setFresh(k, encodeCounted(n, payload))
-	} else if _, n, err = r.ov.addCount(k, w, payload); err != nil {
-		return err
+		v, err := value(n)
+		if err != nil {
+			return err
+		}
+		r.ov.setFresh(k, v)
+	} else {
+		payload, err := types.EncodeRow(nil, t.Types, row)
+		if err != nil {
+			return err
+		}
+		if _, n, err = r.ov.addCount(k, w, payload); err != nil {
+			return err
+		}
 	}
 	if n < 0 {
 		return fmt.Errorf("materialized view %d: negative top-N multiplicity %d", r.p.View, n)
 	}
 	if !covered {
-		return nil // sorts after the window, before and after
+		// Sorts after the window, before and after: the window is as it
+		// was, and later changes of this intent may use it.
+		r.windows[string(prefix)] = topWindow{limit: limit, entries: before, full: full}
+		return nil
 	}
 	var after []topEntry
 	if w > 0 {
 		// An insertion only pushes candidates down: the window after it is
 		// the one before with the row added, which needs no second read.
-		after = withEntry(before, topEntry{key: k, row: row, n: n})
-	} else if after, _, err = r.topEntries(t, prefix, limit); err != nil {
-		return err
+		// The row is kept in the window past this call: a copy.
+		after = withEntry(before, topEntry{key: bytes.Clone(k), row: append(exec.Row(nil), row...), n: n})
+		var afterFull bool
+		after, afterFull = trimWindow(after, limit)
+		r.windows[string(prefix)] = topWindow{limit: limit, entries: after, full: afterFull}
+	} else {
+		// A removal may pull the next candidate in: read the window again
+		// (through the intent's changes), and keep it for what follows.
+		delete(r.windows, string(prefix))
+		var afterFull bool
+		if after, afterFull, err = r.topEntries(t, prefix, limit); err != nil {
+			return err
+		}
+		r.windows[string(prefix)] = topWindow{limit: limit, entries: after, full: afterFull}
 	}
 	return r.topDiff(t, before, after)
 }
@@ -103,21 +137,34 @@ func withEntry(es []topEntry, e topEntry) []topEntry {
 	return append(out, es[i:]...)
 }
 
+// trimWindow cuts a partition's first candidates (in order) to those that
+// cover limit positions; full reports whether they do.
+func trimWindow(es []topEntry, limit int64) ([]topEntry, bool) {
+	var covered int64
+	for i, e := range es {
+		if covered += e.n; covered >= limit {
+			return es[: i+1 : i+1], true
+		}
+	}
+	return es, false
+}
+
 // topEntries reads a partition's candidates in order until they cover
-// limit positions; full reports whether they do.
+// limit positions; full reports whether they do. The entries are shared
+// (with the cache, and with later changes of the intent): never modified.
 func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (out []topEntry, full bool, err error) {
 	if limit <= 0 {
 		return nil, true, nil
 	}
+	// The window as an earlier change of this intent left it.
+	if w, ok := r.windows[string(prefix)]; ok && w.limit == limit {
+		return w.entries, w.full, nil
+	}
 	// The window as the earlier intents left it, when this intent has not
-	// touched the partition (the entries are shared: never modified).
+	// touched the partition.
 	cacheable := false
 	if c := r.ov.cache; c != nil {
-		hi := btreemap.Max[string]()
-		if end := prefixEnd(prefix); end != nil {
-			hi = btreemap.LT(string(end))
-		}
-		if !r.ov.pendingWithin(prefix, hi) {
+		if !r.ov.pendingUnder(prefix) {
 			if w, ok := c.windows[string(prefix)]; ok && w.limit == limit {
 				return w.entries, w.full, nil
 			}
@@ -146,73 +193,112 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (out []topEntry, f
 	return out, full, err
 }
 
-// topDiff emits the change from one window to the other: rows that left
-// it out, rows that entered in, and with row_number every row whose
-// position moved out at the old position and in at the new one.
-func (r *run) topDiff(t *TopN, before, after []topEntry) error {
-	type item struct {
-		row  exec.Row
-		rank int64
-		w    int64
-	}
-	items := map[string]*item{}
-	add := func(es []topEntry, w int64) {
-		var pos int64
-		for _, e := range es {
-			for c := int64(0); c < e.n; c++ {
-				if pos >= t.Offset && pos < t.Offset+t.N {
-					id := string(e.key)
-					rank := pos - t.Offset + 1
-					if t.RowNumber && !t.ConstRank {
-						id = fmt.Sprintf("%s/%d", e.key, rank)
-					}
-					it := items[id]
-					if it == nil {
-						it = &item{row: e.row, rank: rank}
-						items[id] = it
-					}
-					it.w += w
+// windowItem is a row's place in a window's output: with row_number, one
+// item per position (the same row at another position is another output
+// row); otherwise one per candidate, weighted by its positions.
+type windowItem struct {
+	key  []byte
+	rank int64
+	row  exec.Row
+	w    int64
+}
+
+// windowItems lists the output rows of a window in key order (then rank).
+func (t *TopN) windowItems(es []topEntry, w int64) []windowItem {
+	perPosition := t.RowNumber && !t.ConstRank
+	var out []windowItem
+	var pos int64
+	for _, e := range es {
+		for c := int64(0); c < e.n; c++ {
+			if pos >= t.Offset && pos < t.Offset+t.N {
+				rank := pos - t.Offset + 1
+				if !perPosition && len(out) > 0 && bytes.Equal(out[len(out)-1].key, e.key) {
+					out[len(out)-1].w += w
+				} else {
+					out = append(out, windowItem{key: e.key, rank: rank, row: e.row, w: w})
 				}
-				pos++
 			}
+			pos++
+		}
+		if pos >= t.Offset+t.N {
+			break
 		}
 	}
-	add(before, -1)
-	add(after, 1)
-	ids := make([]string, 0, len(items))
-	for id, it := range items {
-		if it.w != 0 {
-			ids = append(ids, id)
+	return out
+}
+
+// topDiff emits the change from one window to the other: rows that left
+// it out, rows that entered in, and with row_number every row whose
+// position moved out at the old position and in at the new one. Both
+// windows list their rows in key order, so one merge pairs them.
+func (r *run) topDiff(t *TopN, before, after []topEntry) error {
+	perPosition := t.RowNumber && !t.ConstRank
+	old, cur := t.windowItems(before, -1), t.windowItems(after, 1)
+	var changed []windowItem
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		c := 0
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(cur):
+			c = -1
+		default:
+			if c = bytes.Compare(old[i].key, cur[j].key); c == 0 && perPosition {
+				c = cmpInt(old[i].rank, cur[j].rank)
+			}
+		}
+		switch {
+		case c < 0:
+			changed = append(changed, old[i])
+			i++
+		case c > 0:
+			changed = append(changed, cur[j])
+			j++
+		default:
+			if it := old[i]; it.w+cur[j].w != 0 {
+				it.w += cur[j].w
+				changed = append(changed, it)
+			}
+			i++
+			j++
 		}
 	}
 	// Retractions first, so a downstream count never dips below zero.
-	sort.Slice(ids, func(i, j int) bool {
-		if wi, wj := items[ids[i]].w, items[ids[j]].w; (wi < 0) != (wj < 0) {
-			return wi < 0
-		}
-		return ids[i] < ids[j]
-	})
-	for _, id := range ids {
-		it := items[id]
-		row := it.row
-		if t.RowNumber {
-			rank := it.rank
-			if t.ConstRank {
-				rank = 1
+	for _, retract := range []bool{true, false} {
+		for _, it := range changed {
+			if (it.w < 0) != retract {
+				continue
 			}
-			row = append(append(exec.Row(nil), it.row...), rank)
-		}
-		if err := r.emit(t, row, it.w); err != nil {
-			return err
+			row := it.row
+			if t.RowNumber {
+				rank := it.rank
+				if t.ConstRank {
+					rank = 1
+				}
+				row = append(append(make(exec.Row, 0, len(it.row)+1), it.row...), rank)
+			}
+			if err := r.emit(t, row, it.w); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// sortKey encodes a row's ORDER BY values so that byte order is their
-// order.
-func (t *TopN) sortKey(env *exec.Env, row exec.Row) ([]byte, error) {
-	var out []byte
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// appendSortKey appends a row's ORDER BY values, encoded so that byte
+// order is their order.
+func (t *TopN) appendSortKey(out []byte, env *exec.Env, row exec.Row) ([]byte, error) {
 	for _, k := range t.Order {
 		v, err := k.Expr.Eval(env, row)
 		if err != nil {

@@ -310,12 +310,14 @@ func intRange(o OID) (int64, int64) {
 
 func castToInt(d Datum, from, to T) (Datum, error) {
 	lo, hi := intRange(to.OID)
-	outOfRange := pgerr.New(pgerr.NumericValueOutOfRange, "%s out of range", intTypeName(to.OID))
+	// Made only when a value is out of range: a cast in a hot loop (a view's
+	// filter, a projection) would otherwise format an error per value.
+	outOfRange := func() error { return pgerr.New(pgerr.NumericValueOutOfRange, "%s out of range", intTypeName(to.OID)) }
 	switch from.OID {
 	case Int2OID, Int4OID, Int8OID, OIDOID:
 		v := d.(int64)
 		if v < lo || v > hi {
-			return nil, outOfRange
+			return nil, outOfRange()
 		}
 		return v, nil
 	case BoolOID:
@@ -330,7 +332,7 @@ func castToInt(d Datum, from, to T) (Datum, error) {
 		f := math.RoundToEven(d.(float64))
 		// The float range check is PostgreSQL's FLOAT8_FITS_IN_INTxx.
 		if math.IsNaN(f) || f < float64(lo) || f >= -float64(lo) {
-			return nil, outOfRange
+			return nil, outOfRange()
 		}
 		return int64(f), nil
 	case NumericOID, JSONBOID:
@@ -353,26 +355,26 @@ func castToInt(d Datum, from, to T) (Datum, error) {
 		digits, exp := numericDigits(n)
 		digits = roundDigits(digits, exp, 0)
 		if len(digits) > 19 {
-			return nil, outOfRange
+			return nil, outOfRange()
 		}
 		u, err := strconv.ParseUint("0"+string(digits), 10, 64)
 		if err != nil {
-			return nil, outOfRange
+			return nil, outOfRange()
 		}
 		var v int64
 		if n.Negative {
 			if u > 1<<63 {
-				return nil, outOfRange
+				return nil, outOfRange()
 			}
 			v = -int64(u)
 		} else {
 			if u > math.MaxInt64 {
-				return nil, outOfRange
+				return nil, outOfRange()
 			}
 			v = int64(u)
 		}
 		if v < lo || v > hi {
-			return nil, outOfRange
+			return nil, outOfRange()
 		}
 		return v, nil
 	}

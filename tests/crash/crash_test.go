@@ -26,6 +26,7 @@ type ack struct{ writer, seq int64 }
 const (
 	perWriterSQL = `SELECT writer, count(*) AS n, max(seq) AS last, sum(seq) AS total FROM events GROUP BY writer`
 	matchedSQL   = `SELECT d.id, d.amount + c.amount AS both_sides FROM debits d JOIN credits c ON d.id = c.id`
+	topSQL       = `SELECT id, amount, rn FROM (SELECT id, amount, row_number() OVER (PARTITION BY amount % 3 ORDER BY amount DESC, id) AS rn FROM debits) s WHERE rn <= 2`
 )
 
 func TestKillUnderLoad(t *testing.T) {
@@ -46,6 +47,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE MATERIALIZED VIEW per_writer AS ` + perWriterSQL,
 		`CREATE MATERIALIZED VIEW matched AS ` + matchedSQL,
+		`CREATE MATERIALIZED VIEW top_debits AS ` + topSQL,
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -175,7 +177,7 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 		}
 	}
 	// Every view equals its query recomputed over the recovered tables.
-	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL} {
+	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL} {
 		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
