@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -36,8 +37,17 @@ func serve(ctx context.Context, cfg config) error {
 	}
 	logger := slog.New(h)
 	slog.SetDefault(logger)
+	// A goroutine in a blocking system call (the WAL's fdatasync, a
+	// socket write) keeps its P until the runtime's monitor hands it off,
+	// 20 µs to milliseconds later; with one P per core that idles a core
+	// for much of every commit on a small machine. Two spare Ps keep the
+	// cores busy meanwhile (32-client INSERTs: +13–22% on 2 cores).
+	// GOMAXPROCS in the environment wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.NumCPU() + 2)
+	}
 	logger.Info("strand starting", slog.String("version", Version), slog.String("data_dir", cfg.DataDir),
-		slog.String("pg_addr", cfg.PGAddr), slog.String("http_addr", cfg.HTTPAddr))
+		slog.String("pg_addr", cfg.PGAddr), slog.String("http_addr", cfg.HTTPAddr), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -35,7 +35,7 @@ type Aggregate struct {
 	keyT  []types.T
 	keyK  []kind
 	need  []int
-	// Workers caps the goroutines a run uses (0: GOMAXPROCS).
+	// Workers caps the goroutines a run uses (0: one per CPU).
 	Workers int
 }
 
@@ -186,7 +186,7 @@ func (a *Aggregate) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	if units == nil {
 		workers := a.Workers
 		if workers <= 0 {
-			workers = runtime.GOMAXPROCS(0)
+			workers = parallelism()
 		}
 		for _, sp := range txn.Log.SplitRows(a.Layout.Desc, 4*workers) {
 			units = append(units, func(ctx context.Context, w *worker, p *partial) error {
@@ -217,6 +217,11 @@ func (a *Aggregate) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	return nil
 }
 
+// parallelism is how many workers a run uses by default: one per CPU the
+// process may run on (the server may have more Ps than CPUs, for
+// goroutines blocked in system calls).
+func parallelism() int { return min(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
+
 // unit is one piece of a scan that a worker aggregates into a partial.
 type unit func(ctx context.Context, w *worker, p *partial) error
 
@@ -225,7 +230,7 @@ type unit func(ctx context.Context, w *worker, p *partial) error
 func (a *Aggregate) runUnits(parent context.Context, env *exec.Env, units []unit) (*partial, error) {
 	workers := a.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = parallelism()
 	}
 	if workers > len(units) {
 		workers = len(units)
