@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,14 @@ func serve(ctx context.Context, cfg config) error {
 	// GOMAXPROCS in the environment wins.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.NumCPU() + 2)
+	}
+	// The Go heap stays small (Pebble's cache and memtables live outside
+	// it; a busy server holds ~10 MB), so at the default GOGC=100 the
+	// collector runs every few MB of per-statement garbage. 300 lets the
+	// heap reach ~4× its live size (32-client INSERTs: +3.5% tps, -5% CPU
+	// per INSERT on 2 cores). GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
 	}
 	logger.Info("strand starting", slog.String("version", Version), slog.String("data_dir", cfg.DataDir),
 		slog.String("pg_addr", cfg.PGAddr), slog.String("http_addr", cfg.HTTPAddr), slog.Int("gomaxprocs", runtime.GOMAXPROCS(0)))
