@@ -2,6 +2,7 @@ package views
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"sort"
 
@@ -245,7 +246,7 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 			c = -1
 		default:
 			if c = bytes.Compare(old[i].key, cur[j].key); c == 0 && perPosition {
-				c = cmpInt(old[i].rank, cur[j].rank)
+				c = cmp.Compare(old[i].rank, cur[j].rank)
 			}
 		}
 		switch {
@@ -284,16 +285,6 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // appendSortKey appends a row's ORDER BY values, encoded so that byte
