@@ -383,7 +383,7 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 		return targetResult{}, err
 	}
 	defer rb.release()
-	tg, err := c.openTarget(ctx, td, ts, sh, isc)
+	tg, err := c.openTarget(ctx, snap.Catalog(), td, ts, sh, isc)
 	if err != nil {
 		return targetResult{}, err
 	}
@@ -623,7 +623,7 @@ func dataDir(tbl *table.Table) string { return tbl.Location() + "/data" }
 
 // openTarget loads (or creates) the Iceberg table of one shape of td and
 // brings its schema to isc.
-func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *tableState, sh shape, isc *iceberg.Schema) (*target, error) {
+func (c *Compactor) openTarget(ctx context.Context, cat *log.Catalog, td *log.TableDesc, ts *tableState, sh shape, isc *iceberg.Schema) (*target, error) {
 	name := td.Name
 	if sh == shapeChanges {
 		name += ChangesSuffix
@@ -642,7 +642,9 @@ func (c *Compactor) openTarget(ctx context.Context, td *log.TableDesc, ts *table
 			return nil, fmt.Errorf("load %s: %w", identString(ident), err)
 		}
 		if got := tbl.Properties().Get(PropTableID, ""); got != strconv.FormatUint(uint64(td.ID), 10) {
-			return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d", identString(ident), got, td.ID)
+			if tbl, err = c.takeOver(ctx, cat, ident, tbl, td); err != nil {
+				return nil, err
+			}
 		}
 		tg = &target{ident: ident, tbl: tbl}
 		ts.setTarget(sh, tg)
@@ -695,6 +697,46 @@ func (c *Compactor) ensureSpec(ctx context.Context, td *log.TableDesc, ts *table
 	}
 	tg.tbl = tbl
 	return nil
+}
+
+// takeOver gives td the Iceberg table of a dropped Strand table of the same
+// name (DROP TABLE, then CREATE TABLE): its snapshots are removed and it is
+// marked as td's, so it starts over as a new table (openTarget then sets
+// td's schema; the dropped table's data files become orphans, which
+// removeOrphans deletes). A table that belongs to a live Strand table, or
+// to none Strand knows, is left alone.
+func (c *Compactor) takeOver(ctx context.Context, cat *log.Catalog, ident table.Identifier, tbl *table.Table, td *log.TableDesc) (*table.Table, error) {
+	got := tbl.Properties().Get(PropTableID, "")
+	owner, err := strconv.ParseUint(got, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d", identString(ident), got, td.ID)
+	}
+	if _, live := cat.Table(log.TableID(owner)); live || log.TableID(owner) > td.ID {
+		return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d", identString(ident), got, td.ID)
+	}
+	md := tbl.Metadata()
+	var updates []table.Update
+	if md.CurrentSnapshot() != nil {
+		updates = append(updates, table.NewRemoveSnapshotRefUpdate(table.MainBranch))
+	}
+	var ids []int64
+	for _, s := range md.Snapshots() {
+		ids = append(ids, s.SnapshotID)
+	}
+	if len(ids) > 0 {
+		updates = append(updates, table.NewRemoveSnapshotsUpdate(ids, false))
+	}
+	updates = append(updates, table.NewSetPropertiesUpdate(iceberg.Properties{PropTableID: strconv.FormatUint(uint64(td.ID), 10)}))
+	if _, _, err := c.cat.CommitTable(ctx, ident, []table.Requirement{table.AssertTableUUID(md.TableUUID())}, updates); err != nil {
+		return nil, fmt.Errorf("take over %s from dropped table id %s: %w", identString(ident), got, err)
+	}
+	c.opts.Logger.Info("iceberg table of a dropped table reused", slog.String("table", identString(ident)),
+		slog.String("dropped_id", got), slog.Uint64("id", uint64(td.ID)), slog.Int("snapshots_removed", len(ids)))
+	tbl, err = c.cat.LoadTable(ctx, ident)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", identString(ident), err)
+	}
+	return tbl, nil
 }
 
 // createTable creates an empty Iceberg table; openTarget then sets its
