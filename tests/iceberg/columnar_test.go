@@ -168,6 +168,7 @@ func TestColumnarTextKeyAndStream(t *testing.T) {
 	qs := []string{
 		`SELECT n % 10, count(*), sum(n) FROM tk GROUP BY 1`,
 		`SELECT dev, count(*), sum(temp), max(seq), max(_version) FROM ev GROUP BY dev`,
+		`SELECT count(*) FROM ev`,
 	}
 	x.compact()
 	x.check("at the watermark", c, true, qs...)
