@@ -87,7 +87,7 @@ type Options struct {
 	SnapshotRetention time.Duration
 	KeepSnapshots     int
 	// Parallelism is how many tables (and a keyed table's two Iceberg
-	// tables) are compacted at once (default GOMAXPROCS); above 1, a
+	// tables) are compacted at once (default: one per CPU); above 1, a
 	// table's large backlog is also scanned from both ends at once
 	// (fileSet.scanEvents).
 	Parallelism int

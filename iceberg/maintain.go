@@ -91,7 +91,10 @@ func fillFileDefaults(o *Options) {
 		o.KeepSnapshots = DefaultKeepSnapshots
 	}
 	if o.Parallelism <= 0 {
-		o.Parallelism = runtime.GOMAXPROCS(0)
+		// One per CPU: strand serve runs more Ps than CPUs (for goroutines
+		// blocked in system calls), which is no reason to compact more
+		// tables at once.
+		o.Parallelism = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	if o.Now == nil {
 		o.Now = time.Now
