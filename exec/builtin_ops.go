@@ -274,34 +274,43 @@ func intAbs(b int) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 
 func floatArith(op byte, oid types.OID) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 	return func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
-		x, y := a[0].(float64), a[1].(float64)
-		var r float64
-		switch op {
-		case '+':
-			r = x + y
-		case '-':
-			r = x - y
-		case '*':
-			r = x * y
-		case '/':
-			if y == 0 {
-				return nil, ErrDivisionByZero()
-			}
-			r = x / y
-		}
-		if oid == types.Float4OID {
-			r = float64(float32(r))
-		}
-		// PostgreSQL raises on overflow to infinity and underflow to zero
-		// from finite inputs.
-		if math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
-			return nil, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: overflow")
-		}
-		if r == 0 && op != '+' && op != '-' && x != 0 && !math.IsInf(y, 0) && (op == '*' && y != 0 || op == '/') {
-			return nil, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: underflow")
+		r, err := FloatArith(op, oid == types.Float4OID, a[0].(float64), a[1].(float64))
+		if err != nil {
+			return nil, err
 		}
 		return r, nil
 	}
+}
+
+// FloatArith is x op y (op one of + - * /) in float8, or rounded to float4,
+// with PostgreSQL's checks: 22012 on a zero divisor, 22003 on overflow to
+// infinity or underflow to zero from finite inputs. The vectorized engine
+// calls it too.
+func FloatArith(op byte, float4 bool, x, y float64) (float64, error) {
+	var r float64
+	switch op {
+	case '+':
+		r = x + y
+	case '-':
+		r = x - y
+	case '*':
+		r = x * y
+	case '/':
+		if y == 0 {
+			return 0, ErrDivisionByZero()
+		}
+		r = x / y
+	}
+	if float4 {
+		r = float64(float32(r))
+	}
+	if math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
+		return 0, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: overflow")
+	}
+	if r == 0 && op != '+' && op != '-' && x != 0 && !math.IsInf(y, 0) && (op == '*' && y != 0 || op == '/') {
+		return 0, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: underflow")
+	}
+	return r, nil
 }
 
 // numericCtx computes exactly (add, sub, mul) with ample precision; division

@@ -1,6 +1,7 @@
 package vec
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/big"
@@ -203,7 +204,7 @@ func (a *acc) extreme(s *aggSpec, g int32, v *vector, i int32) {
 	switch s.argK {
 	case kInt:
 		x := v.int(i)
-		if !a.seen[g] || cmp3(x, a.iv[g])*want > 0 {
+		if !a.seen[g] || cmp.Compare(x, a.iv[g])*want > 0 {
 			a.iv[g] = x
 		}
 	case kFloat:
@@ -251,7 +252,7 @@ func (a *acc) merge(s *aggSpec, g int32, o *acc, h int32) error {
 		var c int
 		switch s.argK {
 		case kInt:
-			c = cmp3(o.iv[h], a.iv[g])
+			c = cmp.Compare(o.iv[h], a.iv[g])
 		case kFloat:
 			c = types.CompareFloat(o.f[h], a.f[g])
 		case kText:

@@ -1,12 +1,12 @@
 package vec
 
 import (
+	"cmp"
 	"math"
 	"strings"
 	"sync"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 )
 
@@ -404,26 +404,9 @@ func (e *floatArith) eval(bt *batch, sel []int32) (*vector, error) {
 		if a.null(i) || b.null(i) {
 			continue
 		}
-		x, y := a.flt(i), b.flt(i)
-		var r float64
-		switch e.op {
-		case '+':
-			r = x + y
-		case '-':
-			r = x - y
-		case '*':
-			r = x * y
-		case '/':
-			if y == 0 {
-				return nil, exec.ErrDivisionByZero()
-			}
-			r = x / y
-		}
-		if math.IsInf(r, 0) && !math.IsInf(x, 0) && !math.IsInf(y, 0) {
-			return nil, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: overflow")
-		}
-		if r == 0 && e.op != '+' && e.op != '-' && x != 0 && !math.IsInf(y, 0) && (e.op == '*' && y != 0 || e.op == '/') {
-			return nil, pgerr.New(pgerr.NumericValueOutOfRange, "value out of range: underflow")
+		r, err := exec.FloatArith(e.op, false, a.flt(i), b.flt(i))
+		if err != nil {
+			return nil, err
 		}
 		out.flts[i] = r
 		if out.valid != nil {
@@ -492,7 +475,7 @@ func (e *compareExpr) eval(bt *batch, sel []int32) (*vector, error) {
 		switch e.k {
 		case kInt:
 			x, y := a.int(i), b.int(i)
-			c = cmp3(x, y)
+			c = cmp.Compare(x, y)
 		case kFloat:
 			c = types.CompareFloat(a.flt(i), b.flt(i))
 		case kText:
@@ -522,16 +505,6 @@ func cmpTest(op string) func(int) bool {
 		return func(c int) bool { return c > 0 }
 	}
 	return func(c int) bool { return c >= 0 }
-}
-
-func cmp3(x, y int64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 func cmpBool(x, y bool) int {
