@@ -641,7 +641,7 @@ func (c *Compactor) openTarget(ctx context.Context, cat *log.Catalog, td *log.Ta
 		case err != nil:
 			return nil, fmt.Errorf("load %s: %w", identString(ident), err)
 		}
-		if got := tbl.Properties().Get(PropTableID, ""); got != strconv.FormatUint(uint64(td.ID), 10) {
+		if !belongsTo(tbl, td) {
 			if tbl, err = c.takeOver(ctx, cat, ident, tbl, td); err != nil {
 				return nil, err
 			}

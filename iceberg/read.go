@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -36,18 +35,44 @@ import (
 // between. Memory is thus bounded by the largest group, not the table.
 type ColdReader struct {
 	cat *Catalog
-	mu  struct {
-		sync.Mutex
-		// tables caches the loaded Iceberg tables by name; a table is
-		// reloaded when it does not cover the LSN a read needs, when it
-		// is older than cacheFor, and after a read from it failed.
-		tables map[string]cachedTable
-	}
+	// tables caches the loaded Iceberg tables by name; a table is
+	// reloaded when it does not cover the LSN a read needs, when it is
+	// older than cacheFor, and after a read from it failed.
+	tables tableCache
 }
 
 type cachedTable struct {
 	tbl    *table.Table
 	loaded time.Time
+}
+
+// tableCache keeps loaded Iceberg tables by name, with when they were
+// loaded; each reader decides when a cached table is too old.
+type tableCache struct {
+	mu sync.Mutex
+	m  map[string]cachedTable
+}
+
+func (c *tableCache) get(key string) (cachedTable, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ct, ok := c.m[key]
+	return ct, ok
+}
+
+func (c *tableCache) put(key string, tbl *table.Table) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedTable{}
+	}
+	c.m[key] = cachedTable{tbl: tbl, loaded: time.Now()}
+}
+
+func (c *tableCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 // cacheFor bounds how long a loaded table's metadata is read from: files
@@ -57,9 +82,7 @@ const cacheFor = time.Minute
 
 // NewColdReader reads tiered events from the tables of cat.
 func NewColdReader(cat *Catalog) *ColdReader {
-	r := &ColdReader{cat: cat}
-	r.mu.tables = map[string]cachedTable{}
-	return r
+	return &ColdReader{cat: cat}
 }
 
 // ColdReader is the reader of the events this compactor's tiering moved
@@ -168,18 +191,14 @@ func eventsTable(td *log.TableDesc, sh shape) table.Identifier {
 
 // forget drops the cached metadata of td's events table.
 func (r *ColdReader) forget(td *log.TableDesc, sh shape) {
-	r.mu.Lock()
-	delete(r.mu.tables, identString(eventsTable(td, sh)))
-	r.mu.Unlock()
+	r.tables.forget(identString(eventsTable(td, sh)))
 }
 
 // load returns the Iceberg table holding td's events, covering upTo.
 func (r *ColdReader) load(ctx context.Context, td *log.TableDesc, sh shape, upTo uint64) (*table.Table, error) {
 	ident := eventsTable(td, sh)
 	key := identString(ident)
-	r.mu.Lock()
-	ct, ok := r.mu.tables[key]
-	r.mu.Unlock()
+	ct, ok := r.tables.get(key)
 	if ok && time.Since(ct.loaded) < cacheFor {
 		if wm, err := watermark(ct.tbl); err == nil && wm >= upTo {
 			return ct.tbl, nil
@@ -189,8 +208,8 @@ func (r *ColdReader) load(ctx context.Context, td *log.TableDesc, sh shape, upTo
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", key, err)
 	}
-	if got := tbl.Properties().Get(PropTableID, ""); got != strconv.FormatUint(uint64(td.ID), 10) {
-		return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d (was the table renamed after its events were tiered?)", key, got, td.ID)
+	if !belongsTo(tbl, td) {
+		return nil, fmt.Errorf("Iceberg table %s belongs to Strand table id %q, not %d (was the table renamed after its events were tiered?)", key, tbl.Properties().Get(PropTableID, ""), td.ID)
 	}
 	wm, err := watermark(tbl)
 	if err != nil {
@@ -199,9 +218,7 @@ func (r *ColdReader) load(ctx context.Context, td *log.TableDesc, sh shape, upTo
 	if wm < upTo {
 		return nil, fmt.Errorf("Iceberg table %s covers the log up to LSN %d, short of the tiered LSN %d", key, wm, upTo)
 	}
-	r.mu.Lock()
-	r.mu.tables[key] = cachedTable{tbl: tbl, loaded: time.Now()}
-	r.mu.Unlock()
+	r.tables.put(key, tbl)
 	return tbl, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,12 +25,9 @@ import (
 // snapshot, so the copy never holds a write the query must not see; the
 // query reads the log after that watermark itself.
 type StateReader struct {
-	cat *Catalog
-	mem memory.Allocator
-	mu  struct {
-		sync.Mutex
-		tables map[string]cachedTable
-	}
+	cat    *Catalog
+	mem    memory.Allocator
+	tables tableCache
 	// rows counts the rows handed to queries, for tests and metrics.
 	rows atomic.Int64
 }
@@ -43,9 +39,7 @@ const stateFresh = time.Second
 
 // NewStateReader reads columnar copies from the tables of cat.
 func NewStateReader(cat *Catalog) *StateReader {
-	r := &StateReader{cat: cat, mem: memory.DefaultAllocator}
-	r.mu.tables = map[string]cachedTable{}
-	return r
+	return &StateReader{cat: cat, mem: memory.DefaultAllocator}
 }
 
 // StateReader is the reader of this compactor's tables for queries;
@@ -167,9 +161,7 @@ func stateReadable(t types.T) bool {
 func (r *StateReader) load(ctx context.Context, td *log.TableDesc, sh shape, upTo uint64) (*table.Table, error) {
 	ident := eventsTable(td, sh)
 	key := identString(ident)
-	r.mu.Lock()
-	ct, ok := r.mu.tables[key]
-	r.mu.Unlock()
+	ct, ok := r.tables.get(key)
 	if ok && belongsTo(ct.tbl, td) {
 		if wm, err := watermark(ct.tbl); err == nil && (wm >= upTo || time.Since(ct.loaded) < stateFresh) {
 			return ct.tbl, nil
@@ -183,9 +175,7 @@ func (r *StateReader) load(ctx context.Context, td *log.TableDesc, sh shape, upT
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", key, err)
 	}
-	r.mu.Lock()
-	r.mu.tables[key] = cachedTable{tbl: tbl, loaded: time.Now()}
-	r.mu.Unlock()
+	r.tables.put(key, tbl)
 	if !belongsTo(tbl, td) {
 		return nil, nil
 	}
