@@ -255,30 +255,33 @@ const groupedMarker = -1
 
 // outputValue returns a stored output row's multiplicity and encoding.
 func outputValue(v []byte) (int64, []byte, error) {
-	n, rest := decodeCounted(v)
-	if n != groupedMarker {
-		return n, rest, nil
+	n, row, _, grouped, err := splitOutput(v)
+	if grouped {
+		n = 1
 	}
-	l, k := binary.Uvarint(rest)
-	if k <= 0 || uint64(len(rest)-k) < l {
-		return 0, nil, errors.New("corrupt grouped output value")
-	}
-	return 1, rest[k : k+int(l)], nil
+	return n, row, err
 }
 
 // groupState returns the group state a merged aggregate's output value
 // holds (ok false: a value stored before aggregates were merged, with
 // the state under its own key).
 func groupState(v []byte) (state []byte, ok bool, err error) {
+	_, _, state, ok, err = splitOutput(v)
+	return state, ok, err
+}
+
+// splitOutput splits a stored output value: its count and row, and, for a
+// merged aggregate's group (grouped), the group's state after the row.
+func splitOutput(v []byte) (n int64, row, state []byte, grouped bool, err error) {
 	n, rest := decodeCounted(v)
 	if n != groupedMarker {
-		return nil, false, nil
+		return n, rest, nil, false, nil
 	}
 	l, k := binary.Uvarint(rest)
 	if k <= 0 || uint64(len(rest)-k) < l {
-		return nil, false, errors.New("corrupt grouped output value")
+		return 0, nil, nil, false, errors.New("corrupt grouped output value")
 	}
-	return rest[k+int(l):], true, nil
+	return n, rest[k : k+int(l)], rest[k+int(l):], true, nil
 }
 
 // groupChanged passes a group's output change up the plan, or stores it
