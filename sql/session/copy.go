@@ -255,46 +255,19 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 			return 0, fail(count+1, err)
 		}
 	default:
-		br := bufio.NewReaderSize(r, 64<<10)
-		var line int64
 		vals := make([]types.Datum, len(target))
-		var rec [][]byte
-		for {
-			raw, err := readRecord(br, o)
-			if err == io.EOF && raw == nil {
-				break
-			}
-			if err != nil && err != io.EOF {
-				drain(r)
-				return 0, fail(line+1, err)
-			}
-			line++
-			if string(raw) == `\.` {
-				// The old end-of-data marker: ignore what follows, as
-				// PostgreSQL does.
-				drain(br)
-				break
-			}
-			if line == 1 && o.header {
-				continue
-			}
-			rec, perr := splitRecord(raw, o, rec[:0])
-			if perr != nil {
-				drain(r)
-				return 0, fail(line, perr)
-			}
+		line, err := eachRecord(bufio.NewReaderSize(r, 64<<10), o, splitRecord, func(_ int64, rec [][]byte) error {
 			if err := checkFieldCount(l, target, len(rec)); err != nil {
-				drain(r)
-				return 0, fail(line, err)
+				return err
 			}
 			if err := parseFields(ttypes, rec, vals, s.vars.types); err != nil {
-				drain(r)
-				return 0, fail(line, err)
+				return err
 			}
-			if err := put(vals); err != nil {
-				drain(r)
-				return 0, fail(line, err)
-			}
+			return put(vals)
+		})
+		if err != nil {
+			drain(r)
+			return 0, fail(line, err)
 		}
 	}
 	if err := flush(); err != nil {
@@ -340,6 +313,39 @@ func columnName(l *exec.TableLayout, idx int) string {
 
 // drain reads what the client still sends, so the protocol stays in step.
 func drain(r io.Reader) { io.Copy(io.Discard, r) }
+
+// eachRecord reads the records of a text or CSV COPY from br, calling fn
+// with each one's line number and fields (valid until the next call). It
+// skips the header line (HEADER) and stops at the old end-of-data marker
+// `\.`, ignoring what follows, as PostgreSQL does. On an error it returns
+// the line the error is on.
+func eachRecord(br *bufio.Reader, o copyOptions, split func([]byte, copyOptions, [][]byte) ([][]byte, error), fn func(line int64, rec [][]byte) error) (int64, error) {
+	var line int64
+	var rec [][]byte
+	for {
+		raw, err := readRecord(br, o)
+		if err == io.EOF && raw == nil {
+			return line, nil
+		}
+		if err != nil && err != io.EOF {
+			return line + 1, err
+		}
+		line++
+		if string(raw) == `\.` {
+			drain(br)
+			return line, nil
+		}
+		if line == 1 && o.header {
+			continue
+		}
+		if rec, err = split(raw, o, rec[:0]); err != nil {
+			return line, err
+		}
+		if err := fn(line, rec); err != nil {
+			return line, err
+		}
+	}
+}
 
 // readRecord reads one line (text) or one record (CSV, where quoted fields
 // may span lines), without its newline.

@@ -207,38 +207,18 @@ func (s *Session) copyBulk(ctx context.Context, td *log.TableDesc, l *exec.Table
 			return 0, true, fail(count+1, err)
 		}
 	case "csv":
-		br := bufio.NewReaderSize(r, 64<<10)
-		var line int64
-		var rec [][]byte
-		for {
-			raw, err := readRecord(br, o)
-			if err == io.EOF && raw == nil {
-				break
-			}
-			if err != nil && err != io.EOF {
-				return 0, true, fail(line+1, err)
-			}
-			line++
-			if string(raw) == `\.` {
-				drain(br)
-				break
-			}
-			if line == 1 && o.header {
-				continue
-			}
-			if rec, err = splitCSV(raw, o, rec[:0]); err != nil {
-				return 0, true, fail(line, err)
-			}
+		line, err := eachRecord(bufio.NewReaderSize(r, 64<<10), o, splitCSV, func(line int64, rec [][]byte) error {
 			if err := checkFieldCount(l, target, len(rec)); err != nil {
-				return 0, true, fail(line, err)
+				return err
 			}
 			if err := addFields(rec); err != nil {
-				return 0, true, fail(line, err)
+				return err
 			}
 			count++
-			if err := load.added(line); err != nil {
-				return 0, true, fail(line, err)
-			}
+			return load.added(line)
+		})
+		if err != nil {
+			return 0, true, fail(line, err)
 		}
 	default:
 		tr := newTextReader(r, o)
