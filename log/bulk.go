@@ -355,19 +355,46 @@ func (p *bulkPlan) writeEvents(w bulkWriter) error {
 	return nil
 }
 
-// writeVersions writes the chunk's version entries in key order.
+// writeVersions writes the chunk's version entries in key order: the
+// version index holds every version of a key but its newest (the head's),
+// so a key gets entries for the version it had before the chunk and for
+// each of its rows in the chunk but the last.
 func (p *bulkPlan) writeVersions(w bulkWriter) error {
 	var kb, vb []byte
-	for j := 0; j < p.n(); j++ {
-		i := p.at(j)
-		kb = binary.BigEndian.AppendUint64(p.bulkKey(kb[:0], nsVersion, i), p.version(i))
-		vb = encodeVersionValue(vb, p.firstLSN+uint64(i))
+	put := func(i int, v, lsn uint64) error {
+		kb = binary.BigEndian.AppendUint64(p.bulkKey(kb[:0], nsVersion, i), v)
+		vb = encodeVersionValue(vb, lsn)
 		if err := w(kb, vb); err != nil {
 			return fmt.Errorf("write version: %w", err)
 		}
+		return nil
+	}
+	n := p.n()
+	first := 0 // position of the key's first row
+	for j := 0; j < n; j++ {
+		i := p.at(j)
+		if j == first {
+			if before := p.before[first]; before.Version > 0 {
+				if err := put(i, before.Version, before.LSN); err != nil {
+					return err
+				}
+			}
+		}
+		if j+1 < n && bytes.Equal(p.b.Key(p.at(j+1)), p.b.Key(i)) {
+			if err := put(i, p.version(i), p.firstLSN+uint64(i)); err != nil {
+				return err
+			}
+			continue
+		}
+		first = j + 1
 	}
 	return nil
 }
+
+// hasVersions reports whether writeVersions writes anything: only when a
+// key had a head already or has several rows in the chunk, which is also
+// when rows get versions other than 1.
+func (p *bulkPlan) hasVersions() bool { return p.ver != nil }
 
 // writeHeads writes each key's head, as its last row in the chunk leaves
 // it, in key order.
@@ -436,9 +463,9 @@ func (l *Log) sequenceBulk(in *Intent) error {
 		l.metrics.batchIntents.Observe(1)
 		return nil
 	}
-	// About three keys and two copies of each row, plus the batch's
+	// About two keys and two copies of each row, plus the batch's
 	// per-record overhead.
-	b := l.db.NewBatchWithSize(3*in.Bulk.Size() + 120*p.n())
+	b := l.db.NewBatchWithSize(3*in.Bulk.Size() + 100*p.n())
 	set := func(k, v []byte) error { return b.Set(k, v, nil) }
 	err = p.writeEvents(set)
 	if err == nil {
@@ -474,7 +501,8 @@ var bulkCompression = sstable.SnappyCompression
 // into its own directory.
 const bulkDir = "bulk"
 
-// ingestBulk writes a fresh chunk as three SSTables and ingests them.
+// ingestBulk writes a fresh chunk as two or three SSTables (heads, events,
+// and versions when any key has more than one row) and ingests them.
 func (l *Log) ingestBulk(p *bulkPlan, last uint64) error {
 	fs := l.fs()
 	dir := filepath.Join(l.opts.Dir, bulkDir)
@@ -507,14 +535,15 @@ func (l *Log) ingestBulk(p *bulkPlan, last uint64) error {
 	wo.Compression = bulkCompression
 	noFilter := wo
 	noFilter.FilterPolicy = nil
-	parts := []struct {
+	type part struct {
 		name  string
 		wo    sstable.WriterOptions
 		write func(bulkWriter) error
-	}{
-		{"heads", wo, p.writeHeads},
-		{"versions", noFilter, p.writeVersions},
-		{"events", noFilter, p.writeEvents},
+	}
+	parts := []part{{"heads", wo, p.writeHeads}, {"events", noFilter, p.writeEvents}}
+	if p.hasVersions() {
+		// Pebble refuses to ingest an empty SSTable.
+		parts = append(parts, part{"versions", noFilter, p.writeVersions})
 	}
 	paths := make([]string, len(parts))
 	errs := make([]error, len(parts))

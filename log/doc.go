@@ -30,7 +30,7 @@
 //	               0x01 "tier" table(u32)        → last LSN tiering dropped (retention.go)
 //	0x02 catalog   0x02 "catalog"                → the catalog (checksummed JSON)
 //	0x03 head      0x03 table(u32) key*          → Head: version, LSN, tombstone, latest row (keyed tables)
-//	0x04 version   0x04 table(u32) key* ver(u64) → LSN of that version
+//	0x04 version   0x04 table(u32) key* ver(u64) → LSN of that version (all but the newest, whose LSN is the head's)
 //	0x05 event     0x05 table(u32) lsn(u64)      → Record: the event itself
 //	0x10..0x1f     reserved for commit hooks (view state)
 //

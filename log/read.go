@@ -107,6 +107,41 @@ func (s *Snapshot) History(t TableID, key []byte, from, to uint64, fn func(e *Ev
 
 // historyLocal is History from Pebble alone.
 func (s *Snapshot) historyLocal(t TableID, key []byte, from, to uint64, fn func(e *Event) error) error {
+	top, err := s.newestVersion(t, key)
+	if err != nil {
+		return err
+	}
+	return s.historyLocalFrom(t, key, top, from, to, fn)
+}
+
+// newest is a key's newest version and its LSN, as its head records them
+// (zero when the key has no head).
+type newest struct{ version, lsn uint64 }
+
+// newestVersion reads the newest version of a key from its head.
+func (s *Snapshot) newestVersion(t TableID, key []byte) (newest, error) {
+	hk := headKey(nil, t, key)
+	v, closer, err := s.snap.Get(hk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return newest{}, nil
+	}
+	if err != nil {
+		return newest{}, fmt.Errorf("read head %s: %w", describeKey(hk), err)
+	}
+	defer closer.Close()
+	var h Head
+	if err := decodeHead(hk, v, &h); err != nil {
+		return newest{}, err
+	}
+	return newest{h.Version, h.LSN}, nil
+}
+
+// localVersions calls fn with the versions from..to (inclusive; to 0 =
+// latest) of one key that Pebble holds, in version order, and their LSNs.
+// The version index holds every version but the newest, whose LSN is in the
+// head (top); data written before that rule also indexes the newest, which
+// is reported once.
+func (s *Snapshot) localVersions(t TableID, key []byte, top newest, from, to uint64, fn func(v, lsn uint64) error) error {
 	prefix := appendEscaped(appendTable(nil, nsVersion, t), key)
 	lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), from)
 	upper := prefixEnd(prefix)
@@ -118,34 +153,53 @@ func (s *Snapshot) historyLocal(t TableID, key []byte, from, to uint64, fn func(
 		return fmt.Errorf("history of table %d key %q: %w", t, key, err)
 	}
 	defer it.Close()
-	var e Event
-	ek := make([]byte, 0, 13)
+	var last uint64
 	for valid := it.First(); valid; valid = it.Next() {
-		lsn, err := decodeVersionValue(it.Key(), it.Value())
+		k := it.Key()
+		if len(k) != len(prefix)+8 {
+			return &CorruptionError{describeKey(k), "bad version key"}
+		}
+		lsn, err := decodeVersionValue(k, it.Value())
 		if err != nil {
 			return err
 		}
-		ek = eventKey(ek[:0], t, lsn)
-		v, closer, err := s.snap.Get(ek)
-		if err != nil {
-			if errors.Is(err, pebble.ErrNotFound) {
-				return &CorruptionError{describeKey(it.Key()), fmt.Sprintf("version points at missing event lsn %d", lsn)}
-			}
-			return fmt.Errorf("read %s: %w", describeKey(ek), err)
-		}
-		err = decodeRecord(ek, v, &e)
-		if err == nil {
-			err = fn(&e)
-		}
-		closer.Close()
-		if err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
+		last = binary.BigEndian.Uint64(k[len(prefix):])
+		if err := fn(last, lsn); err != nil {
 			return err
 		}
 	}
-	return it.Error()
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("history of table %d key %q: %w", t, key, err)
+	}
+	if top.version > last && top.version >= from && (to == 0 || top.version <= to) {
+		return fn(top.version, top.lsn)
+	}
+	return nil
+}
+
+// historyLocalFrom is historyLocal with the key's newest version known.
+func (s *Snapshot) historyLocalFrom(t TableID, key []byte, top newest, from, to uint64, fn func(e *Event) error) error {
+	var e Event
+	ek := make([]byte, 0, 13)
+	err := s.localVersions(t, key, top, from, to, func(v, lsn uint64) error {
+		ek = eventKey(ek[:0], t, lsn)
+		val, closer, err := s.snap.Get(ek)
+		if err != nil {
+			if errors.Is(err, pebble.ErrNotFound) {
+				return &CorruptionError{describeKey(versionKey(nil, t, key, v)), fmt.Sprintf("version points at missing event lsn %d", lsn)}
+			}
+			return fmt.Errorf("read %s: %w", describeKey(ek), err)
+		}
+		defer closer.Close()
+		if err := decodeRecord(ek, val, &e); err != nil {
+			return err
+		}
+		return fn(&e)
+	})
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
 }
 
 // Events calls fn for every event of table t with LSN > after, in LSN order.

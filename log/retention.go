@@ -376,24 +376,23 @@ func (s *Snapshot) scanTiered(t TableID, fn func(schemaVersion uint32, version u
 		func(e *Event) error { return fn(e.SchemaVersion, e.Version, e.Row) })
 }
 
-// firstLocalVersion is the key's oldest version at or after from that is
-// in Pebble's version index.
-func (s *Snapshot) firstLocalVersion(t TableID, key []byte, from uint64) (uint64, bool, error) {
-	prefix := appendEscaped(appendTable(nil, nsVersion, t), key)
-	lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), from)
-	it, err := s.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return 0, false, fmt.Errorf("history of table %d key %q: %w", t, key, err)
+// firstLocalVersion is the key's oldest version at or after from whose
+// event is still in Pebble (its LSN above gone, the table's tier marker).
+// An update that supersedes a version indexes it when it commits, which may
+// be after the tiering dropped its event: such entries are skipped here.
+func (s *Snapshot) firstLocalVersion(t TableID, key []byte, top newest, from, gone uint64) (uint64, bool, error) {
+	var first uint64
+	err := s.localVersions(t, key, top, from, 0, func(v, lsn uint64) error {
+		if lsn <= gone {
+			return nil
+		}
+		first = v
+		return ErrStop
+	})
+	if err != nil && !errors.Is(err, ErrStop) {
+		return 0, false, err
 	}
-	defer it.Close()
-	if !it.First() {
-		return 0, false, it.Error()
-	}
-	k := it.Key()
-	if len(k) != len(prefix)+8 {
-		return 0, false, &CorruptionError{describeKey(k), "bad version key"}
-	}
-	return binary.BigEndian.Uint64(k[len(prefix):]), true, nil
+	return first, first != 0, nil
 }
 
 // history is History: versions that left Pebble come from the ColdReader.
@@ -402,17 +401,21 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 	if err != nil {
 		return err
 	}
+	top, err := s.newestVersion(t, key)
+	if err != nil {
+		return err
+	}
 	if gone == 0 {
-		return s.historyLocal(t, key, from, to, fn)
+		return s.historyLocalFrom(t, key, top, from, to, fn)
 	}
 	td, _ := s.cat.Table(t)
 	from = max(from, 1)
-	v0, found, err := s.firstLocalVersion(t, key, from)
+	v0, found, err := s.firstLocalVersion(t, key, top, from, gone)
 	if err != nil {
 		return err
 	}
 	if found && v0 == from {
-		return s.historyLocal(t, key, from, to, fn)
+		return s.historyLocalFrom(t, key, top, from, to, fn)
 	}
 	// Versions from..v0-1 are not in Pebble: tiered (or never written).
 	coldTo := to
@@ -436,7 +439,7 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 	if !found || (to != 0 && start > to) {
 		return nil
 	}
-	return s.historyLocal(t, key, start, to, fn)
+	return s.historyLocalFrom(t, key, top, start, to, fn)
 }
 
 // Histories calls fn for every version of every key of table t whose key
@@ -445,8 +448,10 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 // tiered events for all keys instead of one per key.
 func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Event) error) error {
 	var keys [][]byte
-	if err := s.ScanHeads(t, prefix, true, func(k []byte, _ *Head) error {
+	var tops []newest
+	if err := s.ScanHeads(t, prefix, true, func(k []byte, h *Head) error {
 		keys = append(keys, append([]byte(nil), k...))
+		tops = append(tops, newest{h.Version, h.LSN})
 		return nil
 	}); err != nil {
 		return err
@@ -460,8 +465,8 @@ func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Ev
 		td, _ := s.cat.Table(t)
 		// The keys whose oldest versions left Pebble.
 		need := map[string]bool{}
-		for _, k := range keys {
-			v0, found, err := s.firstLocalVersion(t, k, 1)
+		for i, k := range keys {
+			v0, found, err := s.firstLocalVersion(t, k, tops[i], 1, gone)
 			if err != nil {
 				return err
 			}
@@ -486,7 +491,7 @@ func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Ev
 			}
 		}
 	}
-	for _, k := range keys {
+	for i, k := range keys {
 		next := uint64(1)
 		for _, e := range cold[string(k)] {
 			if err := fn(k, e); err != nil {
@@ -495,7 +500,7 @@ func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Ev
 			next = e.Version + 1
 		}
 		stopped := false
-		err := s.historyLocal(t, k, next, 0, func(e *Event) error {
+		err := s.historyLocalFrom(t, k, tops[i], next, 0, func(e *Event) error {
 			if err := fn(k, e); err != nil {
 				stopped = errors.Is(err, ErrStop)
 				return err

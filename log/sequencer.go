@@ -454,17 +454,25 @@ func (s *sequencer) decodeHead(hk, v []byte, h *Head) error {
 // so every such read would load and search an L6 index and data block.
 var headIterOptions = pebble.IterOptions{UseL6Filters: true}
 
-// writeChange writes an event and its version entry. Heads are written
-// once per key when the intent is applied (writeHeads): the head check()
-// left in s.heads is the one the key ends with.
+// writeChange writes an event and, when the event supersedes an earlier
+// version of its key, that version's entry in the version index. The index
+// holds every version of a key but the newest, whose LSN is in the head:
+// most writes are the first version of a new key, and for them the index
+// entry would be one more random key to insert and compact for nothing a
+// reader could not get from the head. Heads are written once per key when
+// the intent is applied (writeHeads): the head check() left in s.heads is
+// the one the key ends with.
 func (s *sequencer) writeChange(st State, c *Change) error {
 	s.valBuf = encodeRecord(s.valBuf, &c.Event)
 	s.keyBuf = eventKey(s.keyBuf[:0], c.Table, c.LSN)
 	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
-	s.valBuf = encodeVersionValue(s.valBuf, c.LSN)
-	s.keyBuf = versionKey(s.keyBuf[:0], c.Table, c.Key, c.Version)
+	if c.Before.Version == 0 {
+		return nil
+	}
+	s.valBuf = encodeVersionValue(s.valBuf, c.Before.LSN)
+	s.keyBuf = versionKey(s.keyBuf[:0], c.Table, c.Key, c.Before.Version)
 	if err := st.Set(s.keyBuf, s.valBuf, nil); err != nil {
 		return fmt.Errorf("write version: %w", err)
 	}

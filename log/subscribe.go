@@ -403,6 +403,7 @@ type keyCursor struct {
 	version uint64 // next version to deliver
 	lsn     uint64 // its LSN
 	last    uint64 // the head's version when built
+	lastLSN uint64 // and its LSN (the version index does not hold it)
 }
 
 // buildIndexCatchUp scans the heads under prefix; it returns nil when the
@@ -427,7 +428,7 @@ func buildIndexCatchUp(snap *Snapshot, tables []TableID, prefix []byte, from, to
 			if h.LSN <= from {
 				return nil
 			}
-			c := &keyCursor{table: t, key: append([]byte(nil), key...), last: h.Version}
+			c := &keyCursor{table: t, key: append([]byte(nil), key...), last: h.Version, lastLSN: h.LSN}
 			ok, err := c.seekAfter(snap, h, from)
 			if err != nil {
 				return err
@@ -455,17 +456,11 @@ func (c *keyCursor) seekAfter(snap *Snapshot, h *Head, from uint64) (bool, error
 	if lo == 0 {
 		lo = 1
 	}
-	// The head knows its own version's LSN: keys whose only new version
-	// is the latest cost no read here.
-	at := func(v uint64) (uint64, bool, error) {
-		if v == h.Version {
-			return h.LSN, true, nil
-		}
-		return versionLSN(snap, c.table, c.key, v)
-	}
+	// The head knows its own version's LSN (versionLSN): keys whose only
+	// new version is the latest cost no read here.
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		lsn, ok, err := at(mid)
+		lsn, ok, err := c.versionLSN(snap, mid)
 		if err != nil {
 			return false, err
 		}
@@ -475,7 +470,7 @@ func (c *keyCursor) seekAfter(snap *Snapshot, h *Head, from uint64) (bool, error
 			hi = mid
 		}
 	}
-	lsn, ok, err := at(lo)
+	lsn, ok, err := c.versionLSN(snap, lo)
 	if err != nil || !ok || lsn <= from {
 		return false, err
 	}
@@ -483,8 +478,13 @@ func (c *keyCursor) seekAfter(snap *Snapshot, h *Head, from uint64) (bool, error
 	return true, nil
 }
 
-func versionLSN(snap *Snapshot, t TableID, key []byte, v uint64) (uint64, bool, error) {
-	vk := versionKey(nil, t, key, v)
+// versionLSN is the LSN of the cursor's key's version v: the head's for the
+// newest, the version index's for the others.
+func (c *keyCursor) versionLSN(snap *Snapshot, v uint64) (uint64, bool, error) {
+	if v == c.last {
+		return c.lastLSN, true, nil
+	}
+	vk := versionKey(nil, c.table, c.key, v)
 	val, closer, err := snap.snap.Get(vk)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, false, nil
@@ -526,7 +526,7 @@ func (cu *indexCatchUp) next(snap *Snapshot, max int, match func(TableID, []byte
 		cu.from = pos
 		ok := false
 		if c.version < c.last {
-			lsn, found, err := versionLSN(snap, c.table, c.key, c.version+1)
+			lsn, found, err := c.versionLSN(snap, c.version+1)
 			if err != nil {
 				return nil, 0, err
 			}
