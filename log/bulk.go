@@ -452,6 +452,11 @@ func (l *Log) sequenceBulk(in *Intent) error {
 		}
 		return l.sequenceRun([]*Intent{in})
 	}
+	if f := s.filter; f != nil {
+		// The chunk's heads are written (or ingested) without going
+		// through the filter.
+		f.addBulk(p.table, p.n())
+	}
 	last := p.firstLSN + uint64(p.n()) - 1
 	if p.fresh && p.n() >= bulkIngestMin {
 		if err := l.ingestBulk(p, last); err != nil {

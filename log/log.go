@@ -34,6 +34,9 @@ type Options struct {
 	Now func() time.Time
 	// Pebble, if set, adjusts the Pebble options before Open.
 	Pebble func(*pebble.Options)
+	// filterPerGen, for tests, is the number of keys per generation of
+	// the memtable filter (memfilter.go); 0 means memFilterPerGen.
+	filterPerGen int
 }
 
 // Log is the durable per-key log. It is safe for concurrent use.
@@ -146,6 +149,11 @@ func Open(opts Options) (*Log, error) {
 	}
 	l.metrics = newMetrics(opts.Registerer, db)
 	l.seq = newSequencer(lastLSN, cat, opts.Hook, func() int64 { return opts.Now().UnixMicro() })
+	perGen := opts.filterPerGen
+	if perGen <= 0 {
+		perGen = memFilterPerGen
+	}
+	l.seq.filter = newMemFilter(db, perGen)
 	l.pub.changed = make(chan struct{})
 	l.pub.cur = &Snapshot{snap: db.NewSnapshot(), cat: cat, lsn: lastLSN, cold: l.cold}
 	l.pub.cur.refs.Store(1)

@@ -69,6 +69,9 @@ type pendingBatch struct {
 
 func (l *Log) sequenceLoop() {
 	defer close(l.toSync)
+	if f := l.seq.filter; f != nil {
+		defer f.closeDurable()
+	}
 	g := &groupCommit{l: l, wake: make(chan struct{}, 1)}
 	group := make([]*Intent, 0, l.opts.MaxGroup)
 	for {
@@ -249,6 +252,9 @@ func (g *groupCommit) apply() error {
 		}
 		p.batch, p.snap, p.gc = g.b, l.db.NewSnapshot(), g
 		g.applied++
+		if f := l.seq.filter; f != nil {
+			f.applied()
+		}
 		l.metrics.batchIntents.Observe(float64(len(g.intents)))
 	} else if g.b != nil {
 		g.b.Close()

@@ -95,6 +95,10 @@ type sequencer struct {
 	// iterator stack, and unlike Get it consults the bloom filters of L6.
 	// The pipeline opens it with the batch and closes it before applying.
 	iter *pebble.Iterator
+	// filter, when set (with iter), says which head keys may be in a
+	// memtable; the others are read from the sstables alone (memfilter.go).
+	// writeHeads records every head written in it.
+	filter *memFilter
 }
 
 // localHead is a key's head as the intent left it; its head key is
@@ -409,6 +413,16 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 // other keys stay writable, and the error names the location. A failed
 // read is fatal.
 func (s *sequencer) readHead(st State, hk []byte, h *Head) error {
+	if f := s.filter; f != nil && s.iter != nil && !f.maybeInMemtable(hk) {
+		v, found, err := f.readDurable(hk)
+		if err != nil {
+			return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
+		}
+		if !found {
+			return nil
+		}
+		return s.decodeHead(hk, v, h)
+	}
 	if it := s.iter; it != nil {
 		// The batch may have grown since the last read; SetOptions makes
 		// the iterator see its new writes (and is cheap when there are none).
@@ -484,8 +498,12 @@ func (s *sequencer) writeHeads(st State) error {
 	for i := range s.heads {
 		h := &s.heads[i]
 		s.valBuf = encodeHead(s.valBuf, &h.head)
-		if err := st.Set(s.headKeys[h.start:h.end], s.valBuf, nil); err != nil {
+		hk := s.headKeys[h.start:h.end]
+		if err := st.Set(hk, s.valBuf, nil); err != nil {
 			return fmt.Errorf("write head: %w", err)
+		}
+		if s.filter != nil {
+			s.filter.add(hk)
 		}
 	}
 	return nil
