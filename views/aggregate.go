@@ -70,7 +70,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	}
 	// The state key is the prefix then the group; gk is the group part
 	// (scratch, like the key: the overlay copies keys it keeps).
-	p.stateBuf = appendTuple(append(p.stateBuf[:0], p.prefix...), p.groupTypes, gvals)
+	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
 	skey := p.stateBuf
 	gk := skey[len(p.prefix):]
 	sts := p.sts
@@ -143,7 +143,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			}
 		case AggCountDistinct:
 			if v != nil {
-				dk := append(append(append(opPrefix(view, 'd', p.ID), byte(ai)), gk...), appendValue(nil, a.Arg.Type(), v)...)
+				dk := appendValueIn(append(append(opPrefix(view, 'd', p.ID), byte(ai)), gk...), p.compact, a.Arg.Type(), v)
 				before, after, err := ov.addCount(dk, w, nil)
 				if err != nil {
 					return err
@@ -169,7 +169,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			}
 		case AggMin, AggMax:
 			if v != nil {
-				mk := append(append(append(opPrefix(view, 'm', p.ID), byte(ai)), gk...), appendValue(nil, a.Arg.Type(), v)...)
+				mk := appendValueIn(append(append(opPrefix(view, 'm', p.ID), byte(ai)), gk...), p.compact, a.Arg.Type(), v)
 				// The value itself is kept beside its count: the key
 				// encoding normalizes (1.50 and 1.5 share a key) and min
 				// and max must return the value as written.

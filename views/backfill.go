@@ -98,14 +98,22 @@ type backfillRecord struct {
 	// ShortKeys: the view's join and top-N state keys end a keyed
 	// table's row with its key columns, not the whole row (views made
 	// before this was done keep whole-row keys).
-	ShortKeys bool   `json:"short_keys,omitempty"`
-	RowsDone  int64  `json:"rows_done"`
-	RowsTotal int64  `json:"rows_total,omitempty"`
-	Steps     int64  `json:"steps"`
-	Started   int64  `json:"started"`
-	Finished  int64  `json:"finished,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Code      string `json:"code,omitempty"`
+	ShortKeys bool `json:"short_keys,omitempty"`
+	// FactOutput: a fact-dimension join view (plan.go, factJoinOf) keeps
+	// a fact row that has its dimension row only in its output row,
+	// keyed by the join key and then the fact table's key (views made
+	// before this was done keep every fact row in the join's state).
+	FactOutput bool `json:"fact_output,omitempty"`
+	// CompactKeys: integers in the view's keys take the bytes their value
+	// needs (state.go, appendInt); views made before use eight.
+	CompactKeys bool   `json:"compact_keys,omitempty"`
+	RowsDone    int64  `json:"rows_done"`
+	RowsTotal   int64  `json:"rows_total,omitempty"`
+	Steps       int64  `json:"steps"`
+	Started     int64  `json:"started"`
+	Finished    int64  `json:"finished,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Code        string `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -166,7 +174,7 @@ func (r *run) backfillOf(id log.TableID) (*backfillRecord, error) {
 		}
 	}
 	r.recs[id] = rec
-	r.m.short[id] = rec.ShortKeys
+	r.m.layouts[id] = keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys}
 	if rec.State == stateLive {
 		r.newlyLive = append(r.newlyLive, id)
 		return nil, nil
@@ -181,7 +189,7 @@ func (r *run) writeRecord(id log.TableID, rec *backfillRecord) error {
 	}
 	r.ov.set(recordKey(id), v)
 	r.recs[id] = rec
-	r.m.short[id] = rec.ShortKeys
+	r.m.layouts[id] = keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys}
 	return nil
 }
 
@@ -197,7 +205,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 			continue
 		}
 		fresh = append(fresh, p)
-		if err := r.writeRecord(p.View, &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true}); err != nil {
+		if err := r.writeRecord(p.View, &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true, FactOutput: true, CompactKeys: true}); err != nil {
 			return err
 		}
 	}

@@ -38,6 +38,18 @@ func joinRowValue(n, matches int64, ts []types.T, row exec.Row) ([]byte, error) 
 	return types.EncodeRow(buf, ts, row)
 }
 
+// joinRowDecoder decodes the row of a join entry stored on a side whose
+// rows have types ts.
+func joinRowDecoder(ts []types.T) rowDecoder {
+	return func(v []byte) (exec.Row, error) {
+		_, _, payload, err := decodeJoinValue(v)
+		if err != nil {
+			return nil, err
+		}
+		return types.DecodeRow(ts, payload)
+	}
+}
+
 func decodeJoinValue(v []byte) (n, matches int64, payload []byte, err error) {
 	n, k := binary.Varint(v)
 	if k <= 0 {
@@ -71,9 +83,9 @@ type joinEntry struct {
 }
 
 func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
-	keys, myTypes, otherTypes := j.LeftKeys, j.LeftTypes, j.RightTypes
+	keys := j.LeftKeys
 	if side == 1 {
-		keys, myTypes, otherTypes = j.RightKeys, j.RightTypes, j.LeftTypes
+		keys = j.RightKeys
 	}
 	other := 1 - side
 	// The other side's rows for the join key: prefix, other side, key
@@ -90,21 +102,26 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			}
 			return nil
 		}
-		buf = appendValue(buf, j.keyTypes[side][i], v)
+		buf = appendValueIn(buf, j.compact, j.keyTypes[side][i], v)
 	}
 	j.scanBuf = buf
 	jk := buf[len(j.prefix)+1:]
 
+	fj := j.fact
+	if fj != nil && side != fj.side && w < 0 {
+		// A dimension row leaves: its fact rows are the output rows
+		// under its key (factJoin).
+		return r.dimensionLeaves(j, side, row, w, jk)
+	}
 	// An outer join rewrites the other side's entries (their match
-	// counts): only then are their keys and payloads kept.
-	keep := j.preserves(other)
+	// counts), and a fact-dimension join moves the fact rows a dimension
+	// row matches into the output: only then are their keys and payloads
+	// kept.
+	moves := fj != nil && other == fj.side
+	keep := j.preserves(other) || moves
 	var entries []joinEntry
-	err := r.ov.scan(buf, func(k, v []byte) error {
+	err := r.ov.scanRows(buf, j.decode[other], func(k, v []byte, orow exec.Row) error {
 		n, matches, payload, err := decodeJoinValue(v)
-		if err != nil {
-			return err
-		}
-		orow, err := types.DecodeRow(otherTypes, payload)
 		if err != nil {
 			return err
 		}
@@ -134,6 +151,11 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			return err
 		}
 		matches += e.n
+		if moves {
+			// The output row now holds the fact row.
+			r.ov.del(e.key)
+			continue
+		}
 		if !j.preserves(other) {
 			continue
 		}
@@ -150,8 +172,24 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		r.ov.set(e.key, joinValue(e.n, after, e.payload))
 	}
 
+	if fj != nil && side == fj.side && matches > 0 {
+		// A matched fact row is its output row (factJoin): it is not
+		// stored on its side, and one that leaves is not there.
+		return nil
+	}
+	return r.remember(j, side, row, w, jk, matches)
+}
+
+// remember stores (or removes) a delta row on its side of the join, with
+// its match count, and emits an outer join's padded row of an unmatched
+// one.
+func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matches int64) error {
+	myTypes := j.LeftTypes
+	if side == 1 {
+		myTypes = j.RightTypes
+	}
 	// Remember this row on its side, with its match count.
-	j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
+	j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), j.compact, j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
 	k := j.rowBuf
 	// (With short keys an updated row's old version, retracted just
 	// before, has the same key: pending, and not fresh.)
@@ -192,6 +230,71 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		return r.emit(j, j.padded(side, row), w)
 	}
 	return nil
+}
+
+// dimensionLeaves applies a dimension row's retraction in a fact-dimension
+// join (factJoin): the output rows under its join key are the fact rows
+// it matched; each is retracted joined with it and stored again on the
+// fact side as unmatched (with the fact columns the view does not read
+// NULL). Then the dimension row itself is removed from its side.
+func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byte) error {
+	fj, other := j.fact, 1-side
+	fTypes := j.LeftTypes
+	if other == 1 {
+		fTypes = j.RightTypes
+	}
+	type matched struct {
+		row exec.Row
+		n   int64
+	}
+	var rows []matched
+	fj.scanBuf = append(append(fj.scanBuf[:0], r.p.outPrefix...), jk...)
+	// Read past the cache (merge, not scan): a dimension row leaves
+	// rarely, and a cached range of output rows would make every output
+	// write of the view look for ranges to drop.
+	err := r.ov.merge(fj.scanBuf, prefixEnd(fj.scanBuf), func(_, v []byte) error {
+		n, payload, err := outputValue(v)
+		if err != nil {
+			return err
+		}
+		out, err := types.DecodeRow(r.p.OutTypes, payload)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, matched{row: out, n: n})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var matches int64
+	for _, m := range rows {
+		frow := make(exec.Row, len(fTypes))
+		for c, o := range fj.outCols {
+			if o >= 0 {
+				frow[c] = m.row[o]
+			}
+		}
+		if err := r.emit(j, j.combined(side, row, frow), w*m.n); err != nil {
+			return err
+		}
+		matches += m.n
+		// Its own side keeps it again. It was not there while matched, so
+		// unless this intent changed the key the stored state has none (a
+		// dimension row updated in place then writes no tombstone for it
+		// when the new version moves the row out again).
+		j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(other)), jk...), j.compact, j.rowKey[other], j.rowKeyTypes[other], fTypes, frow)
+		v, err := joinRowValue(m.n, 0, fTypes, frow)
+		if err != nil {
+			return err
+		}
+		if r.ov.pendingHas(j.rowBuf) {
+			r.ov.set(j.rowBuf, v)
+		} else {
+			r.ov.setFresh(j.rowBuf, v)
+		}
+	}
+	return r.remember(j, side, row, w, jk, matches)
 }
 
 // combined is the joined row of a row of side and a row of the other side.

@@ -48,9 +48,9 @@ type Maintainer struct {
 	// before backfills had records): they skip the backfill check. A
 	// view never goes back to backfilling (IDs are not reused).
 	live map[log.TableID]bool
-	// short records, per view, whether its state uses short keys (its
-	// backfill record says; read with the record).
-	short map[log.TableID]bool
+	// layouts records, per view, how its state is keyed (its backfill
+	// record says; read with the record).
+	layouts map[log.TableID]keyLayout
 	// wake tells the worker that a backfill is waiting.
 	wake chan struct{}
 }
@@ -71,7 +71,7 @@ type compiled struct {
 
 // NewMaintainer makes a maintainer; set Compile before use.
 func NewMaintainer() *Maintainer {
-	m := &Maintainer{live: map[log.TableID]bool{}, short: map[log.TableID]bool{}, wake: make(chan struct{}, 1)}
+	m := &Maintainer{live: map[log.TableID]bool{}, layouts: map[log.TableID]keyLayout{}, wake: make(chan struct{}, 1)}
 	// The first look for work finds backfills a restart interrupted.
 	m.wake <- struct{}{}
 	return m
@@ -235,7 +235,7 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 			return nil, err
 		}
 	}
-	ov.commit()
+	muts = ov.commit(r.windows, muts)
 	for prefix, w := range r.windows {
 		m.cache.putWindow(prefix, w)
 	}
@@ -248,7 +248,7 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		default:
 		}
 	}
-	return append(muts, ov.mutations()...), nil
+	return muts, nil
 }
 
 // Prepare implements log.CommitHook for a log that does not call
@@ -327,7 +327,7 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 		if !p.keysKnown {
 			// The record has been read (backfillOf, or the intent that
 			// created the view wrote it): the key layout is known.
-			p.setShortKeys(r.m.short[p.View])
+			p.setLayout(r.m.layouts[p.View])
 		}
 		for _, leaf := range p.leaves {
 			if leaf.Layout == nil {
@@ -408,11 +408,17 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		}
 		return r.emit(x, row, w)
 	case *Project:
-		out, err := evalAll(r.env, x.Exprs, row)
-		if err != nil {
-			return err
+		if len(x.out) != len(x.Exprs) {
+			x.out = make(exec.Row, len(x.Exprs))
 		}
-		return r.emit(x, out, w)
+		for i, e := range x.Exprs {
+			v, err := e.Eval(r.env, row)
+			if err != nil {
+				return err
+			}
+			x.out[i] = v
+		}
+		return r.emit(x, x.out, w)
 	case *Union:
 		return r.emit(x, row, w)
 	case *Join:
@@ -447,10 +453,10 @@ func (r *run) output(out exec.Row, w int64) error {
 		// Short keys: the output row is keyed by the table key it stands
 		// for (a change's old row, retracted first, has the same key).
 		for _, i := range p.outKeyCols {
-			k = appendValue(k, p.OutTypes[i], out[i])
+			k = appendValueIn(k, p.compact, p.OutTypes[i], out[i])
 		}
 	} else {
-		k = appendTuple(k, p.OutTypes, out)
+		k = appendTupleIn(k, p.compact, p.OutTypes, out)
 	}
 	p.keyBuf = k
 	var before, after int64
@@ -513,7 +519,7 @@ func (r *run) record(key []byte, out exec.Row, w int64) {
 // distinct passes a row on when its multiplicity becomes positive and
 // retracts it when it falls to zero.
 func (r *run) distinct(d *Distinct, row exec.Row, w int64) error {
-	k := append(append(sub(r.p.View, 'c'), d.ID), appendTuple(nil, d.Types, row)...)
+	k := appendTupleIn(append(sub(r.p.View, 'c'), d.ID), d.compact, d.Types, row)
 	before, after, err := r.ov.addCount(k, w, nil)
 	switch {
 	case err != nil:

@@ -51,13 +51,16 @@ type Plan struct {
 	// outPrefix is the key prefix of the view's output rows (0x10 view
 	// 'o'), and keyBuf scratch for an output key; set by initKeys.
 	outPrefix, keyBuf []byte
-	// keysKnown: setShortKeys has run (the view's key layout is known).
+	// keysKnown: setLayout has run (the view's key layout is known).
 	keysKnown bool
 	// rowKeyCols (with freshOutput) are the output columns that hold the
 	// key of the table row an output row stands for; outKeyCols is them
 	// when the view uses short keys: its output rows are keyed by them
 	// instead of by the whole row (nil).
 	rowKeyCols, outKeyCols []int
+	// compact: the view's keys use the compact integer encoding
+	// (keyLayout).
+	compact bool
 	// freshOutput: the view holds each output row at most once, so an
 	// output row inserted with no pending change of its key is not stored
 	// yet, and one retracted with none is stored once (freshOutput
@@ -97,6 +100,10 @@ type Filter struct {
 type Project struct {
 	Input Node
 	Exprs []exec.Expr
+	// out is the row it hands its parent, reused from one row to the
+	// next: operators never keep a row they are handed (they copy what
+	// they store), and a parent never feeds back into its input.
+	out exec.Row
 }
 
 // JoinKind is the kind of a maintained join.
@@ -135,6 +142,14 @@ type Join struct {
 	// whole row (nil: the whole row).
 	rowKey      [2][]int
 	rowKeyTypes [2][]types.T
+	// fact is set when the view keeps this join's matched fact rows only
+	// in its output rows (factJoinOf); nil otherwise.
+	fact *factJoin
+	// decode, per side, decodes that side's stored rows (set by
+	// initKeys).
+	decode [2]rowDecoder
+	// compact: the view's key layout (keyLayout).
+	compact bool
 }
 
 // Aggregate groups its input by Group and computes Aggs; Having and Output
@@ -153,6 +168,8 @@ type Aggregate struct {
 	groupTypes, sts, outTypes []types.T
 	stateBuf, outKeyBuf       []byte
 	payloadBuf                []byte
+	// compact: the view's key layout (keyLayout).
+	compact bool
 	// merged: the plan's root, with a GROUP BY and no HAVING, keeps each
 	// group's state in the value of its output row (one key per group
 	// instead of two); with HAVING a group may have state and no row.
@@ -183,6 +200,11 @@ type TopN struct {
 	prefix    []byte
 	partTypes []types.T
 	keyBuf    []byte
+	// items and rankRow are scratch for the window diff (topDiff).
+	items   []windowItem
+	rankRow exec.Row
+	// compact: the view's key layout (keyLayout).
+	compact bool
 	// rowKey is the key columns of a keyed table whose rows the top-N
 	// takes unchanged (with their types), when the view uses short keys:
 	// a candidate's key then ends with them instead of the whole row
@@ -207,6 +229,8 @@ type Distinct struct {
 	Input Node
 	Types []types.T
 	ID    uint8
+	// compact: the view's key layout (keyLayout).
+	compact bool
 }
 
 func (*Scan) children() []Node        { return nil }
@@ -289,6 +313,7 @@ func (p *Plan) initKeys() {
 		case *Join:
 			x.prefix = opPrefix(p.View, 'j', x.ID)
 			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}
+			x.decode = [2]rowDecoder{joinRowDecoder(x.LeftTypes), joinRowDecoder(x.RightTypes)}
 		case *Aggregate:
 			x.prefix = opPrefix(p.View, 'g', x.ID)
 			x.groupTypes, x.sts, x.outTypes = exprTypes(x.Group), x.stateTypes(), exprTypes(x.Output)
@@ -304,13 +329,32 @@ func (p *Plan) initKeys() {
 	walk(p.Root)
 }
 
-// setShortKeys fixes the view's key layout: with short keys, a join side
+// keyLayout is how a view's state is keyed, as its backfill record says:
+// a view keeps the layout it was created with.
+type keyLayout struct {
+	// short: join and top-N state and freshOutput rows are keyed by a
+	// keyed table's key columns instead of the whole row.
+	short bool
+	// factOutput (with short): a fact-dimension join keeps matched fact
+	// rows only in the view's output (factJoinOf).
+	factOutput bool
+	// compact: integers in keys take the bytes their value needs
+	// (appendInt), in every key the view's state and output use.
+	compact bool
+}
+
+// setLayout fixes the view's key layout: with short keys, a join side
 // or a top-N that takes a keyed table's rows unchanged ends each stored
 // row's key with the table's key columns, which identify the row among
 // the live ones (a change retracts the old row before it adds the new,
 // and the row itself is in the value), instead of with the whole row.
-func (p *Plan) setShortKeys(short bool) {
+// With factOutput too, a fact-dimension join view's output rows are keyed
+// by the join key and then the fact key, and serve as the join's state
+// of matched fact rows (factJoinOf).
+func (p *Plan) setLayout(l keyLayout) {
+	short := l.short
 	p.keysKnown = true
+	p.compact = l.compact
 	p.outKeyCols = nil
 	if short && p.freshOutput {
 		p.outKeyCols = p.rowKeyCols
@@ -318,7 +362,12 @@ func (p *Plan) setShortKeys(short bool) {
 	var walk func(n Node)
 	walk = func(n Node) {
 		switch x := n.(type) {
+		case *Aggregate:
+			x.compact = l.compact
+		case *Distinct:
+			x.compact = l.compact
 		case *Join:
+			x.fact, x.compact = nil, l.compact
 			for side, in := range []Node{x.Left, x.Right} {
 				x.rowKey[side], x.rowKeyTypes[side] = nil, nil
 				if s := keyedScan(in); short && s != nil && freshRows(in) {
@@ -330,7 +379,7 @@ func (p *Plan) setShortKeys(short bool) {
 				}
 			}
 		case *TopN:
-			x.rowKey, x.rowKeyTypes = nil, nil
+			x.rowKey, x.rowKeyTypes, x.compact = nil, nil, l.compact
 			if s := keyedScan(x.Input); short && s != nil && freshRows(x.Input) {
 				x.rowKey, x.rowKeyTypes = s.Layout.KeyIdx, pick(x.Types, s.Layout.KeyIdx)
 				if coversColumns(sortExprs(x.Order), s.Layout.KeyIdx, 0) {
@@ -345,6 +394,104 @@ func (p *Plan) setShortKeys(short bool) {
 		}
 	}
 	walk(p.Root)
+	if short && l.factOutput {
+		if j, fj := factJoinOf(p); j != nil && j.rowKey[fj.side] != nil {
+			j.fact = fj
+			p.outKeyCols = append(slices.Clone(fj.keyOut), fj.keyCols...)
+		}
+	}
+}
+
+// factJoin is the layout of a fact-dimension join view whose output rows
+// double as the join's state of matched fact rows. The view projects an
+// inner join, with no other condition and no filter between, of a keyed
+// fact table F with a keyed dimension table D on (at least) D's whole
+// key, and every output column is a plain column. Each F row then matches
+// at most one D row, and the output row of a matched F row holds every F
+// column the view reads. So the join stores an F row on its own side only
+// while it has no match; the output rows, keyed by the join key and then
+// F's key, are the rest: a D row that arrives moves its key's unmatched F
+// rows into the output, and one that leaves moves its output rows back
+// (F columns the view does not read come back NULL, and nothing reads
+// them). This saves a state row per fact row, which for a stream of
+// facts is a key and ~40 bytes per INSERT.
+type factJoin struct {
+	// side is F's side of the join.
+	side int
+	// outCols gives, per column of F's rows, the output column holding
+	// it (-1: none; the view never reads it).
+	outCols []int
+	// keyOut are the output columns holding F's join key, in join key
+	// order, and keyCols those holding F's key: an output row's key is
+	// keyOut's values then keyCols'.
+	keyOut, keyCols []int
+	// scanBuf is scratch for an output prefix.
+	scanBuf []byte
+}
+
+// factJoinOf recognizes a fact-dimension join view (factJoin) and returns
+// its join and layout (nil when the view is not one).
+func factJoinOf(p *Plan) (*Join, *factJoin) {
+	if !p.freshOutput || p.Distinct {
+		return nil, nil
+	}
+	pr, ok := p.Root.(*Project)
+	if !ok {
+		return nil, nil
+	}
+	j, ok := pr.Input.(*Join)
+	if !ok || j.Kind != InnerJoin || j.On != nil {
+		return nil, nil
+	}
+	for _, e := range pr.Exprs {
+		if _, ok := e.(*exec.ColRef); !ok {
+			return nil, nil
+		}
+	}
+	for side := 0; side < 2; side++ {
+		fIn, dIn, fKeys, dKeys, fTypes, off := j.Left, j.Right, j.LeftKeys, j.RightKeys, j.LeftTypes, 0
+		if side == 1 {
+			fIn, dIn, fKeys, dKeys, fTypes, off = j.Right, j.Left, j.RightKeys, j.LeftKeys, j.RightTypes, len(j.LeftTypes)
+		}
+		f, d := keyedScan(fIn), keyedScan(dIn)
+		if f == nil || d == nil || !freshRows(fIn) || !coversColumns(dKeys, d.Layout.KeyIdx, 0) || !coversColumns(pr.Exprs, f.Layout.KeyIdx, off) {
+			continue
+		}
+		fj := &factJoin{side: side, outCols: make([]int, len(fTypes)), keyCols: columnsAt(pr.Exprs, f.Layout.KeyIdx, off)}
+		for c := range fj.outCols {
+			fj.outCols[c] = outputOf(pr.Exprs, off+c)
+		}
+		// The join key's bytes must be the output key's: the same types
+		// on both sides and in the output.
+		for i, e := range fKeys {
+			c, ok := e.(*exec.ColRef)
+			if !ok || c.Idx >= len(fTypes) || fj.outCols[c.Idx] < 0 {
+				fj = nil
+				break
+			}
+			o := fj.outCols[c.Idx]
+			if j.keyTypes[0][i].OID != j.keyTypes[1][i].OID || p.OutTypes[o].OID != j.keyTypes[side][i].OID {
+				fj = nil
+				break
+			}
+			fj.keyOut = append(fj.keyOut, o)
+		}
+		if fj != nil {
+			return j, fj
+		}
+	}
+	return nil, nil
+}
+
+// outputOf returns the position in es of a plain reference to column
+// col, or -1.
+func outputOf(es []exec.Expr, col int) int {
+	for i, e := range es {
+		if c, ok := e.(*exec.ColRef); ok && c.Idx == col {
+			return i
+		}
+	}
+	return -1
 }
 
 func sortExprs(ks []SortKey) []exec.Expr {
@@ -365,12 +512,12 @@ func pick(ts []types.T, idx []int) []types.T {
 
 // appendRowKey appends the part of a stored row's key that identifies
 // the row: its key columns (idx) when set, else the whole row.
-func appendRowKey(buf []byte, idx []int, idxTypes, ts []types.T, row exec.Row) []byte {
+func appendRowKey(buf []byte, compact bool, idx []int, idxTypes, ts []types.T, row exec.Row) []byte {
 	if idx == nil {
-		return appendTuple(buf, ts, row)
+		return appendTupleIn(buf, compact, ts, row)
 	}
 	for i, j := range idx {
-		buf = appendValue(buf, idxTypes[i], row[j])
+		buf = appendValueIn(buf, compact, idxTypes[i], row[j])
 	}
 	return buf
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -61,7 +62,17 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		if err != nil || v == nil {
 			return err
 		}
-		start = append(start, v.([]byte)...)
+		kp := v.([]byte)
+		if rec != nil && rec.CompactKeys {
+			ts := make([]types.T, len(r.KeyIdx))
+			for i, c := range r.KeyIdx {
+				ts[i] = r.Types[c]
+			}
+			if kp, err = recodeKey(kp, ts); err != nil {
+				return fmt.Errorf("view %s: %w", r.View.Name, err)
+			}
+		}
+		start = append(start, kp...)
 		end = prefixEnd(start)
 	}
 	err = rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {

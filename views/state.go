@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -12,6 +13,7 @@ import (
 	"github.com/RaduBerinde/btreemap"
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
 )
@@ -37,7 +39,13 @@ import (
 // view with short keys (its backfill record says), row is only the key
 // columns when the input rows are a keyed table's, and an 'o' row of such
 // a view whose rows each stand for a keyed table's row (freshOutput) is
-// that table's key columns (plan.go, setShortKeys).
+// that table's key columns (plan.go, setLayout). In a fact-dimension join
+// view made with fact_output in its record (plan.go, factJoin), an 'o' row
+// is the join key then the fact table's key, and the join's 'j' entries of
+// the fact side hold only the fact rows without a dimension row. In a view
+// made with compact_keys, an integer value in any of these tuples and sort
+// keys is its marker then appendInt's bytes (1 to 9 of them) instead of
+// types.AppendKey's nine.
 const nsView = log.NSHookFirst
 
 func viewPrefix(id log.TableID) []byte {
@@ -76,6 +84,68 @@ func appendValue(buf []byte, t types.T, v types.Datum) []byte {
 		return append(buf, 0)
 	}
 	return types.AppendKey(append(buf, 1), t, v)
+}
+
+// appendValueIn is appendValue in a view's key layout: with compact
+// (compact_keys in its backfill record) an integer takes as few bytes as
+// its value needs (appendInt) instead of a marker and eight bytes, which
+// shortens every key with an id, an account or an amount in it.
+func appendValueIn(buf []byte, compact bool, t types.T, v types.Datum) []byte {
+	if i, ok := v.(int64); ok && compact && isInt(t) {
+		return appendInt(append(buf, 1), i)
+	}
+	return appendValue(buf, t, v)
+}
+
+// appendTupleIn is appendTuple in a view's key layout (appendValueIn).
+func appendTupleIn(buf []byte, compact bool, ts []types.T, vals []types.Datum) []byte {
+	for i, v := range vals {
+		buf = appendValueIn(buf, compact, ts[i], v)
+	}
+	return buf
+}
+
+func isInt(t types.T) bool {
+	return t.OID == types.Int2OID || t.OID == types.Int4OID || t.OID == types.Int8OID
+}
+
+// appendInt encodes an integer so that byte order is numeric order and no
+// encoding is a prefix of another: a header byte that gives the sign and
+// the number of bytes that follow, then those bytes big-endian (0 to 8 of
+// them: 0x88+n and the value for v >= 0, 0x87-n and v's low n bytes for
+// v < 0, where n is the length of ^v). Values below 2^16 take three bytes.
+// Inverting the bytes (a descending sort key) reverses the order.
+func appendInt(buf []byte, v int64) []byte {
+	u, h := uint64(v), byte(0x88)
+	n := (bits.Len64(u) + 7) / 8
+	if v < 0 {
+		n = (bits.Len64(^u) + 7) / 8
+		h = 0x87 - byte(n)
+	} else {
+		h += byte(n)
+	}
+	buf = append(buf, h)
+	for i := n - 1; i >= 0; i-- {
+		buf = append(buf, byte(u>>(8*i)))
+	}
+	return buf
+}
+
+// recodeKey re-encodes a tuple from appendTuple's encoding into a view's
+// compact one (a point lookup's key prefix, built without the layout).
+func recodeKey(b []byte, ts []types.T) ([]byte, error) {
+	var out []byte
+	for i := 0; len(b) > 0; i++ {
+		if i >= len(ts) {
+			return nil, errors.New("view key prefix longer than the key")
+		}
+		v, rest, err := decodeValue(ts[i], b)
+		if err != nil {
+			return nil, err
+		}
+		out, b = appendValueIn(out, true, ts[i], v), rest
+	}
+	return out, nil
 }
 
 func decodeValue(t types.T, b []byte) (types.Datum, []byte, error) {
@@ -203,8 +273,13 @@ type stateCache struct {
 	// windows are top-N windows (a partition's first candidates, by
 	// prefix), kept like ranges; a write past a full window's last key
 	// leaves it as it is (topn.go).
-	windows    map[string]topWindow
+	windows    map[string]*topWindow
 	windowLens map[string][]int
+	// heads are the view-and-kind heads (rangeHead bytes) of the keys m
+	// holds: a write under another head needs no lookup in m to refresh
+	// it (most writes are of keys never read: join and top-N rows,
+	// fresh output rows), and m is large, so a lookup costs cache misses.
+	heads map[string]struct{}
 }
 
 type topWindow struct {
@@ -230,25 +305,38 @@ func (c *stateCache) putWindow(prefix string, w topWindow) {
 	}
 	head := prefix[:rangeHead]
 	if old, ok := c.windows[prefix]; ok {
-		c.bytes -= old.size(prefix)
-	} else if !slices.Contains(c.windowLens[head], len(prefix)) {
+		c.bytes += w.size(prefix) - old.size(prefix)
+		*old = w
+		return
+	}
+	if !slices.Contains(c.windowLens[head], len(prefix)) {
 		c.windowLens[head] = append(c.windowLens[head], len(prefix))
 	}
-	c.windows[prefix] = w
+	c.windows[prefix] = &w
 	c.bytes += w.size(prefix)
 }
 
 type cachedKV struct {
 	k string
 	v []byte
+	// row is v's row, when the scans of the range decode one (scanRows).
+	row exec.Row
 }
 
 func rangeSize(prefix string, kvs []cachedKV) int {
 	n := len(prefix) + 48
 	for _, e := range kvs {
-		n += len(e.k) + len(e.v) + 40
+		n += len(e.k) + len(e.v) + 40 + rowSize(e.row)
 	}
 	return n
+}
+
+// rowSize estimates the bytes a decoded row holds.
+func rowSize(row exec.Row) int {
+	if row == nil {
+		return 0
+	}
+	return 24 + 32*len(row)
 }
 
 // maxCachedRange is the most entries a remembered range holds.
@@ -275,8 +363,9 @@ func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
 }
 
 // written drops the remembered ranges that hold k, and the top-N
-// windows k may change.
-func (c *stateCache) written(k string) {
+// windows k may change (except those in replaced, which the caller puts
+// anew).
+func (c *stateCache) written(k string, replaced map[string]topWindow) {
 	if len(k) < rangeHead {
 		return
 	}
@@ -294,6 +383,9 @@ func (c *stateCache) written(k string) {
 	if len(c.windows) > 0 {
 		for _, n := range c.windowLens[k[:rangeHead]] {
 			if n > len(k) {
+				continue
+			}
+			if _, ok := replaced[k[:n]]; ok {
 				continue
 			}
 			w, ok := c.windows[k[:n]]
@@ -332,6 +424,11 @@ func (c *stateCache) put(k string, v []byte, found bool) {
 		c.bytes -= len(old.v)
 	} else {
 		c.bytes += len(k) + 48
+		if len(k) >= rangeHead {
+			if _, ok := c.heads[k[:rangeHead]]; !ok {
+				c.heads[k[:rangeHead]] = struct{}{}
+			}
+		}
 	}
 	c.bytes += len(v)
 	c.m[k] = cachedValue{v: v, found: found}
@@ -341,29 +438,46 @@ func (c *stateCache) reset() {
 	c.m = map[string]cachedValue{}
 	c.ranges = map[string][]cachedKV{}
 	c.rangeLens = map[string][]int{}
-	c.windows = map[string]topWindow{}
+	c.windows = map[string]*topWindow{}
+	c.heads = map[string]struct{}{}
 	c.windowLens = map[string][]int{}
 	c.bytes = 0
 }
 
-// commit puts an intent's state changes into the cache. Only keys the
-// cache already holds (read before, by this intent or an earlier one) are
-// refreshed: most written keys are written without being read (a join's
-// or a top-N's stored rows, an output row), are read again, if ever, by a
-// range scan, and would only push the hot state out.
-func (o *overlay) commit() {
-	if o.cache == nil {
-		return
-	}
+// commit appends an intent's state changes to muts as mutations, and puts
+// them into the cache, in one pass over them. Only keys the cache already
+// holds (read before, by this intent or an earlier one) are refreshed:
+// most written keys are written without being read (a join's or a
+// top-N's stored rows, an output row), are read again, if ever, by a
+// range scan, and would only push the hot state out. The top-N windows in
+// replaced (the intent's, which the caller installs next) are left alone.
+// The mutations' keys share the pending strings' bytes (the sequencer
+// copies mutations into its batch and never modifies them).
+func (o *overlay) commit(replaced map[string]topWindow, muts []log.Mutation) []log.Mutation {
+	muts = slices.Grow(muts, o.pending.Len())
 	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
-		o.cache.refresh(k, p.v, !p.deleted)
-		o.cache.written(k)
+		key := unsafe.Slice(unsafe.StringData(k), len(k))
+		if p.deleted {
+			muts = append(muts, log.Mutation{Key: key, Delete: true})
+		} else {
+			muts = append(muts, log.Mutation{Key: key, Value: p.v})
+		}
+		if o.cache != nil {
+			o.cache.refresh(k, p.v, !p.deleted)
+			o.cache.written(k, replaced)
+		}
 		return true
 	})
+	return muts
 }
 
 // refresh sets a key's value if the cache holds the key.
 func (c *stateCache) refresh(k string, v []byte, found bool) {
+	if len(k) >= rangeHead {
+		if _, ok := c.heads[k[:rangeHead]]; !ok {
+			return
+		}
+	}
 	old, ok := c.m[k]
 	if !ok {
 		return
@@ -432,9 +546,32 @@ func (o *overlay) addCount(k []byte, w int64, payload []byte) (before, after int
 // not change the overlay's state.
 func (o *overlay) scan(prefix []byte, fn func(k, v []byte) error) error {
 	if o.cache != nil && !o.pendingUnder(prefix) {
-		return o.scanStored(prefix, fn)
+		return o.scanStored(prefix, nil, func(k, v []byte, _ exec.Row) error { return fn(k, v) })
 	}
 	return o.merge(prefix, prefixEnd(prefix), fn)
+}
+
+// rowDecoder decodes a state entry's row. Every scan of a given prefix
+// decodes its entries with the same decoder (the prefix names the
+// operator and what it stores).
+type rowDecoder func(v []byte) (exec.Row, error)
+
+// scanRows is scan that also hands fn each entry's row, decoded by dec.
+// A range remembered by the cache keeps the rows it decoded, so a range
+// read again and again (a join key's rows on the other side, for every
+// delta row with that key) is decoded once. The rows are shared: never
+// modified, and copied by whoever keeps them.
+func (o *overlay) scanRows(prefix []byte, dec rowDecoder, fn func(k, v []byte, row exec.Row) error) error {
+	if o.cache != nil && !o.pendingUnder(prefix) {
+		return o.scanStored(prefix, dec, fn)
+	}
+	return o.merge(prefix, prefixEnd(prefix), func(k, v []byte) error {
+		row, err := dec(v)
+		if err != nil {
+			return err
+		}
+		return fn(k, v, row)
+	})
 }
 
 // merge is scan of the range [lower, end) (end nil: no bound), merging
@@ -507,10 +644,19 @@ func (o *overlay) pendingUnder(prefix []byte) bool {
 // small, and otherwise read from the stored state and, when small,
 // remembered. A join's lookup of the other side's rows for a key is the
 // case this is for: the same keys are looked up again and again.
-func (o *overlay) scanStored(prefix []byte, fn func(k, v []byte) error) error {
+func (o *overlay) scanStored(prefix []byte, dec rowDecoder, fn func(k, v []byte, row exec.Row) error) error {
 	if kvs, ok := o.cache.ranges[string(prefix)]; ok {
-		for _, e := range kvs {
-			if err := fn(unsafe.Slice(unsafe.StringData(e.k), len(e.k)), e.v); err != nil {
+		for i := range kvs {
+			e := &kvs[i]
+			if dec != nil && e.row == nil {
+				row, err := dec(e.v)
+				if err != nil {
+					return err
+				}
+				e.row = row
+				o.cache.bytes += rowSize(row)
+			}
+			if err := fn(unsafe.Slice(unsafe.StringData(e.k), len(e.k)), e.v, e.row); err != nil {
 				if errors.Is(err, log.ErrStop) {
 					return nil
 				}
@@ -530,14 +676,20 @@ func (o *overlay) scanStored(prefix []byte, fn func(k, v []byte) error) error {
 		if err != nil {
 			return err
 		}
+		var row exec.Row
+		if dec != nil {
+			if row, err = dec(v); err != nil {
+				return err
+			}
+		}
 		if keep {
 			if len(seen) < maxCachedRange {
-				seen = append(seen, cachedKV{k: string(it.Key()), v: append([]byte(nil), v...)})
+				seen = append(seen, cachedKV{k: string(it.Key()), v: append([]byte(nil), v...), row: row})
 			} else {
 				keep = false
 			}
 		}
-		if err := fn(it.Key(), v); err != nil {
+		if err := fn(it.Key(), v, row); err != nil {
 			if errors.Is(err, log.ErrStop) {
 				return nil // read only in part: not remembered
 			}
@@ -627,23 +779,6 @@ func step(it *pebble.Iterator, back bool) bool {
 		return it.Prev()
 	}
 	return it.Next()
-}
-
-// mutations lists the intent's state changes. The keys share the pending
-// strings' bytes (the sequencer copies mutations into its batch and never
-// modifies them).
-func (o *overlay) mutations() []log.Mutation {
-	out := make([]log.Mutation, 0, o.pending.Len())
-	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
-		key := unsafe.Slice(unsafe.StringData(k), len(k))
-		if p.deleted {
-			out = append(out, log.Mutation{Key: key, Delete: true})
-		} else {
-			out = append(out, log.Mutation{Key: key, Value: p.v})
-		}
-		return true
-	})
-	return out
 }
 
 // countedRow is a counted value whose payload is a row's encoding, in one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/strand-db/strand/exec"
@@ -39,14 +40,14 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		if err != nil {
 			return err
 		}
-		buf = appendValue(buf, t.partTypes[i], v)
+		buf = appendValueIn(buf, t.compact, t.partTypes[i], v)
 	}
 	plen := len(buf)
 	buf, err := t.appendSortKey(buf, r.env, row)
 	if err != nil {
 		return err
 	}
-	buf = appendRowKey(buf, t.rowKey, t.rowKeyTypes, t.Types, row)
+	buf = appendRowKey(buf, t.compact, t.rowKey, t.rowKeyTypes, t.Types, row)
 	t.keyBuf = buf
 	prefix, k := buf[:plen], buf
 	limit := t.Offset + t.N
@@ -204,16 +205,17 @@ type windowItem struct {
 	w    int64
 }
 
-// windowItems lists the output rows of a window in key order (then rank).
-func (t *TopN) windowItems(es []topEntry, w int64) []windowItem {
+// windowItems appends the output rows of a window to out, in key order
+// (then rank).
+func (t *TopN) windowItems(out []windowItem, es []topEntry, w int64) []windowItem {
 	perPosition := t.RowNumber && !t.ConstRank
-	var out []windowItem
+	start := len(out)
 	var pos int64
 	for _, e := range es {
 		for c := int64(0); c < e.n; c++ {
 			if pos >= t.Offset && pos < t.Offset+t.N {
 				rank := pos - t.Offset + 1
-				if !perPosition && len(out) > 0 && bytes.Equal(out[len(out)-1].key, e.key) {
+				if !perPosition && len(out) > start && bytes.Equal(out[len(out)-1].key, e.key) {
 					out[len(out)-1].w += w
 				} else {
 					out = append(out, windowItem{key: e.key, rank: rank, row: e.row, w: w})
@@ -234,8 +236,17 @@ func (t *TopN) windowItems(es []topEntry, w int64) []windowItem {
 // windows list their rows in key order, so one merge pairs them.
 func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 	perPosition := t.RowNumber && !t.ConstRank
-	old, cur := t.windowItems(before, -1), t.windowItems(after, 1)
-	var changed []windowItem
+	// The item lists live in one scratch slice of the operator (emit
+	// never comes back into it): the old window's items, the new one's,
+	// then the changed ones.
+	items := t.windowItems(t.items[:0], before, -1)
+	nOld := len(items)
+	items = t.windowItems(items, after, 1)
+	nCur := len(items)
+	// At most every item changes.
+	items = slices.Grow(items, nCur)
+	old, cur := items[:nOld:nOld], items[nOld:nCur:nCur]
+	changed := items[nCur:]
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		c := 0
@@ -265,6 +276,7 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 			j++
 		}
 	}
+	t.items = items[:0]
 	// Retractions first, so a downstream count never dips below zero.
 	for _, retract := range []bool{true, false} {
 		for _, it := range changed {
@@ -277,7 +289,9 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 				if t.ConstRank {
 					rank = 1
 				}
-				row = append(append(make(exec.Row, 0, len(it.row)+1), it.row...), rank)
+				// Scratch too: operators never keep a row they are handed.
+				t.rankRow = append(append(t.rankRow[:0], it.row...), rank)
+				row = t.rankRow
 			}
 			if err := r.emit(t, row, it.w); err != nil {
 				return err
@@ -304,6 +318,10 @@ func (t *TopN) appendSortKey(out []byte, env *exec.Env, row exec.Row) ([]byte, e
 			} else {
 				out = append(out, 0x02)
 			}
+		} else if i, ok := v.(int64); ok && t.compact && isInt(k.Expr.Type()) {
+			// The value marker (0x01, as AppendKey writes), then the
+			// compact integer.
+			out = appendInt(append(out, 0x01), i)
 		} else {
 			out = types.AppendKey(out, k.Expr.Type(), v)
 		}
