@@ -264,3 +264,30 @@ func SortedRows(t testing.TB, c *pgx.Conn, q string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// CopyTable copies the rows of table (its columns cols) from one server to
+// another, with COPY into the destination: how tests give PostgreSQL the
+// base data Strand holds, to run a view's query over.
+func CopyTable(t testing.TB, from, to *pgx.Conn, table string, cols []string) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := from.Query(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), table))
+	if err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	var data [][]any
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		data = append(data, vals)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read %s: %v", table, err)
+	}
+	if _, err := to.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(data)); err != nil {
+		t.Fatalf("copy %s: %v", table, err)
+	}
+}

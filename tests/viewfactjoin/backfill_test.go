@@ -124,22 +124,7 @@ func TestFactJoinBackfillWhileWriting(t *testing.T) {
 		table string
 		cols  []string
 	}{{"acct", []string{"id", "region"}}, {"ev", []string{"id", "acct", "amount"}}} {
-		rows, err := c.Query(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(tc.cols, ", "), tc.table))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data [][]any
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			data = append(data, vals)
-		}
-		rows.Close()
-		if _, err := pc.CopyFrom(ctx, pgx.Identifier{tc.table}, tc.cols, pgx.CopyFromRows(data)); err != nil {
-			t.Fatal(err)
-		}
+		strandtest.CopyTable(t, c, pc, tc.table, tc.cols)
 	}
 	for _, v := range views {
 		if _, err := pc.Exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", v.name, v.def)); err != nil {
