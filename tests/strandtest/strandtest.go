@@ -291,3 +291,42 @@ func CopyTable(t testing.TB, from, to *pgx.Conn, table string, cols []string) {
 		t.Fatalf("copy %s: %v", table, err)
 	}
 }
+
+// MatchView creates view name (query def) in PostgreSQL (pc), over the base
+// rows it was given, and reports an error unless Strand's view of that name
+// (c) holds the same rows and is not empty. Views over views come after
+// the views they read.
+func MatchView(t testing.TB, c, pc *pgx.Conn, name, def string) {
+	t.Helper()
+	if _, err := pc.Exec(context.Background(), fmt.Sprintf("CREATE VIEW %s AS %s", name, def)); err != nil {
+		t.Fatalf("create view %s in PostgreSQL: %v", name, err)
+	}
+	got := SortedRows(t, c, "SELECT * FROM "+name)
+	want := SortedRows(t, pc, "SELECT * FROM "+name)
+	if len(got) == 0 {
+		t.Errorf("view %s is empty", name)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("view %s (%s) differs from PostgreSQL: %d rows vs %d\n%s", name, def, len(got), len(want), RowsDiff(got, want))
+	}
+}
+
+// RowsDiff lists up to ten rows whose counts differ between got and want,
+// each with the difference ("+1 a|b": one more in got).
+func RowsDiff(got, want []string) string {
+	g := map[string]int{}
+	for _, r := range got {
+		g[r]++
+	}
+	for _, r := range want {
+		g[r]--
+	}
+	var out []string
+	for r, n := range g {
+		if n != 0 && len(out) < 10 {
+			out = append(out, fmt.Sprintf("%+d %s", n, r))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}

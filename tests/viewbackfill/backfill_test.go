@@ -316,37 +316,8 @@ func compareWithPostgres(t *testing.T, c *pgx.Conn, pg *pgoracle.Server) {
 		strandtest.CopyTable(t, c, pc, tc.table, tc.cols)
 	}
 	for _, v := range viewDefs {
-		if _, err := pc.Exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", v.name, v.def)); err != nil {
-			t.Fatal(err)
-		}
+		strandtest.MatchView(t, c, pc, v.name, v.def)
 	}
-	for _, v := range viewDefs {
-		got := strandtest.SortedRows(t, c, "SELECT * FROM "+v.name)
-		want := strandtest.SortedRows(t, pc, v.def)
-		if len(got) == 0 {
-			t.Errorf("view %s is empty", v.name)
-		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("view %s (%s) differs from PostgreSQL: %d rows vs %d\n%s", v.name, v.def, len(got), len(want), firstDiff(got, want))
-		}
-	}
-}
-
-func firstDiff(got, want []string) string {
-	g := map[string]int{}
-	for _, r := range got {
-		g[r]++
-	}
-	for _, r := range want {
-		g[r]--
-	}
-	var out []string
-	for r, n := range g {
-		if n != 0 && len(out) < 10 {
-			out = append(out, fmt.Sprintf("%+d %s", n, r))
-		}
-	}
-	return strings.Join(out, "\n")
 }
 
 // TestBackfillResumesAfterKill kills `strand serve` in the middle of a
@@ -448,7 +419,7 @@ func TestBackfillResumesAfterKill(t *testing.T) {
 		got := strandtest.SortedRows(t, c, "SELECT * FROM "+v.name)
 		want := strandtest.SortedRows(t, c, v.def)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("view %s differs from its query after the restart: %d rows vs %d\n%s", v.name, len(got), len(want), firstDiff(got, want))
+			t.Errorf("view %s differs from its query after the restart: %d rows vs %d\n%s", v.name, len(got), len(want), strandtest.RowsDiff(got, want))
 		}
 	}
 }
@@ -505,7 +476,7 @@ func TestCreateInTransaction(t *testing.T) {
 		got := strandtest.SortedRows(t, c, "SELECT * FROM "+v.name)
 		want := strandtest.SortedRows(t, c, strings.ReplaceAll(v.def, "FROM sums", "FROM ("+sumDef+") sums"))
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("view %s differs from its query: %d rows vs %d\n%s", v.name, len(got), len(want), firstDiff(got, want))
+			t.Errorf("view %s differs from its query: %d rows vs %d\n%s", v.name, len(got), len(want), strandtest.RowsDiff(got, want))
 		}
 	}
 }
