@@ -29,17 +29,22 @@ import (
 // the existing heads of the chunk's keys with one iterator pass over the
 // sorted keys (a seek lands on the next existing head, and every chunk key
 // before it needs no lookup, so an empty key range costs one seek), and
-// writes the events, version entries and heads in order, without per-row
-// maps, Changes or results.
+// writes the events, the version entries of superseded versions and the
+// heads in order, without per-row maps, Changes or results.
 //
 // When the chunk's key range holds no head at all (a fresh table, or keys
 // beyond every existing one) and the chunk is large, it does not go through
-// the WAL and the memtable at all: it is written as three sorted SSTables
-// (heads, version entries, events: three disjoint key ranges, so each file
-// overlaps nothing in the memtable), on three goroutines, and Pebble
-// ingests the three atomically into the lowest level whose files they do
-// not overlap. For an ordered load that is the bottom level: the rows are
-// never flushed or compacted again. The log's last-LSN key is written and
+// the WAL and the memtable at all: it is written as sorted SSTables (heads,
+// events, and version entries when a key has several rows: disjoint key
+// ranges, so each file overlaps nothing in the memtable), one goroutine
+// each, and Pebble ingests them atomically into the lowest level whose
+// files they do not overlap. For an ordered load into an otherwise empty
+// log that is the bottom level: the rows are never flushed or compacted
+// again. Where another table's files straddle this table's key range (a
+// file holding an older table's last heads and its first events spans
+// every newer table's heads), the chunks land above those files and are
+// compacted down later, at a cost (bench/README.md, the evening summary
+// of 2026-12-05). The log's last-LSN key is written and
 // synced before the ingest (that sync also covers every batch applied
 // before it): after a crash between the two, the chunk's LSNs are an unused
 // gap, which is harmless, whereas an ingested event above the stored last

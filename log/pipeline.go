@@ -280,8 +280,9 @@ type sortedRec struct {
 // Pebble inserts a batch into the memtable record by record in batch
 // order, each insert a descent of the memtable's skiplist, and an
 // inserter reuses the previous descent only when the next key lies near
-// it. The sequencer writes each intent's event, version and head, so a
-// batch alternates between three namespaces and random keys, and every
+// it. The sequencer writes each intent's event and head (and a version
+// entry when it supersedes a version), so a batch alternates between
+// namespaces and random keys, and every
 // insert descends from the top. In key order the inserts share their
 // upper levels. The insert runs while the previous batch's acks and the
 // WAL write of this one wait for the CPU, so it is on the commit path.
