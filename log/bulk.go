@@ -40,11 +40,10 @@ import (
 // each, and Pebble ingests them atomically into the lowest level whose
 // files they do not overlap. For an ordered load into an otherwise empty
 // log that is the bottom level: the rows are never flushed or compacted
-// again. Where another table's files straddle this table's key range (a
-// file holding an older table's last heads and its first events spans
-// every newer table's heads), the chunks land above those files and are
-// compacted down later, at a cost (bench/README.md, the evening summary
-// of 2026-12-05). The log's last-LSN key is written and
+// again. Into a log that holds other tables' data the load is slower, with
+// Pebble compacting; likely because a file holding an older table's last
+// heads and first events spans every newer table's heads, so the chunks
+// land above it (bench/README.md, the evening summary of 2026-12-05). The log's last-LSN key is written and
 // synced before the ingest (that sync also covers every batch applied
 // before it): after a crash between the two, the chunk's LSNs are an unused
 // gap, which is harmless, whereas an ingested event above the stored last
