@@ -43,10 +43,10 @@ import (
 // again. Into a log that holds other tables' data the load is slower, with
 // Pebble compacting; likely because a file holding an older table's last
 // heads and first events spans every newer table's heads, so the chunks
-// land above it (bench/README.md, the evening summary of 2026-12-05). The log's last-LSN key is written and
-// synced before the ingest (that sync also covers every batch applied
-// before it): after a crash between the two, the chunk's LSNs are an unused
-// gap, which is harmless, whereas an ingested event above the stored last
+// land above it (bench/README.md, the evening summary of 2026-12-05).
+// The log's last-LSN key is written and synced before the ingest (that
+// sync also covers every batch applied before it): after a crash between
+// the two, the chunk's LSNs are an unused gap, which is harmless, whereas an ingested event above the stored last
 // LSN would be reused. The sync goroutine publishes the snapshot taken
 // after the ingest in order with the batches around it, and tells live
 // subscriptions that they lag, so they read the chunk from that snapshot.
@@ -270,14 +270,9 @@ func (s *sequencer) planBulk(st HookState, b *Bulk) (*bulkPlan, error) {
 	}
 	var hk []byte
 	valid := it.First()
-	for j := 0; j < n; {
+	err = p.keyRuns(func(j, end int) error {
 		i := p.at(j)
 		key := b.Key(i)
-		// The key's rows are positions j..end-1.
-		end := j + 1
-		for end < n && bytes.Equal(b.Key(p.at(end)), key) {
-			end++
-		}
 		var before Head
 		if valid {
 			hk = p.bulkKey(hk[:0], nsHead, i)
@@ -292,11 +287,11 @@ func (s *sequencer) planBulk(st HookState, b *Bulk) (*bulkPlan, error) {
 				p.fresh = false
 				v, err := it.ValueAndErr()
 				if err != nil {
-					return nil, fatalError{fmt.Errorf("bulk: read head %s: %w", describeKey(hk), err)}
+					return fatalError{fmt.Errorf("bulk: read head %s: %w", describeKey(hk), err)}
 				}
 				if err := decodeHead(hk, v, &before); err != nil {
 					// A corrupt head fails this chunk, not the log.
-					return nil, &BulkRowError{Row: i, Err: err}
+					return &BulkRowError{Row: i, Err: err}
 				}
 				before.Row = nil
 				if p.before == nil {
@@ -326,7 +321,10 @@ func (s *sequencer) planBulk(st HookState, b *Bulk) (*bulkPlan, error) {
 				p.ver[p.at(x)] = before.Version + uint64(x-j) + 1
 			}
 		}
-		j = end
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := it.Error(); err != nil {
 		return nil, fatalError{fmt.Errorf("bulk: read heads of table %d: %w", b.Table, err)}
@@ -373,26 +371,20 @@ func (p *bulkPlan) writeVersions(w bulkWriter) error {
 		}
 		return nil
 	}
-	n := p.n()
-	first := 0 // position of the key's first row
-	for j := 0; j < n; j++ {
-		i := p.at(j)
-		if j == first {
-			if before := p.before[first]; before.Version > 0 {
-				if err := put(i, before.Version, before.LSN); err != nil {
-					return err
-				}
+	return p.keyRuns(func(first, end int) error {
+		if before := p.before[first]; before.Version > 0 {
+			if err := put(p.at(first), before.Version, before.LSN); err != nil {
+				return err
 			}
 		}
-		if j+1 < n && bytes.Equal(p.b.Key(p.at(j+1)), p.b.Key(i)) {
+		for j := first; j < end-1; j++ {
+			i := p.at(j)
 			if err := put(i, p.version(i), p.firstLSN+uint64(i)); err != nil {
 				return err
 			}
-			continue
 		}
-		first = j + 1
-	}
-	return nil
+		return nil
+	})
 }
 
 // hasVersions reports whether writeVersions writes anything: only when a
@@ -404,14 +396,8 @@ func (p *bulkPlan) hasVersions() bool { return p.ver != nil }
 // it, in key order.
 func (p *bulkPlan) writeHeads(w bulkWriter) error {
 	var kb, vb []byte
-	n := p.n()
-	first := 0 // position of the key's first row
-	for j := 0; j < n; j++ {
-		i := p.at(j)
-		key := p.b.Key(i)
-		if j+1 < n && bytes.Equal(p.b.Key(p.at(j+1)), key) {
-			continue
-		}
+	return p.keyRuns(func(first, end int) error {
+		i := p.at(end - 1)
 		before := p.before[first]
 		h := Head{Version: p.version(i), LSN: p.firstLSN + uint64(i), FirstVersion: max(before.FirstVersion, 1)}
 		if p.kind == Keyed {
@@ -422,7 +408,24 @@ func (p *bulkPlan) writeHeads(w bulkWriter) error {
 		if err := w(kb, vb); err != nil {
 			return fmt.Errorf("write head: %w", err)
 		}
-		first = j + 1
+		return nil
+	})
+}
+
+// keyRuns calls fn with each key's rows, positions first..end-1 in key
+// order (the chunk order among rows of one key), key after key.
+func (p *bulkPlan) keyRuns(fn func(first, end int) error) error {
+	n := p.n()
+	for first := 0; first < n; {
+		key := p.b.Key(p.at(first))
+		end := first + 1
+		for end < n && bytes.Equal(p.b.Key(p.at(end)), key) {
+			end++
+		}
+		if err := fn(first, end); err != nil {
+			return err
+		}
+		first = end
 	}
 	return nil
 }

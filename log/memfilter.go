@@ -14,7 +14,8 @@ import (
 // where each of some twenty levels is a cache miss: a fifth of an INSERT's
 // CPU. Every head the sequencer writes goes through add; a key the filter
 // has never seen is in no memtable, so its head is read from the sstables
-// alone (an iterator with OnlyReadGuaranteedDurable, bloom filters and all).
+// alone (an iterator with OnlyReadGuaranteedDurable, bloom filters and all:
+// durableIter).
 //
 // Keys leave the filter in generations. Once the current generation holds
 // perGen keys, and right after a batch was applied (so that every key the
@@ -79,8 +80,7 @@ func newMemFilter(db *pebble.DB, perGen int) *memFilter {
 	if err != nil {
 		// Without the flush the filter never trusts itself: every read
 		// takes the ordinary path.
-		never := make(chan struct{})
-		ch = never
+		ch = make(chan struct{})
 	}
 	f.startup = ch
 	return f
@@ -156,26 +156,21 @@ func (f *memFilter) maybeInMemtable(hk []byte) bool {
 	return f.cur.has(h) || (f.closed != nil && f.closed.has(h))
 }
 
-// readDurable reads hk from the sstables: value and found, or an error.
-// The value is valid until the next read.
-func (f *memFilter) readDurable(hk []byte) ([]byte, bool, error) {
+// durableIter returns the iterator over the sstables alone that the head
+// of a key maybeInMemtable cleared is read with.
+func (f *memFilter) durableIter() (*pebble.Iterator, error) {
 	if f.durable != nil && time.Since(f.durableAt) > durableMaxAge {
 		f.closeDurable()
 	}
 	if f.durable == nil {
 		it, err := f.db.NewIter(&durableIterOptions)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		f.durable, f.durableAt = it, time.Now()
 	}
-	it := f.durable
 	f.fastReads++
-	if it.SeekPrefixGE(hk) && string(it.Key()) == string(hk) {
-		v, err := it.ValueAndErr()
-		return v, err == nil, err
-	}
-	return nil, false, it.Error()
+	return f.durable, nil
 }
 
 // applied is called after a batch was applied, with nothing held: every

@@ -105,43 +105,12 @@ func (s *Snapshot) History(t TableID, key []byte, from, to uint64, fn func(e *Ev
 	return s.history(t, key, from, to, fn)
 }
 
-// historyLocal is History from Pebble alone.
-func (s *Snapshot) historyLocal(t TableID, key []byte, from, to uint64, fn func(e *Event) error) error {
-	top, err := s.newestVersion(t, key)
-	if err != nil {
-		return err
-	}
-	return s.historyLocalFrom(t, key, top, from, to, fn)
-}
-
-// newest is a key's newest version and its LSN, as its head records them
-// (zero when the key has no head).
-type newest struct{ version, lsn uint64 }
-
-// newestVersion reads the newest version of a key from its head.
-func (s *Snapshot) newestVersion(t TableID, key []byte) (newest, error) {
-	hk := headKey(nil, t, key)
-	v, closer, err := s.snap.Get(hk)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return newest{}, nil
-	}
-	if err != nil {
-		return newest{}, fmt.Errorf("read head %s: %w", describeKey(hk), err)
-	}
-	defer closer.Close()
-	var h Head
-	if err := decodeHead(hk, v, &h); err != nil {
-		return newest{}, err
-	}
-	return newest{h.Version, h.LSN}, nil
-}
-
 // localVersions calls fn with the versions from..to (inclusive; to 0 =
 // latest) of one key that Pebble holds, in version order, and their LSNs.
 // The version index holds every version but the newest, whose LSN is in the
-// head (top); data written before that rule also indexes the newest, which
-// is reported once.
-func (s *Snapshot) localVersions(t TableID, key []byte, top newest, from, to uint64, fn func(v, lsn uint64) error) error {
+// head (top; zero when the key has none); data written before that rule
+// also indexes the newest, which is reported once.
+func (s *Snapshot) localVersions(t TableID, key []byte, top *Head, from, to uint64, fn func(v, lsn uint64) error) error {
 	prefix := appendEscaped(appendTable(nil, nsVersion, t), key)
 	lower := binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), from)
 	upper := prefixEnd(prefix)
@@ -171,14 +140,14 @@ func (s *Snapshot) localVersions(t TableID, key []byte, top newest, from, to uin
 	if err := it.Error(); err != nil {
 		return fmt.Errorf("history of table %d key %q: %w", t, key, err)
 	}
-	if top.version > last && top.version >= from && (to == 0 || top.version <= to) {
-		return fn(top.version, top.lsn)
+	if top.Version > last && top.Version >= from && (to == 0 || top.Version <= to) {
+		return fn(top.Version, top.LSN)
 	}
 	return nil
 }
 
-// historyLocalFrom is historyLocal with the key's newest version known.
-func (s *Snapshot) historyLocalFrom(t TableID, key []byte, top newest, from, to uint64, fn func(e *Event) error) error {
+// historyLocal is History from Pebble alone; top is the key's head.
+func (s *Snapshot) historyLocal(t TableID, key []byte, top *Head, from, to uint64, fn func(e *Event) error) error {
 	var e Event
 	ek := make([]byte, 0, 13)
 	err := s.localVersions(t, key, top, from, to, func(v, lsn uint64) error {

@@ -380,7 +380,7 @@ func (s *Snapshot) scanTiered(t TableID, fn func(schemaVersion uint32, version u
 // event is still in Pebble (its LSN above gone, the table's tier marker).
 // An update that supersedes a version indexes it when it commits, which may
 // be after the tiering dropped its event: such entries are skipped here.
-func (s *Snapshot) firstLocalVersion(t TableID, key []byte, top newest, from, gone uint64) (uint64, bool, error) {
+func (s *Snapshot) firstLocalVersion(t TableID, key []byte, top *Head, from, gone uint64) (uint64, bool, error) {
 	var first uint64
 	err := s.localVersions(t, key, top, from, 0, func(v, lsn uint64) error {
 		if lsn <= gone {
@@ -401,21 +401,21 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 	if err != nil {
 		return err
 	}
-	top, err := s.newestVersion(t, key)
+	top, _, err := s.Head(t, key)
 	if err != nil {
 		return err
 	}
 	if gone == 0 {
-		return s.historyLocalFrom(t, key, top, from, to, fn)
+		return s.historyLocal(t, key, &top, from, to, fn)
 	}
 	td, _ := s.cat.Table(t)
 	from = max(from, 1)
-	v0, found, err := s.firstLocalVersion(t, key, top, from, gone)
+	v0, found, err := s.firstLocalVersion(t, key, &top, from, gone)
 	if err != nil {
 		return err
 	}
 	if found && v0 == from {
-		return s.historyLocalFrom(t, key, top, from, to, fn)
+		return s.historyLocal(t, key, &top, from, to, fn)
 	}
 	// Versions from..v0-1 are not in Pebble: tiered (or never written).
 	coldTo := to
@@ -439,7 +439,7 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 	if !found || (to != 0 && start > to) {
 		return nil
 	}
-	return s.historyLocalFrom(t, key, top, start, to, fn)
+	return s.historyLocal(t, key, &top, start, to, fn)
 }
 
 // Histories calls fn for every version of every key of table t whose key
@@ -448,10 +448,10 @@ func (s *Snapshot) history(t TableID, key []byte, from, to uint64, fn func(e *Ev
 // tiered events for all keys instead of one per key.
 func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Event) error) error {
 	var keys [][]byte
-	var tops []newest
+	var tops []Head // without rows: only versions and LSNs are read
 	if err := s.ScanHeads(t, prefix, true, func(k []byte, h *Head) error {
 		keys = append(keys, append([]byte(nil), k...))
-		tops = append(tops, newest{h.Version, h.LSN})
+		tops = append(tops, Head{Version: h.Version, LSN: h.LSN})
 		return nil
 	}); err != nil {
 		return err
@@ -466,7 +466,7 @@ func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Ev
 		// The keys whose oldest versions left Pebble.
 		need := map[string]bool{}
 		for i, k := range keys {
-			v0, found, err := s.firstLocalVersion(t, k, tops[i], 1, gone)
+			v0, found, err := s.firstLocalVersion(t, k, &tops[i], 1, gone)
 			if err != nil {
 				return err
 			}
@@ -500,7 +500,7 @@ func (s *Snapshot) Histories(t TableID, prefix []byte, fn func(key []byte, e *Ev
 			next = e.Version + 1
 		}
 		stopped := false
-		err := s.historyLocalFrom(t, k, tops[i], next, 0, func(e *Event) error {
+		err := s.historyLocal(t, k, &tops[i], next, 0, func(e *Event) error {
 			if err := fn(k, e); err != nil {
 				stopped = errors.Is(err, ErrStop)
 				return err

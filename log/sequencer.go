@@ -413,20 +413,19 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 // other keys stay writable, and the error names the location. A failed
 // read is fatal.
 func (s *sequencer) readHead(st State, hk []byte, h *Head) error {
-	if f := s.filter; f != nil && s.iter != nil && !f.maybeInMemtable(hk) {
-		v, found, err := f.readDurable(hk)
-		if err != nil {
-			return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
-		}
-		if !found {
-			return nil
-		}
-		return s.decodeHead(hk, v, h)
-	}
 	if it := s.iter; it != nil {
-		// The batch may have grown since the last read; SetOptions makes
-		// the iterator see its new writes (and is cheap when there are none).
-		it.SetOptions(&headIterOptions)
+		if f := s.filter; f != nil && !f.maybeInMemtable(hk) {
+			d, err := f.durableIter()
+			if err != nil {
+				return fatalError{fmt.Errorf("read head %s: %w", describeKey(hk), err)}
+			}
+			it = d
+		} else {
+			// The batch may have grown since the last read; SetOptions
+			// makes the iterator see its new writes (and is cheap when
+			// there are none).
+			it.SetOptions(&headIterOptions)
+		}
 		if it.SeekPrefixGE(hk) && bytes.Equal(it.Key(), hk) {
 			v, err := it.ValueAndErr()
 			if err != nil {
