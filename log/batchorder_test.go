@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 )
 
@@ -29,31 +28,16 @@ func TestSharedBatchesKeepOrder(t *testing.T) {
 	defer sub.Close()
 	before := l.Stats()
 	const writers, each, keys = 16, 50, 6
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				k := []byte(fmt.Sprintf("k%d", (w+i)%keys))
-				row := []byte(fmt.Sprintf("w%d-%d", w, i))
-				writes := []Write{{Table: ta, Key: k, Row: row}, {Table: tb, Key: k, Row: row}}
-				if i%2 == 1 {
-					writes[0], writes[1] = writes[1], writes[0]
-				}
-				if _, err := l.Commit(context.Background(), &Intent{Writes: writes}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	runWriters(t, writers, each, func(w, i int) error {
+		k := []byte(fmt.Sprintf("k%d", (w+i)%keys))
+		row := []byte(fmt.Sprintf("w%d-%d", w, i))
+		writes := []Write{{Table: ta, Key: k, Row: row}, {Table: tb, Key: k, Row: row}}
+		if i%2 == 1 {
+			writes[0], writes[1] = writes[1], writes[0]
+		}
+		_, err := l.Commit(context.Background(), &Intent{Writes: writes})
+		return err
+	})
 	after := l.Stats()
 	if intents, batches := after.Intents-before.Intents, after.Batches-before.Batches; batches >= intents {
 		t.Fatalf("%d intents took %d batches: no shared batches, nothing tested", intents, batches)

@@ -58,30 +58,14 @@ func TestConcurrentCommitsShareBatches(t *testing.T) {
 	tab := createTable(t, l, "t", Keyed)
 	before := l.Stats()
 	const writers, each = 32, 100
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				key := binary.BigEndian.AppendUint32(nil, uint32(w*each+i))
-				res, err := l.Commit(context.Background(), &Intent{Writes: []Write{{Table: tab, Key: key, Row: []byte("v"), Cond: Cond{Kind: NotExists}}}})
-				if err == nil && (len(res.Events) != 1 || res.Events[0].Version != 1) {
-					err = fmt.Errorf("key %x: got %+v", key, res.Events)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}(w)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	runWriters(t, writers, each, func(w, i int) error {
+		key := binary.BigEndian.AppendUint32(nil, uint32(w*each+i))
+		res, err := l.Commit(context.Background(), &Intent{Writes: []Write{{Table: tab, Key: key, Row: []byte("v"), Cond: Cond{Kind: NotExists}}}})
+		if err == nil && (len(res.Events) != 1 || res.Events[0].Version != 1) {
+			err = fmt.Errorf("key %x: got %+v", key, res.Events)
+		}
+		return err
+	})
 	after := l.Stats()
 	intents, batches := after.Intents-before.Intents, after.Batches-before.Batches
 	if intents != writers*each || after.Appends-before.Appends != writers*each {
@@ -106,5 +90,30 @@ func TestConcurrentCommitsShareBatches(t *testing.T) {
 		if err != nil || !ok || h.Version != 1 {
 			t.Fatalf("key %d after reopen: %v %v %+v", k, err, ok, h)
 		}
+	}
+}
+
+// runWriters runs writers goroutines, each calling fn(w, i) for i in
+// 0..each-1 until it fails, and fails the test with the errors.
+func runWriters(t *testing.T, writers, each int, fn func(w, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := fn(w, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
