@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -280,7 +279,7 @@ func (b *bench) copyRows(ctx context.Context) error {
 	// million-row table takes seconds of CPU on a 2-core machine), and
 	// PostgreSQL's checkpoint of their WAL. Let both settle first, so the
 	// COPY is measured on its own whichever suites ran before.
-	waited, lagging, err := waitAllCompacted(ctx, b.strand, 3*time.Minute)
+	waited, lagging, err := waitCompacted(ctx, b.strand, "", 3*time.Minute)
 	if err != nil {
 		return err
 	}
@@ -441,9 +440,12 @@ func (b *bench) aggregate(ctx context.Context) error {
 	// after it; the compactor (every 10 s by default) copies a new table's
 	// rows in the background, as PostgreSQL's VACUUM ANALYZE settles its
 	// table. Wait for it, and say how long it took.
-	waited, err := waitCompacted(ctx, b.strand, "t", 5*time.Minute)
+	waited, lagging, err := waitCompacted(ctx, b.strand, "t", 5*time.Minute)
 	if err != nil {
 		return err
+	}
+	if lagging != "" {
+		return fmt.Errorf("%s: table t not compacted to Iceberg within 5m0s (%s)", b.strand.Name(), lagging)
 	}
 	b.note(fmt.Sprintf("Aggregate: Strand's compactor had copied t to Iceberg %.0f s after the aggregate suite began waiting for it (lag_rows = 0 in pg_catalog.strand_iceberg_tables); PostgreSQL ran VACUUM ANALYZE t after the load.", waited.Seconds()))
 	var checks [2]string
@@ -484,39 +486,11 @@ func (b *bench) aggregate(ctx context.Context) error {
 	return nil
 }
 
-// waitCompacted waits until Strand's compactor has copied every event of
-// table name to Iceberg, and returns how long that took.
-func waitCompacted(ctx context.Context, s server, name string, limit time.Duration) (time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	c, err := pgx.Connect(ctx, s.DSN())
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close(context.Background())
-	start := time.Now()
-	for {
-		var lag int64
-		var wm uint64
-		err := c.QueryRow(ctx, `SELECT lag_rows, watermark_lsn FROM pg_catalog.strand_iceberg_tables WHERE name = $1`, name).Scan(&lag, &wm)
-		if err == nil && lag == 0 && wm > 0 {
-			return time.Since(start), nil
-		}
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return 0, fmt.Errorf("%s: compaction status of %s: %w", s.Name(), name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%s: table %s not compacted to Iceberg within %s (lag %d rows)", s.Name(), name, limit, lag)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-// waitAllCompacted waits until Strand's compactor has copied every table
-// to Iceberg (lag_rows = 0 everywhere), at most limit; lagging names the
-// tables still behind when the limit passed.
-func waitAllCompacted(ctx context.Context, s server, limit time.Duration) (waited time.Duration, lagging string, err error) {
+// waitCompacted waits until Strand's compactor has copied table name (""
+// for every table) to Iceberg: lag_rows = 0, and for a named table a
+// first copy made (watermark above 0). It waits at most limit; lagging
+// names the tables still behind then.
+func waitCompacted(ctx context.Context, s server, name string, limit time.Duration) (waited time.Duration, lagging string, err error) {
 	c, err := pgx.Connect(ctx, s.DSN())
 	if err != nil {
 		return 0, "", err
@@ -524,23 +498,31 @@ func waitAllCompacted(ctx context.Context, s server, limit time.Duration) (waite
 	defer c.Close(context.Background())
 	start := time.Now()
 	for {
-		rows, err := c.Query(ctx, `SELECT name, lag_rows FROM pg_catalog.strand_iceberg_tables WHERE lag_rows > 0 ORDER BY name`)
+		rows, err := c.Query(ctx, `SELECT name, lag_rows, watermark_lsn FROM pg_catalog.strand_iceberg_tables WHERE $1 = '' OR name = $1 ORDER BY name`, name)
 		if err != nil {
 			return 0, "", fmt.Errorf("%s: compaction status: %w", s.Name(), err)
 		}
 		var behind []string
+		found := false
 		for rows.Next() {
-			var name string
+			var tn string
 			var lag int64
-			if err := rows.Scan(&name, &lag); err != nil {
+			var wm uint64
+			if err := rows.Scan(&tn, &lag, &wm); err != nil {
 				rows.Close()
 				return 0, "", err
 			}
-			behind = append(behind, fmt.Sprintf("%s %d rows", name, lag))
+			found = true
+			if lag > 0 || (name != "" && wm == 0) {
+				behind = append(behind, fmt.Sprintf("%s %d rows", tn, lag))
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, "", fmt.Errorf("%s: compaction status: %w", s.Name(), err)
+		}
+		if name != "" && !found {
+			behind = append(behind, name+" not listed")
 		}
 		if len(behind) == 0 {
 			return time.Since(start), "", nil
