@@ -71,13 +71,7 @@ func TestSharedBatchesKeepOrder(t *testing.T) {
 	}
 	check(l, "before reopen")
 	sub.Close()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err = Open(Options{Dir: dir, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = reopen(t, l, dir)
 	defer l.Close()
 	check(l, "after reopen")
 }

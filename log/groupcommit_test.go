@@ -75,13 +75,7 @@ func TestConcurrentCommitsShareBatches(t *testing.T) {
 		t.Fatalf("%d intents took %d batches: no group commit", intents, batches)
 	}
 	t.Logf("%d intents in %d batches, %d WAL fsyncs", intents, batches, after.Fsyncs-before.Fsyncs)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err = Open(Options{Dir: dir, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = reopen(t, l, dir)
 	defer l.Close()
 	snap := l.Snapshot()
 	defer snap.Release()
@@ -116,4 +110,17 @@ func runWriters(t *testing.T, writers, each int, fn func(w, i int) error) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+}
+
+// reopen closes l and opens the log in dir again (on the real disk).
+func reopen(t *testing.T, l *Log, dir string) *Log {
+	t.Helper()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Open(Options{Dir: dir, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
