@@ -1,6 +1,7 @@
 package log
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -110,6 +111,7 @@ func Open(opts Options) (*Log, error) {
 		L0CompactionThreshold:       4,
 		L0StopWritesThreshold:       24,
 	}
+	po.Experimental.SpanPolicyFunc = tableSpans
 	po.Cache = pebble.NewCache(256 << 20)
 	defer po.Cache.Unref()
 	for i := range po.Levels {
@@ -119,9 +121,15 @@ func Open(opts Options) (*Log, error) {
 	// Pebble's default reaction to a damaged file is to crash the process;
 	// the log reports it (the read that hit it returns the error, naming the
 	// file and block) and keeps serving what is intact.
-	po.EventListener = &pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
+	events := pebble.EventListener{DataCorruption: func(info pebble.DataCorruptionInfo) {
 		opts.Logger.Error("data corruption", slog.String("path", info.Path), slog.Any("err", info.Details))
 	}}
+	if opts.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		// At debug level every flush, compaction and ingest is logged,
+		// with the level each file went to.
+		events = pebble.TeeEventListener(events, pebble.MakeLoggingEventListener(pebbleLogger{opts.Logger}))
+	}
+	po.EventListener = &events
 	po.EnsureDefaults()
 	if opts.Pebble != nil {
 		opts.Pebble(po)
