@@ -267,7 +267,7 @@ func checkViews(ctx context.Context, s server) error {
 }
 
 // copyRows measures COPY FROM STDIN (psql \copy, text format) into a fresh
-// keyed table, first -copy-rows rows -runs times, then once with
+// keyed table, first -copy-rows rows -runs times, then -runs times with
 // -copy-big-rows rows when the first took under 30s on both. Table t is left
 // holding the last load, for agg and bigview.
 func (b *bench) copyRows(ctx context.Context) error {
@@ -323,16 +323,12 @@ func (b *bench) copyRows(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			runs := b.opt.runs
-			b.opt.runs = 1
 			s, err := measure(file, big)
-			b.opt.runs = runs
 			if err != nil {
 				return err
 			}
 			b.addCopy(big, s)
 			b.tRows = big
-			b.note(fmt.Sprintf("COPY of %s rows: one run on each server (not a median).", num(float64(big))))
 		}
 	}
 	_, err = psql(ctx, b.pg.DSN(), 30*time.Minute, "-c", "VACUUM ANALYZE t")

@@ -316,6 +316,18 @@ func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *lo
 			results[i], errs[i] = c.compactTarget(ctx, snap, td, ts, sh, now)
 		}
 	}
+	for _, e := range errs {
+		if errors.Is(e, errTableDropped) {
+			// Nobody can read the Iceberg copy of a dropped table; its
+			// files are removed (fileSet.abort) and it has no status.
+			c.mu.Lock()
+			delete(c.mu.tables, td.ID)
+			c.mu.Unlock()
+			c.opts.Logger.Info("iceberg compaction of a dropped table abandoned",
+				slog.String("table", td.Schema+"."+td.Name), slog.Uint64("id", uint64(td.ID)))
+			return nil
+		}
+	}
 	for i, sh := range shapes {
 		if errs[i] != nil {
 			// After a failure the target's view of its table may be stale
@@ -368,6 +380,21 @@ func (c *Compactor) lag(snap *log.Snapshot, td *log.TableDesc, wm uint64) time.D
 		return log.ErrStop
 	})
 	return max(lag, 0)
+}
+
+// errTableDropped ends a table's compaction when DROP TABLE removed the
+// table while its events were being converted.
+var errTableDropped = errors.New("table dropped during compaction")
+
+// alive returns errTableDropped when table id is no longer in the log's
+// catalog. A pass works from the snapshot it started with; without this
+// check it kept converting a dropped table to the end (a drop-and-reload
+// of 10M rows shared the CPU with the conversion of the previous copy).
+func (c *Compactor) alive(id log.TableID) error {
+	if _, ok := c.log.Catalog().Table(id); !ok {
+		return errTableDropped
+	}
+	return nil
 }
 
 type targetResult struct {
@@ -432,6 +459,7 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 	}
 	fw := c.newFileSet(ctx, tg, from, snap.LSN())
 	defer fw.abort()
+	fw.alive = func() error { return c.alive(td.ID) }
 	var scanErr error
 	if sh == shapeState {
 		scanErr = snap.ScanHeads(td.ID, nil, false, func(_ []byte, h *log.Head) error {
@@ -471,6 +499,9 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 			fw.keep() // a crash leaves the files behind: the orphans restart cleans
 			return targetResult{}, err
 		}
+	}
+	if err := c.alive(td.ID); err != nil {
+		return targetResult{}, err
 	}
 	tx := tg.tbl.NewTransaction()
 	if sh == shapeState {

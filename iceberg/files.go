@@ -39,6 +39,9 @@ type fileSet struct {
 	kept bool
 	// err is a setup error: nothing can be written.
 	err error
+	// alive, when set, is asked before each full batch is sent: an error
+	// (the table was dropped) ends the scan.
+	alive func() error
 	// seq numbers the files of the commit across parts.
 	seq atomic.Int32
 
@@ -178,6 +181,11 @@ func (f *fileSet) maybeFlush(rb *rowBuilder) error {
 // the builders are sized for the next one up front (the first grows as
 // rows come in, which keeps a trickle's memory small).
 func (f *fileSet) flushFull(p *filePart, rb *rowBuilder) error {
+	if f.alive != nil {
+		if err := f.alive(); err != nil {
+			return err
+		}
+	}
 	rb.reserve = rb.rows
 	return p.send(rb)
 }
