@@ -76,6 +76,12 @@ type Options struct {
 	// CommitDelay waits at most a minute.
 	CommitRows  int
 	CommitDelay time.Duration
+	// LoadQuiet leaves a table that took a COPY chunk less than LoadQuiet
+	// ago (log.LastBulk) for a later pass, for at most a minute in a row:
+	// converted in the middle of a load, a keyed table's state would be
+	// written and then rewritten whole by the next pass, and the
+	// conversion would take CPU from the load. Zero: no wait.
+	LoadQuiet time.Duration
 	// MergeFiles is how many small files of one size tier an append-only
 	// Iceberg table accumulates before they are merged into one (default
 	// 8; negative: never merge).
@@ -156,6 +162,9 @@ type target struct {
 	// pendingSince is when a pass first saw events it did not commit yet
 	// (commit batching; zero: none pending).
 	pendingSince time.Time
+	// loadingSince is when a pass first left the table for later because
+	// it was being loaded (LoadQuiet; zero: not waiting).
+	loadingSince time.Time
 }
 
 // TableStatus is the visible state of one table's compaction.
@@ -382,6 +391,28 @@ func (c *Compactor) lag(snap *log.Snapshot, td *log.TableDesc, wm uint64) time.D
 	return max(lag, 0)
 }
 
+// maxLoadWait bounds how long a table under a steady stream of COPY chunks
+// is left out of Iceberg (LoadQuiet).
+const maxLoadWait = time.Minute
+
+// loading reports whether the table is being loaded by COPY and its
+// conversion should wait (Options.LoadQuiet). Wall-clock time on both
+// sides: log.LastBulk is wall-clock.
+func (c *Compactor) loading(id log.TableID, tg *target) bool {
+	if c.opts.LoadQuiet <= 0 {
+		return false
+	}
+	now := time.Now()
+	if last := c.log.LastBulk(id); last.IsZero() || now.Sub(last) >= c.opts.LoadQuiet {
+		tg.loadingSince = time.Time{}
+		return false
+	}
+	if tg.loadingSince.IsZero() {
+		tg.loadingSince = now
+	}
+	return now.Sub(tg.loadingSince) < maxLoadWait
+}
+
 // errTableDropped ends a table's compaction when DROP TABLE removed the
 // table while its events were being converted.
 var errTableDropped = errors.New("table dropped during compaction")
@@ -442,6 +473,11 @@ func (c *Compactor) compactTarget(ctx context.Context, snap *log.Snapshot, td *l
 	}
 	if !changed {
 		return res(), nil
+	}
+	if c.loading(td.ID, tg) {
+		r := res()
+		r.watermark = from
+		return r, nil
 	}
 	if ok, err := c.due(snap, td, tg, from, now); err != nil {
 		return targetResult{}, err

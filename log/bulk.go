@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -141,17 +142,30 @@ func (l *Log) CommitBulk(ctx context.Context, b *Bulk) (*Result, error) {
 		defer s.Release()
 		return &Result{LSN: s.LSN()}, nil
 	}
+	l.bulkAt.Store(b.Table, time.Now())
 	in := &Intent{Bulk: b}
 	res, err := l.Commit(ctx, in)
 	if err != nil {
 		return nil, err
 	}
+	l.bulkAt.Store(b.Table, time.Now())
 	if res.Rows == 0 {
 		// Committed through the ordinary path (a table with views).
 		res.Rows = len(res.Events)
 		res.Events = nil
 	}
 	return res, nil
+}
+
+// LastBulk is when table t last began or finished a bulk chunk (COPY)
+// since the log was opened, by the wall clock; zero if never. Background
+// work (the Iceberg compactor) waits for a load to pause rather than
+// convert a table in the middle of it.
+func (l *Log) LastBulk(t TableID) time.Time {
+	if v, ok := l.bulkAt.Load(t); ok {
+		return v.(time.Time)
+	}
+	return time.Time{}
 }
 
 // bulkIngestMin is the smallest chunk written as SSTables: below it the

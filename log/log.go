@@ -72,6 +72,8 @@ type Log struct {
 		sync.Mutex
 		err error
 	}
+	// bulkAt maps a TableID to when it last took a bulk chunk (LastBulk).
+	bulkAt sync.Map
 	// pub is the state readers see: the last durable batch.
 	pub struct {
 		sync.Mutex

@@ -78,6 +78,7 @@ type config struct {
 	// Iceberg file management (iceberg.Options of the same names).
 	IcebergTargetFileSize    int64
 	IcebergCommitDelay       time.Duration
+	IcebergLoadQuiet         time.Duration
 	IcebergSnapshotRetention time.Duration
 	// Tiering moves events that are in Iceberg and older than the local
 	// retention out of the log (iceberg.Tiering).
@@ -111,6 +112,7 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	fs.Var(&pathStyle, "s3-path-style", "address buckets as endpoint/bucket/key; default on when --s3-endpoint is given (env STRAND_S3_PATH_STYLE=true|false)")
 	compactEvery := fs.String("compact-every", env("compact-every", "10s"), "how often the log is compacted into Iceberg tables; 0 disables (env STRAND_COMPACT_EVERY)")
 	targetSize := fs.String("iceberg-target-file-size", env("iceberg-target-file-size", "128MiB"), "size at which Iceberg data files are closed, and small ones merged up to (bytes, KiB, MiB, GiB) (env STRAND_ICEBERG_TARGET_FILE_SIZE)")
+	loadQuiet := fs.String("iceberg-load-quiet", env("iceberg-load-quiet", "3s"), "leave a table that took a COPY chunk less than this long ago for a later pass (at most a minute in a row), so a load is converted once, after it; 0 converts mid-load (env STRAND_ICEBERG_LOAD_QUIET)")
 	commitDelay := fs.String("iceberg-commit-delay", env("iceberg-commit-delay", "0s"), "hold a table's new events back from Iceberg until they have waited this long, so a trickle makes fewer commits; 0 commits every pass (env STRAND_ICEBERG_COMMIT_DELAY)")
 	retention := fs.String("iceberg-snapshot-retention", env("iceberg-snapshot-retention", "24h"), "Iceberg snapshots older than this are expired (the newest 10 are always kept) and files only they used deleted; negative keeps all (env STRAND_ICEBERG_SNAPSHOT_RETENTION)")
 	localRetention := fs.String("local-retention", env("local-retention", "off"), "once in Iceberg, events older than this leave the local log and are read from Iceberg (a duration, 0s: as soon as compacted; off: never); a table's local_retention option overrides it (env STRAND_LOCAL_RETENTION)")
@@ -132,6 +134,9 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	}
 	if cfg.IcebergCommitDelay, err = time.ParseDuration(*commitDelay); err != nil || cfg.IcebergCommitDelay < 0 {
 		return cfg, fmt.Errorf("serve: --iceberg-commit-delay %q: want a duration >= 0", *commitDelay)
+	}
+	if cfg.IcebergLoadQuiet, err = time.ParseDuration(*loadQuiet); err != nil || cfg.IcebergLoadQuiet < 0 {
+		return cfg, fmt.Errorf("serve: --iceberg-load-quiet %q: want a duration >= 0", *loadQuiet)
 	}
 	if cfg.IcebergSnapshotRetention, err = time.ParseDuration(*retention); err != nil {
 		return cfg, fmt.Errorf("serve: --iceberg-snapshot-retention: %w", err)

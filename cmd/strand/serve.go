@@ -90,6 +90,7 @@ func serve(ctx context.Context, cfg config) error {
 		}
 		opts := strandiceberg.Options{Warehouse: warehouse, S3: cfg.S3, Interval: cfg.CompactEvery, Logger: logger}
 		opts.TargetFileSize, opts.CommitDelay, opts.SnapshotRetention = cfg.IcebergTargetFileSize, cfg.IcebergCommitDelay, cfg.IcebergSnapshotRetention
+		opts.LoadQuiet = cfg.IcebergLoadQuiet
 		opts.Tiering = cfg.Tiering
 		if fp := os.Getenv("STRAND_FAILPOINT"); fp != "" {
 			opts.BeforeCommit = failpoint(fp, logger)

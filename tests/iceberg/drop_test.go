@@ -7,8 +7,10 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go/table"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/strand-db/strand/iceberg"
 	"github.com/strand-db/strand/tests/strandtest"
@@ -80,4 +82,63 @@ func TestDropDuringCompaction(t *testing.T) {
 	}
 	equalRows(t, "a_first", scanRows(t, comp, table.Identifier{"public", "a_first"}, "id", "v"),
 		selectRows(t, c, `SELECT id, v FROM a_first`))
+}
+
+// TestLoadIsConvertedAfterIt: a table that took a COPY chunk less than
+// LoadQuiet ago is left for a later pass, while a table written by plain
+// INSERTs in the same pass is converted; once the load has been quiet for
+// LoadQuiet, the next pass converts it.
+func TestLoadIsConvertedAfterIt(t *testing.T) {
+	srv := strandtest.Start(t, "")
+	c := srv.Connect(t)
+	ctx := context.Background()
+	exec(t, c,
+		`CREATE TABLE loaded (id bigint PRIMARY KEY, v text)`,
+		`CREATE TABLE plain (id bigint PRIMARY KEY, v text)`,
+		`INSERT INTO plain SELECT i, 'p' || i FROM generate_series(1, 100) AS s(i)`)
+	const quiet = 2 * time.Second
+	comp, err := iceberg.New(srv.Log, iceberg.Options{Warehouse: t.TempDir(), LoadQuiet: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]any, 5000)
+	for i := range rows {
+		rows[i] = []any{int64(i), fmt.Sprint("l", i)}
+	}
+	if _, err := c.CopyFrom(ctx, pgx.Identifier{"loaded"}, []string{"id", "v"}, pgx.CopyFromRows(rows)); err != nil {
+		t.Fatal(err)
+	}
+	copied := time.Now()
+	status := func() map[string]iceberg.TableStatus {
+		out := map[string]iceberg.TableStatus{}
+		for _, st := range comp.Status() {
+			if st.LastError != "" {
+				t.Fatalf("status of %s: %s", st.Name, st.LastError)
+			}
+			out[st.Name] = st
+		}
+		return out
+	}
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(copied) < quiet {
+		// Only meaningful while the load is still recent.
+		st := status()
+		if st["plain"].Rows != 100 {
+			t.Errorf("plain: %d rows in Iceberg after the first pass, want 100", st["plain"].Rows)
+		}
+		if st["loaded"].Rows != 0 || st["loaded"].Watermark >= st["loaded"].DurableLSN {
+			t.Errorf("loaded: converted in the pass right after its COPY: %+v", st["loaded"])
+		}
+	}
+	time.Sleep(quiet - time.Since(copied) + 50*time.Millisecond)
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := status()["loaded"]; st.Rows != 5000 || st.Watermark != st.DurableLSN {
+		t.Fatalf("loaded: after the quiet time, %+v, want 5000 rows up to the durable LSN", st)
+	}
+	equalRows(t, "loaded", scanRows(t, comp, table.Identifier{"public", "loaded"}, "id", "v"),
+		selectRows(t, c, `SELECT id, v FROM loaded`))
 }
