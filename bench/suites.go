@@ -322,7 +322,7 @@ func (b *bench) copyRows(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.addCopy(b.opt.copyRows, s)
+	b.addCopy(b.opt.copyRows, s, false)
 	b.tRows = b.opt.copyRows
 	if big := b.opt.copyBigRows; big > 0 {
 		if median(s[0]) >= 30 || median(s[1]) >= 30 {
@@ -337,7 +337,7 @@ func (b *bench) copyRows(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			b.addCopy(big, s)
+			b.addCopy(big, s, true)
 			b.tRows = big
 		}
 	}
@@ -345,15 +345,23 @@ func (b *bench) copyRows(ctx context.Context) error {
 	return err
 }
 
-func (b *bench) addCopy(n int, s [][]float64) {
+// addCopy reports a COPY measurement. The target (2x, issue 4) is the
+// 10M-row load's; the small load takes under half a second on Strand, of
+// which psql's start and connection are a fixed part, and is reported
+// without one.
+func (b *bench) addCopy(n int, s [][]float64, targeted bool) {
 	st, pt := median(s[0]), median(s[1])
 	r := pt / st
+	target, ok := "—", "—"
+	if targeted {
+		target, ok = "≥ 2×", met(r, 2, false)
+	}
 	b.add(row{
 		workload: fmt.Sprintf("COPY %s rows (psql `\\copy`, text) into t(id bigint PRIMARY KEY, k bigint, v bigint)", num(float64(n))),
 		clients:  "1",
 		strand:   fmt.Sprintf("%s rows/s (%.1f s)", num(float64(n)/st), st),
 		postgres: fmt.Sprintf("%s rows/s (%.1f s)", num(float64(n)/pt), pt),
-		ratio:    r, target: "≥ 2×", met: met(r, 2, false),
+		ratio:    r, target: target, met: ok,
 		samples: "seconds: strand " + list(s[0], "s") + "; postgres " + list(s[1], "s"),
 	})
 }
