@@ -155,14 +155,18 @@ func run(o options) error {
 	}
 	b.note(fmt.Sprintf("Runs per measurement: %d, pgbench runs of %s; medians reported, Strand and PostgreSQL runs alternating.", o.runs, o.duration))
 
-	var failed []string
+	// Other work on the machine moves every figure: the load average
+	// around each suite goes with the results.
+	var failed, loads []string
 	for _, s := range suites {
 		if !want[s.name] || ctx.Err() != nil {
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "== %s\n", s.name)
 		start := time.Now()
+		load0 := loadAvg()
 		err := s.run(b, ctx)
+		loads = append(loads, fmt.Sprintf("%s %s–%s", s.name, load0, loadAvg()))
 		if b.strand != nil && err == nil {
 			if why := b.strand.Exited(); why != "" {
 				err = errors.New(why)
@@ -180,6 +184,9 @@ func run(o options) error {
 			b.note(fmt.Sprintf("Suite %s failed: %s", s.name, firstLine(err.Error())))
 		}
 		fmt.Fprintf(os.Stderr, "== %s done in %s\n", s.name, time.Since(start).Round(time.Second))
+	}
+	if len(loads) > 0 {
+		b.note("Load average (1 min) at the start and end of each suite: " + strings.Join(loads, "; ") + ".")
 	}
 	report := b.report()
 	fmt.Print(report)
@@ -320,4 +327,14 @@ func median(xs []float64) float64 {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// loadAvg is the 1-minute load average from /proc/loadavg ("?" where there
+// is none).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
