@@ -41,4 +41,8 @@
 // compaction read sequentially); a key's history is found through the
 // version index. Dropping a prefix of a key's stream (retention) deletes its
 // oldest version-index entries and events and raises the head's FirstVersion.
+//
+// No SSTable spans two namespaces, nor two tables (or views) of a namespace
+// keyed by table (tableSpans, keys.go): a new table's bulk chunks overlap no
+// existing file and are ingested at the bottom of the LSM.
 package log
