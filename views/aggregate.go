@@ -64,10 +64,14 @@ func isFloat(t types.T) bool { return t.OID == types.Float4OID || t.OID == types
 // is one read and an update overwrites the row in place.
 func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	ov, env, view := r.ov, r.env, r.p.View
-	gvals, err := evalAll(env, p.Group, row)
+	// The group values, the state and the output rows live in the
+	// operator's scratch rows: nothing keeps them past the call (emit's
+	// operators and record copy what they keep).
+	gvals, err := evalInto(p.scratch.group, env, p.Group, row)
 	if err != nil {
 		return err
 	}
+	p.scratch.group = gvals
 	// The state key is the prefix then the group; gk is the group part
 	// (scratch, like the key: the overlay copies keys it keeps).
 	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
@@ -98,12 +102,15 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			return err
 		}
 	}
+	if cap(p.scratch.state) < len(sts) {
+		p.scratch.state = make(exec.Row, len(sts))
+	}
+	state = p.scratch.state[:len(sts)]
 	if found {
-		if state, err = types.DecodeRow(sts, v); err != nil {
+		if err = types.DecodeRowInto(state, sts, v); err != nil {
 			return err
 		}
 	} else {
-		state = make(exec.Row, len(sts))
 		copy(state, gvals)
 		for i := len(gvals); i < len(state); i++ {
 			switch sts[i].OID {
@@ -121,7 +128,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	// for the views that read this one.
 	var oldOut exec.Row
 	if found && (!p.merged || r.c.read[view]) {
-		if oldOut, err = r.groupOutput(p, gk, state); err != nil {
+		if oldOut, err = r.groupOutput(p, gk, state, 0); err != nil {
 			return err
 		}
 	}
@@ -161,7 +168,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 					state[f+1] = state[f+1].(float64) + float64(w)*v.(float64)
 				} else {
 					sum := new(apd.Decimal)
-					if _, err := numericCtx.Add(sum, state[f+1].(*apd.Decimal), weighted(v, w)); err != nil {
+					if _, err := numericCtx.Add(sum, state[f+1].(*apd.Decimal), weighted(&p.scratch.dec, v, w)); err != nil {
 						return err
 					}
 					state[f+1] = sum
@@ -196,7 +203,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	// stays, with count 0 and NULL sums, as in PostgreSQL.
 	live := state[ng].(int64) > 0 || ng == 0
 	if live {
-		if newOut, err = r.groupOutput(p, gk, state); err != nil {
+		if newOut, err = r.groupOutput(p, gk, state, 1); err != nil {
 			return err
 		}
 	}
@@ -324,9 +331,8 @@ func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) err
 
 var numericCtx = apd.Context{Precision: 2000, MaxExponent: apd.MaxExponent, MinExponent: apd.MinExponent, Rounding: apd.RoundHalfUp, Traps: apd.InvalidOperation}
 
-// weighted returns v × w as a decimal (v is an integer or a numeric).
-func weighted(v types.Datum, w int64) *apd.Decimal {
-	d := new(apd.Decimal)
+// weighted sets d to v × w (v is an integer or a numeric) and returns it.
+func weighted(d *apd.Decimal, v types.Datum, w int64) *apd.Decimal {
 	switch x := v.(type) {
 	case int64:
 		d.SetInt64(x)
@@ -372,11 +378,16 @@ func sameRow(ts []types.T, a, b exec.Row) bool {
 	return true
 }
 
-// groupOutput computes a group's output row (nil when HAVING rejects it).
-func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row) (exec.Row, error) {
+// groupOutput computes a group's output row (nil when HAVING rejects it)
+// into the operator's scratch output row slot (0: the old row, 1: the
+// new one; both are alive at once).
+func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (exec.Row, error) {
 	ov, env := r.ov, r.env
 	ng := len(p.Group)
-	agg := make(exec.Row, ng+len(p.Aggs))
+	if cap(p.scratch.agg) < ng+len(p.Aggs) {
+		p.scratch.agg = make(exec.Row, ng+len(p.Aggs))
+	}
+	agg := p.scratch.agg[:ng+len(p.Aggs)]
 	copy(agg, state[:ng])
 	rows := state[ng].(int64)
 	f := ng + 1
@@ -446,7 +457,9 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row) (exec.Row, er
 			return nil, err
 		}
 	}
-	return evalAll(env, p.Output, agg)
+	out, err := evalInto(p.scratch.out[slot], env, p.Output, agg)
+	p.scratch.out[slot] = out
+	return out, err
 }
 
 // sumResult converts the exact running sum to sum()'s result type.
@@ -487,7 +500,7 @@ func (r *run) initUngrouped(p *Aggregate) error {
 		return err
 	}
 	r.ov.set(skey, enc)
-	out, err := r.groupOutput(p, nil, state)
+	out, err := r.groupOutput(p, nil, state, 1)
 	if err != nil {
 		return err
 	}

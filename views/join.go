@@ -119,7 +119,9 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	// kept.
 	moves := fj != nil && other == fj.side
 	keep := j.preserves(other) || moves
-	var entries []joinEntry
+	// The entries live in the operator's scratch: emit never comes back
+	// into this join (a parent never feeds its input).
+	entries := j.entries[:0]
 	err := r.ov.scanRows(buf, j.decode[other], func(k, v []byte, orow exec.Row) error {
 		n, matches, payload, err := decodeJoinValue(v)
 		if err != nil {
@@ -132,6 +134,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		entries = append(entries, e)
 		return nil
 	})
+	j.entries = entries
 	if err != nil {
 		return err
 	}
@@ -297,9 +300,15 @@ func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byt
 	return r.remember(j, side, row, w, jk, matches)
 }
 
-// combined is the joined row of a row of side and a row of the other side.
+// combined is the joined row of a row of side and a row of the other
+// side, in the join's scratch row: the operators it is emitted to never
+// keep it, and it is rebuilt for every pair.
 func (j *Join) combined(side int, row, other exec.Row) exec.Row {
-	out := make(exec.Row, len(j.LeftTypes)+len(j.RightTypes))
+	if len(j.comb) != len(j.LeftTypes)+len(j.RightTypes) {
+		j.comb = make(exec.Row, len(j.LeftTypes)+len(j.RightTypes))
+	}
+	out := j.comb
+	clear(out)
 	if side == 0 {
 		copy(out, row)
 		copy(out[len(j.LeftTypes):], other)

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -53,6 +54,8 @@ type Maintainer struct {
 	layouts map[log.TableID]keyLayout
 	// wake tells the worker that a backfill is waiting.
 	wake chan struct{}
+	// muts is the last intent's mutations slice, reused by the next.
+	muts []log.Mutation
 }
 
 // compiled is the plans of one catalog.
@@ -168,8 +171,11 @@ type delta struct {
 // tables they touch (as far as a backfilling view has admitted them),
 // and then of the views that read those views; a backfill task takes its
 // step.
+//
+// The mutations returned share a slice with the next call's: the
+// sequencer writes them into its batch before it prepares another intent.
 func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
-	var muts []log.Mutation
+	muts := m.muts[:0]
 	catChanged := in.Old != in.Catalog
 	if catChanged {
 		if m.cache != nil {
@@ -236,8 +242,13 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		}
 	}
 	muts = ov.commit(r.windows, muts)
-	for prefix, w := range r.windows {
-		m.cache.putWindow(prefix, w)
+	if cap(muts) <= 1024 {
+		m.muts = muts
+	} else {
+		m.muts = nil // a backfill step's: not kept
+	}
+	for prefix, i := range r.windows {
+		m.cache.putWindow(prefix, r.winList[i])
 	}
 	for _, id := range r.newlyLive {
 		m.live[id] = true
@@ -254,13 +265,16 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 // Prepare implements log.CommitHook for a log that does not call
 // PrepareIntent.
 func (m *Maintainer) Prepare(st log.HookState, cat *log.Catalog, changes []log.Change) ([]log.Mutation, error) {
-	return m.PrepareIntent(&log.HookInput{State: st, Old: cat, Catalog: cat, Changes: changes})
+	muts, err := m.PrepareIntent(&log.HookInput{State: st, Old: cat, Catalog: cat, Changes: changes})
+	// A copy: such a log may keep it past the next call.
+	return slices.Clone(muts), err
 }
 
 // OnCatalog implements log.CommitHook for a log that does not call
 // PrepareIntent.
 func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.Mutation, error) {
-	return m.PrepareIntent(&log.HookInput{State: st, Old: old, Catalog: cur})
+	muts, err := m.PrepareIntent(&log.HookInput{State: st, Old: old, Catalog: cur})
+	return slices.Clone(muts), err
 }
 
 // run carries one intent through the plans.
@@ -281,8 +295,11 @@ type run struct {
 	// windows are the top-N windows (by partition prefix) as this
 	// intent's changes left them: later changes of the intent start from
 	// them, and once the intent has succeeded they replace the cached
-	// windows its writes made stale.
-	windows map[string]topWindow
+	// windows its writes made stale. windows indexes winList, so that
+	// a window replaced again does not write the map (a map assignment
+	// stores its key anew, and the key would have to be a new string).
+	windows map[string]int
+	winList []topWindow
 	// newlyLive are views found live, for Maintainer.live once the intent
 	// has succeeded; waiting is set when a backfill needs the worker.
 	newlyLive []log.TableID
@@ -293,7 +310,7 @@ type decodedChange struct{ before, after exec.Row }
 
 func newRun(ov *overlay, c *compiled, m *Maintainer) *run {
 	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, c: c, m: m, out: map[log.TableID][]delta{},
-		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}, windows: map[string]topWindow{}}
+		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}, windows: map[string]int{}}
 }
 
 // reuse readies a run for the next intent, keeping its maps unless the
@@ -306,6 +323,8 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	clear(r.decoded)
 	clear(r.recs)
 	clear(r.windows)
+	clear(r.winList)
+	r.winList = r.winList[:0]
 	r.ov, r.c, r.m, r.p = ov, c, m, nil
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
 	return r
@@ -433,8 +452,13 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }
 
-func evalAll(env *exec.Env, es []exec.Expr, row exec.Row) (exec.Row, error) {
-	out := make(exec.Row, len(es))
+// evalInto evaluates es over row into dst (grown as needed; it must not
+// be row) and returns it.
+func evalInto(dst exec.Row, env *exec.Env, es []exec.Expr, row exec.Row) (exec.Row, error) {
+	if cap(dst) < len(es) {
+		dst = make(exec.Row, len(es))
+	}
+	out := dst[:len(es)]
 	for i, e := range es {
 		v, err := e.Eval(env, row)
 		if err != nil {

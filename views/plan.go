@@ -25,6 +25,8 @@ package views
 import (
 	"slices"
 
+	"github.com/cockroachdb/apd/v3"
+
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
@@ -150,6 +152,10 @@ type Join struct {
 	decode [2]rowDecoder
 	// compact: the view's key layout (keyLayout).
 	compact bool
+	// entries and comb are scratch for join: the other side's entries
+	// for a key, and the combined row handed to the parent.
+	entries []joinEntry
+	comb    exec.Row
 }
 
 // Aggregate groups its input by Group and computes Aggs; Having and Output
@@ -168,6 +174,14 @@ type Aggregate struct {
 	groupTypes, sts, outTypes []types.T
 	stateBuf, outKeyBuf       []byte
 	payloadBuf                []byte
+	// scratch rows of group (never kept past a call): the group values,
+	// the state, the aggregates, and the old and the new output row.
+	scratch struct {
+		group, state, agg exec.Row
+		out               [2]exec.Row
+		// dec is a summed value times its weight (read, never kept).
+		dec apd.Decimal
+	}
 	// compact: the view's key layout (keyLayout).
 	compact bool
 	// merged: the plan's root, with a GROUP BY and no HAVING, keeps each

@@ -197,6 +197,9 @@ type pendingValue struct {
 	// key, say) would leave a tombstone per step for every later scan of
 	// the range to walk over.
 	fresh bool
+	// plen is the length of the top-N partition prefix of a candidate's
+	// key, when the top-N wrote it (0: unknown): stateCache.written.
+	plen uint16
 }
 
 func newOverlay(st log.HookState) *overlay {
@@ -221,6 +224,9 @@ func (o *overlay) reuse(st log.HookState) *overlay {
 // the key.
 func ustr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
+// unsafeBytes views s as bytes, never to be modified.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	if _, p, ok := o.pending.Get(ustr(k)); ok {
 		return p.v, !p.deleted, nil
@@ -236,7 +242,7 @@ func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	v, closer, err := o.st.Get(k)
 	if err == pebble.ErrNotFound {
 		if o.cache != nil {
-			o.cache.put(string(k), nil, false)
+			o.cache.put(ustr(k), nil, false)
 		}
 		o.absent[string(k)] = struct{}{}
 		return nil, false, nil
@@ -247,201 +253,9 @@ func (o *overlay) get(k []byte) ([]byte, bool, error) {
 	out := append([]byte(nil), v...)
 	closer.Close()
 	if o.cache != nil {
-		o.cache.put(string(k), out, true)
+		o.cache.put(ustr(k), out, true)
 	}
 	return out, true, nil
-}
-
-// stateCache remembers view state values (and absences) across intents,
-// so that the hot state of a view (a popular group, a join key's rows) is
-// read from Pebble once, not on every commit: a point read through an
-// indexed batch walks the batch, the memtables and every level. Only the
-// maintainer writes view state, from the sequencer's one goroutine, so
-// the cache stays exact when every intent's writes are put into it once
-// its Prepare has succeeded (values read are true whatever happens to
-// the intent). It is emptied on any catalog change, and when it outgrows
-// its budget. Values are never modified in place.
-type stateCache struct {
-	m     map[string]cachedValue
-	bytes int
-	// ranges are whole small ranges (by prefix) as stored; rangeLens
-	// lists, per view and state kind (the first 6 bytes of a key), the
-	// lengths of the cached prefixes, so that a write can drop the ranges
-	// that hold its key without trying every prefix of it.
-	ranges    map[string][]cachedKV
-	rangeLens map[string][]int
-	// windows are top-N windows (a partition's first candidates, by
-	// prefix), kept like ranges; a write past a full window's last key
-	// leaves it as it is (topn.go).
-	windows    map[string]*topWindow
-	windowLens map[string][]int
-	// heads are the view-and-kind heads (rangeHead bytes) of the keys m
-	// holds: a write under another head needs no lookup in m to refresh
-	// it (most writes are of keys never read: join and top-N rows,
-	// fresh output rows), and m is large, so a lookup costs cache misses.
-	heads map[string]struct{}
-}
-
-type topWindow struct {
-	limit   int64
-	entries []topEntry
-	full    bool
-}
-
-func (w topWindow) size(prefix string) int {
-	n := len(prefix) + 64
-	for _, e := range w.entries {
-		n += 2*len(e.key) + 64
-	}
-	return n
-}
-
-func (c *stateCache) putWindow(prefix string, w topWindow) {
-	if len(prefix) < rangeHead {
-		return
-	}
-	if c.bytes > stateCacheBudget {
-		c.reset()
-	}
-	head := prefix[:rangeHead]
-	if old, ok := c.windows[prefix]; ok {
-		c.bytes += w.size(prefix) - old.size(prefix)
-		*old = w
-		return
-	}
-	if !slices.Contains(c.windowLens[head], len(prefix)) {
-		c.windowLens[head] = append(c.windowLens[head], len(prefix))
-	}
-	c.windows[prefix] = &w
-	c.bytes += w.size(prefix)
-}
-
-type cachedKV struct {
-	k string
-	v []byte
-	// row is v's row, when the scans of the range decode one (scanRows).
-	row exec.Row
-}
-
-func rangeSize(prefix string, kvs []cachedKV) int {
-	n := len(prefix) + 48
-	for _, e := range kvs {
-		n += len(e.k) + len(e.v) + 40 + rowSize(e.row)
-	}
-	return n
-}
-
-// rowSize estimates the bytes a decoded row holds.
-func rowSize(row exec.Row) int {
-	if row == nil {
-		return 0
-	}
-	return 24 + 32*len(row)
-}
-
-// maxCachedRange is the most entries a remembered range holds.
-const maxCachedRange = 16
-
-// rangeHead is the length of a key's view-and-kind head.
-const rangeHead = 6
-
-func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
-	if len(prefix) < rangeHead {
-		return
-	}
-	if c.bytes > stateCacheBudget {
-		c.reset()
-	}
-	head := prefix[:rangeHead]
-	if old, ok := c.ranges[prefix]; ok {
-		c.bytes -= rangeSize(prefix, old)
-	} else if !slices.Contains(c.rangeLens[head], len(prefix)) {
-		c.rangeLens[head] = append(c.rangeLens[head], len(prefix))
-	}
-	c.ranges[prefix] = kvs
-	c.bytes += rangeSize(prefix, kvs)
-}
-
-// written drops the remembered ranges that hold k, and the top-N
-// windows k may change (except those in replaced, which the caller puts
-// anew).
-func (c *stateCache) written(k string, replaced map[string]topWindow) {
-	if len(k) < rangeHead {
-		return
-	}
-	if len(c.ranges) > 0 {
-		for _, n := range c.rangeLens[k[:rangeHead]] {
-			if n > len(k) {
-				continue
-			}
-			if old, ok := c.ranges[k[:n]]; ok {
-				c.bytes -= rangeSize(k[:n], old)
-				delete(c.ranges, k[:n])
-			}
-		}
-	}
-	if len(c.windows) > 0 {
-		for _, n := range c.windowLens[k[:rangeHead]] {
-			if n > len(k) {
-				continue
-			}
-			if _, ok := replaced[k[:n]]; ok {
-				continue
-			}
-			w, ok := c.windows[k[:n]]
-			if ok && !(w.full && len(w.entries) > 0 && k > string(w.entries[len(w.entries)-1].key)) {
-				c.bytes -= w.size(k[:n])
-				delete(c.windows, k[:n])
-			}
-		}
-	}
-}
-
-type cachedValue struct {
-	v     []byte
-	found bool
-}
-
-// stateCacheBudget bounds the cache's keys and values, in bytes.
-const stateCacheBudget = 64 << 20
-
-func newStateCache() *stateCache {
-	c := &stateCache{}
-	c.reset()
-	return c
-}
-
-func (c *stateCache) get(k []byte) (v []byte, found, ok bool) {
-	e, ok := c.m[string(k)]
-	return e.v, e.found, ok
-}
-
-func (c *stateCache) put(k string, v []byte, found bool) {
-	if c.bytes > stateCacheBudget {
-		c.reset()
-	}
-	if old, ok := c.m[k]; ok {
-		c.bytes -= len(old.v)
-	} else {
-		c.bytes += len(k) + 48
-		if len(k) >= rangeHead {
-			if _, ok := c.heads[k[:rangeHead]]; !ok {
-				c.heads[k[:rangeHead]] = struct{}{}
-			}
-		}
-	}
-	c.bytes += len(v)
-	c.m[k] = cachedValue{v: v, found: found}
-}
-
-func (c *stateCache) reset() {
-	c.m = map[string]cachedValue{}
-	c.ranges = map[string][]cachedKV{}
-	c.rangeLens = map[string][]int{}
-	c.windows = map[string]*topWindow{}
-	c.heads = map[string]struct{}{}
-	c.windowLens = map[string][]int{}
-	c.bytes = 0
 }
 
 // commit appends an intent's state changes to muts as mutations, and puts
@@ -453,7 +267,7 @@ func (c *stateCache) reset() {
 // replaced (the intent's, which the caller installs next) are left alone.
 // The mutations' keys share the pending strings' bytes (the sequencer
 // copies mutations into its batch and never modifies them).
-func (o *overlay) commit(replaced map[string]topWindow, muts []log.Mutation) []log.Mutation {
+func (o *overlay) commit(replaced map[string]int, muts []log.Mutation) []log.Mutation {
 	muts = slices.Grow(muts, o.pending.Len())
 	o.pending.AscendFunc(btreemap.Min[string](), btreemap.Max[string](), func(k string, p pendingValue) bool {
 		key := unsafe.Slice(unsafe.StringData(k), len(k))
@@ -464,33 +278,41 @@ func (o *overlay) commit(replaced map[string]topWindow, muts []log.Mutation) []l
 		}
 		if o.cache != nil {
 			o.cache.refresh(k, p.v, !p.deleted)
-			o.cache.written(k, replaced)
+			o.cache.written(k, int(p.plen), replaced)
 		}
 		return true
 	})
 	return muts
 }
 
-// refresh sets a key's value if the cache holds the key.
-func (c *stateCache) refresh(k string, v []byte, found bool) {
-	if len(k) >= rangeHead {
-		if _, ok := c.heads[k[:rangeHead]]; !ok {
-			return
-		}
-	}
-	old, ok := c.m[k]
-	if !ok {
-		return
-	}
-	if !found {
-		v = nil
-	}
-	c.bytes += len(v) - len(old.v)
-	c.m[k] = cachedValue{v: v, found: found}
-}
-
 func (o *overlay) set(k, v []byte) {
 	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: o.isFresh(k)})
+}
+
+// setCandidate is set (fresh: setFresh) of a top-N candidate whose
+// partition prefix is k[:plen].
+func (o *overlay) setCandidate(k, v []byte, fresh bool, plen int) {
+	if !fresh {
+		fresh = o.isFresh(k)
+	}
+	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: fresh, plen: partLen(plen)})
+}
+
+// delCandidate is del of a top-N candidate whose partition prefix is
+// k[:plen].
+func (o *overlay) delCandidate(k []byte, plen int) {
+	if o.isFresh(k) {
+		o.pending.Delete(ustr(k))
+		return
+	}
+	o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true, plen: partLen(plen)})
+}
+
+func partLen(n int) uint16 {
+	if n > 0xffff {
+		return 0 // unknown: written tries every length
+	}
+	return uint16(n)
 }
 
 // pendingHas reports whether the intent has changed k.
@@ -506,7 +328,7 @@ func (o *overlay) setFresh(k, v []byte) {
 
 func (o *overlay) del(k []byte) {
 	if o.isFresh(k) {
-		o.pending.Delete(string(k))
+		o.pending.Delete(ustr(k))
 		return
 	}
 	o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true})
@@ -645,7 +467,7 @@ func (o *overlay) pendingUnder(prefix []byte) bool {
 // remembered. A join's lookup of the other side's rows for a key is the
 // case this is for: the same keys are looked up again and again.
 func (o *overlay) scanStored(prefix []byte, dec rowDecoder, fn func(k, v []byte, row exec.Row) error) error {
-	if kvs, ok := o.cache.ranges[string(prefix)]; ok {
+	if kvs, ok := o.cache.rangeOf(prefix); ok {
 		for i := range kvs {
 			e := &kvs[i]
 			if dec != nil && e.row == nil {

@@ -25,10 +25,14 @@ import (
 // from the next candidate, and the cost per delta is O(Offset+N), not the
 // partition's size.
 
+// topEntry is a candidate in a window: its key, its row's encoding (the
+// stored value after the count) and its count. Rows are decoded only
+// when they are emitted: a window is kept in the cache for every
+// partition, and decoded rows (a slice and a boxed value per column) made
+// the cache most of the objects the collector marks on every cycle.
 type topEntry struct {
-	key []byte
-	row exec.Row
-	n   int64
+	key, val []byte
+	n        int64
 }
 
 func (r *run) topN(t *TopN, row exec.Row, w int64) error {
@@ -51,15 +55,18 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 	t.keyBuf = buf
 	prefix, k := buf[:plen], buf
 	limit := t.Offset + t.N
-	before, full, err := r.topEntries(t, prefix, limit)
+	win, err := r.topEntries(t, prefix, limit)
 	if err != nil {
 		return err
 	}
+	before, full := win.entries, win.full
 	value := func(n int64) ([]byte, error) { return countedRow(n, t.Types, row) }
 	// The window read every candidate up to its last key, so a key at or
 	// before it has the count the window holds (zero when it is not
 	// there): no read is needed for it.
 	var n int64
+	// stored is the value the candidate is stored with, when set.
+	var stored []byte
 	covered := !full || (len(before) > 0 && bytes.Compare(k, before[len(before)-1].key) <= 0)
 	if covered {
 		var was int64
@@ -70,13 +77,14 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 			}
 		}
 		if n = was + w; n == 0 {
-			r.ov.del(k)
+			r.ov.delCandidate(k, plen)
 		} else if n > 0 {
 			v, err := value(n)
 			if err != nil {
 				return err
 			}
-			r.ov.set(k, v)
+			r.ov.setCandidate(k, v, false, plen)
+			stored = v
 		}
 	} else if w > 0 && t.fresh && !r.ov.pendingHas(k) {
 		// (With short keys an updated row's old version, retracted just
@@ -86,7 +94,7 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		if err != nil {
 			return err
 		}
-		r.ov.setFresh(k, v)
+		r.ov.setCandidate(k, v, true, plen)
 	} else {
 		payload, err := types.EncodeRow(nil, t.Types, row)
 		if err != nil {
@@ -102,27 +110,35 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 	if !covered {
 		// Sorts after the window, before and after: the window is as it
 		// was, and later changes of this intent may use it.
-		r.windows[string(prefix)] = topWindow{limit: limit, entries: before, full: full}
+		r.setWindow(prefix, win)
 		return nil
 	}
 	var after []topEntry
 	if w > 0 {
 		// An insertion only pushes candidates down: the window after it is
 		// the one before with the row added, which needs no second read.
-		// The row is kept in the window past this call: a copy.
-		after = withEntry(before, topEntry{key: bytes.Clone(k), row: append(exec.Row(nil), row...), n: n})
+		// The key is kept in the window past this call: a copy (the
+		// value is the stored one, never modified).
+		_, payload := decodeCounted(stored)
+		after = withEntry(before, topEntry{key: bytes.Clone(k), val: payload, n: n})
 		var afterFull bool
 		after, afterFull = trimWindow(after, limit)
-		r.windows[string(prefix)] = topWindow{limit: limit, entries: after, full: afterFull}
+		win.entries, win.full, win.changed = after, afterFull, true
+		r.setWindow(prefix, win)
 	} else {
 		// A removal may pull the next candidate in: read the window again
 		// (through the intent's changes), and keep it for what follows.
-		delete(r.windows, string(prefix))
-		var afterFull bool
-		if after, afterFull, err = r.topEntries(t, prefix, limit); err != nil {
+		delete(r.windows, ustr(prefix))
+		next, err := r.topEntries(t, prefix, limit)
+		if err != nil {
 			return err
 		}
-		r.windows[string(prefix)] = topWindow{limit: limit, entries: after, full: afterFull}
+		after = next.entries
+		if next.slot == nil {
+			next.slot, next.gen = win.slot, win.gen
+		}
+		next.changed = true
+		r.setWindow(prefix, next)
 	}
 	return r.topDiff(t, before, after)
 }
@@ -151,58 +167,99 @@ func trimWindow(es []topEntry, limit int64) ([]topEntry, bool) {
 	return es, false
 }
 
+// setWindow records the window a change of the intent leaves in its
+// partition.
+func (r *run) setWindow(prefix []byte, w topWindow) {
+	if i, ok := r.windows[ustr(prefix)]; ok {
+		r.winList[i] = w
+		return
+	}
+	r.windows[string(prefix)] = len(r.winList)
+	r.winList = append(r.winList, w)
+}
+
 // topEntries reads a partition's candidates in order until they cover
-// limit positions; full reports whether they do. The entries are shared
-// (with the cache, and with later changes of the intent): never modified.
-func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (out []topEntry, full bool, err error) {
+// limit positions; the window's full reports whether they do. The
+// entries are shared (with the cache, and with later changes of the
+// intent): never modified. The window's slot is the cache's window of
+// the partition, when the cache has one.
+func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (win topWindow, err error) {
+	win.limit = limit
 	if limit <= 0 {
-		return nil, true, nil
+		win.full = true
+		return win, nil
 	}
 	// The window as an earlier change of this intent left it.
-	if w, ok := r.windows[string(prefix)]; ok && w.limit == limit {
-		return w.entries, w.full, nil
+	if i, ok := r.windows[ustr(prefix)]; ok && r.winList[i].limit == limit {
+		return r.winList[i], nil
 	}
 	// The window as the earlier intents left it, when this intent has not
 	// touched the partition.
 	cacheable := false
-	if c := r.ov.cache; c != nil {
+	c := r.ov.cache
+	if c != nil {
 		if !r.ov.pendingUnder(prefix) {
-			if w, ok := c.windows[string(prefix)]; ok && w.limit == limit {
-				return w.entries, w.full, nil
+			if w := c.window(prefix); w != nil {
+				if w.limit == limit {
+					return topWindow{limit: limit, entries: w.entries, full: w.full, slot: w, gen: c.gen}, nil
+				}
+				win.slot, win.gen = w, c.gen
 			}
 			cacheable = true
 		}
 	}
-	defer func() {
-		if cacheable && err == nil && len(out) > 0 {
-			r.ov.cache.putWindow(string(prefix), topWindow{limit: limit, entries: out, full: full})
-		}
-	}()
+	var out []topEntry
+	var full bool
 	var covered int64
 	err = r.ov.scan(prefix, func(k, v []byte) error {
 		n, payload := decodeCounted(v)
-		row, err := types.DecodeRow(t.Types, payload)
-		if err != nil {
-			return err
-		}
-		out = append(out, topEntry{key: append([]byte(nil), k...), row: row, n: n})
+		// Copies (k and v are valid only during the call); packed into
+		// one allocation below.
+		out = append(out, topEntry{key: append([]byte(nil), k...), val: append([]byte(nil), payload...), n: n})
 		if covered += n; covered >= limit {
 			full = true
 			return log.ErrStop
 		}
 		return nil
 	})
-	return out, full, err
+	if err != nil {
+		return win, err
+	}
+	win.entries, win.full = packEntries(out), full
+	if cacheable && len(out) > 0 {
+		win.slot = c.putWindow(string(prefix), win)
+		win.gen = c.gen
+	}
+	return win, nil
+}
+
+// packEntries copies a window's entries into two allocations (the
+// entries, and their keys and values), for a window the cache keeps.
+func packEntries(es []topEntry) []topEntry {
+	n := 0
+	for _, e := range es {
+		n += len(e.key) + len(e.val)
+	}
+	buf := make([]byte, 0, n)
+	out := make([]topEntry, len(es))
+	for i, e := range es {
+		k := len(buf)
+		buf = append(buf, e.key...)
+		v := len(buf)
+		buf = append(buf, e.val...)
+		out[i] = topEntry{key: buf[k:v:v], val: buf[v:len(buf):len(buf)], n: e.n}
+	}
+	return out
 }
 
 // windowItem is a row's place in a window's output: with row_number, one
 // item per position (the same row at another position is another output
-// row); otherwise one per candidate, weighted by its positions.
+// row); otherwise one per candidate, weighted by its positions. val is
+// the row's encoding.
 type windowItem struct {
-	key  []byte
-	rank int64
-	row  exec.Row
-	w    int64
+	key, val []byte
+	rank     int64
+	w        int64
 }
 
 // windowItems appends the output rows of a window to out, in key order
@@ -218,7 +275,7 @@ func (t *TopN) windowItems(out []windowItem, es []topEntry, w int64) []windowIte
 				if !perPosition && len(out) > start && bytes.Equal(out[len(out)-1].key, e.key) {
 					out[len(out)-1].w += w
 				} else {
-					out = append(out, windowItem{key: e.key, rank: rank, row: e.row, w: w})
+					out = append(out, windowItem{key: e.key, val: e.val, rank: rank, w: w})
 				}
 			}
 			pos++
@@ -283,15 +340,21 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 			if (it.w < 0) != retract {
 				continue
 			}
-			row := it.row
+			// Scratch: operators never keep a row they are handed.
+			if len(t.rankRow) != len(t.Types)+1 {
+				t.rankRow = make(exec.Row, len(t.Types)+1)
+			}
+			if err := types.DecodeRowInto(t.rankRow[:len(t.Types)], t.Types, it.val); err != nil {
+				return fmt.Errorf("materialized view %d: top-N candidate: %w", r.p.View, err)
+			}
+			row := t.rankRow[:len(t.Types)]
 			if t.RowNumber {
 				rank := it.rank
 				if t.ConstRank {
 					rank = 1
 				}
-				// Scratch too: operators never keep a row they are handed.
-				t.rankRow = append(append(t.rankRow[:0], it.row...), rank)
 				row = t.rankRow
+				row[len(t.Types)] = rank
 			}
 			if err := r.emit(t, row, it.w); err != nil {
 				return err
