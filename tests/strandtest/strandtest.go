@@ -5,6 +5,7 @@ package strandtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,7 +118,8 @@ func Binary(t testing.TB) string {
 	build.once.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := os.MkdirTemp("", "strand-bin")
+		removeStaleBinaries()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid()))
 		if err != nil {
 			build.err = err
 			return
@@ -132,6 +135,30 @@ func Binary(t testing.TB) string {
 		t.Fatal(build.err)
 	}
 	return build.path
+}
+
+// binDirPrefix names the folders Binary builds into: the prefix, the test
+// process's pid, a dash and a random suffix.
+const binDirPrefix = "strand-bin-"
+
+// removeStaleBinaries removes the build folders of test processes that
+// have ended. A test process cannot remove its own when it exits (there is
+// no hook without a TestMain in every package), and each is a 100+ MB
+// binary: hundreds of test runs filled the disk. Folders of live processes
+// (packages tested in parallel) are left alone.
+func removeStaleBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*"))
+	for _, d := range dirs {
+		rest := strings.TrimPrefix(filepath.Base(d), binDirPrefix)
+		pid, err := strconv.Atoi(rest[:max(strings.IndexByte(rest, '-'), 0)])
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		// Signal 0 checks that the process exists; ESRCH: it is gone.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // Process is `strand serve` running as a subprocess.
