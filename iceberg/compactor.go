@@ -267,22 +267,42 @@ func (c *Compactor) CompactOnce(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	c.forgetDropped(snap.Catalog())
 	if err := c.afterPass(ctx, snap, now); err != nil {
 		first = cmp.Or(first, err)
 	}
 	return first
 }
 
-// Status lists the compaction state of every table seen so far.
+// Status lists the compaction state of every table a pass has seen that
+// still exists. A dropped table's state is left out: a table created
+// under its name (DROP, CREATE, COPY) must not show the old table's
+// figures (lag 0 before anything of it was converted) until a pass
+// reaches it.
 func (c *Compactor) Status() []TableStatus {
+	cat := c.log.Catalog()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]TableStatus, 0, len(c.mu.tables))
-	for _, ts := range c.mu.tables {
+	for id, ts := range c.mu.tables {
+		if _, ok := cat.Table(id); !ok {
+			continue
+		}
 		out = append(out, ts.status)
 	}
 	sortStatus(out)
 	return out
+}
+
+// forgetDropped drops the state of tables that are not in cat.
+func (c *Compactor) forgetDropped(cat *log.Catalog) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.mu.tables {
+		if _, ok := cat.Table(id); !ok {
+			delete(c.mu.tables, id)
+		}
+	}
 }
 
 func (c *Compactor) state(td *log.TableDesc) *tableState {

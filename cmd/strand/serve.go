@@ -199,7 +199,7 @@ func icebergStatus(comp *strandiceberg.Compactor) []session.IcebergTableStatus {
 		out = append(out, session.IcebergTableStatus{
 			Schema: st.Schema, Name: st.Name, Watermark: st.Watermark, LagRows: st.LagRows, Lag: st.Lag,
 			Files: st.Files, Bytes: st.Bytes, Rows: st.Rows, LastCommit: st.LastCommit, LastError: st.LastError,
-			LocalRetention: st.LocalRetention, TierFloor: st.TierFloor,
+			LocalRetention: st.LocalRetention, TierFloor: st.TierFloor, DurableLSN: st.DurableLSN,
 		})
 	}
 	return out

@@ -21,6 +21,9 @@ type IcebergTableStatus struct {
 	LastError          string
 	LocalRetention     string
 	TierFloor          uint64
+	// DurableLSN is the log position of the pass that made this status:
+	// LagRows and Lag are as of it.
+	DurableLSN uint64
 }
 
 // relIcebergTables is pg_catalog.strand_iceberg_tables: one row per table
@@ -56,6 +59,7 @@ func icebergTableRows(st *systemTables) []exec.Row {
 			row = append(row, "local_events", ev, "local_versions", ver)
 		}
 		if ts, ok := byName[td.Schema+"."+td.Name]; ok {
+			liveLag(snap, td, &ts)
 			row = append(row, "watermark_lsn", int64(ts.Watermark), "lag_rows", ts.LagRows, "lag_seconds", ts.Lag.Seconds(),
 				"files", ts.Files, "bytes", ts.Bytes, "rows", ts.Rows, "local_retention", ts.LocalRetention)
 			if !ts.LastCommit.IsZero() {
@@ -68,4 +72,31 @@ func icebergTableRows(st *systemTables) []exec.Row {
 		out = append(out, relIcebergTables.row(row...))
 	}
 	return out
+}
+
+// liveLag brings a status's lag up to snap: the compactor counted the
+// events after its watermark as of its last pass (DurableLSN), and events
+// committed since are not in Iceberg either. Without them, a table
+// written right after a pass that found it caught up showed lag_rows = 0
+// until the next pass. The cost is a read of the events since that pass.
+func liveLag(snap *log.Snapshot, td *log.TableDesc, ts *IcebergTableStatus) {
+	if ts.DurableLSN >= snap.LSN() {
+		return
+	}
+	var n int64
+	var oldest int64
+	_ = snap.Events(td.ID, max(ts.DurableLSN, ts.Watermark, td.TierFloor), func(e *log.Event) error {
+		if n == 0 {
+			oldest = e.CommitTime
+		}
+		n++
+		return nil
+	})
+	if n == 0 {
+		return
+	}
+	if ts.LagRows == 0 {
+		ts.Lag = max(time.Since(time.UnixMicro(oldest)), 0)
+	}
+	ts.LagRows += n
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/strand-db/strand/iceberg"
+	"github.com/strand-db/strand/sql/session"
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -141,4 +142,97 @@ func TestLoadIsConvertedAfterIt(t *testing.T) {
 	}
 	equalRows(t, "loaded", scanRows(t, comp, table.Identifier{"public", "loaded"}, "id", "v"),
 		selectRows(t, c, `SELECT id, v FROM loaded`))
+}
+
+// TestStatusOfARecreatedTable: after DROP TABLE and CREATE TABLE of the same
+// name, the compaction status does not show the dropped table's figures
+// (caught up, its row count) for the new table until a pass has reached it.
+func TestStatusOfARecreatedTable(t *testing.T) {
+	srv := strandtest.Start(t, "")
+	c := srv.Connect(t)
+	ctx := context.Background()
+	comp, err := iceberg.New(srv.Log, iceberg.Options{Warehouse: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := func() map[string]iceberg.TableStatus {
+		out := map[string]iceberg.TableStatus{}
+		for _, st := range comp.Status() {
+			out[st.Name] = st
+		}
+		return out
+	}
+	exec(t, c, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
+		`INSERT INTO t SELECT i, 'old' FROM generate_series(1, 300) AS s(i)`)
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := byName()["t"]; !ok || st.Rows != 300 || st.LagRows != 0 {
+		t.Fatalf("status after the first pass: %+v (listed %v)", st, ok)
+	}
+	exec(t, c, `DROP TABLE t`, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
+		`INSERT INTO t SELECT i, 'new' FROM generate_series(1, 50) AS s(i)`)
+	if st, ok := byName()["t"]; ok {
+		t.Fatalf("the new t is listed before any pass reached it, with the dropped table's figures: %+v", st)
+	}
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := byName()["t"]; st.Rows != 50 || st.LagRows != 0 {
+		t.Fatalf("status of the new t after a pass: %+v", st)
+	}
+}
+
+// TestLiveLagRows: pg_catalog.strand_iceberg_tables counts, in lag_rows,
+// the events committed since the compactor's last pass as well as those
+// it left behind: a table the last pass found caught up is behind as soon
+// as it is written again.
+func TestLiveLagRows(t *testing.T) {
+	srv := strandtest.Start(t, "")
+	comp, err := iceberg.New(srv.Log, iceberg.Options{Warehouse: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Engine.IcebergStatus = func() []session.IcebergTableStatus {
+		var out []session.IcebergTableStatus
+		for _, st := range comp.Status() {
+			out = append(out, session.IcebergTableStatus{Schema: st.Schema, Name: st.Name, Watermark: st.Watermark,
+				LagRows: st.LagRows, Lag: st.Lag, DurableLSN: st.DurableLSN})
+		}
+		return out
+	}
+	c := srv.Connect(t)
+	ctx := context.Background()
+	lagRows := func() int64 {
+		var n *int64
+		if err := c.QueryRow(ctx, `SELECT lag_rows FROM pg_catalog.strand_iceberg_tables WHERE name = 't'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == nil {
+			return -1
+		}
+		return *n
+	}
+	exec(t, c, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
+		`INSERT INTO t SELECT i, 'a' FROM generate_series(1, 10) AS s(i)`)
+	if n := lagRows(); n != -1 {
+		t.Fatalf("lag_rows before any pass = %d, want NULL", n)
+	}
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := lagRows(); n != 0 {
+		t.Fatalf("lag_rows after a pass = %d, want 0", n)
+	}
+	exec(t, c, `INSERT INTO t SELECT i, 'b' FROM generate_series(11, 30) AS s(i)`,
+		`UPDATE t SET v = 'c' WHERE id <= 5`)
+	if n := lagRows(); n != 25 {
+		t.Fatalf("lag_rows after 25 more events, with no pass = %d, want 25", n)
+	}
+	if err := comp.CompactOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := lagRows(); n != 0 {
+		t.Fatalf("lag_rows after the second pass = %d, want 0", n)
+	}
 }

@@ -30,10 +30,13 @@ import (
 
 // Server is an in-process Strand.
 type Server struct {
-	Log  *strandlog.Log
-	Addr string
-	pg   *pgwire.Server
-	done chan error
+	Log *strandlog.Log
+	// Engine is the SQL engine; a test may set its hooks (IcebergStatus,
+	// say) before it connects.
+	Engine *session.Engine
+	Addr   string
+	pg     *pgwire.Server
+	done   chan error
 }
 
 // Start starts an in-process server with its data in dir (a fresh
@@ -62,7 +65,8 @@ func StartWith(t testing.TB, o strandlog.Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: session.NewEngine(l, o.Logger), Auth: pgwire.AuthTrust, Logger: o.Logger})
+	eng := session.NewEngine(l, o.Logger)
+	pg, err := pgwire.New(pgwire.Config{Addr: "127.0.0.1:0", Backend: eng, Auth: pgwire.AuthTrust, Logger: o.Logger})
 	if err != nil {
 		l.Close()
 		t.Fatal(err)
@@ -72,7 +76,7 @@ func StartWith(t testing.TB, o strandlog.Options) *Server {
 		l.Close()
 		t.Fatal(err)
 	}
-	s := &Server{Log: l, Addr: ln.Addr().String(), pg: pg, done: make(chan error, 1)}
+	s := &Server{Log: l, Engine: eng, Addr: ln.Addr().String(), pg: pg, done: make(chan error, 1)}
 	go func() { s.done <- pg.Serve(ln) }()
 	t.Cleanup(s.Stop)
 	return s
