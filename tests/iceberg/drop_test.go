@@ -110,16 +110,7 @@ func TestLoadIsConvertedAfterIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	copied := time.Now()
-	status := func() map[string]iceberg.TableStatus {
-		out := map[string]iceberg.TableStatus{}
-		for _, st := range comp.Status() {
-			if st.LastError != "" {
-				t.Fatalf("status of %s: %s", st.Name, st.LastError)
-			}
-			out[st.Name] = st
-		}
-		return out
-	}
+	status := func() map[string]iceberg.TableStatus { return statusByName(t, comp) }
 	if err := comp.CompactOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +146,7 @@ func TestStatusOfARecreatedTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := func() map[string]iceberg.TableStatus {
-		out := map[string]iceberg.TableStatus{}
-		for _, st := range comp.Status() {
-			out[st.Name] = st
-		}
-		return out
-	}
+	byName := func() map[string]iceberg.TableStatus { return statusByName(t, comp) }
 	exec(t, c, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
 		`INSERT INTO t SELECT i, 'old' FROM generate_series(1, 300) AS s(i)`)
 	if err := comp.CompactOnce(ctx); err != nil {
@@ -235,4 +220,18 @@ func TestLiveLagRows(t *testing.T) {
 	if n := lagRows(); n != 0 {
 		t.Fatalf("lag_rows after the second pass = %d, want 0", n)
 	}
+}
+
+// statusByName is the compactor's status by table name; a table with an
+// error fails the test.
+func statusByName(t *testing.T, comp *iceberg.Compactor) map[string]iceberg.TableStatus {
+	t.Helper()
+	out := map[string]iceberg.TableStatus{}
+	for _, st := range comp.Status() {
+		if st.LastError != "" {
+			t.Fatalf("status of %s: %s", st.Name, st.LastError)
+		}
+		out[st.Name] = st
+	}
+	return out
 }
