@@ -39,16 +39,14 @@ import (
 // events, and version entries when a key has several rows: disjoint key
 // ranges, so each file overlaps nothing in the memtable), one goroutine
 // each, and Pebble ingests them atomically into the lowest level whose
-// files they do not overlap. For an ordered load into an otherwise empty
-// log that is the bottom level: the rows are never flushed or compacted
-// again. Into a log that holds other tables' data the load is slower, with
-// Pebble compacting; likely because a file holding an older table's last
-// heads and first events spans every newer table's heads, so the chunks
-// land above it (bench/README.md, the evening summary of 2026-12-05).
-// The log's last-LSN key is written and synced before the ingest (that
-// sync also covers every batch applied before it): after a crash between
-// the two, the chunk's LSNs are an unused gap, which is harmless, whereas an ingested event above the stored last
-// LSN would be reused. The sync goroutine publishes the snapshot taken
+// files they do not overlap. For an ordered load into a new table that is
+// the bottom level, also in a log that holds other tables' data, since no
+// SSTable spans two tables (tableSpans, keys.go): the rows are never
+// flushed or compacted again. The log's last-LSN key is written and synced
+// before the ingest (that sync also covers every batch applied before it):
+// after a crash between the two, the chunk's LSNs are an unused gap, which
+// is harmless, whereas an ingested event above the stored last LSN would
+// be reused. The sync goroutine publishes the snapshot taken
 // after the ingest in order with the batches around it, and tells live
 // subscriptions that they lag, so they read the chunk from that snapshot.
 //
