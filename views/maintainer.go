@@ -427,17 +427,12 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		}
 		return r.emit(x, row, w)
 	case *Project:
-		if len(x.out) != len(x.Exprs) {
-			x.out = make(exec.Row, len(x.Exprs))
+		out, err := evalInto(x.out, r.env, x.Exprs, row)
+		if err != nil {
+			return err
 		}
-		for i, e := range x.Exprs {
-			v, err := e.Eval(r.env, row)
-			if err != nil {
-				return err
-			}
-			x.out[i] = v
-		}
-		return r.emit(x, x.out, w)
+		x.out = out
+		return r.emit(x, out, w)
 	case *Union:
 		return r.emit(x, row, w)
 	case *Join:
