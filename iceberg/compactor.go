@@ -348,10 +348,8 @@ func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *lo
 	for _, e := range errs {
 		if errors.Is(e, errTableDropped) {
 			// Nobody can read the Iceberg copy of a dropped table; its
-			// files are removed (fileSet.abort) and it has no status.
-			c.mu.Lock()
-			delete(c.mu.tables, td.ID)
-			c.mu.Unlock()
+			// files are removed (fileSet.abort). Status no longer lists
+			// it, and the next pass forgets its state (forgetDropped).
 			c.opts.Logger.Info("iceberg compaction of a dropped table abandoned",
 				slog.String("table", td.Schema+"."+td.Name), slog.Uint64("id", uint64(td.ID)))
 			return nil
