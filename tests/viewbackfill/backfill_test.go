@@ -53,11 +53,7 @@ func TestBackfillWhileWriting(t *testing.T) {
 	}
 	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", chunkRows)
 	ctx := context.Background()
-	pg, err := pgoracle.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgoracle.StartT(t)
 	s := strandtest.Start(t, "")
 	c := s.Connect(t)
 	load(t, c)
@@ -295,11 +291,7 @@ func waitBackfilling(t *testing.T, c *pgx.Conn, name string) {
 // the views there as plain views, and compares every view's rows.
 func compareWithPostgres(t *testing.T, c *pgx.Conn, pg *pgoracle.Server) {
 	ctx := context.Background()
-	pc, err := pgx.Connect(ctx, pg.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close(ctx)
+	pc := pg.Connect(t)
 	for _, q := range []string{
 		`CREATE TABLE acct (id bigint PRIMARY KEY, region text)`,
 		`CREATE TABLE ev (id bigint PRIMARY KEY, acct bigint, amount bigint)`,

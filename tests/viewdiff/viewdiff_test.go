@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
@@ -117,12 +115,7 @@ func TestViewsEqualPostgres(t *testing.T) {
 		seed, _ := strconv.ParseInt(v, 10, 64)
 		seeds = []int64{seed}
 	}
-	ctx := context.Background()
-	pg, err := pgoracle.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgoracle.StartT(t)
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed) })
 	}
@@ -132,11 +125,7 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	ctx := context.Background()
 	s := strandtest.Start(t, "")
 	sc := s.Connect(t)
-	pc, err := pgx.Connect(ctx, pg.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close(ctx)
+	pc := pg.Connect(t)
 	// Each seed starts PostgreSQL's side from scratch.
 	for _, q := range []string{`DROP TABLE IF EXISTS orders CASCADE`, `DROP TABLE IF EXISTS customers CASCADE`, `DROP TABLE IF EXISTS events CASCADE`} {
 		if _, err := pc.Exec(ctx, q); err != nil {

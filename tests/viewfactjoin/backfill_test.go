@@ -23,11 +23,7 @@ import (
 func TestFactJoinBackfillWhileWriting(t *testing.T) {
 	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", "40")
 	ctx := context.Background()
-	pg, err := pgoracle.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgoracle.StartT(t)
 	s := strandtest.Start(t, "")
 	c := s.Connect(t)
 	const accounts, events = 100, 2000
@@ -108,11 +104,7 @@ func TestFactJoinBackfillWhileWriting(t *testing.T) {
 		t.Fatal("no write ran while the views backfilled")
 	}
 
-	pc, err := pgx.Connect(ctx, pg.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close(ctx)
+	pc := pg.Connect(t)
 	for _, q := range []string{`DROP TABLE IF EXISTS acct CASCADE`, `DROP TABLE IF EXISTS ev CASCADE`,
 		`CREATE TABLE acct (id bigint PRIMARY KEY, region text)`, `CREATE TABLE ev (id bigint PRIMARY KEY, acct bigint, amount bigint)`} {
 		if _, err := pc.Exec(ctx, q); err != nil {

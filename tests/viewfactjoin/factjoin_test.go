@@ -19,8 +19,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
@@ -50,12 +48,7 @@ var viewDefs = []string{
 const groupByCustomer = 6
 
 func TestFactJoinViewsEqualPostgres(t *testing.T) {
-	ctx := context.Background()
-	pg, err := pgoracle.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Stop()
+	pg := pgoracle.StartT(t)
 	for _, seed := range []int64{1, 2} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed) })
 	}
@@ -65,11 +58,7 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	ctx := context.Background()
 	s := strandtest.Start(t, "")
 	sc := s.Connect(t)
-	pc, err := pgx.Connect(ctx, pg.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close(ctx)
+	pc := pg.Connect(t)
 	for _, q := range []string{`DROP TABLE IF EXISTS orders CASCADE`, `DROP TABLE IF EXISTS customers CASCADE`} {
 		if _, err := pc.Exec(ctx, q); err != nil {
 			t.Fatal(err)
