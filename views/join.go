@@ -187,10 +187,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 // its match count, and emits an outer join's padded row of an unmatched
 // one.
 func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matches int64) error {
-	myTypes := j.LeftTypes
-	if side == 1 {
-		myTypes = j.RightTypes
-	}
+	myTypes := j.sideTypes(side)
 	// Remember this row on its side, with its match count.
 	j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), j.compact, j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
 	k := j.rowBuf
@@ -242,10 +239,7 @@ func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matc
 // NULL). Then the dimension row itself is removed from its side.
 func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byte) error {
 	fj, other := j.fact, 1-side
-	fTypes := j.LeftTypes
-	if other == 1 {
-		fTypes = j.RightTypes
-	}
+	fTypes := j.sideTypes(other)
 	type matched struct {
 		row exec.Row
 		n   int64
@@ -298,6 +292,14 @@ func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byt
 		}
 	}
 	return r.remember(j, side, row, w, jk, matches)
+}
+
+// sideTypes is the column types of a side's rows (0: left, 1: right).
+func (j *Join) sideTypes(side int) []types.T {
+	if side == 1 {
+		return j.RightTypes
+	}
+	return j.LeftTypes
 }
 
 // combined is the joined row of a row of side and a row of the other
