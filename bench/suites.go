@@ -201,9 +201,10 @@ func (b *bench) views(ctx context.Context) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	const clients = 32
+	var cpuPlain, cpuViews []float64
 	s, err := b.rounds(ctx,
-		b.tps(ctx, b.strand, "ev0_insert.sql", "prepared", clients),
-		b.tps(ctx, b.strand, "ev_insert.sql", "prepared", clients),
+		b.tpsCPU(ctx, b.strand, "ev0_insert.sql", clients, &cpuPlain),
+		b.tpsCPU(ctx, b.strand, "ev_insert.sql", clients, &cpuViews),
 		b.tps(ctx, b.pg, "ev0_insert.sql", "prepared", clients),
 		b.tps(ctx, b.pg, "ev_insert.sql", "prepared", clients))
 	if err != nil {
@@ -227,6 +228,11 @@ func (b *bench) views(ctx context.Context) error {
 		strand:   num(sViews) + " tps", postgres: num(pViews) + " tps",
 		ratio: r, target: "≥ 3×", met: met(r, 3, false),
 	})
+	if len(cpuPlain) > 0 && len(cpuViews) > 0 {
+		cp, cv := median(cpuPlain), median(cpuViews)
+		b.note(fmt.Sprintf("Strand server CPU per INSERT (user+system, background flushes and compactions included; median): %.1f µs with the 3 views, %.1f µs without (%.2f×); runs: views %s; none %s.",
+			cv, cp, cp/cv, oneDecimal(cpuViews), oneDecimal(cpuPlain)))
+	}
 	b.note("Views workload: ev(id, acct, amount), 10,000 accounts in acct(id, region); views: per-account count/sum (GROUP BY), ev JOIN acct (region per event), and each account's 3 largest events (top-N per group: row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) <= 3). PostgreSQL: bench/scripts/views_postgres.sql (one AFTER INSERT FOR EACH ROW trigger per summary table).")
 	for _, sv := range []server{b.strand, b.pg} {
 		if err := checkViews(ctx, sv); err != nil {
@@ -668,6 +674,15 @@ func num(x float64) string {
 		out = append(out, byte(c))
 	}
 	return string(out)
+}
+
+// oneDecimal lists xs with one decimal each.
+func oneDecimal(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.1f", x)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func list(xs []float64, unit string) string {
