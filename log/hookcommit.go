@@ -2,7 +2,9 @@ package log
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -56,15 +58,27 @@ type HookWorker interface {
 
 // runHook asks the hook for the mutations an intent derives. lastLSN is
 // the last LSN used before the intent.
-func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64) ([]Mutation, error) {
+func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64) (muts []Mutation, err error) {
 	if s.hook == nil || (cat == s.cat && len(s.changes) == 0 && in.HookTask == nil) {
 		return nil, nil
 	}
+	// The hook runs on the sequencing goroutine: a panic in it (a bug in
+	// view maintenance, say) would take the whole server down, and again
+	// on every retry of the same write. It fails the intent instead, as a
+	// failing trigger would: the hook runs before any of the intent's
+	// writes, so nothing of it is written, and the client sees XX000.
+	defer func() {
+		if r := recover(); r != nil {
+			if s.logger != nil {
+				s.logger.Error("commit hook panicked; the intent fails", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
+			}
+			muts, err = nil, fmt.Errorf("commit hook panicked: %v", r)
+		}
+	}()
 	hs, _ := st.(HookState)
 	if ih, ok := s.hook.(IntentHook); ok {
 		return ih.PrepareIntent(&HookInput{State: hs, Old: s.cat, Catalog: cat, Changes: s.changes, Task: in.HookTask, LastLSN: lastLSN})
 	}
-	var muts []Mutation
 	if cat != s.cat {
 		m, err := s.hook.OnCatalog(hs, s.cat, cat)
 		if err != nil {

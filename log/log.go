@@ -170,6 +170,7 @@ func Open(opts Options) (*Log, error) {
 	}
 	l.metrics = newMetrics(opts.Registerer, db)
 	l.seq = newSequencer(lastLSN, cat, opts.Hook, func() int64 { return opts.Now().UnixMicro() })
+	l.seq.logger = opts.Logger
 	perGen := opts.filterPerGen
 	if perGen <= 0 {
 		perGen = memFilterPerGen

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -70,6 +71,8 @@ type sequencer struct {
 	hook    CommitHook
 	// now returns the commit time in Unix microseconds.
 	now func() int64
+	// logger reports a commit hook's panic (runHook).
+	logger *slog.Logger
 
 	// scratch, reused across intents
 	keyBuf, valBuf []byte

@@ -175,6 +175,16 @@ type delta struct {
 // The mutations returned share a slice with the next call's: the
 // sequencer writes them into its batch before it prepares another intent.
 func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
+	// A panic stops the pass anywhere, with the state cache and the plans'
+	// scratch half updated: drop them (the state is read again from the
+	// log, the plans compiled again) and let the log fail the intent
+	// (log's runHook recovers and reports it).
+	defer func() {
+		if r := recover(); r != nil {
+			m.dropState()
+			panic(r)
+		}
+	}()
 	muts := m.muts[:0]
 	catChanged := in.Old != in.Catalog
 	if catChanged {
@@ -260,6 +270,15 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		}
 	}
 	return muts, nil
+}
+
+// dropState forgets everything the maintainer keeps in memory between
+// intents but the views' liveness and layouts, which their records hold.
+func (m *Maintainer) dropState() {
+	m.cache, m.ov, m.run, m.muts = nil, nil, nil, nil
+	m.mu.Lock()
+	m.mu.cat, m.mu.compiled = nil, nil
+	m.mu.Unlock()
 }
 
 // Prepare implements log.CommitHook for a log that does not call
