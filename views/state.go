@@ -285,12 +285,10 @@ func (o *overlay) commit(replaced map[string]int, muts []log.Mutation) []log.Mut
 	return muts
 }
 
-func (o *overlay) set(k, v []byte) {
-	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: o.isFresh(k)})
-}
+func (o *overlay) set(k, v []byte) { o.setCandidate(k, v, false, 0) }
 
 // setCandidate is set (fresh: setFresh) of a top-N candidate whose
-// partition prefix is k[:plen].
+// partition prefix is k[:plen] (0: not a candidate, or unknown).
 func (o *overlay) setCandidate(k, v []byte, fresh bool, plen int) {
 	if !fresh {
 		fresh = o.isFresh(k)
@@ -299,7 +297,7 @@ func (o *overlay) setCandidate(k, v []byte, fresh bool, plen int) {
 }
 
 // delCandidate is del of a top-N candidate whose partition prefix is
-// k[:plen].
+// k[:plen] (0: not a candidate, or unknown).
 func (o *overlay) delCandidate(k []byte, plen int) {
 	if o.isFresh(k) {
 		o.pending.Delete(ustr(k))
@@ -322,17 +320,9 @@ func (o *overlay) pendingHas(k []byte) bool {
 }
 
 // setFresh sets a key the caller knows the stored state does not hold.
-func (o *overlay) setFresh(k, v []byte) {
-	o.pending.ReplaceOrInsert(string(k), pendingValue{v: v, fresh: true})
-}
+func (o *overlay) setFresh(k, v []byte) { o.setCandidate(k, v, true, 0) }
 
-func (o *overlay) del(k []byte) {
-	if o.isFresh(k) {
-		o.pending.Delete(ustr(k))
-		return
-	}
-	o.pending.ReplaceOrInsert(string(k), pendingValue{deleted: true})
-}
+func (o *overlay) del(k []byte) { o.delCandidate(k, 0) }
 
 // isFresh reports whether the stored state is known not to hold k.
 func (o *overlay) isFresh(k []byte) bool {
