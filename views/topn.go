@@ -208,14 +208,19 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (win topWindow, er
 			cacheable = true
 		}
 	}
-	var out []topEntry
+	// The keys and values (valid only during the call) are copied back
+	// to back into one buffer, which the entries view once the scan is
+	// done (the buffer may move while it grows).
+	var buf []byte
+	var ends []entryEnd
 	var full bool
 	var covered int64
 	err = r.ov.scan(prefix, func(k, v []byte) error {
 		n, payload := decodeCounted(v)
-		// Copies (k and v are valid only during the call); packed into
-		// one allocation below.
-		out = append(out, topEntry{key: append([]byte(nil), k...), val: append([]byte(nil), payload...), n: n})
+		buf = append(buf, k...)
+		kEnd := len(buf)
+		buf = append(buf, payload...)
+		ends = append(ends, entryEnd{kEnd, len(buf), n})
 		if covered += n; covered >= limit {
 			full = true
 			return log.ErrStop
@@ -225,12 +230,25 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (win topWindow, er
 	if err != nil {
 		return win, err
 	}
-	win.entries, win.full = packEntries(out), full
+	out := make([]topEntry, len(ends))
+	start := 0
+	for i, e := range ends {
+		out[i] = topEntry{key: buf[start:e.key:e.key], val: buf[e.key:e.val:e.val], n: e.n}
+		start = e.val
+	}
+	win.entries, win.full = out, full
 	if cacheable && len(out) > 0 {
 		win.slot = c.putWindow(string(prefix), win)
 		win.gen = c.gen
 	}
 	return win, nil
+}
+
+// entryEnd is where a scanned candidate's key and value end in the
+// buffer topEntries copies them into, and its count.
+type entryEnd struct {
+	key, val int
+	n        int64
 }
 
 // packEntries copies a window's entries into two allocations (the
