@@ -229,10 +229,7 @@ func (c *stateCache) putWindow(prefix string, w topWindow) *topWindow {
 		*old = w
 		return old
 	}
-	head := c.intern(prefix[:rangeHead])
-	if !slices.Contains(c.windowLens[head], len(prefix)) {
-		c.windowLens[head] = append(c.windowLens[head], len(prefix))
-	}
+	c.noteLen(c.windowLens, prefix)
 	c.add(prefix, cacheEntry{kind: entryWindow, w: &w})
 	c.nWindows++
 	c.bytes += w.size(prefix)
@@ -292,13 +289,19 @@ func (c *stateCache) putRange(prefix string, kvs []cachedKV) {
 		e.kvs = kvs
 		return
 	}
-	head := c.intern(prefix[:rangeHead])
-	if !slices.Contains(c.rangeLens[head], len(prefix)) {
-		c.rangeLens[head] = append(c.rangeLens[head], len(prefix))
-	}
+	c.noteLen(c.rangeLens, prefix)
 	c.add(prefix, cacheEntry{kind: entryRange, kvs: kvs})
 	c.nRanges++
 	c.bytes += rangeSize(prefix, kvs)
+}
+
+// noteLen records prefix's length in lens (rangeLens or windowLens)
+// under its view-and-kind head.
+func (c *stateCache) noteLen(lens map[string][]int, prefix string) {
+	head := c.intern(prefix[:rangeHead])
+	if !slices.Contains(lens[head], len(prefix)) {
+		lens[head] = append(lens[head], len(prefix))
+	}
 }
 
 // written drops the remembered ranges that hold k, and the top-N
