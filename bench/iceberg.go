@@ -68,7 +68,7 @@ func (b *bench) icebergCompaction(ctx context.Context) error {
 				num(onTPS), num(offTPS), median(onCPU), median(offCPU)),
 			postgres: "—", ratio: r, target: "≥ 0.8× (≤ 20% drop)", met: met(r, 0.8, false),
 			samples: "compacting " + list(samples[1], "") + "; off " + list(samples[0], "") +
-				"; server CPU µs per INSERT compacting " + list(onCPU, "") + ", off " + list(offCPU, ""),
+				"; server CPU µs per INSERT compacting " + list(onCPU, "µs") + ", off " + list(offCPU, "µs"),
 		})
 	}
 	// Compaction kept up: the Iceberg tables are there.

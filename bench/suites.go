@@ -231,7 +231,7 @@ func (b *bench) views(ctx context.Context) error {
 	if len(cpuPlain) > 0 && len(cpuViews) > 0 {
 		cp, cv := median(cpuPlain), median(cpuViews)
 		b.note(fmt.Sprintf("Strand server CPU per INSERT (user+system, background flushes and compactions included; median): %.1f µs with the 3 views, %.1f µs without (%.2f×); runs: views %s; none %s.",
-			cv, cp, cp/cv, oneDecimal(cpuViews), oneDecimal(cpuPlain)))
+			cv, cp, cp/cv, list(cpuViews, "µs"), list(cpuPlain, "µs")))
 	}
 	b.note("Views workload: ev(id, acct, amount), 10,000 accounts in acct(id, region); views: per-account count/sum (GROUP BY), ev JOIN acct (region per event), and each account's 3 largest events (top-N per group: row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) <= 3). PostgreSQL: bench/scripts/views_postgres.sql (one AFTER INSERT FOR EACH ROW trigger per summary table).")
 	for _, sv := range []server{b.strand, b.pg} {
@@ -676,21 +676,17 @@ func num(x float64) string {
 	return string(out)
 }
 
-// oneDecimal lists xs with one decimal each.
-func oneDecimal(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = fmt.Sprintf("%.1f", x)
-	}
-	return strings.Join(parts, ", ")
-}
-
+// list formats a measurement's samples: seconds with two decimals ("s"),
+// CPU microseconds with one ("µs"), anything else as a whole number.
 func list(xs []float64, unit string) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
-		if unit == "s" {
+		switch unit {
+		case "s":
 			parts[i] = fmt.Sprintf("%.2fs", x)
-		} else {
+		case "µs":
+			parts[i] = fmt.Sprintf("%.1f", x)
+		default:
 			parts[i] = num(x)
 		}
 	}
