@@ -110,13 +110,12 @@ func TestLoadIsConvertedAfterIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	copied := time.Now()
-	status := func() map[string]iceberg.TableStatus { return statusByName(t, comp) }
 	if err := comp.CompactOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if time.Since(copied) < quiet {
 		// Only meaningful while the load is still recent.
-		st := status()
+		st := statusByName(t, comp)
 		if st["plain"].Rows != 100 {
 			t.Errorf("plain: %d rows in Iceberg after the first pass, want 100", st["plain"].Rows)
 		}
@@ -128,7 +127,7 @@ func TestLoadIsConvertedAfterIt(t *testing.T) {
 	if err := comp.CompactOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := status()["loaded"]; st.Rows != 5000 || st.Watermark != st.DurableLSN {
+	if st := statusByName(t, comp)["loaded"]; st.Rows != 5000 || st.Watermark != st.DurableLSN {
 		t.Fatalf("loaded: after the quiet time, %+v, want 5000 rows up to the durable LSN", st)
 	}
 	equalRows(t, "loaded", scanRows(t, comp, table.Identifier{"public", "loaded"}, "id", "v"),
@@ -146,24 +145,23 @@ func TestStatusOfARecreatedTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byName := func() map[string]iceberg.TableStatus { return statusByName(t, comp) }
 	exec(t, c, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
 		`INSERT INTO t SELECT i, 'old' FROM generate_series(1, 300) AS s(i)`)
 	if err := comp.CompactOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, ok := byName()["t"]; !ok || st.Rows != 300 || st.LagRows != 0 {
+	if st, ok := statusByName(t, comp)["t"]; !ok || st.Rows != 300 || st.LagRows != 0 {
 		t.Fatalf("status after the first pass: %+v (listed %v)", st, ok)
 	}
 	exec(t, c, `DROP TABLE t`, `CREATE TABLE t (id bigint PRIMARY KEY, v text)`,
 		`INSERT INTO t SELECT i, 'new' FROM generate_series(1, 50) AS s(i)`)
-	if st, ok := byName()["t"]; ok {
+	if st, ok := statusByName(t, comp)["t"]; ok {
 		t.Fatalf("the new t is listed before any pass reached it, with the dropped table's figures: %+v", st)
 	}
 	if err := comp.CompactOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := byName()["t"]; st.Rows != 50 || st.LagRows != 0 {
+	if st := statusByName(t, comp)["t"]; st.Rows != 50 || st.LagRows != 0 {
 		t.Fatalf("status of the new t after a pass: %+v", st)
 	}
 }
