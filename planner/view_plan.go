@@ -682,19 +682,26 @@ func checkBounded(n views.Node) error {
 // the bound gives the same rows, so the top-N emits a constant one and
 // the rows entering and leaving a partition's window are its whole delta
 // (numbering them would move every row below an insertion).
+//
+// The bound conjuncts are then dropped from the WHERE: every row the
+// top-N emits passes them (its number, 1, is within any bound that lets
+// rows through), and a view whose rows are a top-N's window under plain
+// projections is read from the top-N's state instead of storing its rows
+// (views/topout.go), which a filter above the top-N would prevent.
 func constRanks(b *Builder, rank map[int]*views.TopN, hasWhere bool, node views.Node, out []exec.Expr) {
 	var pred exec.Expr
+	var pr *views.Project
+	var f *views.Filter
 	if hasWhere {
 		// The WHERE is the Filter under the projection.
-		if pr, ok := node.(*views.Project); ok {
-			if f, ok := pr.Input.(*views.Filter); ok {
-				pred = f.Pred
-			} else {
-				return
-			}
-		} else {
+		var ok bool
+		if pr, ok = node.(*views.Project); !ok {
 			return
 		}
+		if f, ok = pr.Input.(*views.Filter); !ok {
+			return
+		}
+		pred = f.Pred
 	}
 	for idx, t := range rank {
 		if t.N < 0 {
@@ -720,6 +727,22 @@ func constRanks(b *Builder, rank map[int]*views.TopN, hasWhere bool, node views.
 		}
 		if only {
 			t.ConstRank = true
+			if pred != nil {
+				var keep []exec.Expr
+				for _, c := range conjuncts(pred) {
+					if !readsColumn(c, idx) {
+						keep = append(keep, c)
+					}
+				}
+				pred = andAll(keep)
+			}
+		}
+	}
+	if f != nil {
+		if pred == nil {
+			pr.Input = f.Input
+		} else {
+			f.Pred = pred
 		}
 	}
 }

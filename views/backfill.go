@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
@@ -106,14 +107,18 @@ type backfillRecord struct {
 	FactOutput bool `json:"fact_output,omitempty"`
 	// CompactKeys: integers in the view's keys take the bytes their value
 	// needs (state.go, appendInt); views made before use eight.
-	CompactKeys bool   `json:"compact_keys,omitempty"`
-	RowsDone    int64  `json:"rows_done"`
-	RowsTotal   int64  `json:"rows_total,omitempty"`
-	Steps       int64  `json:"steps"`
-	Started     int64  `json:"started"`
-	Finished    int64  `json:"finished,omitempty"`
-	Error       string `json:"error,omitempty"`
-	Code        string `json:"code,omitempty"`
+	CompactKeys bool `json:"compact_keys,omitempty"`
+	// TopOutput: the view's rows are not stored but read from its root
+	// top-N's candidates, as this says (topout.go); views made before
+	// this was done store them.
+	TopOutput *topOutput `json:"top_output,omitempty"`
+	RowsDone  int64      `json:"rows_done"`
+	RowsTotal int64      `json:"rows_total,omitempty"`
+	Steps     int64      `json:"steps"`
+	Started   int64      `json:"started"`
+	Finished  int64      `json:"finished,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Code      string     `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -174,7 +179,7 @@ func (r *run) backfillOf(id log.TableID) (*backfillRecord, error) {
 		}
 	}
 	r.recs[id] = rec
-	r.m.layouts[id] = keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys}
+	r.m.layouts[id] = layoutOf(rec)
 	if rec.State == stateLive {
 		r.newlyLive = append(r.newlyLive, id)
 		return nil, nil
@@ -189,7 +194,7 @@ func (r *run) writeRecord(id log.TableID, rec *backfillRecord) error {
 	}
 	r.ov.set(recordKey(id), v)
 	r.recs[id] = rec
-	r.m.layouts[id] = keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys}
+	r.m.layouts[id] = layoutOf(rec)
 	return nil
 }
 
@@ -205,7 +210,9 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 			continue
 		}
 		fresh = append(fresh, p)
-		if err := r.writeRecord(p.View, &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true, FactOutput: true, CompactKeys: true}); err != nil {
+		rec := &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true, FactOutput: true, CompactKeys: true,
+			TopOutput: topOutputOf(p, true)}
+		if err := r.writeRecord(p.View, rec); err != nil {
 			return err
 		}
 	}
@@ -380,6 +387,12 @@ func (r *run) readRows(leaf *Scan, rec *backfillRecord, limit int) (rows []delta
 		cursor = rec.Cursor
 	}
 	if leaf.Layout == nil {
+		if _, err := r.backfillOf(leaf.Source); err != nil {
+			return nil, nil, false, err
+		}
+		if top := r.m.layouts[leaf.Source].top; top != nil {
+			return r.readTopRows(leaf, top, cursor, limit)
+		}
 		start, stop := OutputRange(leaf.Source)
 		from := append(append([]byte(nil), start...), cursor...)
 		end = true
@@ -435,6 +448,27 @@ func (r *run) readRows(leaf *Scan, rec *backfillRecord, limit int) (rows []delta
 			return err
 		}
 		rows = append(rows, delta{row: row, w: 1})
+		return nil
+	})
+	return rows, next, end, err
+}
+
+// readTopRows is readRows of a source view whose rows derive from its
+// top-N's candidates (topout.go). It reads whole partitions, and the
+// cursor it returns is where the next one starts: every later change of a
+// partition read has a key before it, and is admitted.
+func (r *run) readTopRows(leaf *Scan, top *topOutput, cursor []byte, limit int) (rows []delta, next []byte, end bool, err error) {
+	end = true
+	var last []byte
+	err = top.scan(leaf.Source, r.ov.merge, cursor, func(_, partEnd []byte, row exec.Row) error {
+		if len(rows) >= limit && !bytes.Equal(partEnd, last) {
+			next, end = last, false
+			return log.ErrStop
+		}
+		last = partEnd
+		out := make(exec.Row, len(row)+1)
+		copy(out, row)
+		rows = append(rows, delta{row: out, w: 1})
 		return nil
 	})
 	return rows, next, end, err
@@ -581,6 +615,14 @@ func (w *worker) count(ctx context.Context, view log.TableID, sources []sourceIn
 				return ctx.Err()
 			})
 		default:
+			var rec *backfillRecord
+			if rec, err = readRecord(snap.ScanRange, s.id); err != nil {
+				return
+			}
+			if rec != nil && rec.TopOutput != nil {
+				err = rec.TopOutput.scan(s.id, snap.ScanRange, nil, func(_, _ []byte, _ exec.Row) error { n++; return ctx.Err() })
+				break
+			}
 			start, end := OutputRange(s.id)
 			err = snap.ScanRange(start, end, func(k, v []byte) error { n++; return ctx.Err() })
 		}
@@ -605,16 +647,25 @@ type Status struct {
 // ReadStatus reads a view's backfill status from a snapshot. A view
 // without a record (made before backfills kept one) is live.
 func ReadStatus(snap *log.Snapshot, view log.TableID) (Status, error) {
-	var rec *backfillRecord
-	k := recordKey(view)
-	err := snap.ScanRange(k, prefixEnd(k), func(_, v []byte) error {
-		rec = &backfillRecord{}
-		return json.Unmarshal(v, rec)
-	})
+	rec, err := readRecord(snap.ScanRange, view)
 	if err != nil {
 		return Status{}, err
 	}
 	return rec.status(), nil
+}
+
+// readRecord reads a view's backfill record (nil when it has none).
+func readRecord(scan topScan, view log.TableID) (*backfillRecord, error) {
+	var rec *backfillRecord
+	k := recordKey(view)
+	err := scan(k, prefixEnd(k), func(_, v []byte) error {
+		rec = &backfillRecord{}
+		return json.Unmarshal(v, rec)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("materialized view %d: backfill record: %w", view, err)
+	}
+	return rec, nil
 }
 
 func (rec *backfillRecord) status() Status {

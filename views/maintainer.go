@@ -319,6 +319,9 @@ type run struct {
 	// stores its key anew, and the key would have to be a new string).
 	windows map[string]int
 	winList []topWindow
+	// topKey is the candidate key of the row a top-N is emitting: a
+	// derived view's output change is keyed by it (topout.go).
+	topKey []byte
 	// newlyLive are views found live, for Maintainer.live once the intent
 	// has succeeded; waiting is set when a backfill needs the worker.
 	newlyLive []log.TableID
@@ -486,6 +489,12 @@ func evalInto(dst exec.Row, env *exec.Env, es []exec.Expr, row exec.Row) (exec.R
 // output adds w to an output row's multiplicity.
 func (r *run) output(out exec.Row, w int64) error {
 	p := r.p
+	if p.top != nil {
+		// The rows are not stored (topout.go): the views that read this
+		// one see the change, keyed by the candidate it comes from.
+		r.record(r.topKey[topPrefixLen:], out, w)
+		return nil
+	}
 	k := append(p.keyBuf[:0], p.outPrefix...)
 	if p.outKeyCols != nil {
 		// Short keys: the output row is keyed by the table key it stands

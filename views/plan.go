@@ -63,6 +63,10 @@ type Plan struct {
 	// compact: the view's keys use the compact integer encoding
 	// (keyLayout).
 	compact bool
+	// top, when set, says the view stores no output rows: they derive
+	// from the candidates of topNode, its root top-N (topout.go).
+	top     *topOutput
+	topNode *TopN
 	// freshOutput: the view holds each output row at most once, so an
 	// output row inserted with no pending change of its key is not stored
 	// yet, and one retracted with none is stored once (freshOutput
@@ -355,6 +359,14 @@ type keyLayout struct {
 	// compact: integers in keys take the bytes their value needs
 	// (appendInt), in every key the view's state and output use.
 	compact bool
+	// top: the view's rows are read from its root top-N's candidates
+	// and not stored (topout.go).
+	top *topOutput
+}
+
+// layoutOf is the key layout a view's backfill record gives.
+func layoutOf(rec *backfillRecord) keyLayout {
+	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput}
 }
 
 // setLayout fixes the view's key layout: with short keys, a join side
@@ -370,6 +382,12 @@ func (p *Plan) setLayout(l keyLayout) {
 	p.keysKnown = true
 	p.compact = l.compact
 	p.outKeyCols = nil
+	p.top, p.topNode = nil, nil
+	if l.top != nil {
+		if t := rootTopN(p.Root); t != nil && t.ID == l.top.Op {
+			p.top, p.topNode = l.top, t
+		}
+	}
 	if short && p.freshOutput {
 		p.outKeyCols = p.rowKeyCols
 	}
@@ -414,6 +432,19 @@ func (p *Plan) setLayout(l keyLayout) {
 			p.outKeyCols = append(slices.Clone(fj.keyOut), fj.keyCols...)
 		}
 	}
+}
+
+// rootTopN returns the top-N at a plan's root, under projections only.
+func rootTopN(n Node) *TopN {
+	for {
+		pr, ok := n.(*Project)
+		if !ok {
+			break
+		}
+		n = pr.Input
+	}
+	t, _ := n.(*TopN)
+	return t
 }
 
 // factJoin is the layout of a fact-dimension join view whose output rows

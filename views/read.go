@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -44,17 +43,16 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	}
 	// A view that is still being backfilled holds part of its rows: it
 	// is refused rather than read (backfill.go).
-	var rec *backfillRecord
-	rk := recordKey(r.View.ID)
-	err := rs.ScanRange(rt.Ctx, rk, prefixEnd(rk), func(_, v []byte) error {
-		rec = &backfillRecord{}
-		return json.Unmarshal(v, rec)
-	})
+	scan := func(start, end []byte, fn func(k, v []byte) error) error { return rs.ScanRange(rt.Ctx, start, end, fn) }
+	rec, err := readRecord(scan, r.View.ID)
 	if err != nil {
 		return err
 	}
 	if rec != nil && rec.State != stateLive {
 		return notReady(r.View.Name, rec.status())
+	}
+	if rec != nil && rec.TopOutput != nil {
+		return r.runTop(rt, scan, rec.TopOutput, emit)
 	}
 	start, end := OutputRange(r.View.ID)
 	if r.Prefix != nil {
@@ -95,6 +93,24 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 			}
 		}
 		return nil
+	})
+	if errors.Is(err, exec.ErrStop) {
+		return nil
+	}
+	return err
+}
+
+// runTop reads a view whose rows derive from its top-N's candidates
+// (topout.go).
+func (r *Read) runTop(rt *exec.Runtime, scan topScan, top *topOutput, emit func(exec.Row) error) error {
+	if len(top.Cols) != len(r.Types) {
+		return fmt.Errorf("view %s: %d columns, its top-N gives %d", r.View.Name, len(r.Types), len(top.Cols))
+	}
+	err := top.scan(r.View.ID, scan, nil, func(_, _ []byte, row exec.Row) error {
+		// The hidden _version column of a view reads NULL.
+		out := make(exec.Row, len(row)+1)
+		copy(out, row)
+		return emit(out)
 	})
 	if errors.Is(err, exec.ErrStop) {
 		return nil

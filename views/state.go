@@ -45,7 +45,9 @@ import (
 // the fact side hold only the fact rows without a dimension row. In a view
 // made with compact_keys, an integer value in any of these tuples and sort
 // keys is its marker then appendInt's bytes (1 to 9 of them) instead of
-// types.AppendKey's nine.
+// types.AppendKey's nine. A view made with top_output in its record has
+// no 'o' rows: they are read from its root top-N's 't' entries
+// (topout.go).
 const nsView = log.NSHookFirst
 
 func viewPrefix(id log.TableID) []byte {

@@ -140,6 +140,11 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		next.changed = true
 		r.setWindow(prefix, next)
 	}
+	if t == r.p.topNode && !r.c.read[r.p.View] {
+		// The view's rows are read from the candidates (topout.go) and no
+		// view reads its changes: there is no diff to make.
+		return nil
+	}
 	return r.topDiff(t, before, after)
 }
 
@@ -365,6 +370,8 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 			if err := types.DecodeRowInto(t.rankRow[:len(t.Types)], t.Types, it.val); err != nil {
 				return fmt.Errorf("materialized view %d: top-N candidate: %w", r.p.View, err)
 			}
+			// A derived view's change is keyed by its candidate (output).
+			r.topKey = it.key
 			row := t.rankRow[:len(t.Types)]
 			if t.RowNumber {
 				rank := it.rank

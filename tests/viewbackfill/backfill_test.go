@@ -36,12 +36,16 @@ const (
 )
 
 // The views, in creation order; v_over reads v_join and is created while
-// v_join backfills.
+// v_join backfills, and v_top_sum reads v_top.
 var viewDefs = []struct{ name, def string }{
 	{"v_group", `SELECT acct, count(*) AS n, sum(amount) AS s, min(amount) AS lo, max(amount) AS hi FROM ev GROUP BY acct`},
 	{"v_join", `SELECT e.id, e.amount, a.region FROM ev e JOIN acct a ON e.acct = a.id`},
 	{"v_over", `SELECT region, count(*) AS n, sum(amount) AS s FROM v_join GROUP BY region`},
 	{"v_top", `SELECT acct, id, amount FROM (SELECT acct, id, amount, row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) AS rn FROM ev) t WHERE rn <= 3`},
+	// v_top's rows are read from its top-N's state (views/topout.go):
+	// v_top_sum's backfill reads them partition by partition, while
+	// writes move rows in and out of them.
+	{"v_top_sum", `SELECT acct, count(*) AS n, sum(amount) AS s, max(id) AS last FROM v_top GROUP BY acct`},
 	{"v_stream", `SELECT acct, count(*) AS n, sum(amount) AS s FROM log GROUP BY acct`},
 	{"v_self", `SELECT a.id, b.id AS twin FROM ev a JOIN ev b ON a.acct = b.acct AND a.amount = b.amount AND a.id < b.id`},
 	{"v_left", `SELECT a.id, a.region, e.id AS eid FROM acct a LEFT JOIN ev e ON e.acct = a.id AND e.amount > 995`},

@@ -98,6 +98,12 @@ var viewDefs = []string{
 	`SELECT c.tier, e.kind, count(*) AS n FROM customers c FULL OUTER JOIN events e ON e.k = c.id AND e.v > 25 GROUP BY c.tier, e.kind`,
 	// rn read beyond its bound: the numbers matter (no constant rank).
 	`SELECT id, amount FROM (SELECT id, amount, row_number() OVER (PARTITION BY region ORDER BY amount, id) AS rn FROM orders) s WHERE rn <= 3 AND rn > 1`,
+	// Views over top-N views, whose rows are read from the candidates
+	// (v45: the 5 largest orders; v48: each customer's 2 largest, with
+	// rn): their changes and their backfill read partition by partition.
+	`SELECT customer_id, count(*) AS n, max(rn) AS last_rn, sum(amount) AS total FROM v48 GROUP BY customer_id`,
+	`SELECT x.id, x.rn, c.tier FROM v48 x JOIN customers c ON c.id = x.customer_id`,
+	`SELECT id, amount FROM v45 ORDER BY amount, id LIMIT 2`,
 }
 
 var (
