@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -74,6 +75,16 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	if p.plan.Distinct {
 		// Readers show each row once; the state keeps multiplicities.
 		td.Options = map[string]string{"distinct": "true"}
+	}
+	if cols := views.TopOutputKey(p.plan); cols != nil {
+		// A top-N view read from its candidates is ordered by its
+		// partition, which is no key (a partition has n rows): a lookup
+		// by it reads one partition's window.
+		var ids []string
+		for _, c := range cols {
+			ids = append(ids, strconv.FormatUint(uint64(sv.Columns[c].ID), 10))
+		}
+		td.Options = map[string]string{optTopPartition: strings.Join(ids, ",")}
 	}
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
@@ -216,6 +227,12 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 }
 func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
+// optTopPartition, in a top-N view's options, lists the column IDs
+// holding its partition when its rows are read from the top-N's
+// candidates in partition order (views.TopOutputKey): lookups by them
+// read one partition.
+const optTopPartition = "top_partition"
+
 // viewRead is the plan node reading a view.
 func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {
 	cur := td.Current()
@@ -227,7 +244,14 @@ func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {
 		r.Cols = append(r.Cols, exec.Column{Name: c.Name, T: t, Table: TableOID(td.ID), Attr: uint16(i + 1)})
 		sc.cols = append(sc.cols, scopeCol{table: alias, name: c.Name, t: t, tableOID: TableOID(td.ID), attr: uint16(i + 1)})
 	}
-	for _, id := range cur.Key {
+	keyIDs := cur.Key
+	if s := td.Options[optTopPartition]; s != "" && len(keyIDs) == 0 {
+		for _, f := range strings.Split(s, ",") {
+			id, _ := strconv.ParseUint(f, 10, 32)
+			keyIDs = append(keyIDs, uint32(id))
+		}
+	}
+	for _, id := range keyIDs {
 		for i, c := range cur.Columns {
 			if c.ID == id {
 				r.KeyIdx = append(r.KeyIdx, i)

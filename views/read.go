@@ -106,7 +106,27 @@ func (r *Read) runTop(rt *exec.Runtime, scan topScan, top *topOutput, emit func(
 	if len(top.Cols) != len(r.Types) {
 		return fmt.Errorf("view %s: %d columns, its top-N gives %d", r.View.Name, len(r.Types), len(top.Cols))
 	}
-	err := top.scan(r.View.ID, scan, nil, func(_, _ []byte, row exec.Row) error {
+	// A lookup by the view's key (TopOutputKey: the partition's leading
+	// values) reads those partitions only.
+	var from, to []byte
+	if r.Prefix != nil {
+		v, err := r.Prefix.Eval(rt.Env, nil)
+		if err != nil || v == nil {
+			return err
+		}
+		ts := make([]types.T, len(r.KeyIdx))
+		for i, c := range r.KeyIdx {
+			ts[i] = r.Types[c]
+		}
+		from = v.([]byte)
+		if top.Compact {
+			if from, err = recodeKey(from, ts); err != nil {
+				return fmt.Errorf("view %s: %w", r.View.Name, err)
+			}
+		}
+		to = prefixEnd(from)
+	}
+	err := top.scan(r.View.ID, scan, from, to, func(_, _ []byte, row exec.Row) error {
 		// The hidden _version column of a view reads NULL.
 		out := make(exec.Row, len(row)+1)
 		copy(out, row)

@@ -147,15 +147,22 @@ type topScan func(start, end []byte, fn func(k, v []byte) error) error
 const topSkip = 16
 
 // scan reads the view's rows in candidate key order, from the partition
-// at or after the key suffix from (nil: the first), handing fn each row
+// at or after the key suffix from (nil: the first) to the key suffix to
+// (nil: the last), handing fn each row
 // with its candidate key's suffix and the key suffix where its partition
 // ends (the row is scratch, valid during the call). fn may end the scan
 // early with log.ErrStop: scan then returns nil.
-func (d *topOutput) scan(view log.TableID, scan topScan, from []byte, fn func(key, partEnd []byte, row exec.Row) error) error {
+func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn func(key, partEnd []byte, row exec.Row) error) error {
+	limit := d.Offset + d.N
+	if d.N <= 0 {
+		return nil
+	}
 	prefix := opPrefix(view, 't', d.Op)
 	stop := prefixEnd(prefix)
+	if to != nil {
+		stop = append(append([]byte(nil), prefix...), to...)
+	}
 	start := append(append([]byte(nil), prefix...), from...)
-	limit := d.Offset + d.N
 	row := make(exec.Row, len(d.Cols))
 	cand := make(exec.Row, len(d.Cand)+1)
 	for start != nil {
@@ -208,4 +215,39 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from []byte, fn func(ke
 		start = next
 	}
 	return nil
+}
+
+// TopOutputKey returns the output columns that hold a view's top-N
+// partition, in partition order, when the view's rows will be read from
+// the top-N's candidates (topOutputOf) and every partition value is a
+// plain output column: a lookup by them reads one partition's window.
+// It returns nil otherwise.
+func TopOutputKey(p *Plan) []int {
+	d := topOutputOf(p, false)
+	if d == nil {
+		return nil
+	}
+	t := rootTopN(p.Root)
+	if len(t.Partition) == 0 {
+		return nil
+	}
+	var key []int
+	for _, e := range t.Partition {
+		ref, ok := e.(*exec.ColRef)
+		if !ok {
+			return nil
+		}
+		found := -1
+		for i, c := range d.Cols {
+			if c == ref.Idx && p.OutTypes[i] == ref.T {
+				found = i
+				break
+			}
+		}
+		if found < 0 {
+			return nil
+		}
+		key = append(key, found)
+	}
+	return key
 }

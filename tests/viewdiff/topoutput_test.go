@@ -2,6 +2,7 @@ package viewdiff
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/strand-db/strand/tests/strandtest"
@@ -55,6 +56,38 @@ func TestTopNViewStoresNoRows(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("top2 row %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+}
+
+// A lookup by a top-N view's partition reads that partition's window
+// only (EXPLAIN says so), and gives the rows a full read gives.
+func TestTopNViewLookupByPartition(t *testing.T) {
+	ctx := context.Background()
+	s := strandtest.Start(t, "")
+	c := s.Connect(t)
+	for _, q := range []string{
+		`CREATE TABLE ev (id bigint PRIMARY KEY, acct bigint NOT NULL, region text, amount bigint NOT NULL)`,
+		`INSERT INTO ev SELECT i, i % 50, 'r' || (i % 3), (i * 37) % 101 FROM generate_series(1, 2000) AS g(i)`,
+		`CREATE MATERIALIZED VIEW top3 AS SELECT region, acct, id, amount FROM (SELECT region, acct, id, amount, row_number() OVER (PARTITION BY region, acct ORDER BY amount DESC, id) AS rn FROM ev) s WHERE rn <= 3`,
+		`DELETE FROM ev WHERE id % 7 = 0`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	plan := strings.Join(strandtest.SortedRows(t, c, `EXPLAIN SELECT * FROM top3 WHERE region = 'r1' AND acct = 4`), "\n")
+	if !strings.Contains(plan, "Materialized View Key Scan on top3") {
+		t.Errorf("lookup by the partition is not a key scan:\n%s", plan)
+	}
+	for _, where := range []string{`region = 'r1' AND acct = 4`, `region = 'r2'`, `acct = 4 AND region = 'r0'`, `region = 'nowhere'`} {
+		got := strandtest.SortedRows(t, c, `SELECT * FROM top3 WHERE `+where)
+		want := strandtest.SortedRows(t, c, `SELECT region, acct, id, amount FROM (SELECT region, acct, id, amount, row_number() OVER (PARTITION BY region, acct ORDER BY amount DESC, id) AS rn FROM ev) s WHERE rn <= 3 AND `+where)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("WHERE %s: view gives\n%s\nthe query gives\n%s", where, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if where != `region = 'nowhere'` && len(want) == 0 {
+			t.Errorf("WHERE %s: no rows; the test proves nothing", where)
 		}
 	}
 }
