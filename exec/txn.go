@@ -346,3 +346,9 @@ func RowTypes(l *TableLayout) []types.T {
 func (t *Txn) ScanRange(ctx context.Context, start, end []byte, fn func(k, v []byte) error) error {
 	return t.Snap.ScanRange(start, end, fn)
 }
+
+// ScanRangeSeek is ScanRange where fn may return a key to go on from
+// (log.Snapshot.ScanRangeSeek).
+func (t *Txn) ScanRangeSeek(ctx context.Context, start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+	return t.Snap.ScanRangeSeek(start, end, fn)
+}

@@ -269,7 +269,18 @@ type iterSource interface {
 	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
 }
 
+// ScanRangeSeek is ScanRange where fn may return a key to go on from
+// instead of the next key: the scan moves to the first key at or after
+// it (a seek of the same iterator, which costs less than a new scan).
+func (s *Snapshot) ScanRangeSeek(start, end []byte, fn func(k, v []byte) (seek []byte, err error)) error {
+	return scanRangeSeek(s.snap, start, end, fn)
+}
+
 func scanRange(src iterSource, start, end []byte, fn func(k, v []byte) error) error {
+	return scanRangeSeek(src, start, end, func(k, v []byte) ([]byte, error) { return nil, fn(k, v) })
+}
+
+func scanRangeSeek(src iterSource, start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
 	if len(start) == 0 || start[0] < NSHookFirst || start[0] > NSHookLast {
 		return fmt.Errorf("scan outside the hook namespaces: %x", start)
 	}
@@ -278,16 +289,22 @@ func scanRange(src iterSource, start, end []byte, fn func(k, v []byte) error) er
 		return err
 	}
 	defer it.Close()
-	for valid := it.First(); valid; valid = it.Next() {
+	for valid := it.First(); valid; {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		if err := fn(it.Key(), v); err != nil {
+		seek, err := fn(it.Key(), v)
+		if err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
 			return err
+		}
+		if seek != nil {
+			valid = it.SeekGE(seek)
+		} else {
+			valid = it.Next()
 		}
 	}
 	return it.Error()

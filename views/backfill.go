@@ -460,7 +460,7 @@ func (r *run) readRows(leaf *Scan, rec *backfillRecord, limit int) (rows []delta
 func (r *run) readTopRows(leaf *Scan, top *topOutput, cursor []byte, limit int) (rows []delta, next []byte, end bool, err error) {
 	end = true
 	var last []byte
-	err = top.scan(leaf.Source, r.ov.merge, cursor, nil, func(_, partEnd []byte, row exec.Row) error {
+	err = top.scan(leaf.Source, restartScan(r.ov.merge), cursor, nil, func(_, partEnd []byte, row exec.Row) error {
 		if len(rows) >= limit && !bytes.Equal(partEnd, last) {
 			next, end = last, false
 			return log.ErrStop
@@ -620,7 +620,7 @@ func (w *worker) count(ctx context.Context, view log.TableID, sources []sourceIn
 				return
 			}
 			if rec != nil && rec.TopOutput != nil {
-				err = rec.TopOutput.scan(s.id, snap.ScanRange, nil, nil, func(_, _ []byte, _ exec.Row) error { n++; return ctx.Err() })
+				err = rec.TopOutput.scan(s.id, snap.ScanRangeSeek, nil, nil, func(_, _ []byte, _ exec.Row) error { n++; return ctx.Err() })
 				break
 			}
 			start, end := OutputRange(s.id)
@@ -655,7 +655,7 @@ func ReadStatus(snap *log.Snapshot, view log.TableID) (Status, error) {
 }
 
 // readRecord reads a view's backfill record (nil when it has none).
-func readRecord(scan topScan, view log.TableID) (*backfillRecord, error) {
+func readRecord(scan func(start, end []byte, fn func(k, v []byte) error) error, view log.TableID) (*backfillRecord, error) {
 	var rec *backfillRecord
 	k := recordKey(view)
 	err := scan(k, prefixEnd(k), func(_, v []byte) error {

@@ -15,6 +15,12 @@ type RangeScanner interface {
 	ScanRange(ctx context.Context, start, end []byte, fn func(k, v []byte) error) error
 }
 
+// RangeSeeker is a RangeScanner whose scans can seek: fn returns a key
+// to go on from (nil: the next key).
+type RangeSeeker interface {
+	ScanRangeSeek(ctx context.Context, start, end []byte, fn func(k, v []byte) ([]byte, error)) error
+}
+
 // Read is the plan node that reads a view: its output rows, each as many
 // times as its multiplicity (once for a DISTINCT view).
 type Read struct {
@@ -52,7 +58,13 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		return notReady(r.View.Name, rec.status())
 	}
 	if rec != nil && rec.TopOutput != nil {
-		return r.runTop(rt, scan, rec.TopOutput, emit)
+		seek := restartScan(scan)
+		if ss, ok := rs.(RangeSeeker); ok {
+			seek = func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+				return ss.ScanRangeSeek(rt.Ctx, start, end, fn)
+			}
+		}
+		return r.runTop(rt, seek, rec.TopOutput, emit)
 	}
 	start, end := OutputRange(r.View.ID)
 	if r.Prefix != nil {

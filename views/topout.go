@@ -137,21 +137,44 @@ func (d *topOutput) partLen(k []byte) (int, error) {
 	return len(k) - len(rest), nil
 }
 
-// topScan is a range scan that stops without error at log.ErrStop: the
-// snapshot a reader holds, or the overlay of the intent being prepared.
-type topScan func(start, end []byte, fn func(k, v []byte) error) error
+// topScan walks a key range in order: fn returns a key to go on from
+// (nil: the next key), or log.ErrStop to end the walk without an error.
+type topScan func(start, end []byte, fn func(k, v []byte) (seek []byte, err error)) error
+
+// restartScan is a topScan over a plain range scan (the overlay of the
+// intent being prepared): a seek starts a new scan.
+func restartScan(scan func(start, end []byte, fn func(k, v []byte) error) error) topScan {
+	return func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+		for start != nil {
+			var next []byte
+			err := scan(start, end, func(k, v []byte) error {
+				seek, err := fn(k, v)
+				if err == nil && seek != nil {
+					next = seek
+					return log.ErrStop
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			start = next
+		}
+		return nil
+	}
+}
 
 // topSkip is how many candidates past a partition's last row a read steps
 // over before it seeks to the next partition instead: a seek costs more
 // than a few steps.
-const topSkip = 16
+const topSkip = 8
 
 // scan reads the view's rows in candidate key order, from the partition
 // at or after the key suffix from (nil: the first) to the key suffix to
-// (nil: the last), handing fn each row
-// with its candidate key's suffix and the key suffix where its partition
-// ends (the row is scratch, valid during the call). fn may end the scan
-// early with log.ErrStop: scan then returns nil.
+// (nil: the last), handing fn each row with its candidate key's suffix
+// and the key suffix where its partition ends (the row is scratch, valid
+// during the call). fn may end the scan early with log.ErrStop: scan then
+// returns nil.
 func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn func(key, partEnd []byte, row exec.Row) error) error {
 	limit := d.Offset + d.N
 	if d.N <= 0 {
@@ -165,56 +188,48 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 	start := append(append([]byte(nil), prefix...), from...)
 	row := make(exec.Row, len(d.Cols))
 	cand := make(exec.Row, len(d.Cand)+1)
-	for start != nil {
-		var part, partEnd, next []byte
-		var pos int64
-		skipped := 0
-		err := scan(start, stop, func(k, v []byte) error {
-			if part == nil || !bytes.HasPrefix(k, part) {
-				pl, err := d.partLen(k[len(prefix):])
-				if err != nil {
-					return fmt.Errorf("materialized view %d: %w", view, err)
-				}
-				part = append(part[:0], k[:len(prefix)+pl]...)
-				partEnd = prefixEnd(part)[len(prefix):]
-				pos, skipped = 0, 0
+	var part, partEnd []byte
+	var pos int64
+	skipped := 0
+	return scan(start, stop, func(k, v []byte) ([]byte, error) {
+		if part == nil || !bytes.HasPrefix(k, part) {
+			pl, err := d.partLen(k[len(prefix):])
+			if err != nil {
+				return nil, fmt.Errorf("materialized view %d: %w", view, err)
 			}
-			if pos >= limit {
-				if skipped++; skipped > topSkip {
-					next = prefixEnd(part)
-					return log.ErrStop
-				}
-				return nil
-			}
-			n, payload := decodeCounted(v)
-			if n > 0 && pos+n > d.Offset {
-				if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
-					return fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
-				}
-			}
-			for c := int64(0); c < n && pos < limit; c, pos = c+1, pos+1 {
-				if pos < d.Offset {
-					continue
-				}
-				cand[len(d.Cand)] = pos - d.Offset + 1
-				if d.ConstRank {
-					cand[len(d.Cand)] = int64(1)
-				}
-				for i, c := range d.Cols {
-					row[i] = cand[c]
-				}
-				if err := fn(k[len(prefix):], partEnd, row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+			part = append(part[:0], k[:len(prefix)+pl]...)
+			partEnd = prefixEnd(part)[len(prefix):]
+			pos, skipped = 0, 0
 		}
-		start = next
-	}
-	return nil
+		if pos >= limit {
+			if skipped++; skipped > topSkip {
+				return prefixEnd(part), nil
+			}
+			return nil, nil
+		}
+		n, payload := decodeCounted(v)
+		if n > 0 && pos+n > d.Offset {
+			if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
+				return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
+			}
+		}
+		for c := int64(0); c < n && pos < limit; c, pos = c+1, pos+1 {
+			if pos < d.Offset {
+				continue
+			}
+			cand[len(d.Cand)] = pos - d.Offset + 1
+			if d.ConstRank {
+				cand[len(d.Cand)] = int64(1)
+			}
+			for i, c := range d.Cols {
+				row[i] = cand[c]
+			}
+			if err := fn(k[len(prefix):], partEnd, row); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
 }
 
 // TopOutputKey returns the output columns that hold a view's top-N

@@ -846,3 +846,7 @@ func (r snapshotRanges) Scan(context.Context, *exec.TableLayout, []byte, func(ex
 func (r snapshotRanges) ScanRange(_ context.Context, start, end []byte, fn func(k, v []byte) error) error {
 	return r.snap.ScanRange(start, end, fn)
 }
+
+func (r snapshotRanges) ScanRangeSeek(_ context.Context, start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+	return r.snap.ScanRangeSeek(start, end, fn)
+}
