@@ -68,19 +68,9 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	}
 	start, end := OutputRange(r.View.ID)
 	if r.Prefix != nil {
-		v, err := r.Prefix.Eval(rt.Env, nil)
-		if err != nil || v == nil {
+		kp, err := r.keyPrefix(rt, rec != nil && rec.CompactKeys)
+		if err != nil || kp == nil {
 			return err
-		}
-		kp := v.([]byte)
-		if rec != nil && rec.CompactKeys {
-			ts := make([]types.T, len(r.KeyIdx))
-			for i, c := range r.KeyIdx {
-				ts[i] = r.Types[c]
-			}
-			if kp, err = recodeKey(kp, ts); err != nil {
-				return fmt.Errorf("view %s: %w", r.View.Name, err)
-			}
 		}
 		start = append(start, kp...)
 		end = prefixEnd(start)
@@ -112,6 +102,28 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 	return err
 }
 
+// keyPrefix evaluates a lookup's key prefix in the view's key encoding
+// (compact: the view's keys use compact integers); nil when a value is
+// NULL, which matches nothing.
+func (r *Read) keyPrefix(rt *exec.Runtime, compact bool) ([]byte, error) {
+	v, err := r.Prefix.Eval(rt.Env, nil)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	kp := v.([]byte)
+	if !compact {
+		return kp, nil
+	}
+	ts := make([]types.T, len(r.KeyIdx))
+	for i, c := range r.KeyIdx {
+		ts[i] = r.Types[c]
+	}
+	if kp, err = recodeKey(kp, ts); err != nil {
+		return nil, fmt.Errorf("view %s: %w", r.View.Name, err)
+	}
+	return kp, nil
+}
+
 // runTop reads a view whose rows derive from its top-N's candidates
 // (topout.go).
 func (r *Read) runTop(rt *exec.Runtime, scan topScan, top *topOutput, emit func(exec.Row) error) error {
@@ -122,19 +134,9 @@ func (r *Read) runTop(rt *exec.Runtime, scan topScan, top *topOutput, emit func(
 	// values) reads those partitions only.
 	var from, to []byte
 	if r.Prefix != nil {
-		v, err := r.Prefix.Eval(rt.Env, nil)
-		if err != nil || v == nil {
+		var err error
+		if from, err = r.keyPrefix(rt, top.Compact); err != nil || from == nil {
 			return err
-		}
-		ts := make([]types.T, len(r.KeyIdx))
-		for i, c := range r.KeyIdx {
-			ts[i] = r.Types[c]
-		}
-		from = v.([]byte)
-		if top.Compact {
-			if from, err = recodeKey(from, ts); err != nil {
-				return fmt.Errorf("view %s: %w", r.View.Name, err)
-			}
 		}
 		to = prefixEnd(from)
 	}
