@@ -683,11 +683,12 @@ func checkBounded(n views.Node) error {
 // the rows entering and leaving a partition's window are its whole delta
 // (numbering them would move every row below an insertion).
 //
-// The bound conjuncts are then dropped from the WHERE: every row the
-// top-N emits passes them (its number, 1, is within any bound that lets
-// rows through), and a view whose rows are a top-N's window under plain
-// projections is read from the top-N's state instead of storing its rows
-// (views/topout.go), which a filter above the top-N would prevent.
+// The bound conjuncts (constant rank or not) are dropped from the WHERE:
+// the top-N's N is the tightest of them, so every row it emits passes
+// them all (its number, 1 or its position up to N, is within each), and
+// a view whose rows are a top-N's window under plain projections is read
+// from the top-N's state instead of storing its rows (views/topout.go),
+// which a filter above the top-N would prevent.
 func constRanks(b *Builder, rank map[int]*views.TopN, hasWhere bool, node views.Node, out []exec.Expr) {
 	var pred exec.Expr
 	var pr *views.Project
@@ -713,30 +714,26 @@ func constRanks(b *Builder, rank map[int]*views.TopN, hasWhere bool, node views.
 				only = false
 			}
 		}
-		if pred != nil {
-			for _, c := range conjuncts(pred) {
-				if !readsColumn(c, idx) {
-					continue
-				}
-				probe := &views.TopN{N: -1}
-				boundRanks(b, c, map[int]*views.TopN{idx: probe})
-				if probe.N < 0 {
-					only = false
-				}
+		if pred == nil {
+			t.ConstRank = only
+			continue
+		}
+		var keep []exec.Expr
+		for _, c := range conjuncts(pred) {
+			if !readsColumn(c, idx) {
+				keep = append(keep, c)
+				continue
+			}
+			probe := &views.TopN{N: -1}
+			boundRanks(b, c, map[int]*views.TopN{idx: probe})
+			if probe.N < 0 {
+				// Not a bound (rn > 1, say): the number matters.
+				only = false
+				keep = append(keep, c)
 			}
 		}
-		if only {
-			t.ConstRank = true
-			if pred != nil {
-				var keep []exec.Expr
-				for _, c := range conjuncts(pred) {
-					if !readsColumn(c, idx) {
-						keep = append(keep, c)
-					}
-				}
-				pred = andAll(keep)
-			}
-		}
+		t.ConstRank = only
+		pred = andAll(keep)
 	}
 	if f != nil {
 		if pred == nil {
