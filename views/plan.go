@@ -628,14 +628,7 @@ func rowPerKey(p *Plan) []int {
 	for {
 		switch x := n.(type) {
 		case *Project:
-			for i, c := range cols {
-				cols[i] = -1
-				if c >= 0 && c < len(x.Exprs) {
-					if ref, ok := x.Exprs[c].(*exec.ColRef); ok {
-						cols[i] = ref.Idx
-					}
-				}
-			}
+			throughProject(cols, x)
 			n = x.Input
 		case *Filter:
 			n = x.Input
@@ -664,6 +657,20 @@ func rowPerKey(p *Plan) []int {
 			return at
 		default:
 			return nil
+		}
+	}
+}
+
+// throughProject maps cols, the columns of a projection's rows that
+// some output columns are, to the columns of its input's rows they are
+// (-1: not a plain column of the input).
+func throughProject(cols []int, pr *Project) {
+	for i, c := range cols {
+		cols[i] = -1
+		if c >= 0 && c < len(pr.Exprs) {
+			if ref, ok := pr.Exprs[c].(*exec.ColRef); ok {
+				cols[i] = ref.Idx
+			}
 		}
 	}
 }

@@ -72,20 +72,11 @@ func topOutputOf(p *Plan, compact bool) *topOutput {
 		if !ok {
 			break
 		}
-		for i, c := range cols {
-			if c < 0 || c >= len(pr.Exprs) {
-				return nil
-			}
-			ref, ok := pr.Exprs[c].(*exec.ColRef)
-			if !ok {
-				return nil
-			}
-			cols[i] = ref.Idx
-		}
+		throughProject(cols, pr)
 		n = pr.Input
 	}
 	t, ok := n.(*TopN)
-	if !ok || t.N < 0 || t != rootTopN(p.Root) {
+	if !ok || t.N < 0 {
 		return nil
 	}
 	width := len(t.Types)
