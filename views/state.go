@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/bits"
 	"slices"
@@ -131,6 +132,27 @@ func appendInt(buf []byte, v int64) []byte {
 		buf = append(buf, byte(u>>(8*i)))
 	}
 	return buf
+}
+
+// skipValueIn returns what follows the value that starts b, encoded by
+// appendValueIn with the same compact and type.
+func skipValueIn(b []byte, compact bool, t types.T) ([]byte, error) {
+	if compact && isInt(t) && len(b) > 0 && b[0] == 1 {
+		// The marker, appendInt's header, and the bytes it announces.
+		if len(b) < 2 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		n := int(b[1]) - 0x88
+		if b[1] < 0x88 {
+			n = 0x87 - int(b[1])
+		}
+		if n < 0 || n > 8 || len(b) < 2+n {
+			return nil, fmt.Errorf("corrupt integer in a view key: %x", b)
+		}
+		return b[2+n:], nil
+	}
+	_, rest, err := decodeValue(t, b)
+	return rest, err
 }
 
 // recodeKey re-encodes a tuple from appendTuple's encoding into a view's

@@ -3,7 +3,6 @@ package views
 import (
 	"bytes"
 	"fmt"
-	"io"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -97,33 +96,10 @@ func topOutputOf(p *Plan, compact bool) *topOutput {
 func (d *topOutput) partLen(k []byte) (int, error) {
 	rest := k
 	for _, t := range d.Part {
-		if len(rest) == 0 {
-			return 0, io.ErrUnexpectedEOF
-		}
-		if rest[0] == 0 {
-			rest = rest[1:]
-			continue
-		}
-		if d.Compact && isInt(t) {
-			if len(rest) < 2 {
-				return 0, io.ErrUnexpectedEOF
-			}
-			h := rest[1]
-			n := int(h) - 0x88
-			if h < 0x88 {
-				n = 0x87 - int(h)
-			}
-			if n < 0 || n > 8 || len(rest) < 2+n {
-				return 0, fmt.Errorf("corrupt top-N candidate key %x", k)
-			}
-			rest = rest[2+n:]
-			continue
-		}
-		_, r, err := types.DecodeKey(t, rest[1:])
-		if err != nil {
+		var err error
+		if rest, err = skipValueIn(rest, d.Compact, t); err != nil {
 			return 0, err
 		}
-		rest = r
 	}
 	return len(k) - len(rest), nil
 }
@@ -179,7 +155,9 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 	start := append(append([]byte(nil), prefix...), from...)
 	row := make(exec.Row, len(d.Cols))
 	cand := make(exec.Row, len(d.Cand)+1)
-	var part, partEnd []byte
+	// part is the current partition's prefix, end the first key after
+	// it, and partEnd end's suffix after the view's candidate prefix.
+	var part, end, partEnd []byte
 	var pos int64
 	skipped := 0
 	return scan(start, stop, func(k, v []byte) ([]byte, error) {
@@ -189,12 +167,13 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 				return nil, fmt.Errorf("materialized view %d: %w", view, err)
 			}
 			part = append(part[:0], k[:len(prefix)+pl]...)
-			partEnd = prefixEnd(part)[len(prefix):]
+			end = prefixEnd(part)
+			partEnd = end[len(prefix):]
 			pos, skipped = 0, 0
 		}
 		if pos >= limit {
 			if skipped++; skipped > topSkip {
-				return prefixEnd(part), nil
+				return end, nil
 			}
 			return nil, nil
 		}
