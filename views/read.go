@@ -10,14 +10,10 @@ import (
 	"github.com/strand-db/strand/sql/types"
 )
 
-// RangeScanner reads raw state ranges: the transaction's snapshot.
+// RangeScanner reads raw state ranges: the transaction's snapshot. In
+// ScanRangeSeek, fn returns a key to go on from (nil: the next key).
 type RangeScanner interface {
 	ScanRange(ctx context.Context, start, end []byte, fn func(k, v []byte) error) error
-}
-
-// RangeSeeker is a RangeScanner whose scans can seek: fn returns a key
-// to go on from (nil: the next key).
-type RangeSeeker interface {
 	ScanRangeSeek(ctx context.Context, start, end []byte, fn func(k, v []byte) ([]byte, error)) error
 }
 
@@ -58,11 +54,8 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		return notReady(r.View.Name, rec.status())
 	}
 	if rec != nil && rec.TopOutput != nil {
-		seek := restartScan(scan)
-		if ss, ok := rs.(RangeSeeker); ok {
-			seek = func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
-				return ss.ScanRangeSeek(rt.Ctx, start, end, fn)
-			}
+		seek := func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+			return rs.ScanRangeSeek(rt.Ctx, start, end, fn)
 		}
 		return r.runTop(rt, seek, rec.TopOutput, emit)
 	}
