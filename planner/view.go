@@ -84,7 +84,10 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		for _, c := range cols {
 			ids = append(ids, strconv.FormatUint(uint64(sv.Columns[c].ID), 10))
 		}
-		td.Options = map[string]string{optTopPartition: strings.Join(ids, ",")}
+		if td.Options == nil {
+			td.Options = map[string]string{}
+		}
+		td.Options[optTopPartition] = strings.Join(ids, ",")
 	}
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
