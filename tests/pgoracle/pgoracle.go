@@ -375,7 +375,15 @@ func StartT(t testing.TB) *Server {
 // Connect opens a connection as the superuser, closed when the test ends.
 func (s *Server) Connect(t testing.TB) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(context.Background(), s.DSN())
+	return Dial(t, s.DSN())
+}
+
+// Dial opens a pgx connection to dsn (this server, or Strand:
+// strandtest's Connect), failing t if it cannot; the connection is closed
+// when the test ends.
+func Dial(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

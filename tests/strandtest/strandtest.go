@@ -26,6 +26,7 @@ import (
 	strandlog "github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/pgwire"
 	"github.com/strand-db/strand/sql/session"
+	"github.com/strand-db/strand/tests/pgoracle"
 )
 
 // Server is an in-process Strand.
@@ -90,12 +91,7 @@ func (s *Server) DSN() string {
 // Connect opens a pgx connection closed at the end of the test.
 func (s *Server) Connect(t testing.TB) *pgx.Conn {
 	t.Helper()
-	c, err := pgx.Connect(context.Background(), s.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgoracle.Dial(t, s.DSN())
 }
 
 // Stop shuts the server down and closes the log.
