@@ -22,11 +22,7 @@ import (
 // key (all its rows form one ordered stream), and UPDATE and DELETE refuse
 // it.
 func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, error) {
-	schema := st.Name.Schema
-	if schema == "" {
-		schema = b.searchPath[0]
-	}
-	td := &log.TableDesc{Schema: schema, Name: st.Name.Name, Kind: log.Keyed}
+	td := &log.TableDesc{Schema: b.CreationSchema(st.Name.Schema), Name: st.Name.Name, Kind: log.Keyed}
 	sv := log.SchemaVersion{Version: 1}
 	seen := map[string]bool{}
 	for _, cd := range st.Columns {
@@ -136,6 +132,22 @@ func ParseStored(text string) (ast.ExprNode, error) {
 		return nil, fmt.Errorf("stored expression %q: %w", text, err)
 	}
 	return stmt.(*ast.SelectStmt).Fields.Fields[0].Expr, nil
+}
+
+// CreationSchema is the schema a CREATE of a relation in schema (empty
+// when the name is unqualified) puts it in: the first of the search path.
+func (b *Builder) CreationSchema(schema string) string {
+	if schema == "" {
+		return b.searchPath[0]
+	}
+	return schema
+}
+
+// Taken reports whether a CREATE of n would find its name in use, which
+// PostgreSQL checks before the definition.
+func (b *Builder) Taken(n sql.ObjectName) bool {
+	_, ok := b.cat.Lookup(b.CreationSchema(n.Schema), n.Name)
+	return ok
 }
 
 // AlterTable turns ALTER TABLE into a catalog change: a new schema

@@ -28,11 +28,7 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	schema := st.Name.Schema
-	if schema == "" {
-		schema = b.searchPath[0]
-	}
-	td := &log.TableDesc{Schema: schema, Name: st.Name.Name, Kind: log.View, Definition: st.QueryText}
+	td := &log.TableDesc{Schema: b.CreationSchema(st.Name.Schema), Name: st.Name.Name, Kind: log.View, Definition: st.QueryText}
 	sv := log.SchemaVersion{Version: 1}
 	names := p.names
 	if len(st.Columns) > 0 {

@@ -80,7 +80,14 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
 	})
 	if to < len(sp.toks) {
-		return nil, sp.unsupported(sp.toks[to], "WITH [NO] DATA")
+		// WITH DATA is what every view is; WITH NO DATA is refused.
+		sp.i = to
+		if err := sp.withData(); err != nil {
+			return nil, err
+		}
+		if err := sp.end(); err != nil {
+			return nil, err
+		}
 	}
 	if from >= to {
 		return nil, sp.syntaxErr(sp.peek())
@@ -90,6 +97,42 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 	}
 	st.QueryText = sp.src[sp.toks[from].Pos:sp.toks[to-1].End]
 	return st, nil
+}
+
+// refresh parses REFRESH MATERIALIZED VIEW [CONCURRENTLY] name
+// [WITH [NO] DATA]. Views are maintained inside every write, so a refresh
+// has nothing to do, concurrently or not.
+func (sp *stmtParser) refresh() (Statement, error) {
+	sp.next()
+	if err := sp.expectWords("materialized", "view"); err != nil {
+		return nil, err
+	}
+	st := &RefreshMaterializedView{Concurrently: sp.accept("concurrently")}
+	var err error
+	if st.Name, err = sp.objectName(); err != nil {
+		return nil, err
+	}
+	if sp.peek().is("with") {
+		if err := sp.withData(); err != nil {
+			return nil, err
+		}
+	}
+	return st, sp.end()
+}
+
+// withData reads the WITH DATA that ends CREATE and REFRESH MATERIALIZED
+// VIEW. WITH NO DATA (an unpopulated view, unreadable until refreshed)
+// has no counterpart: a view is populated from its creation on.
+func (sp *stmtParser) withData() error {
+	if err := sp.expect("with"); err != nil {
+		return err
+	}
+	if no := sp.peek(); no.is("no") {
+		return errAt(sp.src, no.Pos, pgerr.FeatureNotSupported, "WITH NO DATA is not supported").
+			WithDetail("Materialized views are maintained inside every write: a view is populated from its creation on.").
+			WithHint("Omit WITH NO DATA.")
+	}
+	return sp.expect("data")
 }
 
 // createTable parses CREATE TABLE itself: column types are PostgreSQL's,

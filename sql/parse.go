@@ -231,11 +231,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "alter":
 		return sp.alter()
 	case "refresh":
-		sp.next()
-		if err := sp.expectWords("materialized", "view"); err != nil {
-			return nil, err
-		}
-		return named(sp, sp.objectName, func(n ObjectName) Statement { return &RefreshMaterializedView{Name: n} })
+		return sp.refresh()
 	case "show":
 		return sp.show()
 	case "set":

@@ -224,10 +224,13 @@ type CreateMaterializedView struct {
 	QueryText   string            // the original text of the query
 }
 
-// RefreshMaterializedView is REFRESH MATERIALIZED VIEW name.
+// RefreshMaterializedView is REFRESH MATERIALIZED VIEW [CONCURRENTLY] name.
 type RefreshMaterializedView struct {
 	Info
 	Name ObjectName
+	// Concurrently is REFRESH ... CONCURRENTLY, accepted like the plain
+	// form (neither has anything to do).
+	Concurrently bool
 }
 
 // Role is CREATE/ALTER ROLE or USER.

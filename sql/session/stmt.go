@@ -109,6 +109,13 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Explain:
 		return s.explain(x, params)
 	case *sql.CreateTable:
+		// Without IF NOT EXISTS, PostgreSQL finds a taken name after the
+		// columns, and so does the catalog change.
+		if x.IfNotExists {
+			if skip, _ := s.checkCreate(x.Name, true); skip {
+				return nil, "CREATE TABLE", nil
+			}
+		}
 		return nil, "CREATE TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateTable(x) })
 	case *sql.AlterTable:
 		return nil, "ALTER TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.AlterTable(x) })
@@ -117,6 +124,7 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Drop:
 		switch x.Kind {
 		case sql.ObjTable, sql.ObjMaterializedView:
+			s.noticeMissing(x)
 			return nil, "DROP " + string(x.Kind), s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.DropTables(x) })
 		case sql.ObjSchema:
 			return nil, "DROP SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.DropSchemas(x), nil })
@@ -162,12 +170,20 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Deallocate:
 		return nil, "DEALLOCATE", nil
 	case *sql.CreateMaterializedView:
+		if skip, err := s.checkCreate(x.Name, x.IfNotExists); skip || err != nil {
+			return nil, "CREATE MATERIALIZED VIEW", err
+		}
 		if err := s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateView(x) }); err != nil {
 			return nil, "", err
 		}
 		// The view backfills while writes go on; CREATE returns when it
-		// is live (views.go).
-		return nil, "CREATE MATERIALIZED VIEW", s.awaitView(ctx, x)
+		// is live (views.go), with PostgreSQL's tag: SELECT and the
+		// view's row count.
+		if err := s.awaitView(ctx, x); err != nil {
+			return nil, "", err
+		}
+		n, err := s.createdViewRows(ctx, x)
+		return nil, "SELECT " + strconv.FormatInt(n, 10), err
 	case *sql.RefreshMaterializedView:
 		// Views are maintained inside every write: always fresh.
 		b := s.builder(s.catalog(), nil)
@@ -176,11 +192,44 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 			return nil, "", err
 		}
 		if td.Kind != log.View {
-			return nil, "", pgerr.New(pgerr.WrongObjectType, "%q is not a materialized view", x.Name.Name)
+			// PostgreSQL's SQLSTATE for this, as its differential test shows.
+			return nil, "", pgerr.New(pgerr.FeatureNotSupported, "%q is not a materialized view", x.Name.Name)
 		}
 		return nil, "REFRESH MATERIALIZED VIEW", nil
 	}
 	return nil, "", pgerr.New(pgerr.FeatureNotSupported, "%s is not supported yet", statementName(st))
+}
+
+// checkCreate checks a CREATE TABLE or MATERIALIZED VIEW's name before
+// its definition, as PostgreSQL does: a name in use fails with 42P07
+// (not with what may be wrong in the definition), and under IF NOT EXISTS
+// the statement is skipped with a notice saying so. The catalog change
+// checks again, for a CREATE that races this one.
+func (s *Session) checkCreate(n sql.ObjectName, ifNotExists bool) (skip bool, err error) {
+	if !s.builder(s.catalog(), nil).Taken(n) {
+		return false, nil
+	}
+	if !ifNotExists {
+		return false, pgerr.New(pgerr.DuplicateTable, "relation %q already exists", n.Name)
+	}
+	s.info.Client.Notice(&pgerr.Error{Code: pgerr.DuplicateTable, Severity: pgerr.SeverityNotice,
+		Message: fmt.Sprintf("relation %q already exists, skipping", n.Name)})
+	return true, nil
+}
+
+// noticeMissing sends DROP ... IF EXISTS's notice for each name that is
+// not there, as PostgreSQL does.
+func (s *Session) noticeMissing(x *sql.Drop) {
+	if !x.IfExists {
+		return
+	}
+	b := s.builder(s.catalog(), nil)
+	for _, n := range x.Names {
+		if _, err := b.LookupTable(n.Schema, n.Name); err != nil {
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.SuccessfulCompletion, Severity: pgerr.SeverityNotice,
+				Message: fmt.Sprintf("%s %q does not exist, skipping", strings.ToLower(string(x.Kind)), n.Name)})
+		}
+	}
 }
 
 func statementName(st sql.Statement) string {

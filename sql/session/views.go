@@ -95,6 +95,37 @@ func (s *Session) awaitView(ctx context.Context, st *sql.CreateMaterializedView)
 	}
 }
 
+// createdViewRows counts the rows of a view CREATE just made, for the
+// command tag. Outside a transaction block the view is live and is read;
+// inside one it exists only at COMMIT, and its definition is counted over
+// the transaction's snapshot instead.
+func (s *Session) createdViewRows(ctx context.Context, st *sql.CreateMaterializedView) (int64, error) {
+	from := st.Name.String()
+	if s.txn != nil {
+		from = "(" + st.QueryText + ") AS v"
+	}
+	stmts, err := sql.Parse("SELECT count(*) FROM " + from)
+	if err != nil {
+		return 0, err
+	}
+	p, err := s.prepare(stmts[0], nil)
+	if err != nil {
+		return 0, err
+	}
+	rows, _, err := s.execStatement(ctx, p, nil)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for r, err := range rows {
+		if err != nil {
+			return 0, err
+		}
+		n, _ = r[0].(int64)
+	}
+	return n, nil
+}
+
 // relStrandViews is pg_catalog.strand_views: every materialized view with
 // its backfill state (backfilling, live, failed) and progress. rows_total
 // is the size of the sources when the backfill started (an estimate:

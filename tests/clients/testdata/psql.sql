@@ -15,6 +15,10 @@ SELECT id, owner, balance, opened, _version FROM accounts ORDER BY id;
 \d events
 \d balances
 \d+ balances
+REFRESH MATERIALIZED VIEW CONCURRENTLY balances;
+CREATE MATERIALIZED VIEW IF NOT EXISTS balances AS SELECT 1;
+CREATE TABLE IF NOT EXISTS accounts (id int);
+DROP MATERIALIZED VIEW IF EXISTS no_such_view;
 \d
 SELECT current_database(), current_schema(), current_user, session_user;
 SELECT 'accounts'::regclass = c.oid AS same, c.oid::regclass::text AS name FROM pg_class c WHERE c.relname = 'accounts';
