@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -211,6 +213,9 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 					}
 					return pgerr.New(pgerr.DuplicateColumn, "column %q of relation %q already exists", col.Name, nt.Name)
 				}
+				if err := checkNoViewReads(c, cur, a); err != nil {
+					return err
+				}
 				nt.NextColID++
 				col.ID = nt.NextColID
 				sv.Columns = append(sv.Columns, col)
@@ -221,6 +226,9 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 						continue
 					}
 					return pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", a.Name, nt.Name)
+				}
+				if err := checkNoViewReads(c, cur, a); err != nil {
+					return err
 				}
 				for _, k := range sv.Key {
 					if k == sv.Columns[i].ID {
@@ -239,8 +247,14 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 				if find(a.NewName) >= 0 {
 					return pgerr.New(pgerr.DuplicateColumn, "column %q of relation %q already exists", a.NewName, nt.Name)
 				}
+				if err := checkNoViewReads(c, cur, a); err != nil {
+					return err
+				}
 				sv.Columns[i].Name = a.NewName
 			case sql.AlterRenameTable:
+				if err := checkNoViewReads(c, cur, a); err != nil {
+					return err
+				}
 				nt.Name = a.NewName
 			case sql.AlterSetOptions, sql.AlterResetOptions:
 				if err := setTableOptions(&nt, a); err != nil {
@@ -294,21 +308,55 @@ func dropWithDependents(c *log.Catalog, id log.TableID, cascade bool) error {
 	if !ok {
 		return nil // already dropped by an earlier cascade
 	}
-	for _, other := range c.SortedTables() {
-		for _, dep := range other.DependsOn {
-			if dep != id {
-				continue
-			}
-			if !cascade {
-				return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", t.Name, other.Name).
-					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
-			}
-			if err := dropWithDependents(c, other.ID, true); err != nil {
-				return err
-			}
+	for _, other := range dependents(c, id) {
+		if !cascade {
+			return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", t.Name, other.Name).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+		}
+		if err := dropWithDependents(c, other.ID, true); err != nil {
+			return err
 		}
 	}
 	return c.DropTable(id)
+}
+
+// dependents are the materialized views that read table id, by name.
+func dependents(c *log.Catalog, id log.TableID) []*log.TableDesc {
+	var out []*log.TableDesc
+	for _, other := range c.SortedTables() {
+		if slices.Contains(other.DependsOn, id) {
+			out = append(out, other)
+		}
+	}
+	return out
+}
+
+// checkNoViewReads refuses a change of a table's columns or name while a
+// materialized view reads the table. A view's state holds rows in the
+// shape of the table's columns (a join's sides, top-N candidates, a
+// SELECT *), and its definition names the table and columns as written:
+// after such a change the recompiled view would no longer match its state
+// (PostgreSQL's views follow renames and stop a DROP COLUMN the view uses;
+// here the view is dropped and created again).
+func checkNoViewReads(c *log.Catalog, t *log.TableDesc, a sql.AlterAction) error {
+	deps := dependents(c, t.ID)
+	if len(deps) == 0 {
+		return nil
+	}
+	what := "alter table " + strconv.Quote(t.Name)
+	switch a.Kind {
+	case sql.AlterAddColumn:
+		what = fmt.Sprintf("add column %q to table %q", a.Column.Name, t.Name)
+	case sql.AlterDropColumn:
+		what = fmt.Sprintf("drop column %q of table %q", a.Name, t.Name)
+	case sql.AlterRenameColumn:
+		what = fmt.Sprintf("rename column %q of table %q", a.Name, t.Name)
+	case sql.AlterRenameTable:
+		what = fmt.Sprintf("rename table %q", t.Name)
+	}
+	return pgerr.New(pgerr.DependentObjectsStillExist, "cannot %s because materialized view %q depends on it", what, deps[0].Name).
+		WithDetail("A materialized view keeps its state in the shape of the columns of the tables it reads.").
+		WithHint("Drop the materialized view, alter the table, then create the view again.")
 }
 
 // CreateSchema and DropSchemas change the schema list.
