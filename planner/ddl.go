@@ -162,6 +162,11 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 		}
 		return nil, err
 	}
+	if td.Kind == log.View {
+		// A view's columns are its query's (ALTER MATERIALIZED VIEW is
+		// not supported either).
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a table", td.Name)
+	}
 	id := td.ID
 	actions := st.Actions
 	var newCols []log.Column

@@ -210,6 +210,11 @@ func (sp *stmtParser) statement() (Statement, error) {
 		return sp.query()
 	case "values":
 		return nil, sp.unsupported(tok, "VALUES as a statement")
+	case "truncate":
+		// Every key is a stream: emptying a table is a delete event per
+		// key, which DELETE writes (and views follow).
+		return nil, errAt(sp.src, tok.Pos, pgerr.FeatureNotSupported, "TRUNCATE is not supported").
+			WithHint("Use DELETE FROM the table (materialized views follow it).")
 	case "insert":
 		return sp.insert()
 	case "update":

@@ -53,6 +53,11 @@ func TestAlterTableReadByView(t *testing.T) {
 			t.Errorf("%s: got %v, want 2BP01 naming the materialized view", q, err)
 		}
 	}
+	// A view is no table to alter.
+	var pe *pgconn.PgError
+	if err := exec(`ALTER TABLE oj ADD COLUMN q int`); !errors.As(err, &pe) || pe.Code != "42809" {
+		t.Errorf("ALTER TABLE of a view: got %v, want 42809", err)
+	}
 	// What is not a column change still runs, on a table views read too.
 	for _, q := range []string{
 		`ALTER TABLE o SET (notify = 'true')`,
