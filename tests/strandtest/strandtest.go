@@ -319,6 +319,28 @@ func CopyTable(t testing.TB, from, to *pgx.Conn, table string, cols []string) {
 	}
 }
 
+// ExecAll runs each statement on c and fails the test at the first error.
+func ExecAll(t testing.TB, c *pgx.Conn, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := c.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// ViewMatchesQuery reports an error unless view name holds the rows query
+// gives on the same server (c), and returns the view's rows.
+func ViewMatchesQuery(t testing.TB, c *pgx.Conn, name, query string) []string {
+	t.Helper()
+	want := SortedRows(t, c, query)
+	got := SortedRows(t, c, "SELECT * FROM "+name)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("view %s has %d rows, its query (%s) gives %d\n%s", name, len(got), query, len(want), RowsDiff(got, want))
+	}
+	return got
+}
+
 // MatchView creates view name (query def) in PostgreSQL (pc), over the base
 // rows it was given, and reports an error unless Strand's view of that name
 // (c) holds the same rows and is not empty. Views over views come after
