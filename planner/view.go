@@ -85,6 +85,12 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		}
 		td.Options[optTopPartition] = strings.Join(ids, ",")
 	}
+	if p.plan.FloatSums() {
+		if td.Options == nil {
+			td.Options = map[string]string{}
+		}
+		td.Options[optFloatSums] = "exact"
+	}
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
 	return func(c *log.Catalog) error {
@@ -126,6 +132,9 @@ func (b *Builder) CompileView(td *log.TableDesc) (*views.Plan, error) {
 		return nil, err
 	}
 	vp.plan.View = td.ID
+	if td.Options[optFloatSums] == "exact" {
+		vp.plan.ExactFloatSums()
+	}
 	return vp.plan, nil
 }
 
@@ -231,6 +240,11 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // candidates in partition order (views.TopOutputKey): lookups by them
 // read one partition.
 const optTopPartition = "top_partition"
+
+// optFloatSums is "exact" in the options of a view whose sums and
+// averages of float4/float8 keep their running sums exactly
+// (views/floatsum.go); views made before keep float8 sums.
+const optFloatSums = "float_sums"
 
 // viewRead is the plan node reading a view.
 func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {

@@ -35,6 +35,9 @@ func aggStateTypes(a Agg) []types.T {
 	case AggCount, AggCountDistinct:
 		return []types.T{tInt8}
 	case AggSum, AggAvg:
+		if a.ExactFloat {
+			return floatSumStateTypes
+		}
 		if isFloat(a.Arg.Type()) {
 			return []types.T{tInt8, tFloat8}
 		}
@@ -51,7 +54,7 @@ func aggStateWidth(a Agg) int {
 	case AggCount, AggCountDistinct:
 		return 1
 	case AggSum, AggAvg, AggBoolAnd, AggBoolOr:
-		return 2
+		return len(aggStateTypes(a))
 	}
 	return 0
 }
@@ -164,7 +167,11 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 		case AggSum, AggAvg:
 			if v != nil {
 				state[f] = state[f].(int64) + w
-				if isFloat(a.Arg.Type()) {
+				if a.ExactFloat {
+					if err := addFloat(state[f+1:f+floatSumWidth], v.(float64), w); err != nil {
+						return err
+					}
+				} else if isFloat(a.Arg.Type()) {
 					state[f+1] = state[f+1].(float64) + float64(w)*v.(float64)
 				} else {
 					sum := new(apd.Decimal)
@@ -393,6 +400,7 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 	f := ng + 1
 	for ai, a := range p.Aggs {
 		var v types.Datum
+		var err error
 		switch a.Kind {
 		case AggCountStar:
 			v = rows
@@ -400,11 +408,21 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			v = state[f]
 		case AggSum:
 			if state[f].(int64) > 0 {
-				v = sumResult(a, state[f+1])
+				if a.ExactFloat {
+					if v, err = floatSum(state[f+1:f+floatSumWidth], a.Ret, 0); err != nil {
+						return nil, err
+					}
+				} else {
+					v = sumResult(a, state[f+1])
+				}
 			}
 		case AggAvg:
 			if n := state[f].(int64); n > 0 {
-				if isFloat(a.Arg.Type()) {
+				if a.ExactFloat {
+					if v, err = floatSum(state[f+1:f+floatSumWidth], a.Ret, n); err != nil {
+						return nil, err
+					}
+				} else if isFloat(a.Arg.Type()) {
 					v = state[f+1].(float64) / float64(n)
 				} else {
 					var nd apd.Decimal

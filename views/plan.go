@@ -749,6 +749,44 @@ type Agg struct {
 	// Ret is the result type (int8 for counts, the sum/avg type PostgreSQL
 	// gives, the argument type for min/max).
 	Ret types.T
+	// ExactFloat: a sum or avg of float4/float8 keeps its running sum
+	// exactly (floatsum.go). Views created before it keep a float8 sum,
+	// which a retraction of a large value wipes out (1e20 + 0.6 - 1e20
+	// is 0).
+	ExactFloat bool
+}
+
+// FloatSums reports whether the plan has a sum or avg over float4 or
+// float8.
+func (p *Plan) FloatSums() bool {
+	found := false
+	p.eachAgg(func(a *Agg) { found = found || a.floatSum() })
+	return found
+}
+
+// ExactFloatSums makes the plan's float sums and averages keep their
+// running sums exactly; call it before the plan is used.
+func (p *Plan) ExactFloatSums() {
+	p.eachAgg(func(a *Agg) { a.ExactFloat = a.floatSum() })
+}
+
+func (p *Plan) eachAgg(fn func(*Agg)) {
+	var walk func(Node)
+	walk = func(n Node) {
+		if x, ok := n.(*Aggregate); ok {
+			for i := range x.Aggs {
+				fn(&x.Aggs[i])
+			}
+		}
+		for _, c := range n.children() {
+			walk(c)
+		}
+	}
+	walk(p.Root)
+}
+
+func (a *Agg) floatSum() bool {
+	return (a.Kind == AggSum || a.Kind == AggAvg) && isFloat(a.Arg.Type())
 }
 
 // freshRows reports whether a node emits base-table rows unchanged (a
