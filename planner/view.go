@@ -85,11 +85,11 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		}
 		td.Options[optTopPartition] = strings.Join(ids, ",")
 	}
-	if p.plan.FloatSums() {
+	if p.plan.ExactSums() {
 		if td.Options == nil {
 			td.Options = map[string]string{}
 		}
-		td.Options[optFloatSums] = "exact"
+		td.Options[optExactSums] = "true"
 	}
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
@@ -132,8 +132,8 @@ func (b *Builder) CompileView(td *log.TableDesc) (*views.Plan, error) {
 		return nil, err
 	}
 	vp.plan.View = td.ID
-	if td.Options[optFloatSums] == "exact" {
-		vp.plan.ExactFloatSums()
+	if td.Options[optExactSums] == "true" {
+		vp.plan.KeepExactSums()
 	}
 	return vp.plan, nil
 }
@@ -241,10 +241,10 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // read one partition.
 const optTopPartition = "top_partition"
 
-// optFloatSums is "exact" in the options of a view whose sums and
-// averages of float4/float8 keep their running sums exactly
-// (views/floatsum.go); views made before keep float8 sums.
-const optFloatSums = "float_sums"
+// optExactSums is "true" in the options of a view whose sums and
+// averages of float4, float8 and numeric keep exact states
+// (views/exactsum.go); views made before keep float8 or numeric sums.
+const optExactSums = "exact_sums"
 
 // viewRead is the plan node reading a view.
 func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {

@@ -35,8 +35,8 @@ func aggStateTypes(a Agg) []types.T {
 	case AggCount, AggCountDistinct:
 		return []types.T{tInt8}
 	case AggSum, AggAvg:
-		if a.ExactFloat {
-			return floatSumStateTypes
+		if a.Exact {
+			return exactSumStateTypes
 		}
 		if isFloat(a.Arg.Type()) {
 			return []types.T{tInt8, tFloat8}
@@ -167,8 +167,8 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 		case AggSum, AggAvg:
 			if v != nil {
 				state[f] = state[f].(int64) + w
-				if a.ExactFloat {
-					if err := addFloat(state[f+1:f+floatSumWidth], v.(float64), w); err != nil {
+				if a.Exact {
+					if err := addExact(state[f+1:f+exactSumWidth], v, w); err != nil {
 						return err
 					}
 				} else if isFloat(a.Arg.Type()) {
@@ -408,35 +408,21 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			v = state[f]
 		case AggSum:
 			if state[f].(int64) > 0 {
-				if a.ExactFloat {
-					if v, err = floatSum(state[f+1:f+floatSumWidth], a.Ret, 0); err != nil {
-						return nil, err
-					}
+				if a.Exact {
+					v, err = exactResult(state[f+1:f+exactSumWidth], a.Ret, 0)
 				} else {
 					v = sumResult(a, state[f+1])
 				}
 			}
 		case AggAvg:
 			if n := state[f].(int64); n > 0 {
-				if a.ExactFloat {
-					if v, err = floatSum(state[f+1:f+floatSumWidth], a.Ret, n); err != nil {
-						return nil, err
-					}
-				} else if isFloat(a.Arg.Type()) {
+				switch {
+				case a.Exact:
+					v, err = exactResult(state[f+1:f+exactSumWidth], a.Ret, n)
+				case isFloat(a.Arg.Type()):
 					v = state[f+1].(float64) / float64(n)
-				} else {
-					var nd apd.Decimal
-					nd.SetInt64(n)
-					sum := state[f+1].(*apd.Decimal)
-					q := new(apd.Decimal)
-					scale := exec.NumericDivScale(sum, &nd)
-					if _, err := numericCtx.Quo(q, sum, &nd); err != nil {
-						return nil, err
-					}
-					if _, err := numericCtx.Quantize(q, q, -scale); err != nil {
-						return nil, err
-					}
-					v = q
+				default:
+					v, err = numericAvg(state[f+1].(*apd.Decimal), n)
 				}
 			}
 		case AggMin, AggMax:
@@ -466,6 +452,9 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 				v = state[f+1].(int64) > 0
 			}
 		}
+		if err != nil {
+			return nil, err
+		}
 		agg[ng+ai] = v
 		f += aggStateWidth(a)
 	}
@@ -478,6 +467,44 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 	out, err := evalInto(p.scratch.out[slot], env, p.Output, agg)
 	p.scratch.out[slot] = out
 	return out, err
+}
+
+// numericAvg is avg()'s numeric result: sum / n at PostgreSQL's scale.
+func numericAvg(sum *apd.Decimal, n int64) (*apd.Decimal, error) {
+	nd := apd.New(n, 0)
+	q := new(apd.Decimal)
+	scale := exec.NumericDivScale(sum, nd)
+	if _, err := numericCtx.Quo(q, sum, nd); err != nil {
+		return nil, err
+	}
+	if _, err := numericCtx.Quantize(q, q, -scale); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// exactResult is the result of a sum (n 0) or avg over n rows kept in an
+// exact state (exactsum.go).
+func exactResult(st []types.Datum, ret types.T, n int64) (types.Datum, error) {
+	if v, ok := special(st, ret); ok {
+		return v, nil
+	}
+	if isFloat(ret) {
+		sum := st[0].(*apd.Decimal)
+		if n > 0 {
+			q := new(apd.Decimal)
+			if _, err := numericCtx.Quo(q, sum, apd.New(n, 0)); err != nil {
+				return nil, err
+			}
+			sum = q
+		}
+		return floatResult(sum, ret)
+	}
+	sum, err := numericSum(st)
+	if err != nil || n == 0 {
+		return sum, err
+	}
+	return numericAvg(sum, n)
 }
 
 // sumResult converts the exact running sum to sum()'s result type.

@@ -749,25 +749,26 @@ type Agg struct {
 	// Ret is the result type (int8 for counts, the sum/avg type PostgreSQL
 	// gives, the argument type for min/max).
 	Ret types.T
-	// ExactFloat: a sum or avg of float4/float8 keeps its running sum
-	// exactly (floatsum.go). Views created before it keep a float8 sum,
-	// which a retraction of a large value wipes out (1e20 + 0.6 - 1e20
-	// is 0).
-	ExactFloat bool
+	// Exact: a sum or avg of float4, float8 or numeric keeps an exact
+	// running sum with its infinities and NaNs counted apart
+	// (exactsum.go). Views created before it keep a float8 or numeric
+	// sum, which a retraction of a large value, a NaN or an infinity
+	// leaves wrong.
+	Exact bool
 }
 
-// FloatSums reports whether the plan has a sum or avg over float4 or
-// float8.
-func (p *Plan) FloatSums() bool {
+// ExactSums reports whether the plan has a sum or avg that keeps an exact
+// state when told to (of float4, float8 or numeric).
+func (p *Plan) ExactSums() bool {
 	found := false
-	p.eachAgg(func(a *Agg) { found = found || a.floatSum() })
+	p.eachAgg(func(a *Agg) { found = found || a.exactSum() })
 	return found
 }
 
-// ExactFloatSums makes the plan's float sums and averages keep their
-// running sums exactly; call it before the plan is used.
-func (p *Plan) ExactFloatSums() {
-	p.eachAgg(func(a *Agg) { a.ExactFloat = a.floatSum() })
+// KeepExactSums makes the plan's sums and averages of float4, float8 and
+// numeric keep exact states; call it before the plan is used.
+func (p *Plan) KeepExactSums() {
+	p.eachAgg(func(a *Agg) { a.Exact = a.exactSum() })
 }
 
 func (p *Plan) eachAgg(fn func(*Agg)) {
@@ -783,10 +784,6 @@ func (p *Plan) eachAgg(fn func(*Agg)) {
 		}
 	}
 	walk(p.Root)
-}
-
-func (a *Agg) floatSum() bool {
-	return (a.Kind == AggSum || a.Kind == AggAvg) && isFloat(a.Arg.Type())
 }
 
 // freshRows reports whether a node emits base-table rows unchanged (a
