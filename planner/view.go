@@ -3,6 +3,7 @@ package planner
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -68,9 +69,10 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		sv.Key = key
 	}
 	td.Versions = []log.SchemaVersion{sv}
+	opts := map[string]string{}
 	if p.plan.Distinct {
 		// Readers show each row once; the state keeps multiplicities.
-		td.Options = map[string]string{"distinct": "true"}
+		opts["distinct"] = "true"
 	}
 	if cols := views.TopOutputKey(p.plan); cols != nil {
 		// A top-N view read from its candidates is ordered by its
@@ -80,16 +82,22 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		for _, c := range cols {
 			ids = append(ids, strconv.FormatUint(uint64(sv.Columns[c].ID), 10))
 		}
-		if td.Options == nil {
-			td.Options = map[string]string{}
-		}
-		td.Options[optTopPartition] = strings.Join(ids, ",")
+		opts[optTopPartition] = strings.Join(ids, ",")
+	}
+	// The view's expressions evaluate as in the creating session, as a
+	// PostgreSQL REFRESH by it would: date_trunc('day', ts) buckets by
+	// its TimeZone's days, and its DateStyle reads date literals.
+	if loc := b.settings.Location; loc != nil && loc != time.UTC {
+		opts[OptViewTimeZone] = loc.String()
+	}
+	if ds := b.settings.DateStyle; ds != "" && ds != types.DefaultSettings().DateStyle {
+		opts[OptViewDateStyle] = ds
 	}
 	if p.plan.ExactSums() {
-		if td.Options == nil {
-			td.Options = map[string]string{}
-		}
-		td.Options[optExactSums] = "true"
+		opts[optExactSums] = "true"
+	}
+	if len(opts) > 0 {
+		td.Options = opts
 	}
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
@@ -240,6 +248,14 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // candidates in partition order (views.TopOutputKey): lookups by them
 // read one partition.
 const optTopPartition = "top_partition"
+
+// OptViewTimeZone and OptViewDateStyle, in a view's options, are the
+// TimeZone and DateStyle of the session that created it, when not the
+// defaults: its expressions evaluate with them (session.CompileView).
+const (
+	OptViewTimeZone  = "timezone"
+	OptViewDateStyle = "datestyle"
+)
 
 // optExactSums is "true" in the options of a view whose sums and
 // averages of float4, float8 and numeric keep exact states

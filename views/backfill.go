@@ -217,7 +217,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 		}
 	}
 	for _, p := range fresh {
-		r.p = p
+		r.use(p)
 		clear(r.out)
 		for _, a := range p.ungrouped {
 			if err := r.initUngrouped(a); err != nil {

@@ -331,9 +331,23 @@ type run struct {
 type decodedChange struct{ before, after exec.Row }
 
 func newRun(ov *overlay, c *compiled, m *Maintainer) *run {
-	return &run{ov: ov, env: &exec.Env{Settings: types.DefaultSettings()}, c: c, m: m, out: map[log.TableID][]delta{},
+	return &run{ov: ov, env: &exec.Env{Settings: defaultSettings}, c: c, m: m, out: map[log.TableID][]delta{},
 		decoded: map[*log.Change]decodedChange{}, recs: map[log.TableID]*backfillRecord{}, windows: map[string]int{}}
 }
+
+// use makes p the plan the run works on, its expressions evaluating
+// with p's settings.
+func (r *run) use(p *Plan) {
+	r.p = p
+	if p.Settings != nil {
+		r.env.Settings = p.Settings
+	} else {
+		r.env.Settings = defaultSettings
+	}
+}
+
+// defaultSettings are those of views made with the default settings.
+var defaultSettings = types.DefaultSettings()
 
 // reuse readies a run for the next intent, keeping its maps unless the
 // last intent made them large.
@@ -364,7 +378,7 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 		if err != nil {
 			return err
 		}
-		r.p = p
+		r.use(p)
 		if !p.keysKnown {
 			// The record has been read (backfillOf, or the intent that
 			// created the view wrote it): the key layout is known.

@@ -38,6 +38,9 @@ type Plan struct {
 	View     log.TableID
 	Root     Node
 	OutTypes []types.T
+	// Settings are those its expressions evaluate with: the creating
+	// session's TimeZone and DateStyle (nil: the defaults, UTC).
+	Settings *types.Settings
 	// Distinct views (SELECT DISTINCT) show each row once; the state keeps
 	// the multiplicities and the view's output delta (what views over it
 	// see) only records a row's appearance and disappearance.

@@ -20,8 +20,35 @@ import (
 // it for every view of a new catalog. Names in the definition resolve in
 // the view's own schema, then public.
 func CompileView(td *log.TableDesc, cat *log.Catalog) (*views.Plan, error) {
-	b := planner.NewBuilder(cat, []string{td.Schema, "public"}, types.DefaultSettings(), nil)
-	return b.CompileView(td)
+	settings, err := viewSettings(td)
+	if err != nil {
+		return nil, err
+	}
+	b := planner.NewBuilder(cat, []string{td.Schema, "public"}, settings, nil)
+	p, err := b.CompileView(td)
+	if err != nil {
+		return nil, err
+	}
+	p.Settings = settings
+	return p, nil
+}
+
+// viewSettings are the settings a view's expressions evaluate with: the
+// defaults, with the TimeZone and DateStyle of the session that created
+// it.
+func viewSettings(td *log.TableDesc) (*types.Settings, error) {
+	st := types.DefaultSettings()
+	if tz := td.Options[planner.OptViewTimeZone]; tz != "" {
+		loc, err := zone(tz)
+		if err != nil {
+			return nil, fmt.Errorf("materialized view %q: %w", td.Name, err)
+		}
+		st.Location = loc
+	}
+	if ds := td.Options[planner.OptViewDateStyle]; ds != "" {
+		st.DateStyle = ds
+	}
+	return st, nil
 }
 
 // NewMaintainer makes the view maintainer to give the log as its commit
