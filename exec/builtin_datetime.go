@@ -204,9 +204,9 @@ func init() {
 		return types.TimestampFromTime(e.Now), nil
 	}
 	register(
-		&Func{Name: "now", Ret: tTimestampTZ, Impl: now},
-		&Func{Name: "transaction_timestamp", Ret: tTimestampTZ, Impl: now},
-		&Func{Name: "statement_timestamp", Ret: tTimestampTZ, Impl: now},
+		&Func{Name: "now", Ret: tTimestampTZ, Stable: true, Impl: now},
+		&Func{Name: "transaction_timestamp", Ret: tTimestampTZ, Stable: true, Impl: now},
+		&Func{Name: "statement_timestamp", Ret: tTimestampTZ, Stable: true, Impl: now},
 		&Func{Name: "clock_timestamp", Ret: tTimestampTZ, Volatile: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) {
 			return types.TimestampFromTime(time.Now()), nil
 		}},
@@ -230,17 +230,17 @@ func init() {
 		fn("age", oids(oTSTZ, oTSTZ), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			return age(int64(a[0].(types.TimestampTZ)), int64(a[1].(types.TimestampTZ)), sessionLoc(e))
 		}),
-		fn("age", oids(oTS), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
+		stable(fn("age", oids(oTS), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			local, _ := toLocal(sessionLoc(e), int64(types.TimestampFromTime(e.Now)))
 			day, _ := types.FloorDiv(local, usPerDay)
 			return age(day*usPerDay, int64(a[0].(types.Timestamp)), nil)
-		}),
-		fn("age", oids(oTSTZ), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
+		})),
+		stable(fn("age", oids(oTSTZ), tInterval, func(e *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			loc := sessionLoc(e)
 			local, _ := toLocal(loc, int64(types.TimestampFromTime(e.Now)))
 			day, _ := types.FloorDiv(local, usPerDay)
 			return age(fromLocal(loc, day*usPerDay), int64(a[0].(types.TimestampTZ)), loc)
-		}),
+		})),
 		fn("make_date", oids(oInt4, oInt4, oInt4), tDate, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			return makeDate(a[0].(int64), a[1].(int64), a[2].(int64))
 		}),

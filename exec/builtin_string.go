@@ -31,6 +31,12 @@ func fn(name string, args []types.OID, ret types.T, f impl) *Func {
 	return &Func{Name: name, Args: args, Ret: ret, Strict: true, Impl: f}
 }
 
+// stable marks f as depending on the transaction or the session (Func.Stable).
+func stable(f *Func) *Func {
+	f.Stable = true
+	return f
+}
+
 func oids(o ...types.OID) []types.OID { return o }
 
 const (

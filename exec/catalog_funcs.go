@@ -62,6 +62,7 @@ func catalogOf(env *Env) (CatalogReader, error) {
 // provide the generic ones, such as array_to_string).
 func registerCatalog(fs ...*Func) {
 	for _, f := range fs {
+		f.Stable = true
 		dup := false
 		key := f.Name
 		if f.Op != "" {

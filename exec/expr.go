@@ -153,7 +153,12 @@ type Func struct {
 	// Volatile functions (now() is stable, random() volatile) are not
 	// folded.
 	Volatile bool
-	Impl     func(env *Env, call *Call, args []types.Datum) (types.Datum, error)
+	// Stable functions depend on the transaction's time (now(), age(ts))
+	// or the session and its catalog (current_user, pg_backend_pid): a
+	// materialized view, maintained outside any session and over time,
+	// may not call them.
+	Stable bool
+	Impl   func(env *Env, call *Call, args []types.Datum) (types.Datum, error)
 }
 
 // Cast converts its argument to type To (CAST, ::, and implicit coercions).

@@ -1,9 +1,11 @@
 package planner
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -80,6 +82,9 @@ func (eb *exprBinder) pgCompat(name string, x *ast.FuncCallExpr) (exec.Expr, boo
 		if err != nil {
 			return nil, true, err
 		}
+		if e, ok, err := eb.timeValue(v, x.Args[1:]); ok || err != nil {
+			return e, true, err
+		}
 		fn := map[string]string{"current_user": "current_user", "user": "current_user", "current_role": "current_user",
 			"session_user": "session_user", "current_schema": "current_schema", "current_catalog": "current_database"}[v]
 		if fn == "" {
@@ -92,6 +97,50 @@ func (eb *exprBinder) pgCompat(name string, x *ast.FuncCallExpr) (exec.Expr, boo
 		return &exec.Call{Fn: f, Args: args, T: f.Ret}, true, nil
 	}
 	return nil, false, nil
+}
+
+// timeValue binds CURRENT_DATE, CURRENT_TIMESTAMP[(p)], LOCALTIMESTAMP[(p)]
+// and LOCALTIME[(p)]: now(), the transaction's start, as that type in the
+// session's time zone. CURRENT_TIME is a time with time zone, a type
+// Strand does not have. ok is false for the other SQL value functions.
+func (eb *exprBinder) timeValue(name string, prec []ast.ExprNode) (e exec.Expr, ok bool, err error) {
+	var tn string
+	switch name {
+	case "current_date":
+		tn = "date"
+	case "current_timestamp":
+		tn = "timestamptz"
+	case "localtimestamp":
+		tn = "timestamp"
+	case "localtime":
+		tn = "time"
+	case "current_time":
+		return nil, true, pgerr.New(pgerr.FeatureNotSupported, "CURRENT_TIME (time with time zone) is not supported").
+			WithHint("Use LOCALTIME, or now().")
+	default:
+		return nil, false, nil
+	}
+	if len(prec) > 0 {
+		v, ok := prec[0].(*driver.ValueExpr)
+		if !ok {
+			return nil, true, fmt.Errorf("internal: %s precision is %T", name, prec[0])
+		}
+		tn += fmt.Sprintf("(%v)", v.Datum.GetValue())
+	}
+	t, err := types.ParseTypeName(tn)
+	if err != nil {
+		return nil, true, err
+	}
+	f, args, err := eb.resolve("now", false, nil)
+	if err != nil {
+		return nil, true, err
+	}
+	now := &exec.Call{Fn: f, Args: args, T: f.Ret}
+	if t.OID == types.TimestampTZOID && t.Typmod < 0 {
+		return now, true, nil
+	}
+	e, err = eb.explicitCast(now, t)
+	return e, true, err
 }
 
 // regOperand reports whether n is a cast to a reg* type, and which.

@@ -181,48 +181,65 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 	if ag.Distinct && va.Kind != views.AggCountDistinct {
 		return views.Agg{}, notMaintainable("%s(DISTINCT ...) is not supported yet", ag.Func.Name)
 	}
+	if va.Arg != nil && volatile(va.Arg) {
+		return views.Agg{}, notMaintainable("the argument of %s uses a function whose result changes over time or with the session", ag.Func.Name)
+	}
 	return va, nil
 }
 
 // volatile reports whether an expression calls a volatile or stable
-// function (now(), random()): a view over it would not be a function of
-// its tables.
+// function (random(), now(), current_user): a view over it would not be a
+// function of its tables.
 func volatile(e exec.Expr) bool {
-	switch x := e.(type) {
-	case *exec.Call:
-		if x.Fn.Volatile || x.Fn.Name == "now" || strings.HasSuffix(x.Fn.Name, "timestamp") {
+	if c, ok := e.(*exec.Call); ok && (c.Fn.Volatile || c.Fn.Stable) {
+		return true
+	}
+	for _, a := range exprArgs(e) {
+		if a != nil && volatile(a) {
 			return true
-		}
-		for _, a := range x.Args {
-			if volatile(a) {
-				return true
-			}
-		}
-	case *exec.Cast:
-		return volatile(x.Arg)
-	case *exec.BoolOp:
-		for _, a := range x.Args {
-			if volatile(a) {
-				return true
-			}
-		}
-	case *exec.Not:
-		return volatile(x.Arg)
-	case *exec.Case:
-		for _, w := range x.Whens {
-			if volatile(w.Cond) || volatile(w.Then) {
-				return true
-			}
-		}
-		return x.Else != nil && volatile(x.Else)
-	case *exec.Coalesce:
-		for _, a := range x.Args {
-			if volatile(a) {
-				return true
-			}
 		}
 	}
 	return false
+}
+
+// exprArgs are the expressions e is made of, for the expression kinds a
+// view's expressions bind to (nil entries are absent parts).
+func exprArgs(e exec.Expr) []exec.Expr {
+	switch x := e.(type) {
+	case *exec.Call:
+		return x.Args
+	case *exec.Cast:
+		return []exec.Expr{x.Arg}
+	case *exec.BoolOp:
+		return x.Args
+	case *exec.Not:
+		return []exec.Expr{x.Arg}
+	case *exec.IsNull:
+		return []exec.Expr{x.Arg}
+	case *exec.IsBool:
+		return []exec.Expr{x.Arg}
+	case *exec.Distinct:
+		return []exec.Expr{x.A, x.B}
+	case *exec.Case:
+		out := []exec.Expr{x.Else}
+		for _, w := range x.Whens {
+			out = append(out, w.Cond, w.Then)
+		}
+		return out
+	case *exec.Coalesce:
+		return x.Args
+	case *exec.InList:
+		return append([]exec.Expr{x.Arg}, x.List...)
+	case *exec.ArrayExpr:
+		return x.Elems
+	case *exec.ArrayCompare:
+		return []exec.Expr{x.Arg, x.Array, x.Cmp}
+	case *exec.Subscript:
+		return []exec.Expr{x.Array, x.Index}
+	case *exec.FieldSelect:
+		return []exec.Expr{x.Arg}
+	}
+	return nil
 }
 
 func hasSubquery(n ast.Node) bool {

@@ -176,7 +176,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			return nil, err
 		}
 		if volatile(pred) {
-			return nil, notMaintainable("WHERE uses a function whose result changes over time")
+			return nil, notMaintainable("WHERE uses a function whose result changes over time or with the session")
 		}
 		boundRanks(b, pred, in.rank)
 		node = &views.Filter{Input: node, Pred: pred}
@@ -221,7 +221,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 					return nil, err
 				}
 				if volatile(e) {
-					return nil, notMaintainable("GROUP BY uses a function whose result changes over time")
+					return nil, notMaintainable("GROUP BY uses a function whose result changes over time or with the session")
 				}
 				aggNode.Group = append(aggNode.Group, e)
 				agg.groupText = append(agg.groupText, restore(gx))
@@ -243,6 +243,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			hb := &exprBinder{b: b, scope: post, agg: agg, what: "HAVING"}
 			if aggNode.Having, err = hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING"); err != nil {
 				return nil, err
+			}
+			if volatile(aggNode.Having) {
+				return nil, notMaintainable("HAVING uses a function whose result changes over time or with the session")
 			}
 		}
 	} else if sel.Having != nil {
@@ -270,7 +273,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			}
 		}
 		if volatile(e) {
-			return nil, notMaintainable("column %q uses a function whose result changes over time", f.name)
+			return nil, notMaintainable("column %q uses a function whose result changes over time or with the session", f.name)
 		}
 		proj.Exprs = append(proj.Exprs, e)
 		proj.Cols = append(proj.Cols, exec.Column{Name: f.name, T: e.Type()})
@@ -302,7 +305,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		}
 		for _, e := range proj.Exprs[visible:] {
 			if volatile(e) {
-				return nil, notMaintainable("ORDER BY uses a function whose result changes over time")
+				return nil, notMaintainable("ORDER BY uses a function whose result changes over time or with the session")
 			}
 		}
 		lb := &exprBinder{b: b, scope: &scope{}, what: "LIMIT"}
@@ -496,7 +499,7 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 		return nil, err
 	}
 	if volatile(on) {
-		return nil, notMaintainable("JOIN/ON uses a function whose result changes over time")
+		return nil, notMaintainable("JOIN/ON uses a function whose result changes over time or with the session")
 	}
 	lw := len(l.sc.cols)
 	var rest []exec.Expr
@@ -575,7 +578,7 @@ func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*v
 	}
 	for _, e := range append(append([]exec.Expr(nil), t.Partition...), sortExprs(t.Order)...) {
 		if volatile(e) {
-			return nil, notMaintainable("the window uses a function whose result changes over time")
+			return nil, notMaintainable("the window uses a function whose result changes over time or with the session")
 		}
 	}
 	return t, nil
