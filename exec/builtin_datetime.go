@@ -217,13 +217,30 @@ func init() {
 			return truncTimestamp(a[0].(string), int64(a[1].(types.TimestampTZ)), sessionLoc(e))
 		}),
 		fn("date_trunc", oids(oText, oTSTZ, oText), tTimestampTZ, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
-			loc, ok := types.LookupZone(a[2].(string))
-			if !ok {
-				return nil, pgerr.New(pgerr.InvalidParameterValue, "time zone \"%s\" not recognized", a[2].(string))
+			loc, err := namedZone(a[2].(string))
+			if err != nil {
+				return nil, err
 			}
 			return truncTimestamp(a[0].(string), int64(a[1].(types.TimestampTZ)), loc)
 		}),
 		fn("date_trunc", oids(oText, oIntv), tInterval, truncInterval),
+		// a AT TIME ZONE z: the wall-clock time in z of an instant, or
+		// the instant of a wall-clock time in z.
+		fn("timezone", oids(oText, oTSTZ), tTimestamp, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
+			loc, err := namedZone(a[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			local, _ := toLocal(loc, int64(a[1].(types.TimestampTZ)))
+			return types.Timestamp(local), nil
+		}),
+		fn("timezone", oids(oText, oTS), tTimestampTZ, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
+			loc, err := namedZone(a[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			return types.TimestampTZ(fromLocal(loc, int64(a[1].(types.Timestamp)))), nil
+		}),
 		fn("age", oids(oTS, oTS), tInterval, func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			return age(int64(a[0].(types.Timestamp)), int64(a[1].(types.Timestamp)), nil)
 		}),
@@ -1238,4 +1255,13 @@ func toTimestampFloat(f float64) (types.Datum, error) {
 		return nil, pgerr.New(pgerr.DatetimeFieldOverflow, "timestamp out of range: \"%s\"", strconv.FormatFloat(f, 'g', -1, 64))
 	}
 	return types.TimestampTZ(int64(math.RoundToEven((f - float64(unixToPG)) * 1e6))), nil
+}
+
+// namedZone is the time zone a function argument names.
+func namedZone(name string) (*time.Location, error) {
+	loc, ok := types.LookupZone(name)
+	if !ok {
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "time zone \"%s\" not recognized", name)
+	}
+	return loc, nil
 }
