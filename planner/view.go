@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,9 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	if p.plan.ExactSums() {
 		opts[optExactSums] = "true"
 	}
+	// The definition's names resolve as they did here, through the
+	// creating session's search path (session.CompileView).
+	opts[OptViewSearchPath] = strings.Join(b.searchPath, ",")
 	if len(opts) > 0 {
 		td.Options = opts
 	}
@@ -113,6 +117,19 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		cp := *td
 		return c.AddTable(&cp)
 	}, nil
+}
+
+// sameTables reports whether two lists of tables hold the same tables.
+func sameTables(a, b []log.TableID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			return false
+		}
+	}
+	return true
 }
 
 type viewPlan struct {
@@ -140,6 +157,13 @@ func (b *Builder) CompileView(td *log.TableDesc) (*views.Plan, error) {
 		return nil, err
 	}
 	vp.plan.View = td.ID
+	// The definition names tables by name: when a catalog change would
+	// make it read others (a new table earlier on the search path), the
+	// change fails here, in the commit that makes it.
+	if len(td.DependsOn) > 0 && !sameTables(vp.plan.Sources(), td.DependsOn) {
+		return nil, pgerr.New(pgerr.DependentObjectsStillExist, "materialized view %q would read other tables than the ones it was created over", td.Name).
+			WithHint("Its definition names tables as written; qualify them with their schema, or drop the view first.")
+	}
 	if td.Options[optExactSums] == "true" {
 		vp.plan.KeepExactSums()
 	}
@@ -272,6 +296,10 @@ const optTopPartition = "top_partition"
 const (
 	OptViewTimeZone  = "timezone"
 	OptViewDateStyle = "datestyle"
+	// OptViewSearchPath is the creating session's search path, comma
+	// separated (views made before it resolve names in their own schema,
+	// then public).
+	OptViewSearchPath = "search_path"
 )
 
 // optExactSums is "true" in the options of a view whose sums and

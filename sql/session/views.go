@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/strand-db/strand/exec"
@@ -17,14 +18,19 @@ import (
 )
 
 // CompileView builds a stored view's incremental plan; the maintainer calls
-// it for every view of a new catalog. Names in the definition resolve in
-// the view's own schema, then public.
+// it for every view of a new catalog. Names in the definition resolve
+// through the creating session's search path (views made before it was
+// kept: the view's own schema, then public).
 func CompileView(td *log.TableDesc, cat *log.Catalog) (*views.Plan, error) {
 	settings, err := viewSettings(td)
 	if err != nil {
 		return nil, err
 	}
-	b := planner.NewBuilder(cat, []string{td.Schema, "public"}, settings, nil)
+	path := []string{td.Schema, "public"}
+	if v := td.Options[planner.OptViewSearchPath]; v != "" {
+		path = strings.Split(v, ",")
+	}
+	b := planner.NewBuilder(cat, path, settings, nil)
 	p, err := b.CompileView(td)
 	if err != nil {
 		return nil, err

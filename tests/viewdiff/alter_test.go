@@ -73,3 +73,40 @@ func TestAlterTableReadByView(t *testing.T) {
 		t.Errorf("oj has %d rows, want 3", len(rows))
 	}
 }
+
+// A view's definition resolves names through the creating session's
+// search path, when it is created and whenever it is compiled again
+// (after every catalog change, and at startup); a new table that would
+// make the definition name another table is refused (2BP01) rather than
+// switch the view to it.
+func TestViewNamesResolveAsCreated(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := strandtest.Start(t, dir)
+	c := s.Connect(t)
+	strandtest.ExecAll(t, c,
+		`CREATE SCHEMA sa`, `CREATE SCHEMA sb`,
+		`CREATE TABLE sb.t (id int PRIMARY KEY, v int)`,
+		`CREATE TABLE t (id int PRIMARY KEY, v int)`,
+		`INSERT INTO sb.t VALUES (1, 10), (2, 10)`,
+		`INSERT INTO t VALUES (1, 99)`,
+		`SET search_path = sa, sb`,
+		`CREATE MATERIALIZED VIEW by_v AS SELECT v, count(*) AS n FROM t GROUP BY v`,
+		`RESET search_path`,
+		`CREATE MATERIALIZED VIEW sa.pub AS SELECT id, v FROM t`)
+	for _, q := range []string{`CREATE TABLE sa.t (id int PRIMARY KEY, v int)`} {
+		_, err := c.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "2BP01" {
+			t.Errorf("%s: got %v, want 2BP01", q, err)
+		}
+	}
+	s.Stop()
+	s = strandtest.Start(t, dir)
+	c = s.Connect(t)
+	strandtest.ExecAll(t, c, `INSERT INTO sb.t VALUES (3, 20)`, `INSERT INTO t VALUES (2, 98)`)
+	strandtest.ViewMatchesQuery(t, c, "sa.by_v", `SELECT v, count(*) AS n FROM sb.t GROUP BY v`)
+	if rows := strandtest.ViewMatchesQuery(t, c, "sa.pub", `SELECT id, v FROM public.t`); len(rows) != 2 {
+		t.Errorf("sa.pub has %d rows, want public.t's 2", len(rows))
+	}
+}
