@@ -200,7 +200,15 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 		return views.Agg{}, notMaintainable("aggregate %s is not supported", ag.Func.Name)
 	}
 	if ag.Filter != nil {
-		return views.Agg{}, notMaintainable("aggregate FILTER is not supported yet")
+		if volatile(ag.Filter) {
+			return views.Agg{}, notMaintainable("the FILTER of %s uses a function whose result changes over time or with the session", ag.Func.Name)
+		}
+		va.Filter = ag.Filter
+		if va.Kind == views.AggCountStar {
+			// count(*) is the group's row count; filtered, it counts
+			// the rows that pass.
+			va.Kind, va.Arg = views.AggCount, &exec.Const{T: types.Make(types.Int8OID), Val: int64(1)}
+		}
 	}
 	if ag.Distinct && va.Kind != views.AggCountDistinct {
 		return views.Agg{}, notMaintainable("%s(DISTINCT ...) is not supported yet", ag.Func.Name)

@@ -139,6 +139,18 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	state[ng] = state[ng].(int64) + w
 	f := ng + 1
 	for ai, a := range p.Aggs {
+		if a.Filter != nil {
+			// FILTER (WHERE ...): a row it does not pass is not this
+			// aggregate's, coming or going.
+			ok, err := exec.EvalBool(a.Filter, env, row)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				f += aggStateWidth(a)
+				continue
+			}
+		}
 		var v types.Datum
 		if a.Kind != AggCountStar {
 			if v, err = a.Arg.Eval(env, row); err != nil {

@@ -752,6 +752,10 @@ type Agg struct {
 	// Ret is the result type (int8 for counts, the sum/avg type PostgreSQL
 	// gives, the argument type for min/max).
 	Ret types.T
+	// Filter, when set, is the aggregate's FILTER (WHERE ...): the rows it
+	// does not pass are skipped. (count(*) with a FILTER is a count of a
+	// constant, since count(*) reads the group's row count.)
+	Filter exec.Expr
 	// Exact: a sum or avg of float4, float8 or numeric keeps an exact
 	// running sum with its infinities and NaNs counted apart
 	// (exactsum.go). Views created before it keep a float8 or numeric

@@ -104,6 +104,10 @@ var viewDefs = []string{
 	`SELECT customer_id, count(*) AS n, max(rn) AS last_rn, sum(amount) AS total FROM v48 GROUP BY customer_id`,
 	`SELECT x.id, x.rn, c.tier FROM v48 x JOIN customers c ON c.id = x.customer_id`,
 	`SELECT id, amount FROM v45 ORDER BY amount, id LIMIT 2`,
+	// Aggregates with FILTER (WHERE ...), grouped and not; count(*)
+	// filtered counts the rows that pass.
+	`SELECT customer_id, count(*) FILTER (WHERE status = 'paid') AS paid, sum(amount) FILTER (WHERE amount > 50) AS big, min(amount) FILTER (WHERE status <> 'void') AS lo, count(DISTINCT status) FILTER (WHERE amount IS NOT NULL) AS st, count(*) AS n FROM orders GROUP BY customer_id`,
+	`SELECT count(*) FILTER (WHERE region = 'eu') AS eu, avg(amount) FILTER (WHERE status = 'open') AS open_avg, bool_or(amount > 90) FILTER (WHERE region <> 'us') AS big_outside_us FROM orders`,
 }
 
 var (
