@@ -2,6 +2,7 @@ package planner
 
 import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"strings"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -63,7 +64,11 @@ func (b *Builder) viewQuery(q ast.ResultSetNode) (*viewQuery, error) {
 		return b.viewSelect(x)
 	case *ast.SetOprStmt:
 		if x.With != nil {
-			return nil, notMaintainable("WITH is not supported yet")
+			pop, err := b.pushViewCTEs(x.With)
+			if err != nil {
+				return nil, err
+			}
+			defer pop()
 		}
 		if x.OrderBy != nil || x.Limit != nil {
 			return nil, notMaintainable("ORDER BY or LIMIT on a set operation is not supported yet")
@@ -147,10 +152,54 @@ func subqueryDistinct(vq *viewQuery) *viewQuery {
 	return &out
 }
 
+// pushViewCTEs brings a WITH clause's queries into scope for the query it
+// belongs to; pop takes them out again.
+func (b *Builder) pushViewCTEs(w *ast.WithClause) (pop func(), err error) {
+	if w.IsRecursive {
+		return nil, notMaintainable("WITH RECURSIVE is not supported")
+	}
+	n := len(b.viewCTEs)
+	b.viewCTEs = append(b.viewCTEs, w.CTEs...)
+	return func() { b.viewCTEs = b.viewCTEs[:n] }, nil
+}
+
+// viewCTE plans a reference to a WITH query as the subquery it stands for,
+// in the scope of the WITH queries written before it; nil when name is
+// no WITH query in scope.
+func (b *Builder) viewCTE(name, alias string) (*viewRel, error) {
+	for i := len(b.viewCTEs) - 1; i >= 0; i-- {
+		cte := b.viewCTEs[i]
+		if cte.Name.L != strings.ToLower(name) {
+			continue
+		}
+		outer := b.viewCTEs
+		b.viewCTEs = outer[:i:i]
+		vq, err := b.viewQuery(cte.Query.Query)
+		b.viewCTEs = outer
+		if err != nil {
+			return nil, err
+		}
+		rel := queryRel(vq, alias)
+		if len(cte.ColNameList) > len(rel.sc.cols) {
+			return nil, notMaintainable("WITH query %q has %d columns available but %d columns specified", cte.Name.O, len(rel.sc.cols), len(cte.ColNameList))
+		}
+		for j, cn := range cte.ColNameList {
+			rel.sc.cols[j].name = cn.O
+		}
+		return rel, nil
+	}
+	return nil, nil
+}
+
 func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
+	if sel.With != nil {
+		pop, err := b.pushViewCTEs(sel.With)
+		if err != nil {
+			return nil, err
+		}
+		defer pop()
+	}
 	switch {
-	case sel.With != nil:
-		return nil, notMaintainable("WITH is not supported yet")
 	case sel.Kind == ast.SelectStmtKindValues:
 		return nil, notMaintainable("VALUES is not supported")
 	case sel.From == nil || sel.From.TableRefs == nil:
@@ -416,6 +465,16 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 	case *ast.TableName:
 		if alias == "" {
 			alias = src.Name.O
+		}
+		if src.Schema.O == "" {
+			cte, err := b.viewCTE(src.Name.O, alias)
+			if err != nil {
+				return nil, err
+			}
+			if cte != nil {
+				rel = cte
+				break
+			}
 		}
 		if b.System != nil {
 			if _, ok := b.System.Lookup(src.Schema.O, src.Name.O); ok {

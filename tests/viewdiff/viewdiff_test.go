@@ -108,6 +108,11 @@ var viewDefs = []string{
 	// filtered counts the rows that pass.
 	`SELECT customer_id, count(*) FILTER (WHERE status = 'paid') AS paid, sum(amount) FILTER (WHERE amount > 50) AS big, min(amount) FILTER (WHERE status <> 'void') AS lo, count(DISTINCT status) FILTER (WHERE amount IS NOT NULL) AS st, count(*) AS n FROM orders GROUP BY customer_id`,
 	`SELECT count(*) FILTER (WHERE region = 'eu') AS eu, avg(amount) FILTER (WHERE status = 'open') AS open_avg, bool_or(amount > 90) FILTER (WHERE region <> 'us') AS big_outside_us FROM orders`,
+	// WITH queries, planned where they are referenced: one used twice
+	// (a self-join), one built on an earlier one, one with column names.
+	`WITH s AS (SELECT customer_id, status, count(*) AS n FROM orders GROUP BY customer_id, status) SELECT a.customer_id, a.status, a.n, b.status AS other FROM s a JOIN s b ON a.customer_id = b.customer_id AND a.status < b.status`,
+	`WITH paid AS (SELECT id, customer_id, amount FROM orders WHERE status = 'paid'), per AS (SELECT customer_id, count(*) AS n FROM paid GROUP BY customer_id) SELECT c.name, per.n FROM per JOIN customers c ON c.id = per.customer_id`,
+	`WITH r (reg, n) AS (SELECT region, count(*) FROM orders GROUP BY region) SELECT reg, n FROM r WHERE n > 1`,
 }
 
 var (
