@@ -550,7 +550,7 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	}
 	sc := concatScopes(l.sc, r.sc)
 	if j.On == nil {
-		return nil, notMaintainable("a join needs ON with an equality between the two sides")
+		return nil, notMaintainable("a join needs ON with an equality between the two sides (write FROM a JOIN b ON a.x = b.y: a comma join with the equality in WHERE is not maintained yet)")
 	}
 	eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
 	on, err := eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON")
