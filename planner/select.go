@@ -588,6 +588,9 @@ func (b *Builder) pushFilter(input exec.Node, pred exec.Expr) exec.Node {
 			return n
 		}
 	}
+	if n := b.pushIntoJoin(input, pred); n != nil {
+		return n
+	}
 	return &exec.Filter{Input: input, Pred: pred}
 }
 

@@ -1,0 +1,220 @@
+package planner
+
+import "github.com/strand-db/strand/exec"
+
+// A WHERE over a join is applied below it where it can be: a conjunct that
+// reads one side only filters that side before the join (where a key
+// predicate becomes a key lookup: SELECT ... FROM a JOIN b ON ... WHERE
+// a.id = 7 reads one row of a, not all of it), and an equality between
+// the two sides of a cross join (FROM a, b WHERE a.x = b.y) makes it a
+// hash join instead of a nested loop over every pair. Only inner and
+// cross joins take conjuncts on both sides; the preserved side of a LEFT
+// or RIGHT join takes its own, since the join's NULL-extended rows are
+// what the other side's conjuncts test.
+
+// pushIntoJoin applies pred to a join's output, below the join for what
+// can go there; nil when input is no join it can push into.
+func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
+	var left, right exec.Node
+	var kind exec.JoinKind
+	var cols []exec.Column
+	var on exec.Expr
+	hash, isHash := input.(*exec.HashJoin)
+	nl, isNL := input.(*exec.NestedLoopJoin)
+	switch {
+	case isHash:
+		left, right, kind, cols = hash.Left, hash.Right, hash.Kind, hash.Cols
+	case isNL:
+		left, right, kind, cols, on = nl.Left, nl.Right, nl.Kind, nl.Cols, nl.On
+	default:
+		return nil
+	}
+	lw := len(left.Columns())
+	toLeft := kind == exec.InnerJoin || kind == exec.CrossJoin || kind == exec.LeftJoin
+	toRight := kind == exec.InnerJoin || kind == exec.CrossJoin || kind == exec.RightJoin
+	var lp, rp, cross, rest []exec.Expr
+	for _, c := range conjuncts(pred) {
+		idx, ok := colRefs(c, nil)
+		if !ok || volatileCall(c) {
+			rest = append(rest, c)
+			continue
+		}
+		lo, hi := true, true
+		for _, i := range idx {
+			lo = lo && i < lw
+			hi = hi && i >= lw
+		}
+		switch {
+		case len(idx) == 0:
+			rest = append(rest, c)
+		case lo && toLeft:
+			lp = append(lp, c)
+		case hi && toRight:
+			rp = append(rp, shiftCols(c, -lw))
+		case !lo && !hi && isNL && (kind == exec.CrossJoin || kind == exec.InnerJoin):
+			cross = append(cross, c)
+		default:
+			rest = append(rest, c)
+		}
+	}
+	if len(lp) == 0 && len(rp) == 0 && len(cross) == 0 {
+		return nil
+	}
+	if len(lp) > 0 {
+		left = b.pushFilter(left, andAll(lp))
+	}
+	if len(rp) > 0 {
+		right = b.pushFilter(right, andAll(rp))
+	}
+	var node exec.Node
+	switch {
+	case isHash:
+		node = &exec.HashJoin{Left: left, Right: right, Kind: kind, LeftKeys: hash.LeftKeys, RightKeys: hash.RightKeys, Extra: hash.Extra, Cols: cols}
+	case len(cross) > 0:
+		// The cross-side conjuncts join the ON; planJoin makes a hash
+		// join of their equalities.
+		all := append(conjunctsOf(on), cross...)
+		node = planJoin(left, right, exec.InnerJoin, andAll(all), lw, cols)
+	default:
+		node = &exec.NestedLoopJoin{Left: left, Right: right, Kind: kind, On: on, Cols: cols}
+	}
+	if len(rest) > 0 {
+		return &exec.Filter{Input: node, Pred: andAll(rest)}
+	}
+	return node
+}
+
+func conjunctsOf(e exec.Expr) []exec.Expr {
+	if e == nil {
+		return nil
+	}
+	return conjuncts(e)
+}
+
+// volatileCall reports whether e calls a volatile function (random()),
+// which a filter below a join would call a different number of times.
+func volatileCall(e exec.Expr) bool {
+	if c, ok := e.(*exec.Call); ok && c.Fn.Volatile {
+		return true
+	}
+	for _, a := range exprArgs(e) {
+		if a != nil && volatileCall(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// colRefs appends the row columns e reads to idx; ok is false when e holds
+// an expression it does not know (a subquery, say), which then stays
+// where it is.
+func colRefs(e exec.Expr, idx []int) ([]int, bool) {
+	switch x := e.(type) {
+	case nil:
+		return idx, true
+	case *exec.ColRef:
+		return append(idx, x.Idx), true
+	case *exec.Const, *exec.Param, *exec.OuterRef:
+		return idx, true
+	case *exec.ArrayCompare:
+		// Cmp reads a pair of values of its own, not the row.
+		idx, ok := colRefs(x.Arg, idx)
+		if !ok {
+			return idx, false
+		}
+		return colRefs(x.Array, idx)
+	}
+	args := exprArgs(e)
+	if args == nil {
+		if _, ok := e.(*exec.Call); !ok {
+			return idx, false
+		}
+	}
+	for _, a := range args {
+		var ok bool
+		if idx, ok = colRefs(a, idx); !ok {
+			return idx, false
+		}
+	}
+	return idx, true
+}
+
+// shiftCols returns e with every row column index moved by d; e holds only
+// what colRefs knows.
+func shiftCols(e exec.Expr, d int) exec.Expr {
+	s := func(a exec.Expr) exec.Expr { return shiftCols(a, d) }
+	all := func(as []exec.Expr) []exec.Expr {
+		out := make([]exec.Expr, len(as))
+		for i, a := range as {
+			out[i] = shiftCols(a, d)
+		}
+		return out
+	}
+	switch x := e.(type) {
+	case nil:
+		return nil
+	case *exec.ColRef:
+		c := *x
+		c.Idx += d
+		return &c
+	case *exec.Call:
+		c := *x
+		c.Args = all(x.Args)
+		return &c
+	case *exec.Cast:
+		c := *x
+		c.Arg = s(x.Arg)
+		return &c
+	case *exec.BoolOp:
+		c := *x
+		c.Args = all(x.Args)
+		return &c
+	case *exec.Not:
+		return &exec.Not{Arg: s(x.Arg)}
+	case *exec.IsNull:
+		c := *x
+		c.Arg = s(x.Arg)
+		return &c
+	case *exec.IsBool:
+		c := *x
+		c.Arg = s(x.Arg)
+		return &c
+	case *exec.Distinct:
+		c := *x
+		c.A, c.B = s(x.A), s(x.B)
+		return &c
+	case *exec.Case:
+		c := *x
+		c.Else = s(x.Else)
+		c.Whens = make([]exec.When, len(x.Whens))
+		for i, w := range x.Whens {
+			c.Whens[i] = exec.When{Cond: s(w.Cond), Then: s(w.Then)}
+		}
+		return &c
+	case *exec.Coalesce:
+		c := *x
+		c.Args = all(x.Args)
+		return &c
+	case *exec.InList:
+		c := *x
+		c.Arg, c.List = s(x.Arg), all(x.List)
+		return &c
+	case *exec.ArrayExpr:
+		c := *x
+		c.Elems = all(x.Elems)
+		return &c
+	case *exec.ArrayCompare:
+		c := *x
+		c.Arg, c.Array = s(x.Arg), s(x.Array)
+		return &c
+	case *exec.Subscript:
+		c := *x
+		c.Array, c.Index = s(x.Array), s(x.Index)
+		return &c
+	case *exec.FieldSelect:
+		c := *x
+		c.Arg = s(x.Arg)
+		return &c
+	}
+	return e
+}
