@@ -212,6 +212,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	if (sel.Where != nil && hasSubquery(sel.Where)) || (sel.Fields != nil && hasSubquery(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
 		return nil, notMaintainable("subqueries in expressions are not supported yet")
 	}
+	b.commaJoins(sel)
 	in, err := b.viewFrom(sel.From.TableRefs)
 	if err != nil {
 		return nil, err
@@ -550,7 +551,7 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	}
 	sc := concatScopes(l.sc, r.sc)
 	if j.On == nil {
-		return nil, notMaintainable("a join needs ON with an equality between the two sides (write FROM a JOIN b ON a.x = b.y: a comma join with the equality in WHERE is not maintained yet)")
+		return nil, notMaintainable("a join needs an equality between the two sides (in ON, or in WHERE for a comma join)")
 	}
 	eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
 	on, err := eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON")

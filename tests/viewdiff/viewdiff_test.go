@@ -113,6 +113,9 @@ var viewDefs = []string{
 	`WITH s AS (SELECT customer_id, status, count(*) AS n FROM orders GROUP BY customer_id, status) SELECT a.customer_id, a.status, a.n, b.status AS other FROM s a JOIN s b ON a.customer_id = b.customer_id AND a.status < b.status`,
 	`WITH paid AS (SELECT id, customer_id, amount FROM orders WHERE status = 'paid'), per AS (SELECT customer_id, count(*) AS n FROM paid GROUP BY customer_id) SELECT c.name, per.n FROM per JOIN customers c ON c.id = per.customer_id`,
 	`WITH r (reg, n) AS (SELECT region, count(*) FROM orders GROUP BY region) SELECT reg, n FROM r WHERE n > 1`,
+	// Comma joins: the WHERE equalities become the joins' ON.
+	`SELECT o.id, c.name, o.amount FROM orders o, customers c WHERE o.customer_id = c.id AND o.amount > 20`,
+	`SELECT o.id, c.tier, p.id AS same_region FROM orders o, customers c, orders p WHERE c.id = o.customer_id AND p.region = o.region AND p.customer_id = c.id AND o.id <> p.id`,
 }
 
 var (
