@@ -140,7 +140,7 @@ func colRefs(e exec.Expr, idx []int) ([]int, bool) {
 }
 
 // shiftCols returns e with every row column index moved by d; e holds only
-// what colRefs knows.
+// what colRefs knows. Each node is copied with its parts shifted.
 func shiftCols(e exec.Expr, d int) exec.Expr {
 	s := func(a exec.Expr) exec.Expr { return shiftCols(a, d) }
 	all := func(as []exec.Expr) []exec.Expr {
@@ -151,70 +151,50 @@ func shiftCols(e exec.Expr, d int) exec.Expr {
 		return out
 	}
 	switch x := e.(type) {
-	case nil:
-		return nil
 	case *exec.ColRef:
-		c := *x
-		c.Idx += d
-		return &c
+		return copyWith(x, func(c *exec.ColRef) { c.Idx += d })
 	case *exec.Call:
-		c := *x
-		c.Args = all(x.Args)
-		return &c
+		return copyWith(x, func(c *exec.Call) { c.Args = all(x.Args) })
 	case *exec.Cast:
-		c := *x
-		c.Arg = s(x.Arg)
-		return &c
+		return copyWith(x, func(c *exec.Cast) { c.Arg = s(x.Arg) })
 	case *exec.BoolOp:
-		c := *x
-		c.Args = all(x.Args)
-		return &c
+		return copyWith(x, func(c *exec.BoolOp) { c.Args = all(x.Args) })
 	case *exec.Not:
 		return &exec.Not{Arg: s(x.Arg)}
 	case *exec.IsNull:
-		c := *x
-		c.Arg = s(x.Arg)
-		return &c
+		return copyWith(x, func(c *exec.IsNull) { c.Arg = s(x.Arg) })
 	case *exec.IsBool:
-		c := *x
-		c.Arg = s(x.Arg)
-		return &c
+		return copyWith(x, func(c *exec.IsBool) { c.Arg = s(x.Arg) })
 	case *exec.Distinct:
-		c := *x
-		c.A, c.B = s(x.A), s(x.B)
-		return &c
+		return copyWith(x, func(c *exec.Distinct) { c.A, c.B = s(x.A), s(x.B) })
 	case *exec.Case:
-		c := *x
-		c.Else = s(x.Else)
-		c.Whens = make([]exec.When, len(x.Whens))
-		for i, w := range x.Whens {
-			c.Whens[i] = exec.When{Cond: s(w.Cond), Then: s(w.Then)}
-		}
-		return &c
+		return copyWith(x, func(c *exec.Case) {
+			c.Else = s(x.Else)
+			c.Whens = make([]exec.When, len(x.Whens))
+			for i, w := range x.Whens {
+				c.Whens[i] = exec.When{Cond: s(w.Cond), Then: s(w.Then)}
+			}
+		})
 	case *exec.Coalesce:
-		c := *x
-		c.Args = all(x.Args)
-		return &c
+		return copyWith(x, func(c *exec.Coalesce) { c.Args = all(x.Args) })
 	case *exec.InList:
-		c := *x
-		c.Arg, c.List = s(x.Arg), all(x.List)
-		return &c
+		return copyWith(x, func(c *exec.InList) { c.Arg, c.List = s(x.Arg), all(x.List) })
 	case *exec.ArrayExpr:
-		c := *x
-		c.Elems = all(x.Elems)
-		return &c
+		return copyWith(x, func(c *exec.ArrayExpr) { c.Elems = all(x.Elems) })
 	case *exec.ArrayCompare:
-		c := *x
-		c.Arg, c.Array = s(x.Arg), s(x.Array)
-		return &c
+		// Cmp reads a pair of values of its own, not the row.
+		return copyWith(x, func(c *exec.ArrayCompare) { c.Arg, c.Array = s(x.Arg), s(x.Array) })
 	case *exec.Subscript:
-		c := *x
-		c.Array, c.Index = s(x.Array), s(x.Index)
-		return &c
+		return copyWith(x, func(c *exec.Subscript) { c.Array, c.Index = s(x.Array), s(x.Index) })
 	case *exec.FieldSelect:
-		c := *x
-		c.Arg = s(x.Arg)
-		return &c
+		return copyWith(x, func(c *exec.FieldSelect) { c.Arg = s(x.Arg) })
 	}
-	return e
+	return e // nil, a constant, a parameter, an outer reference
+}
+
+// copyWith returns a copy of *x changed by set.
+func copyWith[T any](x *T, set func(*T)) *T {
+	c := *x
+	set(&c)
+	return &c
 }
