@@ -53,8 +53,13 @@ func aggStateWidth(a Agg) int {
 	switch a.Kind {
 	case AggCount, AggCountDistinct:
 		return 1
-	case AggSum, AggAvg, AggBoolAnd, AggBoolOr:
-		return len(aggStateTypes(a))
+	case AggSum, AggAvg:
+		if a.Exact {
+			return len(exactSumStateTypes)
+		}
+		return 2
+	case AggBoolAnd, AggBoolOr:
+		return 2
 	}
 	return 0
 }
