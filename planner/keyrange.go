@@ -69,10 +69,12 @@ func keyEquality(call *exec.Call) (*exec.ColRef, exec.Expr) {
 	return nil, nil
 }
 
-// rowFree reports whether e can be evaluated without a row.
+// rowFree reports whether e can be evaluated without a row. An outer
+// query's column is fixed while a correlated subquery runs, so WHERE
+// c.id = o.customer_id in one is a key lookup per outer row.
 func rowFree(e exec.Expr) bool {
 	switch x := e.(type) {
-	case *exec.Const, *exec.Param:
+	case *exec.Const, *exec.Param, *exec.OuterRef:
 		return true
 	case *exec.Cast:
 		return rowFree(x.Arg)
