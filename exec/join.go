@@ -206,3 +206,58 @@ func (j *HashJoin) Explain(e *Explainer) {
 	e.Child(j.Left)
 	e.Child(j.Right)
 }
+
+// LookupJoin runs Right once per left row, with that row as its outer row:
+// Right reads it through OuterRef (depth 1), typically as the key of a key
+// lookup, so each left row costs one lookup instead of a read of all of
+// Right. Kind is InnerJoin or LeftJoin (a left row Right gives nothing
+// for is NULL-extended).
+type LookupJoin struct {
+	Left, Right Node
+	Kind        JoinKind
+	// Cond describes the lookup for EXPLAIN.
+	Cond string
+	Cols []Column
+}
+
+func (j *LookupJoin) Columns() []Column { return j.Cols }
+func (j *LookupJoin) Run(rt *Runtime, emit func(Row) error) error {
+	lw, rw := len(j.Left.Columns()), len(j.Right.Columns())
+	out := make(Row, lw+rw)
+	var matches []Row
+	return j.Left.Run(rt, func(l Row) error {
+		// Right runs in an environment of its own, whose outer rows end
+		// with l; the rows it gives are emitted after it is done, in the
+		// caller's environment.
+		inner := *rt.Env
+		inner.Outer = append(append([]Row(nil), rt.Env.Outer...), append(Row(nil), l...))
+		irt := *rt
+		irt.Env = &inner
+		matches = matches[:0]
+		if err := j.Right.Run(&irt, func(r Row) error {
+			matches = append(matches, append(Row(nil), r...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		copy(out, l)
+		if len(matches) == 0 && j.Kind == LeftJoin {
+			clear(out[lw:])
+			return emit(out)
+		}
+		for _, r := range matches {
+			copy(out[lw:], r)
+			if err := emit(out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (j *LookupJoin) Explain(e *Explainer) {
+	e.Add("Nested Loop %s Join (key lookup per row)", j.Kind)
+	e.Detail("Lookup: %s", j.Cond)
+	e.Child(j.Left)
+	e.Child(j.Right)
+}

@@ -1,6 +1,11 @@
 package planner
 
-import "github.com/strand-db/strand/exec"
+import (
+	"strings"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/views"
+)
 
 // A WHERE over a join is applied below it where it can be: a conjunct that
 // reads one side only filters that side before the join (where a key
@@ -69,7 +74,11 @@ func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
 	var node exec.Node
 	switch {
 	case isHash:
-		node = &exec.HashJoin{Left: left, Right: right, Kind: kind, LeftKeys: hash.LeftKeys, RightKeys: hash.RightKeys, Extra: hash.Extra, Cols: cols}
+		hj := &exec.HashJoin{Left: left, Right: right, Kind: kind, LeftKeys: hash.LeftKeys, RightKeys: hash.RightKeys, Extra: hash.Extra, Cols: cols}
+		node = hj
+		if lj := b.lookupJoin(hj); lj != nil {
+			node = lj
+		}
 	case len(cross) > 0:
 		// The cross-side conjuncts join the ON; planJoin makes a hash
 		// join of their equalities.
@@ -82,6 +91,53 @@ func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
 		return &exec.Filter{Input: node, Pred: andAll(rest)}
 	}
 	return node
+}
+
+// lookupJoin turns a hash join whose left side is one row (a key lookup)
+// and whose right side is a table or view keyed by the join's columns into
+// a key lookup of the right side for that row: JOIN bo ON bo.owner =
+// a.owner WHERE a.id = 7 reads one row of bo, not all of it. nil when the
+// join is not of that shape.
+func (b *Builder) lookupJoin(j *exec.HashJoin) exec.Node {
+	if (j.Kind != exec.InnerJoin && j.Kind != exec.LeftJoin) || j.Extra != nil || !pointLookup(j.Left) {
+		return nil
+	}
+	switch j.Right.(type) {
+	case *exec.Scan, *views.Read:
+	default:
+		return nil
+	}
+	eb := &exprBinder{b: b, scope: &scope{}, what: "JOIN/ON"}
+	var preds []exec.Expr
+	var desc []string
+	for i, lk := range j.LeftKeys {
+		l, lok := lk.(*exec.ColRef)
+		r, rok := j.RightKeys[i].(*exec.ColRef)
+		if !lok || !rok {
+			return nil
+		}
+		p, err := eb.operator("=", r, &exec.OuterRef{Depth: 1, Idx: l.Idx, T: l.T, Name: l.Name})
+		if err != nil {
+			return nil
+		}
+		preds = append(preds, p)
+		desc = append(desc, r.Name+" = "+l.Name)
+	}
+	right := b.pushFilter(j.Right, andAll(preds))
+	if f, ok := right.(*exec.Filter); ok && f.Input == j.Right {
+		return nil // no key lookup came of it
+	}
+	return &exec.LookupJoin{Left: j.Left, Right: right, Kind: j.Kind, Cond: strings.Join(desc, " AND "), Cols: j.Cols}
+}
+
+// pointLookup reports whether n reads at most one row: a key lookup.
+func pointLookup(n exec.Node) bool {
+	f, ok := n.(*exec.Filter)
+	if !ok {
+		return false
+	}
+	s, ok := f.Input.(*exec.Scan)
+	return ok && s.Point
 }
 
 func conjunctsOf(e exec.Expr) []exec.Expr {
