@@ -162,10 +162,14 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 		}
 		return nil, err
 	}
-	if td.Kind == log.View {
-		// A view's columns are its query's (ALTER MATERIALIZED VIEW is
-		// not supported either).
-		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a table", td.Name)
+	if (td.Kind == log.View) != st.MaterializedView {
+		// A view's columns are its query's: ALTER MATERIALIZED VIEW
+		// renames it, and nothing alters its columns.
+		what := "a table"
+		if st.MaterializedView {
+			what = "a materialized view"
+		}
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not %s", td.Name, what)
 	}
 	id := td.ID
 	actions := st.Actions
@@ -358,10 +362,13 @@ func checkNoViewReads(c *log.Catalog, t *log.TableDesc, a sql.AlterAction) error
 		what = fmt.Sprintf("rename column %q of table %q", a.Name, t.Name)
 	case sql.AlterRenameTable:
 		what = fmt.Sprintf("rename table %q", t.Name)
+		if t.Kind == log.View {
+			what = fmt.Sprintf("rename materialized view %q", t.Name)
+		}
 	}
 	return pgerr.New(pgerr.DependentObjectsStillExist, "cannot %s because materialized view %q depends on it", what, deps[0].Name).
-		WithDetail("A materialized view keeps its state in the shape of the columns of the tables it reads.").
-		WithHint("Drop the materialized view, alter the table, then create the view again.")
+		WithDetail("A materialized view's definition names what it reads as written, and its state holds rows in the shape of their columns.").
+		WithHint("Drop the materialized view, make the change, then create the view again.")
 }
 
 // CreateSchema and DropSchemas change the schema list.

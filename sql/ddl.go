@@ -445,6 +445,24 @@ func (sp *stmtParser) alter() (Statement, error) {
 	case tok.is("role"), tok.is("user"):
 		return sp.role(true, tok.is("user"))
 	case tok.is("table"):
+	case tok.is("materialized") && sp.peek().is("view"):
+		// ALTER MATERIALIZED VIEW [IF EXISTS] v RENAME TO w: the only
+		// action a view takes.
+		sp.next()
+		st := &AlterTable{MaterializedView: true, IfExists: sp.ifExists()}
+		var err error
+		if st.Name, err = sp.objectName(); err != nil {
+			return nil, err
+		}
+		if !sp.peek().is("rename") || !sp.peekN(1).is("to") {
+			return nil, sp.unsupported(sp.peek(), "ALTER MATERIALIZED VIEW other than RENAME TO")
+		}
+		a, err := sp.alterAction()
+		if err != nil {
+			return nil, err
+		}
+		st.Actions = []AlterAction{a}
+		return st, sp.end()
 	default:
 		return nil, sp.unsupported(tok, "ALTER "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
 	}

@@ -138,6 +138,8 @@ type AlterTable struct {
 	Name     ObjectName
 	IfExists bool
 	Actions  []AlterAction
+	// MaterializedView is ALTER MATERIALIZED VIEW (RENAME TO only).
+	MaterializedView bool
 }
 
 // AlterKind is the kind of an ALTER TABLE action.

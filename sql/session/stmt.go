@@ -118,7 +118,11 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		return nil, "CREATE TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateTable(x) })
 	case *sql.AlterTable:
-		return nil, "ALTER TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.AlterTable(x) })
+		tag := "ALTER TABLE"
+		if x.MaterializedView {
+			tag = "ALTER MATERIALIZED VIEW"
+		}
+		return nil, tag, s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.AlterTable(x) })
 	case *sql.CreateSchema:
 		return nil, "CREATE SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.CreateSchema(x), nil })
 	case *sql.Drop:

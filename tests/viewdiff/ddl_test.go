@@ -48,11 +48,22 @@ func TestAlterTableReadByView(t *testing.T) {
 			t.Errorf("%s: got %v, want 2BP01 naming the materialized view", q, err)
 		}
 	}
-	// A view is no table to alter.
-	var pe *pgconn.PgError
-	if err := exec(`ALTER TABLE oj ADD COLUMN q int`); !errors.As(err, &pe) || pe.Code != "42809" {
-		t.Errorf("ALTER TABLE of a view: got %v, want 42809", err)
+	// A view is no table to alter, and a table no view; ALTER
+	// MATERIALIZED VIEW renames a view no other view reads.
+	strandtest.ExecAll(t, c, `CREATE MATERIALIZED VIEW oj_n AS SELECT count(*) AS n FROM oj`)
+	for q, code := range map[string]string{
+		`ALTER TABLE oj ADD COLUMN q int`:                     "42809",
+		`ALTER MATERIALIZED VIEW o RENAME TO o9`:              "42809",
+		`ALTER MATERIALIZED VIEW oj RENAME TO oj2`:            "2BP01",
+		`ALTER MATERIALIZED VIEW oj_n RENAME TO otop`:         "42P07",
+		`ALTER MATERIALIZED VIEW oj RENAME COLUMN name TO nm`: "0A000",
+	} {
+		var pe *pgconn.PgError
+		if err := exec(q); !errors.As(err, &pe) || pe.Code != code {
+			t.Errorf("%s: got %v, want %s", q, err, code)
+		}
 	}
+	strandtest.ExecAll(t, c, `ALTER MATERIALIZED VIEW oj_n RENAME TO oj_count`, `ALTER MATERIALIZED VIEW IF EXISTS nosuch RENAME TO x`)
 	// What is not a column change still runs, on a table views read too.
 	strandtest.ExecAll(t, c,
 		`ALTER TABLE o SET (notify = 'true')`,
@@ -63,8 +74,9 @@ func TestAlterTableReadByView(t *testing.T) {
 		`INSERT INTO o VALUES (4, 2, 'w', 9)`)
 	strandtest.ViewMatchesQuery(t, c, "oj", `SELECT o.id, cu.name, o.amt FROM o JOIN cu ON cu.id = o.c`)
 	strandtest.ViewMatchesQuery(t, c, "otop", `SELECT * FROM o ORDER BY amt DESC LIMIT 2`)
+	strandtest.ViewMatchesQuery(t, c, "oj_count", `SELECT count(*) AS n FROM oj`)
 	strandtest.ExecAll(t, c,
-		`DROP MATERIALIZED VIEW oj, otop`,
+		`DROP MATERIALIZED VIEW oj_count, oj, otop`,
 		`ALTER TABLE o DROP COLUMN junk`,
 		`ALTER TABLE o RENAME TO o2`,
 		`UPDATE cu SET name = 'B' WHERE id = 2`,
