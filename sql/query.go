@@ -177,6 +177,11 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 			if err := t.expect("by"); err != nil {
 				return nil, err
 			}
+			if tok.Text == "group" {
+				if what := groupingSets(t); what != "" {
+					return nil, t.unsupported(t.peek(), "GROUP BY "+what)
+				}
+			}
 			kw(tok, strings.ToUpper(tok.Text)+" BY")
 			clause = tok.Text
 			if tok.Text == "partition" {
@@ -709,4 +714,17 @@ func (t *translator) intervalFields() (string, bool, error) {
 		s += "(" + p.Text + ")"
 	}
 	return s, true, nil
+}
+
+// groupingSets names the ROLLUP (...), CUBE (...) or GROUPING SETS (...)
+// that starts at t's position, if one does ("" for a column named cube).
+func groupingSets(t *translator) string {
+	g := t.peek()
+	switch {
+	case (g.is("rollup") || g.is("cube")) && t.peekN(1).isPunct("("):
+		return strings.ToUpper(g.Text)
+	case g.is("grouping") && t.peekN(1).is("sets") && t.peekN(2).isPunct("("):
+		return "GROUPING SETS"
+	}
+	return ""
 }
