@@ -560,3 +560,63 @@ func stringArg(n ast.ExprNode) (string, error) {
 	}
 	return "", fmt.Errorf("internal: expected a string literal, got %T", n)
 }
+
+// exprParts are the expressions e is made of that read the row (nil
+// entries are absent parts); known is false for an expression kind it
+// does not list (a subquery, say), whose parts a caller cannot see.
+// ArrayCompare's Cmp is not a part: it compares a pair of values of its
+// own, not the row.
+func exprParts(e exec.Expr) (parts []exec.Expr, known bool) {
+	switch x := e.(type) {
+	case nil, *exec.ColRef, *exec.Const, *exec.Param, *exec.OuterRef:
+		return nil, true
+	case *exec.Call:
+		return x.Args, true
+	case *exec.Cast:
+		return []exec.Expr{x.Arg}, true
+	case *exec.BoolOp:
+		return x.Args, true
+	case *exec.Not:
+		return []exec.Expr{x.Arg}, true
+	case *exec.IsNull:
+		return []exec.Expr{x.Arg}, true
+	case *exec.IsBool:
+		return []exec.Expr{x.Arg}, true
+	case *exec.Distinct:
+		return []exec.Expr{x.A, x.B}, true
+	case *exec.Case:
+		out := []exec.Expr{x.Else}
+		for _, w := range x.Whens {
+			out = append(out, w.Cond, w.Then)
+		}
+		return out, true
+	case *exec.Coalesce:
+		return x.Args, true
+	case *exec.InList:
+		return append([]exec.Expr{x.Arg}, x.List...), true
+	case *exec.ArrayExpr:
+		return x.Elems, true
+	case *exec.ArrayCompare:
+		return []exec.Expr{x.Arg, x.Array}, true
+	case *exec.Subscript:
+		return []exec.Expr{x.Array, x.Index}, true
+	case *exec.FieldSelect:
+		return []exec.Expr{x.Arg}, true
+	}
+	return nil, false
+}
+
+// callsFunc reports whether e calls a function that is (a Call anywhere
+// among its known parts).
+func callsFunc(e exec.Expr, is func(*exec.Func) bool) bool {
+	if c, ok := e.(*exec.Call); ok && is(c.Fn) {
+		return true
+	}
+	parts, _ := exprParts(e)
+	for _, a := range parts {
+		if callsFunc(a, is) {
+			return true
+		}
+	}
+	return false
+}

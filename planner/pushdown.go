@@ -82,7 +82,7 @@ func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
 	case len(cross) > 0:
 		// The cross-side conjuncts join the ON; planJoin makes a hash
 		// join of their equalities.
-		all := append(conjunctsOf(on), cross...)
+		all := append(conjuncts(on), cross...)
 		node = planJoin(left, right, exec.InnerJoin, andAll(all), lw, cols)
 	default:
 		node = &exec.NestedLoopJoin{Left: left, Right: right, Kind: kind, On: on, Cols: cols}
@@ -140,54 +140,24 @@ func pointLookup(n exec.Node) bool {
 	return ok && s.Point
 }
 
-func conjunctsOf(e exec.Expr) []exec.Expr {
-	if e == nil {
-		return nil
-	}
-	return conjuncts(e)
-}
-
 // volatileCall reports whether e calls a volatile function (random()),
 // which a filter below a join would call a different number of times.
 func volatileCall(e exec.Expr) bool {
-	if c, ok := e.(*exec.Call); ok && c.Fn.Volatile {
-		return true
-	}
-	for _, a := range exprArgs(e) {
-		if a != nil && volatileCall(a) {
-			return true
-		}
-	}
-	return false
+	return callsFunc(e, func(f *exec.Func) bool { return f.Volatile })
 }
 
 // colRefs appends the row columns e reads to idx; ok is false when e holds
-// an expression it does not know (a subquery, say), which then stays
-// where it is.
+// an expression exprParts does not know (a subquery, say), which then
+// stays where it is.
 func colRefs(e exec.Expr, idx []int) ([]int, bool) {
-	switch x := e.(type) {
-	case nil:
-		return idx, true
-	case *exec.ColRef:
-		return append(idx, x.Idx), true
-	case *exec.Const, *exec.Param, *exec.OuterRef:
-		return idx, true
-	case *exec.ArrayCompare:
-		// Cmp reads a pair of values of its own, not the row.
-		idx, ok := colRefs(x.Arg, idx)
-		if !ok {
-			return idx, false
-		}
-		return colRefs(x.Array, idx)
+	if c, ok := e.(*exec.ColRef); ok {
+		return append(idx, c.Idx), true
 	}
-	args := exprArgs(e)
-	if args == nil {
-		if _, ok := e.(*exec.Call); !ok {
-			return idx, false
-		}
+	parts, ok := exprParts(e)
+	if !ok {
+		return idx, false
 	}
-	for _, a := range args {
-		var ok bool
+	for _, a := range parts {
 		if idx, ok = colRefs(a, idx); !ok {
 			return idx, false
 		}
@@ -196,7 +166,7 @@ func colRefs(e exec.Expr, idx []int) ([]int, bool) {
 }
 
 // shiftCols returns e with every row column index moved by d; e holds only
-// what colRefs knows. Each node is copied with its parts shifted.
+// what exprParts knows. Each node is copied with its parts shifted.
 func shiftCols(e exec.Expr, d int) exec.Expr {
 	s := func(a exec.Expr) exec.Expr { return shiftCols(a, d) }
 	all := func(as []exec.Expr) []exec.Expr {

@@ -340,6 +340,9 @@ func equiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 }
 
 func conjuncts(e exec.Expr) []exec.Expr {
+	if e == nil {
+		return nil
+	}
 	if b, ok := e.(*exec.BoolOp); ok && b.And {
 		var out []exec.Expr
 		for _, a := range b.Args {

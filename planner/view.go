@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -200,8 +201,8 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 		return views.Agg{}, notMaintainable("aggregate %s is not supported", ag.Func.Name)
 	}
 	if ag.Filter != nil {
-		if volatile(ag.Filter) {
-			return views.Agg{}, notMaintainable("the FILTER of %s uses a function whose result changes over time or with the session", ag.Func.Name)
+		if err := timeVarying(fmt.Sprintf("the FILTER of %s", ag.Func.Name), ag.Filter); err != nil {
+			return views.Agg{}, err
 		}
 		va.Filter = ag.Filter
 		if va.Kind == views.AggCountStar {
@@ -213,65 +214,26 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 	if ag.Distinct && va.Kind != views.AggCountDistinct {
 		return views.Agg{}, notMaintainable("%s(DISTINCT ...) is not supported yet", ag.Func.Name)
 	}
-	if va.Arg != nil && volatile(va.Arg) {
-		return views.Agg{}, notMaintainable("the argument of %s uses a function whose result changes over time or with the session", ag.Func.Name)
+	if err := timeVarying(fmt.Sprintf("the argument of %s", ag.Func.Name), va.Arg); err != nil {
+		return views.Agg{}, err
 	}
 	return va, nil
+}
+
+// timeVarying refuses part of a view (named as the message says it) when
+// e calls a function of the time or the session.
+func timeVarying(part string, e exec.Expr) error {
+	if volatile(e) {
+		return notMaintainable("%s uses a function whose result changes over time or with the session", part)
+	}
+	return nil
 }
 
 // volatile reports whether an expression calls a volatile or stable
 // function (random(), now(), current_user): a view over it would not be a
 // function of its tables.
 func volatile(e exec.Expr) bool {
-	if c, ok := e.(*exec.Call); ok && (c.Fn.Volatile || c.Fn.Stable) {
-		return true
-	}
-	for _, a := range exprArgs(e) {
-		if a != nil && volatile(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// exprArgs are the expressions e is made of, for the expression kinds a
-// view's expressions bind to (nil entries are absent parts).
-func exprArgs(e exec.Expr) []exec.Expr {
-	switch x := e.(type) {
-	case *exec.Call:
-		return x.Args
-	case *exec.Cast:
-		return []exec.Expr{x.Arg}
-	case *exec.BoolOp:
-		return x.Args
-	case *exec.Not:
-		return []exec.Expr{x.Arg}
-	case *exec.IsNull:
-		return []exec.Expr{x.Arg}
-	case *exec.IsBool:
-		return []exec.Expr{x.Arg}
-	case *exec.Distinct:
-		return []exec.Expr{x.A, x.B}
-	case *exec.Case:
-		out := []exec.Expr{x.Else}
-		for _, w := range x.Whens {
-			out = append(out, w.Cond, w.Then)
-		}
-		return out
-	case *exec.Coalesce:
-		return x.Args
-	case *exec.InList:
-		return append([]exec.Expr{x.Arg}, x.List...)
-	case *exec.ArrayExpr:
-		return x.Elems
-	case *exec.ArrayCompare:
-		return []exec.Expr{x.Arg, x.Array, x.Cmp}
-	case *exec.Subscript:
-		return []exec.Expr{x.Array, x.Index}
-	case *exec.FieldSelect:
-		return []exec.Expr{x.Arg}
-	}
-	return nil
+	return callsFunc(e, func(f *exec.Func) bool { return f.Volatile || f.Stable })
 }
 
 func hasSubquery(n ast.Node) bool {

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"strings"
 
@@ -225,8 +226,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		if err != nil {
 			return nil, err
 		}
-		if volatile(pred) {
-			return nil, notMaintainable("WHERE uses a function whose result changes over time or with the session")
+		if err := timeVarying("WHERE", pred); err != nil {
+			return nil, err
 		}
 		boundRanks(b, pred, in.rank)
 		node = &views.Filter{Input: node, Pred: pred}
@@ -270,8 +271,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 				if e, err = eb.resolveUnknown(e, tText); err != nil {
 					return nil, err
 				}
-				if volatile(e) {
-					return nil, notMaintainable("GROUP BY uses a function whose result changes over time or with the session")
+				if err := timeVarying("GROUP BY", e); err != nil {
+					return nil, err
 				}
 				aggNode.Group = append(aggNode.Group, e)
 				agg.groupText = append(agg.groupText, restore(gx))
@@ -294,8 +295,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			if aggNode.Having, err = hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING"); err != nil {
 				return nil, err
 			}
-			if volatile(aggNode.Having) {
-				return nil, notMaintainable("HAVING uses a function whose result changes over time or with the session")
+			if err := timeVarying("HAVING", aggNode.Having); err != nil {
+				return nil, err
 			}
 		}
 	} else if sel.Having != nil {
@@ -322,8 +323,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 				return nil, err
 			}
 		}
-		if volatile(e) {
-			return nil, notMaintainable("column %q uses a function whose result changes over time or with the session", f.name)
+		if err := timeVarying(fmt.Sprintf("column %q", f.name), e); err != nil {
+			return nil, err
 		}
 		proj.Exprs = append(proj.Exprs, e)
 		proj.Cols = append(proj.Cols, exec.Column{Name: f.name, T: e.Type()})
@@ -354,8 +355,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			top.Order = append(top.Order, views.SortKey{Expr: &exec.ColRef{Idx: idx, T: t}, Desc: item.Desc, NullsFirst: nullsFirst})
 		}
 		for _, e := range proj.Exprs[visible:] {
-			if volatile(e) {
-				return nil, notMaintainable("ORDER BY uses a function whose result changes over time or with the session")
+			if err := timeVarying("ORDER BY", e); err != nil {
+				return nil, err
 			}
 		}
 		lb := &exprBinder{b: b, scope: &scope{}, what: "LIMIT"}
@@ -558,8 +559,8 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if volatile(on) {
-		return nil, notMaintainable("JOIN/ON uses a function whose result changes over time or with the session")
+	if err := timeVarying("JOIN/ON", on); err != nil {
+		return nil, err
 	}
 	lw := len(l.sc.cols)
 	var rest []exec.Expr
@@ -637,8 +638,8 @@ func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*v
 		t.Order = append(t.Order, views.SortKey{Expr: e, Desc: item.Desc, NullsFirst: nullsFirst})
 	}
 	for _, e := range append(append([]exec.Expr(nil), t.Partition...), sortExprs(t.Order)...) {
-		if volatile(e) {
-			return nil, notMaintainable("the window uses a function whose result changes over time or with the session")
+		if err := timeVarying("the window", e); err != nil {
+			return nil, err
 		}
 	}
 	return t, nil
