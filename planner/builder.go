@@ -22,10 +22,6 @@ type Builder struct {
 	System SystemTables
 	// ctes are the WITH queries in scope, innermost last (see cte.go).
 	ctes []*cteDef
-	// viewCTEs are the WITH queries in scope while a view is planned,
-	// innermost last (view_plan.go: each reference plans its query as a
-	// subquery in FROM).
-	viewCTEs []*ast.CommonTableExpression
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

@@ -24,6 +24,17 @@ func (d *cteDef) name() string { return d.cte.Name.O }
 // so that an unreferenced one still reports its errors, as in PostgreSQL.
 // The returned function restores the previous scope.
 func (b *Builder) withClause(w *ast.WithClause) (func(), error) {
+	return b.withScope(w, func(d *cteDef) error {
+		_, err := b.planCTE(d)
+		return err
+	})
+}
+
+// withScope brings a WITH clause's queries into scope, each seeing the
+// ones before it (and itself when recursive), calling check (when not
+// nil) on each as it comes in. The returned function restores the
+// previous scope.
+func (b *Builder) withScope(w *ast.WithClause, check func(*cteDef) error) (func(), error) {
 	saved := b.ctes
 	restore := func() { b.ctes = saved }
 	names := map[string]bool{}
@@ -38,9 +49,11 @@ func (b *Builder) withClause(w *ast.WithClause) (func(), error) {
 		if d.recursive {
 			d.env = append(d.env, d)
 		}
-		if _, err := b.planCTE(d); err != nil {
-			restore()
-			return nil, err
+		if check != nil {
+			if err := check(d); err != nil {
+				restore()
+				return nil, err
+			}
 		}
 		b.ctes = append(append([]*cteDef(nil), b.ctes...), d)
 	}

@@ -3,7 +3,6 @@ package planner
 import (
 	"fmt"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	"strings"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
@@ -154,42 +153,36 @@ func subqueryDistinct(vq *viewQuery) *viewQuery {
 }
 
 // pushViewCTEs brings a WITH clause's queries into scope for the query it
-// belongs to; pop takes them out again.
+// belongs to (withScope); pop takes them out again.
 func (b *Builder) pushViewCTEs(w *ast.WithClause) (pop func(), err error) {
 	if w.IsRecursive {
 		return nil, notMaintainable("WITH RECURSIVE is not supported")
 	}
-	n := len(b.viewCTEs)
-	b.viewCTEs = append(b.viewCTEs, w.CTEs...)
-	return func() { b.viewCTEs = b.viewCTEs[:n] }, nil
+	return b.withScope(w, nil)
 }
 
 // viewCTE plans a reference to a WITH query as the subquery it stands for,
-// in the scope of the WITH queries written before it; nil when name is
-// no WITH query in scope.
+// in the scope of its definition; nil when name is no WITH query in scope.
 func (b *Builder) viewCTE(name, alias string) (*viewRel, error) {
-	for i := len(b.viewCTEs) - 1; i >= 0; i-- {
-		cte := b.viewCTEs[i]
-		if cte.Name.L != strings.ToLower(name) {
-			continue
-		}
-		outer := b.viewCTEs
-		b.viewCTEs = outer[:i:i]
-		vq, err := b.viewQuery(cte.Query.Query)
-		b.viewCTEs = outer
-		if err != nil {
-			return nil, err
-		}
-		rel := queryRel(vq, alias)
-		if len(cte.ColNameList) > len(rel.sc.cols) {
-			return nil, notMaintainable("WITH query %q has %d columns available but %d columns specified", cte.Name.O, len(rel.sc.cols), len(cte.ColNameList))
-		}
-		for j, cn := range cte.ColNameList {
-			rel.sc.cols[j].name = cn.O
-		}
-		return rel, nil
+	d := b.lookupCTE(name)
+	if d == nil {
+		return nil, nil
 	}
-	return nil, nil
+	saved := b.ctes
+	b.ctes = d.env
+	vq, err := b.viewQuery(d.cte.Query.Query)
+	b.ctes = saved
+	if err != nil {
+		return nil, err
+	}
+	rel := queryRel(vq, alias)
+	if len(d.cte.ColNameList) > len(rel.sc.cols) {
+		return nil, notMaintainable("WITH query %q has %d columns available but %d columns specified", d.name(), len(rel.sc.cols), len(d.cte.ColNameList))
+	}
+	for j, cn := range d.cte.ColNameList {
+		rel.sc.cols[j].name = cn.O
+	}
+	return rel, nil
 }
 
 func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
