@@ -101,9 +101,7 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	// The definition's names resolve as they did here, through the
 	// creating session's search path (session.CompileView).
 	opts[OptViewSearchPath] = strings.Join(b.searchPath, ",")
-	if len(opts) > 0 {
-		td.Options = opts
-	}
+	td.Options = opts
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
 	return func(c *log.Catalog) error {

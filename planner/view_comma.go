@@ -73,14 +73,11 @@ func commaItems(n ast.ResultSetNode) []ast.ResultSetNode {
 }
 
 // itemsOf finds the items a conjunct reads: the last of them and how many;
-// ok is false when a column belongs to no item or to several, or the
-// conjunct holds a subquery.
+// ok is false when a column belongs to no item or to several. (A WHERE
+// with a subquery is refused before this.)
 func itemsOf(e ast.ExprNode, owners []map[string]bool) (last, n int, ok bool) {
 	v := &colFinder{}
 	e.Accept(v)
-	if v.subquery {
-		return 0, 0, false
-	}
 	seen := map[int]bool{}
 	last = -1
 	for _, c := range v.cols {
@@ -106,18 +103,12 @@ func itemsOf(e ast.ExprNode, owners []map[string]bool) (last, n int, ok bool) {
 	return last, len(seen), true
 }
 
-type colFinder struct {
-	cols     []*ast.ColumnName
-	subquery bool
-}
+// colFinder collects the column names an expression reads.
+type colFinder struct{ cols []*ast.ColumnName }
 
 func (v *colFinder) Enter(n ast.Node) (ast.Node, bool) {
-	switch x := n.(type) {
-	case *ast.ColumnNameExpr:
+	if x, ok := n.(*ast.ColumnNameExpr); ok {
 		v.cols = append(v.cols, x.Name)
-	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr:
-		v.subquery = true
-		return n, true
 	}
 	return n, false
 }
