@@ -49,9 +49,8 @@ func (a *Agg) exactSum() bool {
 }
 
 // addExact adds w × v (a float64 or a numeric) to an exact sum's state
-// (sum, +inf, -inf, NaN).
+// (sum, +inf, -inf, NaN, scales).
 func addExact(st []types.Datum, v types.Datum, w int64) error {
-	var d apd.Decimal
 	switch x := v.(type) {
 	case float64:
 		switch {
@@ -67,9 +66,11 @@ func addExact(st []types.Datum, v types.Datum, w int64) error {
 		}
 		// A float4 is added as the float8 it widens to, as PostgreSQL's
 		// avg(real) does (0.1::real is 0.10000000149011612).
+		var d apd.Decimal
 		if _, _, err := d.SetString(strconv.FormatFloat(x, 'E', -1, 64)); err != nil {
 			return err
 		}
+		v = &d
 	case *apd.Decimal:
 		switch {
 		case x.Form == apd.NaN || x.Form == apd.NaNSignaling:
@@ -82,16 +83,11 @@ func addExact(st []types.Datum, v types.Datum, w int64) error {
 			st[2] = st[2].(int64) + w
 			return nil
 		}
-		d.Set(x)
 		st[4] = addScale(st[4], scaleOf(x), w)
 	}
-	if w != 1 {
-		if _, err := numericCtx.Mul(&d, &d, apd.New(w, 0)); err != nil {
-			return err
-		}
-	}
+	var wv apd.Decimal
 	sum := new(apd.Decimal)
-	if _, err := numericCtx.Add(sum, st[0].(*apd.Decimal), &d); err != nil {
+	if _, err := numericCtx.Add(sum, st[0].(*apd.Decimal), weighted(&wv, v, w)); err != nil {
 		return err
 	}
 	st[0] = sum
