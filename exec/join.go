@@ -20,24 +20,47 @@ func (k JoinKind) String() string {
 // NestedLoopJoin joins every left row with every right row that satisfies
 // On (nil: all). Output rows are the left columns then the right columns;
 // the outer kinds pad the missing side with NULLs. The right side is run
-// once and kept in memory.
+// once and kept in memory, or with PerRow once per left row.
 type NestedLoopJoin struct {
 	Left, Right Node
 	Kind        JoinKind
 	On          Expr
 	Cols        []Column
+	// PerRow runs Right once per left row, with that row as its outer row
+	// (Right reads it through OuterRef at depth 1, typically as the key
+	// of a key lookup: one lookup per left row instead of a read of all
+	// of Right). Inner and left joins only.
+	PerRow bool
 }
 
 func (j *NestedLoopJoin) Columns() []Column { return j.Cols }
 func (j *NestedLoopJoin) Run(rt *Runtime, emit func(Row) error) error {
-	right, err := Collect(rt, j.Right)
-	if err != nil {
-		return err
+	var right []Row
+	var err error
+	if !j.PerRow {
+		if right, err = Collect(rt, j.Right); err != nil {
+			return err
+		}
 	}
 	lw, rw := len(j.Left.Columns()), len(j.Right.Columns())
 	out := make(Row, lw+rw)
-	rightMatched := make([]bool, len(right))
+	var rightMatched []bool
+	if j.Kind == RightJoin || j.Kind == FullJoin {
+		rightMatched = make([]bool, len(right))
+	}
 	err = j.Left.Run(rt, func(l Row) error {
+		if j.PerRow {
+			// Right runs in an environment of its own whose outer rows
+			// end with l; its rows are joined in the caller's.
+			inner := *rt.Env
+			inner.Outer = append(append([]Row(nil), rt.Env.Outer...), append(Row(nil), l...))
+			irt := *rt
+			irt.Env = &inner
+			var err error
+			if right, err = Collect(&irt, j.Right); err != nil {
+				return err
+			}
+		}
 		copy(out, l)
 		matched := false
 		for ri, r := range right {
@@ -52,7 +75,9 @@ func (j *NestedLoopJoin) Run(rt *Runtime, emit func(Row) error) error {
 				}
 			}
 			matched = true
-			rightMatched[ri] = true
+			if rightMatched != nil {
+				rightMatched[ri] = true
+			}
 			if err := emit(out); err != nil {
 				return err
 			}
@@ -86,7 +111,11 @@ func (j *NestedLoopJoin) Run(rt *Runtime, emit func(Row) error) error {
 }
 
 func (j *NestedLoopJoin) Explain(e *Explainer) {
-	e.Add("Nested Loop %s Join", j.Kind)
+	if j.PerRow {
+		e.Add("Nested Loop %s Join (right side per row)", j.Kind)
+	} else {
+		e.Add("Nested Loop %s Join", j.Kind)
+	}
 	if j.On != nil {
 		e.Detail("Join Filter: %s", j.On)
 	}
@@ -203,61 +232,6 @@ func (j *HashJoin) Explain(e *Explainer) {
 	}
 	e.Add("Hash %s Join", j.Kind)
 	e.Detail("Hash Cond: %s", strings.Join(conds, " AND "))
-	e.Child(j.Left)
-	e.Child(j.Right)
-}
-
-// LookupJoin runs Right once per left row, with that row as its outer row:
-// Right reads it through OuterRef (depth 1), typically as the key of a key
-// lookup, so each left row costs one lookup instead of a read of all of
-// Right. Kind is InnerJoin or LeftJoin (a left row Right gives nothing
-// for is NULL-extended).
-type LookupJoin struct {
-	Left, Right Node
-	Kind        JoinKind
-	// Cond describes the lookup for EXPLAIN.
-	Cond string
-	Cols []Column
-}
-
-func (j *LookupJoin) Columns() []Column { return j.Cols }
-func (j *LookupJoin) Run(rt *Runtime, emit func(Row) error) error {
-	lw, rw := len(j.Left.Columns()), len(j.Right.Columns())
-	out := make(Row, lw+rw)
-	var matches []Row
-	return j.Left.Run(rt, func(l Row) error {
-		// Right runs in an environment of its own, whose outer rows end
-		// with l; the rows it gives are emitted after it is done, in the
-		// caller's environment.
-		inner := *rt.Env
-		inner.Outer = append(append([]Row(nil), rt.Env.Outer...), append(Row(nil), l...))
-		irt := *rt
-		irt.Env = &inner
-		matches = matches[:0]
-		if err := j.Right.Run(&irt, func(r Row) error {
-			matches = append(matches, append(Row(nil), r...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		copy(out, l)
-		if len(matches) == 0 && j.Kind == LeftJoin {
-			clear(out[lw:])
-			return emit(out)
-		}
-		for _, r := range matches {
-			copy(out[lw:], r)
-			if err := emit(out); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (j *LookupJoin) Explain(e *Explainer) {
-	e.Add("Nested Loop %s Join (key lookup per row)", j.Kind)
-	e.Detail("Lookup: %s", j.Cond)
 	e.Child(j.Left)
 	e.Child(j.Right)
 }

@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"strings"
-
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/views"
 )
@@ -109,7 +107,6 @@ func (b *Builder) lookupJoin(j *exec.HashJoin) exec.Node {
 	}
 	eb := &exprBinder{b: b, scope: &scope{}, what: "JOIN/ON"}
 	var preds []exec.Expr
-	var desc []string
 	for i, lk := range j.LeftKeys {
 		l, lok := lk.(*exec.ColRef)
 		r, rok := j.RightKeys[i].(*exec.ColRef)
@@ -121,13 +118,12 @@ func (b *Builder) lookupJoin(j *exec.HashJoin) exec.Node {
 			return nil
 		}
 		preds = append(preds, p)
-		desc = append(desc, r.Name+" = "+l.Name)
 	}
 	right := b.pushFilter(j.Right, andAll(preds))
 	if f, ok := right.(*exec.Filter); ok && f.Input == j.Right {
 		return nil // no key lookup came of it
 	}
-	return &exec.LookupJoin{Left: j.Left, Right: right, Kind: j.Kind, Cond: strings.Join(desc, " AND "), Cols: j.Cols}
+	return &exec.NestedLoopJoin{Left: j.Left, Right: right, Kind: j.Kind, Cols: j.Cols, PerRow: true}
 }
 
 // pointLookup reports whether n reads at most one row: a key lookup.
