@@ -90,17 +90,17 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	// PostgreSQL REFRESH by it would: date_trunc('day', ts) buckets by
 	// its TimeZone's days, and its DateStyle reads date literals.
 	if loc := b.settings.Location; loc != nil && loc != time.UTC {
-		opts[OptViewTimeZone] = loc.String()
+		opts[optViewTimeZone] = loc.String()
 	}
 	if ds := b.settings.DateStyle; ds != "" && ds != types.DefaultSettings().DateStyle {
-		opts[OptViewDateStyle] = ds
+		opts[optViewDateStyle] = ds
 	}
 	if p.plan.ExactSums() {
 		opts[optExactSums] = "true"
 	}
 	// The definition's names resolve as they did here, through the
-	// creating session's search path (session.CompileView).
-	opts[OptViewSearchPath] = strings.Join(b.searchPath, ",")
+	// creating session's search path (CompileView).
+	opts[optViewSearchPath] = strings.Join(b.searchPath, ",")
 	td.Options = opts
 	td.DependsOn = p.plan.Sources()
 	ifNotExists := st.IfNotExists
@@ -136,9 +136,37 @@ type viewPlan struct {
 	names []string
 }
 
-// CompileView rebuilds a stored view's plan (at startup and after catalog
-// changes).
-func (b *Builder) CompileView(td *log.TableDesc) (*views.Plan, error) {
+// CompileView builds a stored view's incremental plan (the maintainer
+// calls it for every view of a new catalog) as its creating session
+// planned it: names resolve through that session's search path, and its
+// expressions evaluate with that session's TimeZone and DateStyle. Views
+// made before those were kept resolve names in their own schema, then
+// public, and evaluate in UTC.
+func CompileView(td *log.TableDesc, cat *log.Catalog) (*views.Plan, error) {
+	settings := types.DefaultSettings()
+	if tz := td.Options[optViewTimeZone]; tz != "" {
+		loc, err := types.SettingZone(tz)
+		if err != nil {
+			return nil, fmt.Errorf("materialized view %q: %w", td.Name, err)
+		}
+		settings.Location = loc
+	}
+	if ds := td.Options[optViewDateStyle]; ds != "" {
+		settings.DateStyle = ds
+	}
+	path := []string{td.Schema, "public"}
+	if v := td.Options[optViewSearchPath]; v != "" {
+		path = strings.Split(v, ",")
+	}
+	p, err := NewBuilder(cat, path, settings, nil).compileView(td)
+	if err != nil {
+		return nil, err
+	}
+	p.Settings = settings
+	return p, nil
+}
+
+func (b *Builder) compileView(td *log.TableDesc) (*views.Plan, error) {
 	stmts, err := sql.Parse(td.Definition)
 	if err != nil {
 		return nil, err
@@ -258,16 +286,16 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // read one partition.
 const optTopPartition = "top_partition"
 
-// OptViewTimeZone and OptViewDateStyle, in a view's options, are the
+// optViewTimeZone and optViewDateStyle, in a view's options, are the
 // TimeZone and DateStyle of the session that created it, when not the
 // defaults: its expressions evaluate with them (session.CompileView).
 const (
-	OptViewTimeZone  = "timezone"
-	OptViewDateStyle = "datestyle"
-	// OptViewSearchPath is the creating session's search path, comma
+	optViewTimeZone  = "timezone"
+	optViewDateStyle = "datestyle"
+	// optViewSearchPath is the creating session's search path, comma
 	// separated (views made before it resolve names in their own schema,
 	// then public).
-	OptViewSearchPath = "search_path"
+	optViewSearchPath = "search_path"
 )
 
 // optExactSums is "true" in the options of a view whose sums and

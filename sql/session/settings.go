@@ -141,7 +141,7 @@ func (s *Session) set(name string, values []string, toDefault bool) error {
 		if toDefault || strings.EqualFold(v, "local") || strings.EqualFold(v, "default") {
 			v = "UTC"
 		}
-		loc, err := zone(v)
+		loc, err := types.SettingZone(v)
 		if err != nil {
 			return err
 		}
@@ -184,18 +184,6 @@ func (s *Session) set(name string, values []string, toDefault bool) error {
 		s.info.Client.ParameterStatus(canon, v)
 	}
 	return nil
-}
-
-func zone(v string) (*time.Location, error) {
-	if loc, ok := types.LookupZone(v); ok {
-		return loc, nil
-	}
-	// A numeric offset: SET TIME ZONE -5 means UTC-5 (POSIX-style names
-	// invert the sign; a bare number does not).
-	if h, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.FixedZone(v, int(h*3600)), nil
-	}
-	return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", v)
 }
 
 func normalizeDateStyle(v string) string {

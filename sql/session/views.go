@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/strand-db/strand/exec"
@@ -17,53 +16,13 @@ import (
 	"github.com/strand-db/strand/views"
 )
 
-// CompileView builds a stored view's incremental plan; the maintainer calls
-// it for every view of a new catalog. Names in the definition resolve
-// through the creating session's search path (views made before it was
-// kept: the view's own schema, then public).
-func CompileView(td *log.TableDesc, cat *log.Catalog) (*views.Plan, error) {
-	settings, err := viewSettings(td)
-	if err != nil {
-		return nil, err
-	}
-	path := []string{td.Schema, "public"}
-	if v := td.Options[planner.OptViewSearchPath]; v != "" {
-		path = strings.Split(v, ",")
-	}
-	b := planner.NewBuilder(cat, path, settings, nil)
-	p, err := b.CompileView(td)
-	if err != nil {
-		return nil, err
-	}
-	p.Settings = settings
-	return p, nil
-}
-
-// viewSettings are the settings a view's expressions evaluate with: the
-// defaults, with the TimeZone and DateStyle of the session that created
-// it.
-func viewSettings(td *log.TableDesc) (*types.Settings, error) {
-	st := types.DefaultSettings()
-	if tz := td.Options[planner.OptViewTimeZone]; tz != "" {
-		loc, err := zone(tz)
-		if err != nil {
-			return nil, fmt.Errorf("materialized view %q: %w", td.Name, err)
-		}
-		st.Location = loc
-	}
-	if ds := td.Options[planner.OptViewDateStyle]; ds != "" {
-		st.DateStyle = ds
-	}
-	return st, nil
-}
-
 // NewMaintainer makes the view maintainer to give the log as its commit
 // hook, compiling views with the planner. STRAND_VIEW_BACKFILL_CHUNK_ROWS,
 // when set, bounds the rows of one backfill step (tests make it small so
 // that a backfill takes many steps).
 func NewMaintainer() *views.Maintainer {
 	m := views.NewMaintainer()
-	m.Compile = CompileView
+	m.Compile = planner.CompileView
 	if n, err := strconv.Atoi(os.Getenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS")); err == nil && n > 0 {
 		m.ChunkRows = n
 	}

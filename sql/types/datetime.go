@@ -1343,3 +1343,16 @@ func appendOffset(buf []byte, off int) []byte {
 	}
 	return buf
 }
+
+// SettingZone is the time zone a TimeZone setting names: a zone name, or
+// a number of hours east of UTC (SET TIME ZONE -5 means UTC-5; POSIX-style
+// names invert the sign, a bare number does not).
+func SettingZone(v string) (*time.Location, error) {
+	if loc, ok := LookupZone(v); ok {
+		return loc, nil
+	}
+	if h, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.FixedZone(v, int(h*3600)), nil
+	}
+	return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid value for parameter \"TimeZone\": %q", v)
+}
