@@ -288,7 +288,7 @@ const optTopPartition = "top_partition"
 
 // optViewTimeZone and optViewDateStyle, in a view's options, are the
 // TimeZone and DateStyle of the session that created it, when not the
-// defaults: its expressions evaluate with them (session.CompileView).
+// defaults: its expressions evaluate with them (CompileView).
 const (
 	optViewTimeZone  = "timezone"
 	optViewDateStyle = "datestyle"
