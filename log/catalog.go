@@ -17,7 +17,14 @@ const (
 	Stream TableKind = 2
 	// View: a materialized view; its state belongs to a commit hook.
 	View TableKind = 3
+	// PlainView: a view (CREATE VIEW): its definition is planned into
+	// every query that names it; it has no events and no state.
+	PlainView TableKind = 4
 )
+
+// HasEvents reports whether a table of this kind holds events of its own
+// (a table or stream, not a view of either kind).
+func (k TableKind) HasEvents() bool { return k == Keyed || k == Stream }
 
 func (k TableKind) String() string {
 	switch k {
@@ -27,6 +34,8 @@ func (k TableKind) String() string {
 		return "stream"
 	case View:
 		return "view"
+	case PlainView:
+		return "plain view"
 	}
 	return fmt.Sprintf("kind(%d)", k)
 }
@@ -73,7 +82,10 @@ type TableDesc struct {
 	Options   map[string]string `json:"options,omitempty"`
 	// Definition is a view's defining SELECT.
 	Definition string `json:"definition,omitempty"`
-	// DependsOn lists the tables a view reads.
+	// DependsOn lists the tables a view reads. A materialized view's
+	// list holds the tables its state is computed from, with the plain
+	// views it reads on the way; a plain view's, the relations its
+	// definition names.
 	DependsOn []TableID `json:"depends_on,omitempty"`
 	// TierFloor is the LSN of the newest event tiering moved out of Pebble
 	// (into Iceberg); events up to it are read from Iceberg. It only grows

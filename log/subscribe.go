@@ -328,7 +328,7 @@ func (s *Subscription) catchUp(ctx context.Context, from, to uint64, max int) (e
 func (s *Subscription) resolve(cat *Catalog) []TableID {
 	var out []TableID
 	for id, td := range cat.Tables {
-		if td.Kind == View {
+		if !td.Kind.HasEvents() {
 			continue
 		}
 		if s.ids[id] || (s.spec.TableFilter != nil && s.spec.TableFilter(td)) {

@@ -22,6 +22,12 @@ type Builder struct {
 	System SystemTables
 	// ctes are the WITH queries in scope, innermost last (see cte.go).
 	ctes []*cteDef
+	// reads, while CREATE VIEW plans its definition, collects the
+	// relations it names (plainview.go).
+	reads *[]log.TableID
+	// viewDepth counts the views whose definitions this builder plans
+	// inside (plainview.go).
+	viewDepth int
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

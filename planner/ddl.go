@@ -162,14 +162,11 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 		}
 		return nil, err
 	}
-	if (td.Kind == log.View) != st.MaterializedView {
+	if objectKind(td.Kind) != st.Object {
 		// A view's columns are its query's: ALTER MATERIALIZED VIEW
-		// renames it, and nothing alters its columns.
-		what := "a table"
-		if st.MaterializedView {
-			what = "a materialized view"
-		}
-		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not %s", td.Name, what)
+		// renames it, ALTER VIEW renames it or its columns, and nothing
+		// else alters them.
+		return nil, wrongObject(td, st.Object)
 	}
 	id := td.ID
 	actions := st.Actions
@@ -290,12 +287,8 @@ func (b *Builder) DropTables(st *sql.Drop) (func(*log.Catalog) error, error) {
 			}
 			return nil, err
 		}
-		want := log.Keyed
-		if st.Kind == sql.ObjMaterializedView {
-			want = log.View
-		}
-		if (td.Kind == log.View) != (want == log.View) {
-			return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a %s", n.Name, strings.ToLower(string(st.Kind)))
+		if objectKind(td.Kind) != st.Kind {
+			return nil, wrongObject(td, st.Kind)
 		}
 		ids = append(ids, td.ID)
 	}
@@ -319,7 +312,7 @@ func dropWithDependents(c *log.Catalog, id log.TableID, cascade bool) error {
 	}
 	for _, other := range dependents(c, id) {
 		if !cascade {
-			return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because materialized view %q depends on it", t.Name, other.Name).
+			return pgerr.New(pgerr.DependentObjectsStillExist, "cannot drop %q because %s %q depends on it", t.Name, viewKind(other), other.Name).
 				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 		}
 		if err := dropWithDependents(c, other.ID, true); err != nil {
@@ -329,7 +322,39 @@ func dropWithDependents(c *log.Catalog, id log.TableID, cascade bool) error {
 	return c.DropTable(id)
 }
 
-// dependents are the materialized views that read table id, by name.
+// objectKind is the kind of object DROP and ALTER name a table kind by.
+func objectKind(k log.TableKind) sql.ObjectKind {
+	switch k {
+	case log.View:
+		return sql.ObjMaterializedView
+	case log.PlainView:
+		return sql.ObjView
+	}
+	return sql.ObjTable
+}
+
+// wrongObject is PostgreSQL's error for a DROP or ALTER of one kind of
+// object that names another, with its hint.
+func wrongObject(td *log.TableDesc, want sql.ObjectKind) error {
+	err := pgerr.New(pgerr.WrongObjectType, "%q is not a %s", td.Name, strings.ToLower(string(want)))
+	switch objectKind(td.Kind) {
+	case sql.ObjView:
+		return err.WithHint("Use DROP VIEW to remove a view.")
+	case sql.ObjMaterializedView:
+		return err.WithHint("Use DROP MATERIALIZED VIEW to remove a materialized view.")
+	}
+	return err.WithHint("Use DROP TABLE to remove a table.")
+}
+
+// viewKind names a dependent view's kind in messages.
+func viewKind(td *log.TableDesc) string {
+	if td.Kind == log.PlainView {
+		return "view"
+	}
+	return "materialized view"
+}
+
+// dependents are the views (of either kind) that read table id, by name.
 func dependents(c *log.Catalog, id log.TableID) []*log.TableDesc {
 	var out []*log.TableDesc
 	for _, other := range c.SortedTables() {
@@ -361,13 +386,17 @@ func checkNoViewReads(c *log.Catalog, t *log.TableDesc, a sql.AlterAction) error
 	case sql.AlterRenameColumn:
 		what = fmt.Sprintf("rename column %q of table %q", a.Name, t.Name)
 	case sql.AlterRenameTable:
-		what = fmt.Sprintf("rename table %q", t.Name)
-		if t.Kind == log.View {
-			what = fmt.Sprintf("rename materialized view %q", t.Name)
-		}
+		what = fmt.Sprintf("rename %s %q", strings.ToLower(string(objectKind(t.Kind))), t.Name)
 	}
-	return pgerr.New(pgerr.DependentObjectsStillExist, "cannot %s because materialized view %q depends on it", what, deps[0].Name).
-		WithDetail("A materialized view's definition names what it reads as written, and its state holds rows in the shape of their columns.").
+	if a.Kind == sql.AlterRenameColumn && t.Kind == log.PlainView {
+		what = fmt.Sprintf("rename column %q of view %q", a.Name, t.Name)
+	}
+	err := pgerr.New(pgerr.DependentObjectsStillExist, "cannot %s because %s %q depends on it", what, viewKind(deps[0]), deps[0].Name)
+	if deps[0].Kind == log.PlainView {
+		return err.WithDetail("A view's definition names what it reads as written.").
+			WithHint("Drop the view, make the change, then create the view again.")
+	}
+	return err.WithDetail("A materialized view's definition names what it reads as written, and its state holds rows in the shape of their columns.").
 		WithHint("Drop the materialized view, make the change, then create the view again.")
 }
 

@@ -25,7 +25,8 @@ type Write struct {
 }
 
 // targetTable resolves the single table of an INSERT/UPDATE/DELETE.
-func (b *Builder) targetTable(refs *ast.TableRefsClause) (*log.TableDesc, string, error) {
+// verb is the write's verb for messages: insert into, update, delete from.
+func (b *Builder) targetTable(refs *ast.TableRefsClause, verb string) (*log.TableDesc, string, error) {
 	if refs == nil || refs.TableRefs == nil || refs.TableRefs.Right != nil {
 		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "writes to more than one table are not supported")
 	}
@@ -41,8 +42,12 @@ func (b *Builder) targetTable(refs *ast.TableRefsClause) (*log.TableDesc, string
 	if err != nil {
 		return nil, "", err
 	}
-	if td.Kind == log.View {
+	switch td.Kind {
+	case log.View:
 		return nil, "", pgerr.New(pgerr.WrongObjectType, "cannot change materialized view %q", td.Name)
+	case log.PlainView:
+		return nil, "", pgerr.New(pgerr.ObjectNotInPrerequisiteState, "cannot %s view %q", verb, td.Name).
+			WithDetail("Views are not updatable: write to the tables the view reads.")
 	}
 	alias := ts.AsName.O
 	if alias == "" {
@@ -112,7 +117,7 @@ func (b *Builder) returning(fields []*ast.SelectField, sc *scope) ([]exec.Expr, 
 
 // BuildInsert plans INSERT.
 func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
-	td, alias, err := b.targetTable(st.AST.Table)
+	td, alias, err := b.targetTable(st.AST.Table, "insert into")
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +312,7 @@ func (b *Builder) sourceRows(l *exec.TableLayout, alias string, where ast.ExprNo
 
 // BuildUpdate plans UPDATE.
 func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
-	td, alias, err := b.targetTable(st.AST.TableRefs)
+	td, alias, err := b.targetTable(st.AST.TableRefs, "update")
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +360,7 @@ func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
 
 // BuildDelete plans DELETE.
 func (b *Builder) BuildDelete(st *sql.Delete) (*Write, error) {
-	td, alias, err := b.targetTable(st.AST.TableRefs)
+	td, alias, err := b.targetTable(st.AST.TableRefs, "delete from")
 	if err != nil {
 		return nil, err
 	}

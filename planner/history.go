@@ -6,7 +6,6 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/pgerr"
 )
 
@@ -29,8 +28,8 @@ func (b *Builder) historyTable(fn *ast.FuncCallExpr) (exec.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if td.Kind == log.View {
-		return nil, pgerr.New(pgerr.WrongObjectType, "%q is a materialized view; versions() reads tables", td.Name)
+	if !td.Kind.HasEvents() {
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is a %s; versions() reads tables", td.Name, strings.ToLower(string(objectKind(td.Kind))))
 	}
 	l := exec.NewTableLayout(td)
 	h := &exec.History{Layout: l}

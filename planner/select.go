@@ -122,9 +122,13 @@ func (b *Builder) scanTable(tn *ast.TableName, alias string) (exec.Node, *scope,
 	if err != nil {
 		return nil, nil, err
 	}
-	if td.Kind == log.View {
+	b.recordRead(td.ID)
+	switch td.Kind {
+	case log.View:
 		n, sc := viewRead(td, alias)
 		return n, sc, nil
+	case log.PlainView:
+		return b.readPlainView(td, alias)
 	}
 	layout := exec.NewTableLayout(td)
 	sc := &scope{}

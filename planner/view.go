@@ -102,7 +102,7 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	// creating session's search path (CompileView).
 	opts[optViewSearchPath] = strings.Join(b.searchPath, ",")
 	td.Options = opts
-	td.DependsOn = p.plan.Sources()
+	td.DependsOn = p.deps
 	ifNotExists := st.IfNotExists
 	return func(c *log.Catalog) error {
 		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
@@ -134,6 +134,9 @@ func sameTables(a, b []log.TableID) bool {
 type viewPlan struct {
 	plan  *views.Plan
 	names []string
+	// deps is the view's DependsOn: the plan's sources and the plain
+	// views read on the way.
+	deps []log.TableID
 }
 
 // CompileView builds a stored view's incremental plan (the maintainer
@@ -187,7 +190,7 @@ func (b *Builder) compileView(td *log.TableDesc) (*views.Plan, error) {
 	// The definition names tables by name: when a catalog change would
 	// make it read others (a new table earlier on the search path), the
 	// change fails here, in the commit that makes it.
-	if len(td.DependsOn) > 0 && !sameTables(vp.plan.Sources(), td.DependsOn) {
+	if len(td.DependsOn) > 0 && !sameTables(vp.deps, td.DependsOn) {
 		return nil, pgerr.New(pgerr.DependentObjectsStillExist, "materialized view %q would read other tables than the ones it was created over", td.Name).
 			WithHint("Its definition names tables as written; qualify them with their schema, or drop the view first.")
 	}

@@ -2,6 +2,8 @@ package planner
 
 import (
 	"fmt"
+	"slices"
+
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/strand-db/strand/exec"
@@ -19,7 +21,10 @@ import (
 // ORDER BY ...) in a subquery whose rows the outer WHERE bounds (rn <= n):
 // top-N per group. Anything else is refused with 0A000 naming the part.
 func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
+	var reads []log.TableID
+	b.reads = &reads
 	vq, err := b.viewQuery(q)
+	b.reads = nil
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +32,15 @@ func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
 	if err := checkBounded(p.Root); err != nil {
 		return nil, err
 	}
-	return &viewPlan{plan: p, names: vq.names}, nil
+	// The view depends on the tables its state is computed from, and on
+	// the (plain) views its definition names on the way to them.
+	deps := p.Sources()
+	for _, id := range reads {
+		if td, ok := b.cat.Table(id); ok && td.Kind == log.PlainView && !slices.Contains(deps, id) {
+			deps = append(deps, id)
+		}
+	}
+	return &viewPlan{plan: p, names: vq.names, deps: deps}, nil
 }
 
 // viewQuery is a planned query of a view: its operator, output columns,
@@ -479,6 +492,24 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 		td, err := b.LookupTable(src.Schema.O, src.Name.O)
 		if err != nil {
 			return nil, err
+		}
+		b.recordRead(td.ID)
+		if td.Kind == log.PlainView {
+			// A view is the subquery its definition is; the
+			// materialized view is maintained over what it reads.
+			rs, vb, err := b.plainViewBuilder(td)
+			if err != nil {
+				return nil, err
+			}
+			vq, err := vb.viewQuery(rs)
+			if err != nil {
+				return nil, err
+			}
+			rel = queryRel(vq, alias)
+			if err := nameViewColumns(td, rel.sc); err != nil {
+				return nil, err
+			}
+			break
 		}
 		if td.Kind == log.View {
 			_, sc := viewRead(td, alias)

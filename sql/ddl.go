@@ -36,6 +36,12 @@ func (sp *stmtParser) create() (Statement, error) {
 			return nil, err
 		}
 		return sp.createMaterializedView(orReplace)
+	case tok.is("view"):
+		return sp.createView(orReplace)
+	case tok.is("recursive") && sp.peek().is("view"):
+		return nil, sp.unsupported(tok, "CREATE RECURSIVE VIEW")
+	case (tok.is("temp") || tok.is("temporary")) && sp.peek().is("view"):
+		return nil, sp.unsupported(tok, "CREATE TEMPORARY VIEW")
 	case orReplace:
 		return nil, sp.unsupported(tok, "CREATE OR REPLACE "+strings.ToUpper(tok.Text))
 	case tok.is("table"):
@@ -88,6 +94,45 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 		if err := sp.end(); err != nil {
 			return nil, err
 		}
+	}
+	if from >= to {
+		return nil, sp.syntaxErr(sp.peek())
+	}
+	if st.Query, err = sp.resultSet(from, to); err != nil {
+		return nil, err
+	}
+	st.QueryText = sp.src[sp.toks[from].Pos:sp.toks[to-1].End]
+	return st, nil
+}
+
+// createView parses CREATE [OR REPLACE] VIEW name [(col, ...)] AS query.
+// Views are read-only here, so WITH CHECK OPTION (which constrains writes
+// through a view) and view options are refused.
+func (sp *stmtParser) createView(orReplace bool) (Statement, error) {
+	st := &CreateView{OrReplace: orReplace}
+	var err error
+	if st.Name, err = sp.objectName(); err != nil {
+		return nil, err
+	}
+	if sp.peek().isPunct("(") {
+		if st.Columns, err = sp.identList(); err != nil {
+			return nil, err
+		}
+	}
+	if w := sp.peek(); w.is("with") {
+		return nil, sp.unsupported(w, "CREATE VIEW ... WITH (options)")
+	}
+	if err := sp.expect("as"); err != nil {
+		return nil, err
+	}
+	from := sp.i
+	to := sp.findTop(from, func(i int) bool {
+		return sp.toks[i].is("with") && i+2 < len(sp.toks) && (sp.toks[i+1].is("check") ||
+			(sp.toks[i+1].is("cascaded") || sp.toks[i+1].is("local")) && sp.toks[i+2].is("check"))
+	})
+	if to < len(sp.toks) {
+		// Views are not updatable, so there are no writes to check.
+		return nil, sp.unsupported(sp.toks[to], "WITH CHECK OPTION")
 	}
 	if from >= to {
 		return nil, sp.syntaxErr(sp.peek())
@@ -406,6 +451,8 @@ func (sp *stmtParser) drop() (Statement, error) {
 			return nil, err
 		}
 		st.Kind = ObjMaterializedView
+	case tok.is("view"):
+		st.Kind = ObjView
 	case tok.is("role"), tok.is("user"):
 		st.Kind = ObjRole
 	default:
@@ -445,17 +492,26 @@ func (sp *stmtParser) alter() (Statement, error) {
 	case tok.is("role"), tok.is("user"):
 		return sp.role(true, tok.is("user"))
 	case tok.is("table"):
-	case tok.is("materialized") && sp.peek().is("view"):
+	case tok.is("materialized") && sp.peek().is("view"), tok.is("view"):
 		// ALTER MATERIALIZED VIEW [IF EXISTS] v RENAME TO w: the only
-		// action a view takes.
-		sp.next()
-		st := &AlterTable{MaterializedView: true, IfExists: sp.ifExists()}
+		// action a materialized view takes; a view also renames its
+		// columns.
+		st := &AlterTable{Object: ObjView}
+		if tok.is("materialized") {
+			sp.next()
+			st.Object = ObjMaterializedView
+		}
+		st.IfExists = sp.ifExists()
 		var err error
 		if st.Name, err = sp.objectName(); err != nil {
 			return nil, err
 		}
-		if !sp.peek().is("rename") || !sp.peekN(1).is("to") {
-			return nil, sp.unsupported(sp.peek(), "ALTER MATERIALIZED VIEW other than RENAME TO")
+		if r := sp.peek(); !r.is("rename") || st.Object == ObjMaterializedView && !sp.peekN(1).is("to") {
+			what := "ALTER VIEW other than RENAME"
+			if st.Object == ObjMaterializedView {
+				what = "ALTER MATERIALIZED VIEW other than RENAME TO"
+			}
+			return nil, sp.unsupported(r, what)
 		}
 		a, err := sp.alterAction()
 		if err != nil {
@@ -466,7 +522,7 @@ func (sp *stmtParser) alter() (Statement, error) {
 	default:
 		return nil, sp.unsupported(tok, "ALTER "+strings.ToUpper(sp.src[tok.Pos:tok.End]))
 	}
-	st := &AlterTable{IfExists: sp.ifExists()}
+	st := &AlterTable{Object: ObjTable, IfExists: sp.ifExists()}
 	if o := sp.peek(); o.is("only") {
 		sp.next()
 	}

@@ -138,8 +138,10 @@ type AlterTable struct {
 	Name     ObjectName
 	IfExists bool
 	Actions  []AlterAction
-	// MaterializedView is ALTER MATERIALIZED VIEW (RENAME TO only).
-	MaterializedView bool
+	// Object is what the statement names: ObjTable (ALTER TABLE),
+	// ObjView (ALTER VIEW: RENAME TO, RENAME COLUMN) or
+	// ObjMaterializedView (RENAME TO).
+	Object ObjectKind
 }
 
 // AlterKind is the kind of an ALTER TABLE action.
@@ -195,10 +197,11 @@ const (
 	ObjTable            ObjectKind = "TABLE"
 	ObjSchema           ObjectKind = "SCHEMA"
 	ObjMaterializedView ObjectKind = "MATERIALIZED VIEW"
+	ObjView             ObjectKind = "VIEW"
 	ObjRole             ObjectKind = "ROLE"
 )
 
-// Drop is DROP TABLE / SCHEMA / MATERIALIZED VIEW / ROLE / USER.
+// Drop is DROP TABLE / SCHEMA / VIEW / MATERIALIZED VIEW / ROLE / USER.
 type Drop struct {
 	Info
 	Kind     ObjectKind
@@ -224,6 +227,17 @@ type CreateMaterializedView struct {
 	Columns     []string          // optional (col, ...) after the name
 	Query       ast.ResultSetNode // *ast.SelectStmt or *ast.SetOprStmt
 	QueryText   string            // the original text of the query
+}
+
+// CreateView is CREATE [OR REPLACE] VIEW: a named query, planned into
+// every query that reads it.
+type CreateView struct {
+	Info
+	Name      ObjectName
+	OrReplace bool
+	Columns   []string          // optional (col, ...) after the name
+	Query     ast.ResultSetNode // *ast.SelectStmt or *ast.SetOprStmt
+	QueryText string            // the original text of the query
 }
 
 // RefreshMaterializedView is REFRESH MATERIALIZED VIEW [CONCURRENTLY] name.

@@ -137,6 +137,12 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 	if err != nil {
 		return 0, err
 	}
+	switch td.Kind {
+	case log.View:
+		return 0, pgerr.New(pgerr.WrongObjectType, "cannot copy to materialized view %q", td.Name)
+	case log.PlainView:
+		return 0, pgerr.New(pgerr.WrongObjectType, "cannot copy to view %q", td.Name)
+	}
 	l := exec.NewTableLayout(td)
 	target, defaults, checks, err := b.CopyTarget(l, x.Columns)
 	if err != nil {

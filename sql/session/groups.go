@@ -204,8 +204,12 @@ func (s *Session) groupTargets(sub *sql.Subscribe) (patterns []string, ids []log
 		if err != nil {
 			return nil, nil, err
 		}
-		if td.Kind == log.View {
+		switch td.Kind {
+		case log.View:
 			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "a consumer group over a materialized view is not supported yet")
+		case log.PlainView:
+			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "a consumer group over a view is not supported").
+				WithHint("A consumer group reads tables' events; a view has none of its own.")
 		}
 		if td.Options[optGroup] != "" || td.Options[optDeadLetters] != "" {
 			return nil, nil, pgerr.New(pgerr.WrongObjectType, "%q belongs to a consumer group", td.Name)

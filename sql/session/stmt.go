@@ -118,16 +118,13 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		return nil, "CREATE TABLE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateTable(x) })
 	case *sql.AlterTable:
-		tag := "ALTER TABLE"
-		if x.MaterializedView {
-			tag = "ALTER MATERIALIZED VIEW"
-		}
+		tag := "ALTER " + string(x.Object)
 		return nil, tag, s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.AlterTable(x) })
 	case *sql.CreateSchema:
 		return nil, "CREATE SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.CreateSchema(x), nil })
 	case *sql.Drop:
 		switch x.Kind {
-		case sql.ObjTable, sql.ObjMaterializedView:
+		case sql.ObjTable, sql.ObjView, sql.ObjMaterializedView:
 			s.noticeMissing(x)
 			return nil, "DROP " + string(x.Kind), s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.DropTables(x) })
 		case sql.ObjSchema:
@@ -188,6 +185,13 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		n, err := s.createdViewRows(ctx, x)
 		return nil, "SELECT " + strconv.FormatInt(n, 10), err
+	case *sql.CreateView:
+		if !x.OrReplace {
+			if _, err := s.checkCreate(x.Name, false); err != nil {
+				return nil, "CREATE VIEW", err
+			}
+		}
+		return nil, "CREATE VIEW", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreatePlainView(x) })
 	case *sql.RefreshMaterializedView:
 		// Views are maintained inside every write: always fresh.
 		b := s.builder(s.catalog(), nil)

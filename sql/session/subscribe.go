@@ -154,6 +154,11 @@ func (s *Session) newSubCursor(sub *sql.Subscribe) (*subCursor, error) {
 		if err != nil {
 			return nil, err
 		}
+		if td.Kind == log.PlainView {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a view is not supported").
+				WithDetail("A view has no changes of its own: its query runs when it is read.").
+				WithHint("Make it a materialized view, whose changes can be subscribed to.")
+		}
 		tds = append(tds, td)
 		spec.TableIDs = append(spec.TableIDs, td.ID)
 	}

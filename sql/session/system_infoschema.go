@@ -27,7 +27,13 @@ func infoSchemaInit() {
 		is_insertable_into, is_typed, commit_action`, func(st *systemTables) []exec.Row {
 		var out []exec.Row
 		for _, td := range st.cat.SortedTables() {
-			if td.Kind == log.View {
+			switch td.Kind {
+			case log.View:
+				// PostgreSQL lists no materialized views here.
+				continue
+			case log.PlainView:
+				out = append(out, relISTables.row("table_catalog", st.CurrentDatabase(), "table_schema", td.Schema, "table_name", td.Name,
+					"table_type", "VIEW", "is_insertable_into", "NO", "is_typed", "NO"))
 				continue
 			}
 			out = append(out, relISTables.row("table_catalog", st.CurrentDatabase(), "table_schema", td.Schema, "table_name", td.Name,
@@ -72,7 +78,7 @@ func infoSchemaInit() {
 					"ordinal_position", i + 1, "column_default", def, "is_nullable", nullable, "data_type", dataType(t),
 					"udt_catalog", db, "udt_schema", "pg_catalog", "udt_name", udtName(t), "dtd_identifier", itoa(i + 1),
 					"is_self_referencing", "NO", "is_identity", "NO", "identity_cycle", "NO", "is_generated", "NEVER",
-					"is_updatable", "YES"}
+					"is_updatable", map[bool]string{true: "YES", false: "NO"}[td.Kind.HasEvents()]}
 				kv = append(kv, typeFacts(t)...)
 				out = append(out, relISColumns.row(kv...))
 			}
@@ -111,8 +117,19 @@ func infoSchemaInit() {
 			}
 			return out
 		})
-	sysRel(is, "views", 0, `table_catalog, table_schema, table_name, view_definition, check_option, is_updatable,
-		is_insertable_into, is_trigger_updatable, is_trigger_deletable, is_trigger_insertable_into`, nil)
+	relISViews = sysRel(is, "views", 0, `table_catalog, table_schema, table_name, view_definition, check_option, is_updatable,
+		is_insertable_into, is_trigger_updatable, is_trigger_deletable, is_trigger_insertable_into`, func(st *systemTables) []exec.Row {
+		var out []exec.Row
+		for _, td := range st.cat.SortedTables() {
+			if td.Kind == log.PlainView {
+				def, _ := st.ViewDef(relOID(td))
+				out = append(out, relISViews.row("table_catalog", st.CurrentDatabase(), "table_schema", td.Schema, "table_name", td.Name,
+					"view_definition", def, "check_option", "NONE", "is_updatable", "NO", "is_insertable_into", "NO",
+					"is_trigger_updatable", "NO", "is_trigger_deletable", "NO", "is_trigger_insertable_into", "NO"))
+			}
+		}
+		return out
+	})
 	sysRel(is, "referential_constraints", 0, `constraint_catalog, constraint_schema, constraint_name,
 		unique_constraint_catalog, unique_constraint_schema, unique_constraint_name, match_option, update_rule, delete_rule`, nil)
 }

@@ -93,7 +93,7 @@ var (
 	relPgNamespace, relPgClass, relPgAttribute, relPgType, relPgIndex, relPgConstraint, relPgRoles,
 	relPgAuthid, relPgUser, relPgDatabase, relPgSettings, relPgAttrdef, relPgAm, relPgProc, relPgCollation,
 	relPgTablespace, relPgTables, relPgMatviews, relPgIndexes, relPgViews *sysRelation
-	relISTables, relISColumns, relISSchemata, relISTableConstraints, relISKeyColumnUsage *sysRelation
+	relISTables, relISColumns, relISSchemata, relISTableConstraints, relISKeyColumnUsage, relISViews *sysRelation
 )
 
 func init() {
@@ -328,7 +328,7 @@ func init() {
 		hasrules bool, hastriggers bool, rowsecurity bool`, func(st *systemTables) []exec.Row {
 		var out []exec.Row
 		for _, td := range st.cat.SortedTables() {
-			if td.Kind == log.View {
+			if !td.Kind.HasEvents() {
 				continue
 			}
 			out = append(out, relPgTables.row("schemaname", td.Schema, "tablename", td.Name, "tableowner", bootstrapRole,
@@ -348,7 +348,16 @@ func init() {
 		}
 		return out
 	})
-	relPgViews = sysRel("pg_catalog", "pg_views", 0, "schemaname, viewname, viewowner, definition", nil)
+	relPgViews = sysRel("pg_catalog", "pg_views", 0, "schemaname, viewname, viewowner, definition", func(st *systemTables) []exec.Row {
+		var out []exec.Row
+		for _, td := range st.cat.SortedTables() {
+			if td.Kind == log.PlainView {
+				def, _ := st.ViewDef(relOID(td))
+				out = append(out, relPgViews.row("schemaname", td.Schema, "viewname", td.Name, "viewowner", bootstrapRole, "definition", def))
+			}
+		}
+		return out
+	})
 	relPgIndexes = sysRel("pg_catalog", "pg_indexes", 0, "schemaname, tablename, indexname, tablespace, indexdef", func(st *systemTables) []exec.Row {
 		var out []exec.Row
 		for _, td := range st.cat.SortedTables() {
@@ -369,8 +378,11 @@ func pgClassRows(st *systemTables) []exec.Row {
 	var out []exec.Row
 	for _, td := range st.cat.SortedTables() {
 		kind := "r"
-		if td.Kind == log.View {
+		switch td.Kind {
+		case log.View:
 			kind = "m"
+		case log.PlainView:
+			kind = "v"
 		}
 		cur := td.Current()
 		out = append(out, r.row("oid", relOID(td), "relname", td.Name, "relnamespace", schemaOID(td.Schema), "reltype", 0,
@@ -432,7 +444,7 @@ func pgAttributeRows(st *systemTables) []exec.Row {
 			notNull := c.NotNull || (td.Kind == log.Keyed && key[c.ID])
 			add(relOID(td), i+1, c.Name, types.T{OID: types.OID(c.TypeOID), Typmod: c.Typmod}, notNull, c.Default != "")
 		}
-		if td.Kind != log.View {
+		if td.Kind.HasEvents() {
 			add(relOID(td), -1, exec.VersionColumn, types.Make(types.Int8OID), true, false)
 		}
 		if hasPrimaryKey(td) {

@@ -15,6 +15,11 @@ SELECT id, owner, balance, opened, _version FROM accounts ORDER BY id;
 \d events
 \d balances
 \d+ balances
+CREATE VIEW rich (account, who) AS SELECT id, owner FROM accounts WHERE balance > 8;
+SELECT * FROM rich;
+\dv
+\d rich
+\d+ rich
 REFRESH MATERIALIZED VIEW CONCURRENTLY balances;
 CREATE MATERIALIZED VIEW IF NOT EXISTS balances AS SELECT 1;
 CREATE TABLE IF NOT EXISTS accounts (id int);
