@@ -162,19 +162,28 @@ func colRefs(e exec.Expr, idx []int) ([]int, bool) {
 }
 
 // shiftCols returns e with every row column index moved by d; e holds only
-// what exprParts knows. Each node is copied with its parts shifted.
+// what exprParts knows.
 func shiftCols(e exec.Expr, d int) exec.Expr {
-	s := func(a exec.Expr) exec.Expr { return shiftCols(a, d) }
+	return mapCols(e, func(c *exec.ColRef) exec.Expr {
+		return copyWith(c, func(c *exec.ColRef) { c.Idx += d })
+	})
+}
+
+// mapCols returns e with every row column replaced by what f gives for it;
+// e holds only what exprParts knows. Each node is copied with its parts
+// mapped.
+func mapCols(e exec.Expr, f func(*exec.ColRef) exec.Expr) exec.Expr {
+	s := func(a exec.Expr) exec.Expr { return mapCols(a, f) }
 	all := func(as []exec.Expr) []exec.Expr {
 		out := make([]exec.Expr, len(as))
 		for i, a := range as {
-			out[i] = shiftCols(a, d)
+			out[i] = mapCols(a, f)
 		}
 		return out
 	}
 	switch x := e.(type) {
 	case *exec.ColRef:
-		return copyWith(x, func(c *exec.ColRef) { c.Idx += d })
+		return f(x)
 	case *exec.Call:
 		return copyWith(x, func(c *exec.Call) { c.Args = all(x.Args) })
 	case *exec.Cast:
@@ -212,6 +221,67 @@ func shiftCols(e exec.Expr, d int) exec.Expr {
 		return copyWith(x, func(c *exec.FieldSelect) { c.Arg = s(x.Arg) })
 	}
 	return e // nil, a constant, a parameter, an outer reference
+}
+
+// A WHERE over a subquery in FROM (a view is one) is applied inside it
+// where it can be, as PostgreSQL does: through a projection, with its
+// columns replaced by the expressions they name; through a sort; and
+// merged with a filter below, so that SELECT * FROM v WHERE id = 7, over
+// a view that projects and filters a table, is a key lookup of the table.
+// A conjunct with a volatile call, or over a projected expression with
+// one or one exprParts does not know (a subquery), stays above. Nothing
+// goes below a LIMIT, an aggregate, a window, DISTINCT or a set
+// operation: none is a node this looks into.
+
+// pushIntoSubquery applies pred to input below the projection, sort or
+// filter on top of it where it can; nil when input is none of those or
+// nothing could go below.
+func (b *Builder) pushIntoSubquery(input exec.Node, pred exec.Expr) exec.Node {
+	switch x := input.(type) {
+	case *exec.Filter:
+		// The filter below first: its conjuncts may guard the new ones
+		// (WHERE x <> 0 under WHERE 10 / x > 1).
+		return b.pushFilter(x.Input, andAll(append(conjuncts(x.Pred), conjuncts(pred)...)))
+	case *exec.Sort:
+		return &exec.Sort{Input: b.pushFilter(x.Input, pred), Keys: x.Keys}
+	case *exec.Project:
+		var down, rest []exec.Expr
+		for _, c := range conjuncts(pred) {
+			if m, ok := throughProject(c, x); ok {
+				down = append(down, m)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		var out exec.Node = &exec.Project{Input: b.pushFilter(x.Input, andAll(down)), Exprs: x.Exprs, Cols: x.Cols}
+		if len(rest) > 0 {
+			out = &exec.Filter{Input: out, Pred: andAll(rest)}
+		}
+		return out
+	}
+	return nil
+}
+
+// throughProject rewrites a conjunct over p's output as one over p's
+// input, when it can be evaluated there with the same result.
+func throughProject(c exec.Expr, p *exec.Project) (exec.Expr, bool) {
+	idx, ok := colRefs(c, nil)
+	if !ok || len(idx) == 0 || volatileCall(c) {
+		return nil, false
+	}
+	for _, i := range idx {
+		if i >= len(p.Exprs) {
+			return nil, false
+		}
+		e := p.Exprs[i]
+		if _, ok := colRefs(e, nil); !ok || volatileCall(e) {
+			return nil, false
+		}
+	}
+	return mapCols(c, func(r *exec.ColRef) exec.Expr { return p.Exprs[r.Idx] }), true
 }
 
 // copyWith returns a copy of *x changed by set.

@@ -598,6 +598,9 @@ func (b *Builder) pushFilter(input exec.Node, pred exec.Expr) exec.Node {
 	if n := b.pushIntoJoin(input, pred); n != nil {
 		return n
 	}
+	if n := b.pushIntoSubquery(input, pred); n != nil {
+		return n
+	}
 	return &exec.Filter{Input: input, Pred: pred}
 }
 
