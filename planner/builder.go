@@ -25,6 +25,9 @@ type Builder struct {
 	// reads, while CREATE VIEW plans its definition, collects the
 	// relations it names (plainview.go).
 	reads *[]log.TableID
+	// setOperand tells buildSelect that it plans an operand of a set
+	// operation (setop.go).
+	setOperand bool
 	// viewDepth counts the views whose definitions this builder plans
 	// inside (plainview.go).
 	viewDepth int

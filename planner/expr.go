@@ -147,6 +147,10 @@ func (eb *exprBinder) bindAs(n ast.ExprNode, t types.T, ctx string) (exec.Expr, 
 }
 
 func (eb *exprBinder) column(c *ast.ColumnName) (exec.Expr, error) {
+	if i, ok := eb.scope.starCols[c]; ok {
+		col := eb.scope.cols[i]
+		return &exec.ColRef{Idx: i, T: col.t, Name: col.name}, nil
+	}
 	table := c.Table.O
 	if c.Schema.O != "" {
 		// schema.table.column: the table's alias is its name.

@@ -3,6 +3,8 @@ package planner
 import (
 	"fmt"
 
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
@@ -34,6 +36,10 @@ type scope struct {
 	// order is the order of an unqualified * (nil: the columns' order): a
 	// join's USING columns come first, as in PostgreSQL.
 	order []int
+	// starCols maps the column names a * expanded to, when their names
+	// alone are ambiguous (SELECT * FROM (SELECT 1, 2) q has two
+	// "?column?"), to the columns they stand for.
+	starCols map[*ast.ColumnName]int
 	// boundary marks the empty scope a subquery is planned in: it records
 	// whether the subquery is correlated, but is no row of its own, so it
 	// does not count in an OuterRef's depth (each subquery evaluation adds

@@ -82,9 +82,8 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 			return nil, nil, err
 		}
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		if ts.Lateral {
-			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "LATERAL is not supported yet")
-		}
+		// ts.Lateral only carries a column alias list here: the front end
+		// refuses PostgreSQL's LATERAL (sql/doc.go).
 		var err error
 		if sel, ok := src.(*ast.SelectStmt); ok {
 			var isFn bool
@@ -380,6 +379,10 @@ func findCol(sc *scope, name string) int {
 var oneRow = &exec.Values{Rows: [][]exec.Expr{{}}}
 
 func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, error) {
+	// A set operation's operand keeps its untyped literals untyped: the
+	// set operation types them (combine), not this SELECT.
+	setOperand := b.setOperand && sel.OrderBy == nil && sel.Limit == nil && !sel.Distinct
+	b.setOperand = false
 	if sel.With != nil {
 		restore, err := b.withClause(sel.With)
 		if err != nil {
@@ -497,7 +500,9 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		if err != nil {
 			return nil, err
 		}
-		if e, err = pb.resolveUnknown(e, tText); err != nil {
+		if c, ok := e.(*exec.Const); ok && setOperand && c.T.OID == types.UnknownOID {
+			// Left untyped for the set operation.
+		} else if e, err = pb.resolveUnknown(e, tText); err != nil {
 			return nil, err
 		}
 		proj.Exprs = append(proj.Exprs, e)
@@ -632,6 +637,14 @@ func (b *Builder) expandFields(fl *ast.FieldList, in *scope) ([]field, error) {
 				cn := &ast.ColumnName{Name: ast.NewCIStr(c.name)}
 				if c.table != "" {
 					cn.Table = ast.NewCIStr(c.table)
+				}
+				if _, _, _, err := in.resolve(c.table, c.name); err != nil {
+					// A name * cannot spell unambiguously: the column
+					// itself, as PostgreSQL's * expands to columns.
+					if in.starCols == nil {
+						in.starCols = map[*ast.ColumnName]int{}
+					}
+					in.starCols[cn] = i
 				}
 				out = append(out, field{expr: &ast.ColumnNameExpr{Name: cn}, name: c.name})
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
 )
 
 // buildSetOp plans UNION / INTERSECT / EXCEPT [ALL], left to right.
@@ -23,7 +24,9 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 		var op *ast.SetOprType
 		switch x := n.(type) {
 		case *ast.SelectStmt:
+			b.setOperand = true
 			node, err = b.buildSelect(x, outer)
+			b.setOperand = false
 			op = x.AfterSetOperator
 		case *ast.SetOprSelectList:
 			node, err = b.buildSetOp(&ast.SetOprStmt{SelectList: x}, outer)
@@ -94,6 +97,29 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 	return acc, nil
 }
 
+// typeLiteralColumn gives column i of operand n, when it is an untyped
+// literal, type t (text when t is untyped too).
+func typeLiteralColumn(eb *exprBinder, n exec.Node, i int, t types.T) error {
+	p, ok := n.(*exec.Project)
+	if !ok {
+		return nil
+	}
+	c, ok := p.Exprs[i].(*exec.Const)
+	if !ok || c.T.OID != types.UnknownOID {
+		return nil
+	}
+	if t.OID == types.UnknownOID {
+		t = tText
+	}
+	e, err := eb.coerce(c, t, "UNION")
+	if err != nil {
+		return err
+	}
+	p.Exprs[i] = e
+	p.Cols[i].T = t
+	return nil
+}
+
 func setOpName(op *ast.SetOprType) string {
 	if op == nil {
 		return "UNION"
@@ -112,6 +138,18 @@ func setOpName(op *ast.SetOprType) string {
 func (b *Builder) combine(l, r exec.Node, op *ast.SetOprType) (exec.Node, error) {
 	lc, rc := l.Columns(), r.Columns()
 	eb := &exprBinder{b: b, scope: &scope{}, what: setOpName(op)}
+	// An operand's untyped literal column (SELECT NULL, SELECT 'a') takes
+	// the other side's type, as in PostgreSQL: 'a' against an integer is
+	// read as one (and fails as one).
+	for i := range lc {
+		if err := typeLiteralColumn(eb, l, i, rc[i].T); err != nil {
+			return nil, err
+		}
+		if err := typeLiteralColumn(eb, r, i, lc[i].T); err != nil {
+			return nil, err
+		}
+	}
+	lc, rc = l.Columns(), r.Columns()
 	lp := &exec.Project{Input: l}
 	rp := &exec.Project{Input: r}
 	for i := range lc {

@@ -523,9 +523,7 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 			rel = &viewRel{node: &views.Scan{Source: td.ID, Layout: l}, sc: tableScope(l, alias)}
 		}
 	case *ast.SelectStmt, *ast.SetOprStmt:
-		if ts.Lateral {
-			return nil, notMaintainable("LATERAL is not supported")
-		}
+		// ts.Lateral only carries a column alias list (sql/doc.go).
 		vq, err := b.viewQuery(src)
 		if err != nil {
 			return nil, err

@@ -106,6 +106,15 @@
 // (ast.Join.StraightJoin, with its ON or USING); nothing else writes
 // STRAIGHT_JOIN. NATURAL FULL JOIN is 0A000.
 //
+// A column alias list on a FROM item, alias(a, b), which TiDB's grammar
+// takes only after LATERAL, is written LATERAL (query) AS alias (a, b)
+// (ast.TableSource.Lateral with ColumnNames); PostgreSQL's LATERAL is 0A000,
+// so nothing else writes LATERAL. A table or view with one is the query
+// (SELECT * FROM t). VALUES (a, b), (c, d) as a query, a statement or in
+// FROM, is SELECT a AS column1, b AS column2 UNION ALL SELECT c, d; the
+// VALUES of INSERT stays as it is. A parenthesized join in FROM is passed
+// through (ast.Join.ExplicitParens).
+//
 // Other conventions: LIMIT ALL and LIMIT NULL are dropped; OFFSET without
 // LIMIT is written LIMIT 18446744073709551615 OFFSET n; FETCH FIRST n ROWS
 // ONLY is LIMIT n. Function names are written unquoted when they are plain

@@ -163,6 +163,9 @@ type translator struct {
 	src  string
 	toks []Token
 	i    int
+	// insertBody: the tokens are INSERT's source, whose top-level VALUES
+	// TiDB reads itself.
+	insertBody bool
 }
 
 func (t *translator) peek() Token { return t.peekN(0) }

@@ -209,7 +209,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "select", "table":
 		return sp.query()
 	case "values":
-		return nil, sp.unsupported(tok, "VALUES as a statement")
+		return sp.query()
 	case "truncate":
 		// Every key is a stream: emptying a table is a delete event per
 		// key, which DELETE writes (and views follow).
@@ -547,6 +547,7 @@ func (sp *stmtParser) insert() (Statement, error) {
 			return nil, sp.syntaxErr(v)
 		}
 		t := sp.sub(sp.i, confAt)
+		t.insertBody = true
 		if sp.with != nil {
 			if v := sp.peek(); !v.is("select") {
 				return nil, sp.unsupported(v, "WITH before INSERT with a source other than SELECT")

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/strand-db/strand/sql/pgerr"
@@ -15,6 +16,7 @@ const (
 	modeWindow           // inside OVER ( ... )
 	modeUpdate           // the rest of UPDATE after the table
 	modeDelete           // the rest of DELETE after the table
+	modeFrom             // a parenthesized join: FROM items and joins
 )
 
 // query translates a SELECT (or VALUES, or the clause part of UPDATE and
@@ -44,6 +46,9 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 	}
 	afterExpr := false
 	clause := ""
+	if mode == modeFrom {
+		clause, mode = "from", modeSelect
+	}
 	for !t.eof() {
 		tok := t.peek()
 		if tok.isPunct(")") {
@@ -65,8 +70,27 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 		if tok.Kind == TokIdent && mode == modeWindow && (tok.is("rows") || tok.is("range") || tok.is("groups") || tok.is("partition")) {
 			isKw = true
 		}
+		if !afterExpr && tok.is("values") && t.peekN(1).isPunct("(") && clause == "" && mode == modeSelect && (inParens || !t.insertBody) {
+			// VALUES as a query (a statement, or in FROM): TiDB reads
+			// VALUES only as INSERT's rows.
+			v, err := t.valuesQuery()
+			if err != nil {
+				return nil, err
+			}
+			n.txt(sp(), -1).sub(v, 0)
+			continue
+		}
 		if !afterExpr && tok.is("values") && t.peekN(1).isPunct("(") || mode == modeUpdate && clause == "" && tok.is("set") {
 			isKw = true
+		}
+		if !afterExpr && clause == "from" && mode == modeSelect && (tok.isPunct("(") || tok.Kind == TokIdent && !reserved[tok.Text] || tok.Kind == TokQuotedIdent) {
+			item, err := t.fromItem()
+			if err != nil {
+				return nil, err
+			}
+			n.txt(sp(), -1).sub(item, 0)
+			afterExpr = true
+			continue
 		}
 		if tok.Kind == TokIdent && afterExpr && (tok.is("nowait") || tok.is("skip")) && clause == "for" {
 			isKw = true
@@ -135,7 +159,9 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 			} else if t.accept("all") {
 				kw(d, "ALL")
 			}
-		case "from", "where", "having", "window", "on", "using", "lateral", "table":
+		case "lateral":
+			return nil, t.unsupported(tok, "LATERAL")
+		case "from", "where", "having", "window", "on", "using", "table":
 			if tok.Text == "from" && (mode == modeUpdate || mode == modeDelete) {
 				return nil, t.unsupported(tok, "FROM in UPDATE")
 			}
@@ -293,6 +319,147 @@ func (t *translator) startsExpr(tok Token) bool {
 		return t.peekN(1).isPunct("(")
 	}
 	return sqlValueFuncs[tok.Text]
+}
+
+// valuesQuery translates VALUES (row), ... (the current token is VALUES)
+// into the query TiDB reads the same way, a UNION ALL of one SELECT per
+// row, whose first names the columns column1, column2, ... as PostgreSQL
+// does. The column types are resolved across the rows, as PostgreSQL
+// resolves VALUES and UNION alike.
+func (t *translator) valuesQuery() (*node, error) {
+	setOp := func(tk Token) bool {
+		return tk.is("union") || tk.is("intersect") || tk.is("except") || tk.is("all") || tk.is("distinct")
+	}
+	inSetOp := t.i > 0 && setOp(t.toks[t.i-1])
+	start := t.next()
+	n := &node{prec: precAtom}
+	width := -1
+	rows := 0
+	for {
+		rows++
+		open := t.peek()
+		if err := t.expectPunct("("); err != nil {
+			return nil, err
+		}
+		row, err := t.exprList(")")
+		if err != nil {
+			return nil, err
+		}
+		if err := t.expectPunct(")"); err != nil {
+			return nil, err
+		}
+		first := width < 0
+		if !first && len(row) != width {
+			return nil, errAt(t.src, open.Pos, pgerr.SyntaxError, "VALUES lists must all be the same length")
+		}
+		if first {
+			width = len(row)
+			n.txt("SELECT ", start.Pos)
+		} else {
+			n.txt(" UNION ALL SELECT ", open.Pos)
+		}
+		for i, e := range row {
+			if i > 0 {
+				n.txt(", ", -1)
+			}
+			n.sub(e, 0)
+			if first {
+				n.txt(" AS "+quoteIdent(fmt.Sprintf("column%d", i+1)), -1)
+			}
+		}
+		if !t.acceptPunct(",") {
+			if rows > 1 && (inSetOp || setOp(t.peek())) {
+				// One operand of the set operation around it: UNION ALL
+				// binds no tighter than the operator beside it.
+				return (&node{prec: precAtom}).txt("(", start.Pos).sub(n, 0).txt(")", -1), nil
+			}
+			return n, nil
+		}
+	}
+}
+
+// fromItem translates one FROM item: a table or view name, a function, a
+// subquery (VALUES among them) or a parenthesized join, with its alias.
+// A column alias list, alias(a, b), which TiDB's grammar takes only after
+// LATERAL, reaches it as LATERAL (query) AS alias (a, b): PostgreSQL's
+// LATERAL is refused before, so the planner reads LATERAL as the carrier
+// of the list (sql/doc.go); a table with one becomes (SELECT * FROM t).
+func (t *translator) fromItem() (*node, error) {
+	start := t.peek()
+	var item *node
+	kind := "table"
+	switch {
+	case start.isPunct("(") && !t.parenQuery():
+		t.next()
+		inner, err := t.walk(true, modeFrom)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.expectPunct(")"); err != nil {
+			return nil, err
+		}
+		item = (&node{prec: precAtom}).txt("(", start.Pos).sub(inner, 0).txt(")", -1)
+		kind = "join"
+	case start.isPunct("("):
+		var err error
+		if item, err = t.expr(); err != nil {
+			return nil, err
+		}
+		kind = "query"
+	case t.isTableFunction():
+		return t.tableFunction()
+	default:
+		var err error
+		if item, err = t.expr(); err != nil {
+			return nil, err
+		}
+	}
+	explicitAs := t.accept("as")
+	a := t.peek()
+	if !(a.Kind == TokQuotedIdent || a.Kind == TokIdent && !reserved[a.Text]) {
+		if explicitAs {
+			return nil, t.syntaxErr(a)
+		}
+		return item, nil
+	}
+	t.next()
+	alias := quoteIdent(a.Text)
+	if !t.peek().isPunct("(") {
+		return item.txt(" AS "+alias, -1), nil
+	}
+	open := t.next()
+	var cols []string
+	for {
+		c := t.next()
+		if c.Kind != TokIdent && c.Kind != TokQuotedIdent {
+			return nil, t.syntaxErr(c)
+		}
+		cols = append(cols, quoteIdent(c.Text))
+		if !t.acceptPunct(",") {
+			break
+		}
+	}
+	if err := t.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	out := &node{prec: precAtom}
+	switch kind {
+	case "join":
+		return nil, t.unsupported(open, "a column alias list on a join")
+	case "query":
+		out.txt("LATERAL ", start.Pos).sub(item, 0)
+	default:
+		out.txt("LATERAL (SELECT * FROM ", start.Pos).sub(item, 0).txt(")", -1)
+	}
+	return out.txt(" AS "+alias+" ("+strings.Join(cols, ", ")+")", -1), nil
+}
+
+// parenQuery reports whether the "(" at the current token opens a query
+// (a subquery or VALUES) rather than a join.
+func (t *translator) parenQuery() bool {
+	t.i++
+	defer func() { t.i-- }()
+	return t.startsQuery()
 }
 
 // isTableFunction reports whether the FROM item at the current token is
