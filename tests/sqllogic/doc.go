@@ -23,5 +23,5 @@
 //
 // A block ends at a blank line. A line "known: <reason>" before a block
 // marks a difference Strand still has; the runner checks it is still a
-// difference and says so when it is not, so the marker can go.
+// difference and fails when it is not, so that a stale marker goes.
 package sqllogic
