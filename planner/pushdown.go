@@ -173,16 +173,27 @@ func shiftCols(e exec.Expr, d int) exec.Expr {
 // e holds only what exprParts knows. Each node is copied with its parts
 // mapped.
 func mapCols(e exec.Expr, f func(*exec.ColRef) exec.Expr) exec.Expr {
-	s := func(a exec.Expr) exec.Expr { return mapCols(a, f) }
+	return mapRefs(e, func(r exec.Expr) exec.Expr {
+		if c, ok := r.(*exec.ColRef); ok {
+			return f(c)
+		}
+		return r
+	})
+}
+
+// mapRefs is mapCols for row columns and outer references alike: f gets
+// each *exec.ColRef and *exec.OuterRef.
+func mapRefs(e exec.Expr, f func(exec.Expr) exec.Expr) exec.Expr {
+	s := func(a exec.Expr) exec.Expr { return mapRefs(a, f) }
 	all := func(as []exec.Expr) []exec.Expr {
 		out := make([]exec.Expr, len(as))
 		for i, a := range as {
-			out[i] = mapCols(a, f)
+			out[i] = mapRefs(a, f)
 		}
 		return out
 	}
 	switch x := e.(type) {
-	case *exec.ColRef:
+	case *exec.ColRef, *exec.OuterRef:
 		return f(x)
 	case *exec.Call:
 		return copyWith(x, func(c *exec.Call) { c.Args = all(x.Args) })
@@ -220,7 +231,7 @@ func mapCols(e exec.Expr, f func(*exec.ColRef) exec.Expr) exec.Expr {
 	case *exec.FieldSelect:
 		return copyWith(x, func(c *exec.FieldSelect) { c.Arg = s(x.Arg) })
 	}
-	return e // nil, a constant, a parameter, an outer reference
+	return e // nil, a constant, a parameter
 }
 
 // A WHERE over a subquery in FROM (a view is one) is applied inside it

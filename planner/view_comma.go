@@ -13,21 +13,23 @@ import (
 // a view's joins are maintained on ON equalities (viewJoin). The other
 // conjuncts stay in WHERE. When some item would be joined with no
 // condition, or a column cannot be placed, the query is left as written
-// (and refused as a join without ON).
-func (b *Builder) commaJoins(sel *ast.SelectStmt) {
-	if sel.Where == nil || sel.From == nil || sel.From.TableRefs == nil {
-		return
+// (and refused as a join without ON). It returns the FROM and WHERE to
+// plan; the statement is not changed (parsed statements are cached and
+// shared, sql/cache.go).
+func (b *Builder) commaJoins(from ast.ResultSetNode, where ast.ExprNode) (ast.ResultSetNode, ast.ExprNode) {
+	if where == nil || from == nil {
+		return from, where
 	}
-	items := commaItems(sel.From.TableRefs)
+	items := commaItems(from)
 	if len(items) < 2 {
-		return
+		return from, where
 	}
 	// Which item has which columns: plan each alone.
 	owners := make([]map[string]bool, len(items)) // "table.col" and "col"
 	for i, it := range items {
 		rel, err := b.viewFrom(it)
 		if err != nil {
-			return
+			return from, where
 		}
 		owners[i] = map[string]bool{}
 		for _, c := range rel.sc.cols {
@@ -37,7 +39,7 @@ func (b *Builder) commaJoins(sel *ast.SelectStmt) {
 	}
 	on := make([][]ast.ExprNode, len(items))
 	var rest []ast.ExprNode
-	for _, c := range andParts(sel.Where) {
+	for _, c := range andParts(where) {
 		last, n, ok := itemsOf(c, owners)
 		if !ok || n < 2 {
 			rest = append(rest, c)
@@ -48,12 +50,11 @@ func (b *Builder) commaJoins(sel *ast.SelectStmt) {
 	cur := items[0]
 	for k := 1; k < len(items); k++ {
 		if len(on[k]) == 0 {
-			return
+			return from, where
 		}
 		cur = &ast.Join{Left: cur, Right: items[k], Tp: ast.CrossJoin, On: &ast.OnCondition{Expr: andOf(on[k])}}
 	}
-	sel.From.TableRefs = cur.(*ast.Join)
-	sel.Where = andOf(rest)
+	return cur, andOf(rest)
 }
 
 // commaItems lists the items of a chain of comma (cross, condition-less)

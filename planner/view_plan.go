@@ -216,19 +216,35 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	case sel.Limit != nil && sel.OrderBy == nil:
 		return nil, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
 	}
-	if (sel.Where != nil && hasSubquery(sel.Where)) || (sel.Fields != nil && hasSubquery(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
-		return nil, notMaintainable("subqueries in expressions are not supported yet")
+	// The FROM and WHERE to plan: the statement itself is not changed
+	// (parsed statements are cached and shared, sql/cache.go).
+	from, where := sel.From.TableRefs, sel.Where
+	var semis []semiTest
+	if where != nil && hasSubquery(where) {
+		var err error
+		if semis, where, err = splitSemiTests(where); err != nil {
+			return nil, err
+		}
 	}
-	b.commaJoins(sel)
-	in, err := b.viewFrom(sel.From.TableRefs)
+	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && hasSubquery(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
+		return nil, notMaintainable("subqueries in expressions are not supported yet (in WHERE, EXISTS, NOT EXISTS and IN (subquery) are, as conditions of their own)")
+	}
+	var fromNode ast.ResultSetNode = from
+	fromNode, where = b.commaJoins(fromNode, where)
+	in, err := b.viewFrom(fromNode)
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range semis {
+		if in, err = b.viewSemiJoin(in, t); err != nil {
+			return nil, err
+		}
+	}
 	node := in.node
 	sc := in.sc
-	if sel.Where != nil {
+	if where != nil {
 		eb := &exprBinder{b: b, scope: sc, what: "WHERE"}
-		pred, err := eb.bindAs(sel.Where, tBool, "argument of WHERE")
+		pred, err := eb.bindAs(where, tBool, "argument of WHERE")
 		if err != nil {
 			return nil, err
 		}
@@ -398,8 +414,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			node = trim
 		}
 	}
-	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && sel.From.TableRefs.Right == nil {
-		constRanks(b, in.rank, sel.Where != nil, node, proj.Exprs)
+	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && from.Right == nil && len(semis) == 0 {
+		constRanks(b, in.rank, where != nil, node, proj.Exprs)
 	}
 	vq.node = node
 	if sel.Distinct {

@@ -66,13 +66,18 @@ func (j *Join) preserves(side int) bool {
 	switch j.Kind {
 	case FullJoin:
 		return true
-	case LeftJoin:
+	case LeftJoin, AntiJoin:
 		return side == 0
 	case RightJoin:
 		return side == 1
 	}
 	return false
 }
+
+// filters reports whether the join only filters its left rows by their
+// matches (a semi- or anti-join): it emits no joined rows, and an
+// anti-join's rows are exactly a left join's padded ones.
+func (j *Join) filters() bool { return j.Kind == SemiJoin || j.Kind == AntiJoin }
 
 type joinEntry struct {
 	key     []byte
@@ -118,7 +123,9 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	// row matches into the output: only then are their keys and payloads
 	// kept.
 	moves := fj != nil && other == fj.side
-	keep := j.preserves(other) || moves
+	// A semi-join rewrites its left rows' match counts as an outer join
+	// does.
+	keep := j.preserves(other) || moves || j.Kind == SemiJoin && other == 0
 	// The entries live in the operator's scratch: emit never comes back
 	// into this join (a parent never feeds its input).
 	entries := j.entries[:0]
@@ -150,10 +157,27 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 				continue
 			}
 		}
-		if err := r.emit(j, combined, w*e.n); err != nil {
-			return err
-		}
 		matches += e.n
+		if j.Kind == SemiJoin && side == 1 {
+			// A left row is in the output while it has a match.
+			before, after := e.matches, e.matches+w
+			switch {
+			case before == 0 && after > 0:
+				err = r.emit(j, j.padded(0, e.row), e.n)
+			case before > 0 && after == 0:
+				err = r.emit(j, j.padded(0, e.row), -e.n)
+			}
+			if err != nil {
+				return err
+			}
+			r.ov.set(e.key, joinValue(e.n, after, e.payload))
+			continue
+		}
+		if !j.filters() {
+			if err := r.emit(j, combined, w*e.n); err != nil {
+				return err
+			}
+		}
 		if moves {
 			// The output row now holds the fact row.
 			r.ov.del(e.key)
@@ -179,6 +203,11 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		// A matched fact row is its output row (factJoin): it is not
 		// stored on its side, and one that leaves is not there.
 		return nil
+	}
+	if j.Kind == SemiJoin && side == 0 && matches > 0 {
+		if err := r.emit(j, j.padded(0, row), w); err != nil {
+			return err
+		}
 	}
 	return r.remember(j, side, row, w, jk, matches)
 }

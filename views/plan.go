@@ -123,10 +123,16 @@ const (
 	LeftJoin
 	RightJoin
 	FullJoin
+	// SemiJoin keeps each left row that has a match (WHERE EXISTS, IN),
+	// AntiJoin each that has none (WHERE NOT EXISTS): once, with its own
+	// multiplicity, padded with NULLs for the right side.
+	SemiJoin
+	AntiJoin
 )
 
 // Join is an equi-join of two inputs; its rows are the left row then the
-// right row (NULLs for the missing side of an outer join's padded row).
+// right row (NULLs for the missing side of an outer join's padded row,
+// and for every row of a semi- or anti-join).
 type Join struct {
 	Kind                  JoinKind
 	Left, Right           Node

@@ -116,6 +116,14 @@ var viewDefs = []string{
 	// Comma joins: the WHERE equalities become the joins' ON.
 	`SELECT o.id, c.name, o.amount FROM orders o, customers c WHERE o.customer_id = c.id AND o.amount > 20`,
 	`SELECT o.id, c.tier, p.id AS same_region FROM orders o, customers c, orders p WHERE c.id = o.customer_id AND p.region = o.region AND p.customer_id = c.id AND o.id <> p.id`,
+	// EXISTS, NOT EXISTS and IN (subquery): semi- and anti-joins, with
+	// a filter of the subquery's own, a condition across both sides,
+	// over a stream (rows with multiplicities), and under a GROUP BY.
+	`SELECT c.id, c.name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 'paid')`,
+	`SELECT id, region FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.amount > 50) AND tier <> 'bronze'`,
+	`SELECT region, count(*) AS n, sum(amount) AS total FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE tier = 'gold') GROUP BY region`,
+	`SELECT o.id, o.amount FROM orders o WHERE EXISTS (SELECT 1 FROM orders p WHERE p.customer_id = o.customer_id AND p.amount > o.amount)`,
+	`SELECT k, v, kind FROM events e WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = e.k) AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = e.v)`,
 }
 
 var (

@@ -1,0 +1,255 @@
+package planner
+
+import (
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/views"
+)
+
+// A view's WHERE may test its rows against a subquery, as a conjunct of
+// its own: EXISTS (SELECT ... FROM b WHERE b.k = a.k ...), NOT EXISTS
+// (...), or a.k IN (SELECT b.k FROM b ...). Each is maintained as a
+// semi-join (anti-join for NOT EXISTS) of the FROM rows with the
+// subquery's FROM rows: the subquery's WHERE, with the outer row's columns
+// in it, is the join condition, and needs an equality between a column of
+// each side. A left row is in the view while it has a match (has none),
+// with its own multiplicity, however many rows match it. NOT IN is
+// refused: a NULL among the subquery's values makes it NULL for every
+// row, which is not a join.
+
+// semiTest is one subquery conjunct of a view's WHERE.
+type semiTest struct {
+	sub  *ast.SelectStmt
+	anti bool
+	// in is the left side of IN (nil for EXISTS).
+	in ast.ExprNode
+}
+
+// splitSemiTests takes the EXISTS, NOT EXISTS and IN (subquery)
+// conjuncts out of where; rest is what remains.
+func splitSemiTests(where ast.ExprNode) (tests []semiTest, rest ast.ExprNode, err error) {
+	var keep []ast.ExprNode
+	for _, c := range andParts(where) {
+		x := c
+		for {
+			p, ok := x.(*ast.ParenthesesExpr)
+			if !ok {
+				break
+			}
+			x = p.Expr
+		}
+		not := false
+		if u, ok := x.(*ast.UnaryOperationExpr); ok && u.Op == opcode.Not {
+			not, x = true, u.V
+		}
+		switch e := x.(type) {
+		case *ast.ExistsSubqueryExpr:
+			sel, err := semiSelect(e.Sel)
+			if err != nil {
+				return nil, nil, err
+			}
+			tests = append(tests, semiTest{sub: sel, anti: e.Not != not})
+			continue
+		case *ast.PatternInExpr:
+			if e.Sel == nil {
+				break
+			}
+			if e.Not != not {
+				return nil, nil, notMaintainable("NOT IN (subquery) is not supported (a NULL in the subquery makes it NULL for every row); use NOT EXISTS")
+			}
+			sel, err := semiSelect(e.Sel)
+			if err != nil {
+				return nil, nil, err
+			}
+			tests = append(tests, semiTest{sub: sel, in: e.Expr})
+			continue
+		}
+		keep = append(keep, c)
+	}
+	return tests, andOf(keep), nil
+}
+
+// semiSelect checks that a WHERE subquery is one a semi-join can
+// maintain: a SELECT whose rows matter only by existence.
+func semiSelect(n ast.ExprNode) (*ast.SelectStmt, error) {
+	sq, ok := n.(*ast.SubqueryExpr)
+	if !ok {
+		return nil, notMaintainable("EXISTS/IN of %T is not supported", n)
+	}
+	sel, ok := sq.Query.(*ast.SelectStmt)
+	switch {
+	case !ok:
+		return nil, notMaintainable("a set operation in an EXISTS or IN subquery is not supported")
+	case sel.With != nil:
+		return nil, notMaintainable("WITH in an EXISTS or IN subquery is not supported")
+	case sel.From == nil || sel.From.TableRefs == nil:
+		return nil, notMaintainable("an EXISTS or IN subquery needs a FROM clause")
+	case sel.GroupBy != nil || sel.Having != nil || hasAggregate(sel.Fields):
+		return nil, notMaintainable("GROUP BY or aggregates in an EXISTS or IN subquery are not supported")
+	case sel.Limit != nil:
+		return nil, notMaintainable("LIMIT in an EXISTS or IN subquery is not supported")
+	case sel.WindowSpecs != nil || windowIn(sel.Fields) != nil:
+		return nil, notMaintainable("window functions in an EXISTS or IN subquery are not supported")
+	case (sel.Where != nil && hasSubquery(sel.Where)) || hasSubquery(sel.Fields):
+		return nil, notMaintainable("a subquery inside an EXISTS or IN subquery is not supported")
+	}
+	return sel, nil
+}
+
+// viewSemiJoin plans one subquery test of a view's WHERE as a semi- or
+// anti-join of in (the FROM rows so far) with the subquery's FROM rows.
+// The rows it gives are in's, with the subquery's columns after them
+// unnamed (NULL), so that the rest of the query sees in's columns alone.
+func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
+	what := "EXISTS"
+	if t.anti {
+		what = "NOT EXISTS"
+	}
+	if t.in != nil {
+		what = "IN"
+	}
+	from, subWhere := b.commaJoins(t.sub.From.TableRefs, t.sub.Where)
+	r, err := b.viewFrom(from)
+	if err != nil {
+		return nil, err
+	}
+	lw := len(in.sc.cols)
+	// The subquery's names resolve in its own FROM first, then in the
+	// outer row's (as OuterRefs one level up).
+	outer := &scope{cols: in.sc.cols}
+	inner := &scope{cols: r.sc.cols, parent: outer}
+	ib := &exprBinder{b: b, scope: inner, what: "WHERE"}
+	var conds []exec.Expr
+	if subWhere != nil {
+		w, err := ib.bindAs(subWhere, tBool, "argument of WHERE")
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, conjuncts(w)...)
+	}
+	if t.in != nil {
+		fields, err := b.expandFields(t.sub.Fields, inner)
+		if err != nil {
+			return nil, err
+		}
+		if len(fields) != 1 {
+			return nil, notMaintainable("an IN subquery must return one column")
+		}
+		re, err := ib.bind(fields[0].expr)
+		if err != nil {
+			return nil, err
+		}
+		ob := &exprBinder{b: b, scope: outer, what: "IN"}
+		le, err := ob.bind(t.in)
+		if err != nil {
+			return nil, err
+		}
+		// The IN's left side is the outer row's: as the subquery sees it.
+		le = mapCols(le, func(c *exec.ColRef) exec.Expr {
+			return &exec.OuterRef{Depth: 1, Idx: c.Idx, T: c.T, Name: c.Name}
+		})
+		eq, err := ob.operator("=", le, re)
+		if err != nil {
+			return nil, err
+		}
+		conds = append(conds, eq)
+	}
+	vj := &views.Join{Kind: views.SemiJoin, Left: in.node, LeftTypes: in.types(), RightTypes: r.types()}
+	if t.anti {
+		vj.Kind = views.AntiJoin
+	}
+	right := r.node
+	var rest []exec.Expr
+	for _, c := range conds {
+		// Over the joined row: the outer row's columns first.
+		c, ok := joinedRow(c, lw)
+		if !ok {
+			return nil, notMaintainable("the %s subquery refers to a query outside the view's own", what)
+		}
+		if err := timeVarying(what+" subquery", c); err != nil {
+			return nil, err
+		}
+		if le, re, ok := equiSides(c, lw); ok {
+			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
+			continue
+		}
+		if idx, ok := colRefs(c, nil); ok && len(idx) > 0 && !volatileCall(c) && minInt(idx) >= lw {
+			// The subquery's own filter: its rows are filtered before
+			// they are kept.
+			right = &views.Filter{Input: right, Pred: shiftCols(c, -lw)}
+			continue
+		}
+		rest = append(rest, c)
+	}
+	if len(vj.LeftKeys) == 0 {
+		return nil, notMaintainable("the %s subquery needs an equality between one of its columns and a column of the outer query", what)
+	}
+	vj.Right = right
+	vj.On = andAll(rest)
+	sc := &scope{cols: append([]scopeCol(nil), in.sc.cols...)}
+	for _, c := range r.sc.cols {
+		sc.cols = append(sc.cols, scopeCol{name: "?" + what, t: c.t, hidden: true})
+	}
+	return &viewRel{node: vj, sc: sc, rank: in.rank}, nil
+}
+
+// joinedRow rewrites a condition bound in a subquery over the row of its
+// join with the outer query: the outer row's columns (OuterRefs one level
+// up) come first, the subquery's after them. ok is false for a reference
+// further out, or a part exprParts does not know.
+func joinedRow(e exec.Expr, lw int) (exec.Expr, bool) {
+	if !onlyOuterDepth(e, 1) {
+		return nil, false
+	}
+	return mapRefs(e, func(r exec.Expr) exec.Expr {
+		switch x := r.(type) {
+		case *exec.ColRef:
+			return copyWith(x, func(c *exec.ColRef) { c.Idx += lw })
+		case *exec.OuterRef:
+			return &exec.ColRef{Idx: x.Idx, T: x.T, Name: x.Name}
+		}
+		return r
+	}), true
+}
+
+// onlyOuterDepth reports whether e holds only parts exprParts knows, and
+// outer references depth levels up only.
+func onlyOuterDepth(e exec.Expr, depth int) bool {
+	if o, ok := e.(*exec.OuterRef); ok {
+		return o.Depth == depth
+	}
+	parts, ok := exprParts(e)
+	if !ok {
+		return false
+	}
+	for _, p := range parts {
+		if !onlyOuterDepth(p, depth) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasAggregate reports whether a select list calls an aggregate.
+func hasAggregate(fl *ast.FieldList) bool {
+	if fl == nil {
+		return false
+	}
+	var fields []field
+	for _, f := range fl.Fields {
+		if f.Expr != nil {
+			fields = append(fields, field{expr: f.Expr})
+		}
+	}
+	return len(collectAggs(fields, nil, nil)) > 0
+}
+
+func minInt(xs []int) int {
+	m := xs[0]
+	for _, x := range xs[1:] {
+		m = min(m, x)
+	}
+	return m
+}
