@@ -103,6 +103,9 @@ func ResolveAgg(name string, arg types.T, star bool) (*AggFunc, error) {
 		a.Ret, a.NonStrict = at, true
 		a.New = func() Accumulator { return &arrayAggAcc{elem: types.Make(arg.OID)} }
 	default:
+		if k, ok := varianceKind(name); ok {
+			return resolveVariance(a, k)
+		}
 		return nil, nil // not an aggregate
 	}
 	return a, nil
@@ -115,7 +118,8 @@ func undefinedAgg(name string, arg types.T) error {
 // IsAggregate reports whether name is an aggregate function.
 func IsAggregate(name string) bool {
 	switch strings.ToLower(name) {
-	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg":
+	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
+		"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
 		return true
 	}
 	return false

@@ -227,7 +227,11 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 	case "bool_or":
 		va.Kind = views.AggBoolOr
 	default:
-		return views.Agg{}, notMaintainable("aggregate %s is not supported", ag.Func.Name)
+		k, ok := exec.VarianceOf(ag.Func.Name)
+		if !ok {
+			return views.Agg{}, notMaintainable("aggregate %s is not supported", ag.Func.Name)
+		}
+		va.Kind, va.Variance = views.AggVariance, k
 	}
 	if ag.Filter != nil {
 		if err := timeVarying(fmt.Sprintf("the FILTER of %s", ag.Func.Name), ag.Filter); err != nil {

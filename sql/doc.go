@@ -115,6 +115,10 @@
 // VALUES of INSERT stays as it is. A parenthesized join in FROM is passed
 // through (ast.Join.ExplicitParens).
 //
+// stddev and variance, which TiDB reads as MySQL's population aggregates
+// (PostgreSQL's are the sample ones), are written quoted, so that they
+// reach the planner as calls by name.
+//
 // Other conventions: LIMIT ALL and LIMIT NULL are dropped; OFFSET without
 // LIMIT is written LIMIT 18446744073709551615 OFFSET n; FETCH FIRST n ROWS
 // ONLY is LIMIT n. Function names are written unquoted when they are plain

@@ -1081,7 +1081,7 @@ func (t *translator) nameOrCall() (*node, error) {
 func funcName(names []Token) string {
 	var parts []string
 	for _, nm := range names {
-		if isPlainWord(nm.Text) {
+		if isPlainWord(nm.Text) && !mysqlAggregate[nm.Text] {
 			parts = append(parts, nm.Text)
 		} else {
 			parts = append(parts, quoteIdent(nm.Text))
@@ -1089,6 +1089,12 @@ func funcName(names []Token) string {
 	}
 	return strings.Join(parts, ".")
 }
+
+// mysqlAggregate are names TiDB reads as MySQL's aggregates, which differ
+// from PostgreSQL's of the same name: MySQL's stddev, std and variance
+// are the population forms, PostgreSQL's stddev and variance the sample
+// ones. Written quoted, they reach the planner as calls by name.
+var mysqlAggregate = map[string]bool{"stddev": true, "std": true, "variance": true}
 
 func isPlainWord(s string) bool {
 	if s == "" || isDigit(s[0]) {

@@ -44,6 +44,8 @@ func aggStateTypes(a Agg) []types.T {
 		return []types.T{tInt8, tNumeric}
 	case AggBoolAnd, AggBoolOr:
 		return []types.T{tInt8, tInt8}
+	case AggVariance:
+		return varianceStateTypes
 	}
 	return nil // count(*): the group's row count; min/max: the multiset
 }
@@ -60,6 +62,8 @@ func aggStateWidth(a Agg) int {
 		return 2
 	case AggBoolAnd, AggBoolOr:
 		return 2
+	case AggVariance:
+		return len(varianceStateTypes)
 	}
 	return 0
 }
@@ -217,6 +221,13 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				state[f] = state[f].(int64) + w
 				if v == true {
 					state[f+1] = state[f+1].(int64) + w
+				}
+			}
+		case AggVariance:
+			if v != nil {
+				state[f] = state[f].(int64) + w
+				if err := addVariance(state[f+1:f+len(varianceStateTypes)], v, w); err != nil {
+					return err
 				}
 			}
 		}
@@ -468,6 +479,8 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			if state[f].(int64) > 0 {
 				v = state[f+1].(int64) > 0
 			}
+		case AggVariance:
+			v, err = varianceResult(a, state[f], state[f+1:f+len(varianceStateTypes)])
 		}
 		if err != nil {
 			return nil, err

@@ -749,6 +749,9 @@ const (
 	AggMax
 	AggBoolAnd
 	AggBoolOr
+	// AggVariance is var_samp, var_pop, stddev_samp or stddev_pop
+	// (Agg.Variance says which), kept exact (variance.go).
+	AggVariance
 )
 
 // Agg is one aggregate of an aggregated plan.
@@ -768,6 +771,8 @@ type Agg struct {
 	// sum, which a retraction of a large value, a NaN or an infinity
 	// leaves wrong.
 	Exact bool
+	// Variance is which of the variance family an AggVariance is.
+	Variance exec.VarianceKind
 }
 
 // ExactSums reports whether the plan has a sum or avg that keeps an exact

@@ -124,6 +124,11 @@ var viewDefs = []string{
 	`SELECT region, count(*) AS n, sum(amount) AS total FROM orders WHERE customer_id IN (SELECT id FROM customers WHERE tier = 'gold') GROUP BY region`,
 	`SELECT o.id, o.amount FROM orders o WHERE EXISTS (SELECT 1 FROM orders p WHERE p.customer_id = o.customer_id AND p.amount > o.amount)`,
 	`SELECT k, v, kind FROM events e WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = e.k) AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = e.v)`,
+	// The variance family over integers and numerics (a numeric result
+	// at PostgreSQL's division scale), with a FILTER and ungrouped.
+	`SELECT customer_id, stddev(amount) AS sd, var_pop(amount) AS vp, variance(amount) FILTER (WHERE status <> 'void') AS vs, count(*) AS n FROM orders GROUP BY customer_id`,
+	`SELECT region, stddev_pop(amount::numeric / 4) AS sp, var_samp(amount * 0.25) AS v FROM orders GROUP BY region`,
+	`SELECT stddev_samp(v) AS s, var_pop(v) AS p FROM events`,
 }
 
 var (
