@@ -54,7 +54,9 @@ func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
 			lp = append(lp, c)
 		case hi && toRight:
 			rp = append(rp, shiftCols(c, -lw))
-		case !lo && !hi && isNL && (kind == exec.CrossJoin || kind == exec.InnerJoin):
+		case !lo && !hi && isNL && !nl.PerRow && (kind == exec.CrossJoin || kind == exec.InnerJoin):
+			// (A per-row join's right side reads the left row: it
+			// stays a per-row join, and the conjunct above it.)
 			cross = append(cross, c)
 		default:
 			rest = append(rest, c)
@@ -83,7 +85,7 @@ func (b *Builder) pushIntoJoin(input exec.Node, pred exec.Expr) exec.Node {
 		all := append(conjuncts(on), cross...)
 		node = planJoin(left, right, exec.InnerJoin, andAll(all), lw, cols)
 	default:
-		node = &exec.NestedLoopJoin{Left: left, Right: right, Kind: kind, On: on, Cols: cols}
+		node = &exec.NestedLoopJoin{Left: left, Right: right, Kind: kind, On: on, Cols: cols, PerRow: nl.PerRow}
 	}
 	if len(rest) > 0 {
 		return &exec.Filter{Input: node, Pred: andAll(rest)}

@@ -40,6 +40,9 @@ type scope struct {
 	// alone are ambiguous (SELECT * FROM (SELECT 1, 2) q has two
 	// "?column?"), to the columns they stand for.
 	starCols map[*ast.ColumnName]int
+	// used is set when a name resolved to one of this scope's columns
+	// (a LATERAL item's reads of the items before it, select.go).
+	used bool
 	// boundary marks the empty scope a subquery is planned in: it records
 	// whether the subquery is correlated, but is no row of its own, so it
 	// does not count in an OuterRef's depth (each subquery evaluation adds
@@ -66,6 +69,7 @@ func (s *scope) resolve(table, name string) (idx, depth int, col *scopeCol, err 
 			found = i
 		}
 		if found >= 0 {
+			sc.used = true
 			return found, d, &sc.cols[found], nil
 		}
 		d++

@@ -92,7 +92,14 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 			}
 		}
 		if node == nil {
-			if node, err = b.buildQueryIn(src, nil); err != nil {
+			// A subquery in FROM sees no other FROM item, except after
+			// LATERAL (ts.Lateral; buildJoin passes the items before it
+			// as outer).
+			var in *scope
+			if ts.Lateral {
+				in = outer
+			}
+			if node, err = b.buildQueryIn(src, in); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -153,10 +160,20 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 	if err != nil {
 		return nil, nil, err
 	}
-	rn, rs, err := b.buildResultSet(j.Right, outer)
+	// A LATERAL right side (or a function) may read the left side's
+	// columns, as an outer row one level up: then it runs once per left
+	// row.
+	var lat *scope
+	rightOuter := outer
+	if ts, ok := j.Right.(*ast.TableSource); ok && ts.Lateral {
+		lat = &scope{cols: ls.cols, parent: outer}
+		rightOuter = lat
+	}
+	rn, rs, err := b.buildResultSet(j.Right, rightOuter)
 	if err != nil {
 		return nil, nil, err
 	}
+	perRow := lat != nil && (lat.used || lat.correlated)
 	kind := exec.InnerJoin
 	switch j.Tp {
 	case ast.LeftJoin:
@@ -270,7 +287,16 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 			return nil, nil, err
 		}
 	}
-	node := planJoin(ln, rn, kind, on, lw, cols)
+	var node exec.Node
+	if perRow {
+		if kind == exec.RightJoin || kind == exec.FullJoin {
+			return nil, nil, pgerr.New(pgerr.InvalidColumnReference, "invalid reference to FROM-clause entry").
+				WithDetail("The combining JOIN type must be INNER or LEFT for a LATERAL reference.")
+		}
+		node = &exec.NestedLoopJoin{Left: ln, Right: rn, Kind: kind, On: on, Cols: cols, PerRow: true}
+	} else {
+		node = planJoin(ln, rn, kind, on, lw, cols)
+	}
 	if len(fullUsing) > 0 {
 		p := &exec.Project{Input: node}
 		for i, c := range cols {

@@ -108,9 +108,12 @@
 //
 // A column alias list on a FROM item, alias(a, b), which TiDB's grammar
 // takes only after LATERAL, is written LATERAL (query) AS alias (a, b)
-// (ast.TableSource.Lateral with ColumnNames); PostgreSQL's LATERAL is 0A000,
-// so nothing else writes LATERAL. A table or view with one is the query
-// (SELECT * FROM t). VALUES (a, b), (c, d) as a query, a statement or in
+// (ast.TableSource.Lateral with ColumnNames); a table or view with one is
+// the query (SELECT * FROM t). LATERAL items and functions in FROM (which
+// PostgreSQL makes LATERAL implicitly) are written LATERAL too. The
+// planner lets every LATERAL item read the items before it, and runs it
+// once per row of them only when it does (a per-row nested loop); one
+// that reads nothing of them is joined as any subquery. VALUES (a, b), (c, d) as a query, a statement or in
 // FROM, is SELECT a AS column1, b AS column2 UNION ALL SELECT c, d; the
 // VALUES of INSERT stays as it is. A parenthesized join in FROM is passed
 // through (ast.Join.ExplicitParens).

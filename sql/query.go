@@ -83,7 +83,7 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 		if !afterExpr && tok.is("values") && t.peekN(1).isPunct("(") || mode == modeUpdate && clause == "" && tok.is("set") {
 			isKw = true
 		}
-		if !afterExpr && clause == "from" && mode == modeSelect && (tok.isPunct("(") || tok.Kind == TokIdent && !reserved[tok.Text] || tok.Kind == TokQuotedIdent) {
+		if !afterExpr && clause == "from" && mode == modeSelect && (tok.isPunct("(") || tok.is("lateral") || tok.Kind == TokIdent && !reserved[tok.Text] || tok.Kind == TokQuotedIdent) {
 			item, err := t.fromItem()
 			if err != nil {
 				return nil, err
@@ -160,7 +160,9 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 				kw(d, "ALL")
 			}
 		case "lateral":
-			return nil, t.unsupported(tok, "LATERAL")
+			// A LATERAL item is read by fromItem; anywhere else it is
+			// out of place.
+			return nil, t.syntaxErr(tok)
 		case "from", "where", "having", "window", "on", "using", "table":
 			if tok.Text == "from" && (mode == modeUpdate || mode == modeDelete) {
 				return nil, t.unsupported(tok, "FROM in UPDATE")
@@ -379,13 +381,19 @@ func (t *translator) valuesQuery() (*node, error) {
 }
 
 // fromItem translates one FROM item: a table or view name, a function, a
-// subquery (VALUES among them) or a parenthesized join, with its alias.
-// A column alias list, alias(a, b), which TiDB's grammar takes only after
-// LATERAL, reaches it as LATERAL (query) AS alias (a, b): PostgreSQL's
-// LATERAL is refused before, so the planner reads LATERAL as the carrier
-// of the list (sql/doc.go); a table with one becomes (SELECT * FROM t).
+// subquery (VALUES among them) or a parenthesized join, with its alias,
+// or LATERAL and a subquery or function. A column alias list, alias(a,
+// b), which TiDB's grammar takes only after LATERAL, reaches it as
+// LATERAL (query) AS alias (a, b); a table with one becomes (SELECT *
+// FROM t). The planner treats every LATERAL item as one that may read the
+// items before it, as PostgreSQL's LATERAL (and every function in FROM)
+// may (sql/doc.go).
 func (t *translator) fromItem() (*node, error) {
+	lateral := t.accept("lateral")
 	start := t.peek()
+	if lateral && !(start.isPunct("(") && t.parenQuery() || t.isTableFunction()) {
+		return nil, t.syntaxErr(start)
+	}
 	var item *node
 	kind := "table"
 	switch {
@@ -407,7 +415,11 @@ func (t *translator) fromItem() (*node, error) {
 		}
 		kind = "query"
 	case t.isTableFunction():
-		return t.tableFunction()
+		f, err := t.tableFunction()
+		if err != nil {
+			return nil, err
+		}
+		return (&node{prec: precAtom}).txt("LATERAL ", start.Pos).sub(f, 0), nil
 	default:
 		var err error
 		if item, err = t.expr(); err != nil {
@@ -417,7 +429,9 @@ func (t *translator) fromItem() (*node, error) {
 	explicitAs := t.accept("as")
 	a := t.peek()
 	if !(a.Kind == TokQuotedIdent || a.Kind == TokIdent && !reserved[a.Text]) {
-		if explicitAs {
+		if explicitAs || lateral {
+			// PostgreSQL 15 needs an alias for a subquery in FROM too;
+			// TiDB's grammar for LATERAL does.
 			return nil, t.syntaxErr(a)
 		}
 		return item, nil
@@ -425,6 +439,9 @@ func (t *translator) fromItem() (*node, error) {
 	t.next()
 	alias := quoteIdent(a.Text)
 	if !t.peek().isPunct("(") {
+		if lateral {
+			return (&node{prec: precAtom}).txt("LATERAL ", start.Pos).sub(item, 0).txt(" AS "+alias, -1), nil
+		}
 		return item.txt(" AS "+alias, -1), nil
 	}
 	open := t.next()
