@@ -93,3 +93,17 @@ func restore(n ast.Node) string {
 	}
 	return sb.String()
 }
+
+// BindValue binds an expression that reads no row (an EXECUTE argument)
+// as a value of type t, converted as an assignment converts it.
+func (b *Builder) BindValue(e ast.ExprNode, t types.T, what string) (exec.Expr, error) {
+	eb := &exprBinder{b: b, scope: &scope{}, what: what}
+	x, err := eb.bind(e)
+	if err != nil {
+		return nil, err
+	}
+	if t.OID == types.UnknownOID {
+		return eb.resolveUnknown(x, tText)
+	}
+	return eb.coerce(x, t, what)
+}

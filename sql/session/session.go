@@ -43,6 +43,8 @@ type Session struct {
 	sysTables *systemTables
 	// spareRun is the last portal closed, reused by the next Bind (start).
 	spareRun *run
+	// sqlPrepared are the statements SQL PREPARE named (sqlprepare.go).
+	sqlPrepared map[string]*prepared
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {

@@ -53,6 +53,12 @@ func (s *Session) describe(st sql.Statement, params *planner.Params) ([]exec.Col
 		return []exec.Column{{Name: x.Name, T: types.Make(types.TextOID)}}, nil
 	case *sql.Explain:
 		return []exec.Column{{Name: "QUERY PLAN", T: types.Make(types.TextOID)}}, nil
+	case *sql.Execute:
+		p, err := s.sqlPrepared1(x.Name)
+		if err != nil {
+			return nil, err
+		}
+		return p.cols, nil
 	case *sql.Fetch:
 		return s.cursorColumns(x.Cursor)
 	case *sql.FetchGroup:
@@ -152,6 +158,9 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Show:
 		return s.show(x)
 	case *sql.Discard:
+		if x.What == "all" {
+			s.sqlPrepared = nil
+		}
 		s.vars = newSettings()
 		return nil, "DISCARD " + strings.ToUpper(x.What), nil
 	case *sql.DeclareCursor:
@@ -168,7 +177,19 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		return s.fetch(ctx, x)
 	case *sql.Close:
 		return nil, "CLOSE CURSOR", s.closeCursor(x)
+	case *sql.Prepare:
+		return nil, "PREPARE", s.sqlPrepare(x)
+	case *sql.Execute:
+		return s.sqlExecute(ctx, x, params)
 	case *sql.Deallocate:
+		if x.All {
+			s.sqlPrepared = nil
+			return nil, "DEALLOCATE ALL", nil
+		}
+		if _, ok := s.sqlPrepared[x.Name]; !ok {
+			return nil, "", pgerr.New(pgerr.Code("26000"), "prepared statement %q does not exist", x.Name)
+		}
+		delete(s.sqlPrepared, x.Name)
 		return nil, "DEALLOCATE", nil
 	case *sql.CreateMaterializedView:
 		if skip, err := s.checkCreate(x.Name, x.IfNotExists); skip || err != nil {
