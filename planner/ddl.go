@@ -374,6 +374,13 @@ func dependents(c *log.Catalog, id log.TableID) []*log.TableDesc {
 // here the view is dropped and created again).
 func checkNoViewReads(c *log.Catalog, t *log.TableDesc, a sql.AlterAction) error {
 	deps := dependents(c, t.ID)
+	if a.Kind == sql.AlterAddColumn && !slices.ContainsFunc(deps, func(d *log.TableDesc) bool { return d.Kind != log.PlainView }) {
+		// Views (not materialized) keep the columns they were created
+		// with, found by name in what their definitions give
+		// (nameViewColumns): a new column is not among them, as in
+		// PostgreSQL.
+		return nil
+	}
 	if len(deps) == 0 {
 		return nil
 	}

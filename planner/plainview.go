@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -22,8 +23,16 @@ import (
 //
 // The definition is kept as text, not as resolved references, so what it
 // names must keep its name and columns: a table or view a view reads
-// cannot be renamed or have its columns changed (2BP01, checkNoViewReads),
-// where PostgreSQL's views would follow a rename or ignore a new column.
+// cannot be renamed or have a column dropped or renamed (2BP01,
+// checkNoViewReads), where PostgreSQL's views would follow a rename. It
+// can take new columns, as in PostgreSQL: the view keeps its own, found
+// by name in what a SELECT * then gives (viewColumnsByName).
+
+// optDefinitionColumns is the names of the columns a view's definition
+// gave when the view was made (a JSON array): the view's own names may
+// differ (a column list, ALTER VIEW RENAME COLUMN), and its columns are
+// found by them when the definition gives more (viewColumnsByName).
+const optDefinitionColumns = "definition_columns"
 
 // maxViewDepth bounds views over views: a deeper nesting is refused as
 // PostgreSQL refuses runaway recursion in its rewriter.
@@ -44,7 +53,9 @@ func (b *Builder) CreatePlainView(st *sql.CreateView) (func(*log.Catalog) error,
 		return nil, pgerr.New(pgerr.UndefinedParameter, "there is no parameter $1")
 	}
 	var cols []log.Column
+	var defNames []string
 	for _, c := range node.Columns() {
+		defNames = append(defNames, c.Name)
 		t := c.T
 		if t.OID == types.UnknownOID {
 			// PostgreSQL makes an untyped literal's column text.
@@ -71,6 +82,9 @@ func (b *Builder) CreatePlainView(st *sql.CreateView) (func(*log.Catalog) error,
 		Versions:   []log.SchemaVersion{{Version: 1, Columns: cols}},
 		NextColID:  uint32(len(cols)),
 		Options:    map[string]string{optViewSearchPath: strings.Join(b.searchPath, ",")},
+	}
+	if names, err := json.Marshal(defNames); err == nil {
+		td.Options[optDefinitionColumns] = string(names)
 	}
 	for _, id := range reads {
 		if !slices.Contains(td.DependsOn, id) {
@@ -262,11 +276,75 @@ func (b *Builder) readPlainView(td *log.TableDesc, alias string) (exec.Node, *sc
 	if err != nil {
 		return nil, nil, err
 	}
+	var gave []string
+	for _, c := range node.Columns() {
+		gave = append(gave, c.Name)
+	}
+	pick, err := viewColumnsByName(td, gave)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pick != nil {
+		got := node.Columns()
+		p := &exec.Project{Input: node}
+		for _, i := range pick {
+			p.Exprs = append(p.Exprs, &exec.ColRef{Idx: i, T: got[i].T, Name: got[i].Name})
+			p.Cols = append(p.Cols, got[i])
+		}
+		node = p
+	}
 	sc := scopeOf(node, alias)
 	if err := nameViewColumns(td, sc); err != nil {
 		return nil, nil, err
 	}
 	return node, sc, nil
+}
+
+// viewColumnsByName keeps, of what a view's definition gives, the view's
+// own columns, when it gives more: a SELECT * over a table that gained a
+// column since (ALTER TABLE ADD COLUMN, which views allow). They are
+// found by name, as the definition named them when the view was made;
+// the view's column names are its own (a column list, ALTER VIEW RENAME
+// COLUMN), so a view whose names differ from its definition's cannot
+// follow, and fails on read until it is replaced.
+//
+// It returns the positions of the view's columns in what the definition
+// gave (names), or nil when that is all of them.
+func viewColumnsByName(td *log.TableDesc, got []string) ([]int, error) {
+	cols := td.Current().Columns
+	if len(got) <= len(cols) {
+		return nil, nil
+	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	if s := td.Options[optDefinitionColumns]; s != "" {
+		var def []string
+		if json.Unmarshal([]byte(s), &def) == nil && len(def) == len(cols) {
+			names = def
+		}
+	}
+	var pick []int
+	for ci := range cols {
+		found := -1
+		for i, g := range got {
+			if g != names[ci] {
+				continue
+			}
+			if found >= 0 {
+				found = -2
+				break
+			}
+			found = i
+		}
+		if found < 0 {
+			return nil, pgerr.New(pgerr.InvalidObjectDefinition, "view %q: its definition now gives %d columns where it was made with %d, and column %q is not one of them by name", td.Name, len(got), len(cols), names[ci]).
+				WithHint("Replace the view (CREATE OR REPLACE VIEW) with its columns named.")
+		}
+		pick = append(pick, found)
+	}
+	return pick, nil
 }
 
 // recordRead notes a relation a CREATE VIEW's definition names.

@@ -521,6 +521,21 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 			if err != nil {
 				return nil, err
 			}
+			pick, err := viewColumnsByName(td, vq.names)
+			if err != nil {
+				return nil, err
+			}
+			if pick != nil {
+				vq = subqueryDistinct(vq)
+				p := &views.Project{Input: vq.node}
+				var ts []types.T
+				var names []string
+				for _, i := range pick {
+					p.Exprs = append(p.Exprs, &exec.ColRef{Idx: i, T: vq.types[i], Name: vq.names[i]})
+					ts, names = append(ts, vq.types[i]), append(names, vq.names[i])
+				}
+				vq = &viewQuery{node: p, types: ts, names: names}
+			}
 			rel = queryRel(vq, alias)
 			if err := nameViewColumns(td, rel.sc); err != nil {
 				return nil, err
