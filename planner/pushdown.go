@@ -1,7 +1,10 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/exec/vec"
 	"github.com/strand-db/strand/views"
 )
 
@@ -242,9 +245,12 @@ func mapRefs(e exec.Expr, f func(exec.Expr) exec.Expr) exec.Expr {
 // merged with a filter below, so that SELECT * FROM v WHERE id = 7, over
 // a view that projects and filters a table, is a key lookup of the table.
 // A conjunct with a volatile call, or over a projected expression with
-// one or one exprParts does not know (a subquery), stays above. Nothing
-// goes below a LIMIT, an aggregate, a window, DISTINCT or a set
-// operation: none is a node this looks into.
+// one or one exprParts does not know (a subquery), stays above. Below a
+// GROUP BY go the conjuncts on its group columns alone, as conditions on
+// the grouped expressions: a group is made of its own rows only, so SELECT
+// * FROM by_account WHERE account = 7, over a view that groups a table by
+// its key, reads one account's rows. Nothing goes below a LIMIT, a window,
+// DISTINCT or a set operation: none is a node this looks into.
 
 // pushIntoSubquery applies pred to input below the projection, sort or
 // filter on top of it where it can; nil when input is none of those or
@@ -257,6 +263,14 @@ func (b *Builder) pushIntoSubquery(input exec.Node, pred exec.Expr) exec.Node {
 		return b.pushFilter(x.Input, andAll(append(conjuncts(x.Pred), conjuncts(pred)...)))
 	case *exec.Sort:
 		return &exec.Sort{Input: b.pushFilter(x.Input, pred), Keys: x.Keys}
+	case *exec.HashAgg:
+		return b.pushIntoGroups(x, pred)
+	case *vec.Aggregate:
+		h, ok := x.Fallback.(*exec.HashAgg)
+		if !ok {
+			return nil
+		}
+		return b.pushIntoGroups(h, pred)
 	case *exec.Project:
 		var down, rest []exec.Expr
 		for _, c := range conjuncts(pred) {
@@ -276,6 +290,38 @@ func (b *Builder) pushIntoSubquery(input exec.Node, pred exec.Expr) exec.Node {
 		return out
 	}
 	return nil
+}
+
+// pushIntoGroups applies pred to a grouped aggregate's output, its
+// conjuncts on group columns alone below it; nil when none can go.
+func (b *Builder) pushIntoGroups(h *exec.HashAgg, pred exec.Expr) exec.Node {
+	ng := len(h.Group)
+	if ng == 0 {
+		// An aggregate without GROUP BY has its row even over no rows.
+		return nil
+	}
+	groups := &exec.Project{Exprs: h.Group}
+	var down, rest []exec.Expr
+	for _, c := range conjuncts(pred) {
+		idx, ok := colRefs(c, nil)
+		if ok && len(idx) > 0 && slices.Max(idx) < ng {
+			if m, ok := throughProject(c, groups); ok {
+				down = append(down, m)
+				continue
+			}
+		}
+		rest = append(rest, c)
+	}
+	if len(down) == 0 {
+		return nil
+	}
+	nh := *h
+	nh.Input = b.pushFilter(h.Input, andAll(down))
+	out := vectorize(&nh)
+	if len(rest) > 0 {
+		out = &exec.Filter{Input: out, Pred: andAll(rest)}
+	}
+	return out
 }
 
 // throughProject rewrites a conjunct over p's output as one over p's
