@@ -105,11 +105,6 @@ func (b *Builder) lookupJoin(j *exec.HashJoin) exec.Node {
 	if (j.Kind != exec.InnerJoin && j.Kind != exec.LeftJoin) || j.Extra != nil || !pointLookup(j.Left) {
 		return nil
 	}
-	switch j.Right.(type) {
-	case *exec.Scan, *views.Read:
-	default:
-		return nil
-	}
 	eb := &exprBinder{b: b, scope: &scope{}, what: "JOIN/ON"}
 	var preds []exec.Expr
 	for i, lk := range j.LeftKeys {
@@ -124,11 +119,38 @@ func (b *Builder) lookupJoin(j *exec.HashJoin) exec.Node {
 		}
 		preds = append(preds, p)
 	}
+	// The right side may be a view (a subquery): the equalities go into
+	// it as far as they can (pushIntoSubquery). With one left row it runs
+	// once either way, so a key read anywhere in it is a gain.
 	right := b.pushFilter(j.Right, andAll(preds))
-	if f, ok := right.(*exec.Filter); ok && f.Input == j.Right {
+	if keyReads(right) <= keyReads(j.Right) {
 		return nil // no key lookup came of it
 	}
 	return &exec.NestedLoopJoin{Left: j.Left, Right: right, Kind: j.Kind, Cols: j.Cols, PerRow: true}
+}
+
+// keyReads counts the key lookups and key scans in a plan's chain of
+// single-input nodes: how a pushed equality shows that it found a key.
+func keyReads(n exec.Node) int {
+	switch x := n.(type) {
+	case *exec.Scan:
+		if x.Prefix != nil {
+			return 1
+		}
+	case *views.Read:
+		if x.Prefix != nil {
+			return 1
+		}
+	case *exec.Filter:
+		return keyReads(x.Input)
+	case *exec.Project:
+		return keyReads(x.Input)
+	case *exec.Sort:
+		return keyReads(x.Input)
+	case *exec.HashAgg:
+		return keyReads(x.Input)
+	}
+	return 0
 }
 
 // pointLookup reports whether n reads at most one row: a key lookup.
