@@ -255,7 +255,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		node = &views.Filter{Input: node, Pred: pred}
 	}
 
-	fields, err := b.expandFields(sel.Fields, sc)
+	fieldList, distinctOn := splitDistinctOn(sel.Fields)
+	fields, err := b.expandFields(fieldList, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +360,49 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	// columns for keys that are not in the select list). ORDER BY alone
 	// does not change a view's rows and is ignored.
 	var top *views.TopN
-	if sel.Limit != nil {
+	if distinctOn != nil {
+		// DISTINCT ON (a, ...) ... ORDER BY a, ..., b: each partition's
+		// first row in that order, a top-1 per partition (ties, which
+		// PostgreSQL breaks arbitrarily, broken by the row).
+		if sel.Limit != nil {
+			return nil, notMaintainable("DISTINCT ON with LIMIT is not supported")
+		}
+		var items []*ast.ByItem
+		if sel.OrderBy != nil {
+			items = sel.OrderBy.Items
+		}
+		var keys []exec.SortKey
+		for _, item := range items {
+			idx, err := b.orderTarget(item, fields, proj, pb, false)
+			if err != nil {
+				return nil, err
+			}
+			nullsFirst := item.Desc
+			if nf, ok := nullOrder(item); ok {
+				nullsFirst = nf
+			}
+			keys = append(keys, exec.SortKey{Expr: &exec.ColRef{Idx: idx, T: proj.Cols[idx].T}, Desc: item.Desc, NullsFirst: nullsFirst})
+		}
+		on, keys, err := b.distinctOnKeys(distinctOn, items, keys, fields, proj, pb)
+		if err != nil {
+			return nil, err
+		}
+		top = &views.TopN{N: 1}
+		for _, i := range on {
+			top.Partition = append(top.Partition, &exec.ColRef{Idx: i, T: proj.Cols[i].T})
+		}
+		for _, k := range keys {
+			top.Order = append(top.Order, views.SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		}
+		for _, e := range proj.Exprs[visible:] {
+			if err := timeVarying("DISTINCT ON", e); err != nil {
+				return nil, err
+			}
+		}
+		for _, c := range proj.Cols {
+			top.Types = append(top.Types, c.T)
+		}
+	} else if sel.Limit != nil {
 		if sel.Distinct {
 			return nil, notMaintainable("SELECT DISTINCT with LIMIT is not supported yet")
 		}

@@ -129,6 +129,11 @@ var viewDefs = []string{
 	`SELECT customer_id, stddev(amount) AS sd, var_pop(amount) AS vp, variance(amount) FILTER (WHERE status <> 'void') AS vs, count(*) AS n FROM orders GROUP BY customer_id`,
 	`SELECT region, stddev_pop(amount::numeric / 4) AS sp, var_samp(amount * 0.25) AS v FROM orders GROUP BY region`,
 	`SELECT stddev_samp(v) AS s, var_pop(v) AS p FROM events`,
+	// DISTINCT ON: each partition's first row in the ORDER BY, as the
+	// latest event per key is kept (a top-1 per partition).
+	`SELECT DISTINCT ON (customer_id) customer_id, id, amount, status FROM orders ORDER BY customer_id, amount DESC, id`,
+	`SELECT DISTINCT ON (k) k, v, kind FROM events ORDER BY k, v DESC, kind`,
+	`SELECT DISTINCT ON (region, status) region, status, amount FROM orders WHERE amount IS NOT NULL ORDER BY region, status, amount`,
 }
 
 var (
