@@ -25,6 +25,9 @@ type Builder struct {
 	// reads, while CREATE VIEW plans its definition, collects the
 	// relations it names (plainview.go).
 	reads *[]log.TableID
+	// scalarCols are a view's select-list subqueries planned as joins,
+	// by the expression their value is read with (view_scalar.go).
+	scalarCols map[*ast.SubqueryExpr]exec.Expr
 	// setOperand tells buildSelect that it plans an operand of a set
 	// operation (setop.go).
 	setOperand bool

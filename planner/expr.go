@@ -126,6 +126,9 @@ func (eb *exprBinder) bind(n ast.ExprNode) (exec.Expr, error) {
 	case *ast.AggregateFuncExpr:
 		return nil, pgerr.New(pgerr.GroupingError, "aggregate functions are not allowed in %s", eb.what)
 	case *ast.SubqueryExpr:
+		if e, ok := eb.b.scalarCols[x]; ok {
+			return e, nil
+		}
 		return eb.scalarSubquery(x)
 	case *ast.ExistsSubqueryExpr:
 		return eb.exists(x)

@@ -226,7 +226,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			return nil, err
 		}
 	}
-	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && hasSubquery(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
+	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && otherSubqueries(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
 		return nil, notMaintainable("subqueries in expressions are not supported yet (in WHERE, EXISTS, NOT EXISTS and IN (subquery) are, as conditions of their own)")
 	}
 	var fromNode ast.ResultSetNode = from
@@ -256,6 +256,28 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 
 	fieldList, distinctOn := splitDistinctOn(sel.Fields)
+	// Scalar subqueries of the select list: left joins of the rows so
+	// far (view_scalar.go); the binder reads each one's value from the
+	// joined row.
+	if subs := scalarSubqueries(fieldList); len(subs) > 0 {
+		if sel.GroupBy != nil || sel.Having != nil || windowIn(fieldList) != nil {
+			return nil, notMaintainable("a scalar subquery in a select list with GROUP BY or a window function is not supported")
+		}
+		cur := &viewRel{node: node, sc: sc}
+		cols := map[*ast.SubqueryExpr]exec.Expr{}
+		for i, sq := range subs {
+			var v exec.Expr
+			if cur, v, err = b.viewScalarJoin(cur, sq, i+1); err != nil {
+				return nil, err
+			}
+			cols[sq] = v
+		}
+		// Set once every subquery is planned (each is a query of its own,
+		// planned with none of these).
+		b.scalarCols = cols
+		defer func() { b.scalarCols = nil }()
+		node, sc = cur.node, cur.sc
+	}
 	fields, err := b.expandFields(fieldList, sc)
 	if err != nil {
 		return nil, err
@@ -274,6 +296,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 
 	aggs := collectAggs(fields, sel.Having, nil)
+	if len(aggs) > 0 && len(b.scalarCols) > 0 {
+		return nil, notMaintainable("a scalar subquery in an aggregated select list is not supported")
+	}
 	var agg *aggContext
 	var aggNode *views.Aggregate
 	eb := &exprBinder{b: b, scope: sc, what: "a materialized view"}

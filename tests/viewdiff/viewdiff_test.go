@@ -134,6 +134,12 @@ var viewDefs = []string{
 	`SELECT DISTINCT ON (customer_id) customer_id, id, amount, status FROM orders ORDER BY customer_id, amount DESC, id`,
 	`SELECT DISTINCT ON (k) k, v, kind FROM events ORDER BY k, v DESC, kind`,
 	`SELECT DISTINCT ON (region, status) region, status, amount FROM orders WHERE amount IS NOT NULL ORDER BY region, status, amount`,
+	// Scalar subqueries in the select list: left joins with the
+	// subquery grouped by its correlation (count's no rows read as 0), or
+	// a lookup of a keyed table by its key.
+	`SELECT c.id, c.tier, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status <> 'void') AS n, (SELECT max(amount) FROM orders o WHERE o.customer_id = c.id) AS top FROM customers c`,
+	`SELECT o.id, o.amount, (SELECT name FROM customers c WHERE c.id = o.customer_id) AS who FROM orders o WHERE o.amount > 10`,
+	`SELECT e.k, e.kind, (SELECT sum(amount) FROM orders o WHERE o.customer_id = e.v AND o.region = e.kind) AS s FROM events e`,
 }
 
 var (

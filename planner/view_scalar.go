@@ -1,0 +1,257 @@
+package planner
+
+import (
+	"fmt"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
+)
+
+// A scalar subquery in a view's select list, correlated by equalities,
+// is maintained as a LEFT JOIN of the view's rows with what the subquery
+// reads, grouped by the subquery's side of the equalities:
+//
+//	SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.amount > 0) FROM customers c
+//
+// is planned as customers LEFT JOIN (SELECT o.customer_id, count(*) FROM
+// orders o WHERE o.amount > 0 GROUP BY o.customer_id) ON the equality,
+// the subquery's value read from the joined row (count's NULL of no
+// match read as 0, the count of no rows). Without an aggregate the
+// subquery must read one keyed table by its whole key (a lookup: at most
+// one row, as a scalar subquery must give). Its other conjuncts may read
+// its own columns only.
+
+// scalarJoin is one select-list subquery planned as a join.
+type scalarJoin struct {
+	sub *ast.SubqueryExpr
+	// value is the subquery's value over the joined row.
+	value exec.Expr
+}
+
+// scalarSubqueries finds the scalar subqueries of a select list.
+func scalarSubqueries(fl *ast.FieldList) []*ast.SubqueryExpr {
+	v := &scalarFinder{}
+	for _, f := range fl.Fields {
+		if f.Expr != nil {
+			f.Expr.Accept(v)
+		}
+	}
+	return v.found
+}
+
+type scalarFinder struct{ found []*ast.SubqueryExpr }
+
+func (v *scalarFinder) Enter(n ast.Node) (ast.Node, bool) {
+	if s, ok := n.(*ast.SubqueryExpr); ok {
+		v.found = append(v.found, s)
+		return n, true
+	}
+	return n, false
+}
+
+func (v *scalarFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// viewScalarJoin plans sub, a scalar subquery of the select list, as a
+// left join of in with it; the rel returned has in's columns, then the
+// subquery's (unnamed).
+func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*viewRel, exec.Expr, error) {
+	sel, ok := sub.Query.(*ast.SelectStmt)
+	switch {
+	case !ok:
+		return nil, nil, notMaintainable("a set operation as a scalar subquery is not supported")
+	case sel.With != nil || sel.Limit != nil || sel.GroupBy != nil || sel.Having != nil || sel.Distinct || sel.WindowSpecs != nil:
+		return nil, nil, notMaintainable("a scalar subquery with WITH, LIMIT, GROUP BY, HAVING, DISTINCT or WINDOW is not supported")
+	case sel.From == nil || sel.From.TableRefs == nil:
+		return nil, nil, notMaintainable("a scalar subquery needs a FROM clause")
+	case sel.Fields == nil || len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil:
+		return nil, nil, notMaintainable("a scalar subquery must return one column")
+	case sel.Where == nil || hasSubquery(sel.Where) || hasSubquery(sel.Fields):
+		return nil, nil, notMaintainable("a scalar subquery needs a WHERE relating it to the view's rows, and no subquery of its own")
+	}
+	// Which conjuncts relate the subquery to the outer row: bind each in
+	// the subquery's scope, the outer row's columns one level up.
+	r, err := b.viewFrom(sel.From.TableRefs)
+	if err != nil {
+		return nil, nil, err
+	}
+	outer := &scope{cols: in.sc.cols}
+	inner := &scope{cols: r.sc.cols, parent: outer}
+	ib := &exprBinder{b: b, scope: inner, what: "WHERE"}
+	var innerSides, outerSides []ast.ExprNode
+	var own []ast.ExprNode
+	for _, c := range andParts(sel.Where) {
+		e, err := ib.bindAs(c, tBool, "argument of WHERE")
+		if err != nil {
+			return nil, nil, err
+		}
+		if !onlyOuterDepth(e, 1) {
+			return nil, nil, notMaintainable("the scalar subquery refers to a query outside the view's own")
+		}
+		if !hasOuter(e) {
+			own = append(own, c)
+			continue
+		}
+		bin, isEq := c.(*ast.BinaryOperationExpr)
+		call, isCall := e.(*exec.Call)
+		if !isEq || bin.Op != opcode.EQ || !isCall || call.Fn.Op != "=" {
+			return nil, nil, notMaintainable("a scalar subquery's conditions on the view's rows must be equalities")
+		}
+		l, r := call.Args[0], call.Args[1]
+		switch {
+		case !hasOuter(l) && onlyOuter(r):
+			innerSides, outerSides = append(innerSides, bin.L), append(outerSides, bin.R)
+		case !hasOuter(r) && onlyOuter(l):
+			innerSides, outerSides = append(innerSides, bin.R), append(outerSides, bin.L)
+		default:
+			return nil, nil, notMaintainable("a scalar subquery's equality must have its own columns on one side and the view's on the other")
+		}
+	}
+	value := sel.Fields.Fields[0].Expr
+	aggName, bare := aggregateName(value)
+	aggregated := len(collectAggs([]field{{expr: value}}, nil, nil)) > 0
+	if aggregated && !bare {
+		// An expression over an aggregate would read the join's NULL of
+		// no rows where the aggregate of no rows is meant (count's 0).
+		return nil, nil, notMaintainable("a scalar subquery's value must be an aggregate call or a column, not an expression over one")
+	}
+	if !aggregated && !keyLookup(b, sel.From.TableRefs, innerSides) {
+		return nil, nil, notMaintainable("a scalar subquery without an aggregate must read one keyed table by its whole key (so that it gives at most one row)")
+	}
+	// The subquery, grouped by its side of the equalities.
+	fields := &ast.FieldList{}
+	var group []*ast.ByItem
+	for i, e := range innerSides {
+		fields.Fields = append(fields.Fields, &ast.SelectField{Expr: e, AsName: ast.NewCIStr(fmt.Sprintf("k%d", i+1))})
+		group = append(group, &ast.ByItem{Expr: e})
+	}
+	fields.Fields = append(fields.Fields, &ast.SelectField{Expr: value, AsName: ast.NewCIStr("v")})
+	grouped := &ast.SelectStmt{SelectStmtOpts: sel.SelectStmtOpts, Kind: ast.SelectStmtKindSelect, From: sel.From, Where: andOf(own), Fields: fields}
+	if aggregated {
+		grouped.GroupBy = &ast.GroupByClause{Items: group}
+	}
+	vq, err := b.viewQuery(grouped)
+	if err != nil {
+		return nil, nil, err
+	}
+	rel := queryRel(vq, "")
+	lw := len(in.sc.cols)
+	vj := &views.Join{Kind: views.LeftJoin, Left: in.node, Right: rel.node, LeftTypes: in.types(), RightTypes: rel.types()}
+	ob := &exprBinder{b: b, scope: &scope{cols: in.sc.cols}, what: "scalar subquery"}
+	for i, e := range outerSides {
+		le, err := ob.bind(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		rt := vq.types[i]
+		if le, err = ob.resolveUnknown(le, rt); err != nil {
+			return nil, nil, err
+		}
+		if le.Type().OID != rt.OID {
+			return nil, nil, notMaintainable("a scalar subquery's equality compares %s with %s; cast one side", le.Type(), rt)
+		}
+		vj.LeftKeys = append(vj.LeftKeys, le)
+		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: i, T: rt})
+	}
+	sc := &scope{cols: append([]scopeCol(nil), in.sc.cols...)}
+	for _, t := range vq.types {
+		sc.cols = append(sc.cols, scopeCol{name: fmt.Sprintf("?subquery%d", n), t: t, hidden: true})
+	}
+	vi := len(innerSides)
+	var out exec.Expr = &exec.ColRef{Idx: lw + vi, T: vq.types[vi]}
+	if aggName == "count" {
+		// The count of no rows is 0, where the join gives NULL.
+		out = &exec.Coalesce{Args: []exec.Expr{out, &exec.Const{Val: int64(0), T: types.Make(types.Int8OID)}}, T: types.Make(types.Int8OID)}
+	}
+	return &viewRel{node: vj, sc: sc}, out, nil
+}
+
+// hasOuter reports whether e reads the outer row.
+func hasOuter(e exec.Expr) bool {
+	if _, ok := e.(*exec.OuterRef); ok {
+		return true
+	}
+	parts, _ := exprParts(e)
+	for _, p := range parts {
+		if hasOuter(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyOuter reports whether e reads the outer row and no column of its
+// own.
+func onlyOuter(e exec.Expr) bool {
+	idx, ok := colRefs(e, nil)
+	return ok && len(idx) == 0 && hasOuter(e)
+}
+
+// otherSubqueries reports whether a select list has a subquery other
+// than scalar ones (EXISTS, IN, ANY/ALL as values).
+func otherSubqueries(fl *ast.FieldList) bool {
+	v := &subqueryFinder{}
+	for _, f := range fl.Fields {
+		if f.Expr == nil {
+			continue
+		}
+		f.Expr.Accept(&skipScalars{v})
+	}
+	return v.found
+}
+
+// skipScalars walks an expression for subqueryFinder without entering
+// scalar subqueries.
+type skipScalars struct{ v *subqueryFinder }
+
+func (s *skipScalars) Enter(n ast.Node) (ast.Node, bool) {
+	if _, ok := n.(*ast.SubqueryExpr); ok {
+		return n, true
+	}
+	return s.v.Enter(n)
+}
+
+func (s *skipScalars) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// keyLookup reports whether from is one keyed table and the equalities'
+// sides on it are its whole key, as plain columns.
+func keyLookup(b *Builder, from *ast.Join, sides []ast.ExprNode) bool {
+	if from.Right != nil {
+		return false
+	}
+	ts, ok := from.Left.(*ast.TableSource)
+	if !ok {
+		return false
+	}
+	tn, ok := ts.Source.(*ast.TableName)
+	if !ok {
+		return false
+	}
+	td, err := b.LookupTable(tn.Schema.O, tn.Name.O)
+	if err != nil || td.Kind != log.Keyed {
+		return false
+	}
+	cur := td.Current()
+	covered := map[uint32]bool{}
+	for _, s := range sides {
+		c, ok := s.(*ast.ColumnNameExpr)
+		if !ok {
+			return false
+		}
+		for _, col := range cur.Columns {
+			if col.Name == c.Name.Name.O {
+				covered[col.ID] = true
+			}
+		}
+	}
+	for _, id := range cur.Key {
+		if !covered[id] {
+			return false
+		}
+	}
+	return len(cur.Key) > 0
+}
