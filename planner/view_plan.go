@@ -385,79 +385,56 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	// columns for keys that are not in the select list). ORDER BY alone
 	// does not change a view's rows and is ignored.
 	var top *views.TopN
-	if distinctOn != nil {
-		// DISTINCT ON (a, ...) ... ORDER BY a, ..., b: each partition's
-		// first row in that order, a top-1 per partition (ties, which
-		// PostgreSQL breaks arbitrarily, broken by the row).
-		if sel.Limit != nil {
-			return nil, notMaintainable("DISTINCT ON with LIMIT is not supported")
-		}
+	if distinctOn != nil || sel.Limit != nil {
 		var items []*ast.ByItem
 		if sel.OrderBy != nil {
 			items = sel.OrderBy.Items
 		}
-		var keys []exec.SortKey
-		for _, item := range items {
-			idx, err := b.orderTarget(item, fields, proj, pb, false)
-			if err != nil {
-				return nil, err
-			}
-			nullsFirst := item.Desc
-			if nf, ok := nullOrder(item); ok {
-				nullsFirst = nf
-			}
-			keys = append(keys, exec.SortKey{Expr: &exec.ColRef{Idx: idx, T: proj.Cols[idx].T}, Desc: item.Desc, NullsFirst: nullsFirst})
-		}
-		on, keys, err := b.distinctOnKeys(distinctOn, items, keys, fields, proj, pb)
+		keys, err := b.viewSortKeys(items, fields, proj, pb)
 		if err != nil {
 			return nil, err
 		}
-		top = &views.TopN{N: 1}
-		for _, i := range on {
-			top.Partition = append(top.Partition, &exec.ColRef{Idx: i, T: proj.Cols[i].T})
+		what := "ORDER BY"
+		if distinctOn != nil {
+			// DISTINCT ON (a, ...) ... ORDER BY a, ..., b: each
+			// partition's first row in that order, a top-1 per partition
+			// (ties, which PostgreSQL breaks arbitrarily, broken by the
+			// row).
+			if sel.Limit != nil {
+				return nil, notMaintainable("DISTINCT ON with LIMIT is not supported")
+			}
+			on, all, err := b.distinctOnKeys(distinctOn, items, keys, fields, proj, pb)
+			if err != nil {
+				return nil, err
+			}
+			top = &views.TopN{N: 1}
+			for _, i := range on {
+				top.Partition = append(top.Partition, &exec.ColRef{Idx: i, T: proj.Cols[i].T})
+			}
+			keys, what = all, "DISTINCT ON"
+		} else {
+			if sel.Distinct {
+				return nil, notMaintainable("SELECT DISTINCT with LIMIT is not supported yet")
+			}
+			top = &views.TopN{N: -1}
+			lb := &exprBinder{b: b, scope: &scope{}, what: "LIMIT"}
+			if top.N, err = b.viewLimitValue(lb, sel.Limit.Count, "LIMIT", -1); err != nil {
+				return nil, err
+			}
+			if top.N < 0 {
+				return nil, notMaintainable("a top-N view needs LIMIT n")
+			}
+			if top.Offset, err = b.viewLimitValue(lb, sel.Limit.Offset, "OFFSET", 0); err != nil {
+				return nil, err
+			}
 		}
 		for _, k := range keys {
 			top.Order = append(top.Order, views.SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
 		}
 		for _, e := range proj.Exprs[visible:] {
-			if err := timeVarying("DISTINCT ON", e); err != nil {
+			if err := timeVarying(what, e); err != nil {
 				return nil, err
 			}
-		}
-		for _, c := range proj.Cols {
-			top.Types = append(top.Types, c.T)
-		}
-	} else if sel.Limit != nil {
-		if sel.Distinct {
-			return nil, notMaintainable("SELECT DISTINCT with LIMIT is not supported yet")
-		}
-		top = &views.TopN{N: -1}
-		for _, item := range sel.OrderBy.Items {
-			idx, err := b.orderTarget(item, fields, proj, pb, false)
-			if err != nil {
-				return nil, err
-			}
-			nullsFirst := item.Desc
-			if nf, ok := nullOrder(item); ok {
-				nullsFirst = nf
-			}
-			t := proj.Cols[idx].T
-			top.Order = append(top.Order, views.SortKey{Expr: &exec.ColRef{Idx: idx, T: t}, Desc: item.Desc, NullsFirst: nullsFirst})
-		}
-		for _, e := range proj.Exprs[visible:] {
-			if err := timeVarying("ORDER BY", e); err != nil {
-				return nil, err
-			}
-		}
-		lb := &exprBinder{b: b, scope: &scope{}, what: "LIMIT"}
-		if top.N, err = b.viewLimitValue(lb, sel.Limit.Count, "LIMIT", -1); err != nil {
-			return nil, err
-		}
-		if top.N < 0 {
-			return nil, notMaintainable("a top-N view needs LIMIT n")
-		}
-		if top.Offset, err = b.viewLimitValue(lb, sel.Limit.Offset, "OFFSET", 0); err != nil {
-			return nil, err
 		}
 		for _, c := range proj.Cols {
 			top.Types = append(top.Types, c.T)
@@ -493,6 +470,25 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		vq.distinct = true
 	}
 	return vq, nil
+}
+
+// viewSortKeys resolves a view's ORDER BY items to sort keys over its
+// projection (with hidden columns for keys that are not in the select
+// list).
+func (b *Builder) viewSortKeys(items []*ast.ByItem, fields []field, proj *exec.Project, pb *exprBinder) ([]exec.SortKey, error) {
+	var keys []exec.SortKey
+	for _, item := range items {
+		idx, err := b.orderTarget(item, fields, proj, pb, false)
+		if err != nil {
+			return nil, err
+		}
+		nullsFirst := item.Desc
+		if nf, ok := nullOrder(item); ok {
+			nullsFirst = nf
+		}
+		keys = append(keys, exec.SortKey{Expr: &exec.ColRef{Idx: idx, T: proj.Cols[idx].T}, Desc: item.Desc, NullsFirst: nullsFirst})
+	}
+	return keys, nil
 }
 
 // viewLimitValue evaluates a constant LIMIT or OFFSET (def when absent).

@@ -3,6 +3,8 @@ package sql
 import (
 	"strings"
 
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
 	"github.com/strand-db/strand/sql/pgerr"
 )
 
@@ -95,14 +97,23 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 			return nil, err
 		}
 	}
-	if from >= to {
-		return nil, sp.syntaxErr(sp.peek())
-	}
-	if st.Query, err = sp.resultSet(from, to); err != nil {
+	if st.Query, st.QueryText, err = sp.definition(from, to); err != nil {
 		return nil, err
 	}
-	st.QueryText = sp.src[sp.toks[from].Pos:sp.toks[to-1].End]
 	return st, nil
+}
+
+// definition parses a view's query, toks[from:to], and returns it with
+// its text as written.
+func (sp *stmtParser) definition(from, to int) (ast.ResultSetNode, string, error) {
+	if from >= to {
+		return nil, "", sp.syntaxErr(sp.peek())
+	}
+	q, err := sp.resultSet(from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	return q, sp.src[sp.toks[from].Pos:sp.toks[to-1].End], nil
 }
 
 // createView parses CREATE [OR REPLACE] VIEW name [(col, ...)] AS query.
@@ -134,13 +145,9 @@ func (sp *stmtParser) createView(orReplace bool) (Statement, error) {
 		// Views are not updatable, so there are no writes to check.
 		return nil, sp.unsupported(sp.toks[to], "WITH CHECK OPTION")
 	}
-	if from >= to {
-		return nil, sp.syntaxErr(sp.peek())
-	}
-	if st.Query, err = sp.resultSet(from, to); err != nil {
+	if st.Query, st.QueryText, err = sp.definition(from, to); err != nil {
 		return nil, err
 	}
-	st.QueryText = sp.src[sp.toks[from].Pos:sp.toks[to-1].End]
 	return st, nil
 }
 
