@@ -69,13 +69,8 @@ func (sp *stmtParser) create() (Statement, error) {
 func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) {
 	st := &CreateMaterializedView{OrReplace: orReplace, IfNotExists: sp.ifNotExists()}
 	var err error
-	if st.Name, err = sp.objectName(); err != nil {
+	if st.Name, st.Columns, err = sp.viewName(); err != nil {
 		return nil, err
-	}
-	if sp.peek().isPunct("(") {
-		if st.Columns, err = sp.identList(); err != nil {
-			return nil, err
-		}
 	}
 	if w := sp.peek(); w.is("with") || w.is("tablespace") || w.is("using") {
 		return nil, sp.unsupported(w, "materialized view storage options")
@@ -103,6 +98,16 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 	return st, nil
 }
 
+// viewName reads a view's name and its optional column list.
+func (sp *stmtParser) viewName() (ObjectName, []string, error) {
+	name, err := sp.objectName()
+	if err != nil || !sp.peek().isPunct("(") {
+		return name, nil, err
+	}
+	cols, err := sp.identList()
+	return name, cols, err
+}
+
 // definition parses a view's query, toks[from:to], and returns it with
 // its text as written.
 func (sp *stmtParser) definition(from, to int) (ast.ResultSetNode, string, error) {
@@ -122,13 +127,8 @@ func (sp *stmtParser) definition(from, to int) (ast.ResultSetNode, string, error
 func (sp *stmtParser) createView(orReplace bool) (Statement, error) {
 	st := &CreateView{OrReplace: orReplace}
 	var err error
-	if st.Name, err = sp.objectName(); err != nil {
+	if st.Name, st.Columns, err = sp.viewName(); err != nil {
 		return nil, err
-	}
-	if sp.peek().isPunct("(") {
-		if st.Columns, err = sp.identList(); err != nil {
-			return nil, err
-		}
 	}
 	if w := sp.peek(); w.is("with") {
 		return nil, sp.unsupported(w, "CREATE VIEW ... WITH (options)")
