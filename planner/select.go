@@ -202,30 +202,14 @@ func (b *Builder) buildJoin(j *ast.Join, outer *scope) (exec.Node, *scope, error
 	}
 	cols := append(append([]exec.Column(nil), ln.Columns()...), rn.Columns()...)
 	var on exec.Expr
-	var using []string
 	var fullUsing []exec.Expr // the merged columns of FULL JOIN ... USING
-	if j.NaturalJoin {
-		for _, lc := range ls.cols {
-			if lc.hidden {
-				continue
-			}
-			for _, rc := range rs.cols {
-				if !rc.hidden && rc.name == lc.name {
-					using = append(using, lc.name)
-				}
-			}
-		}
-	}
-	for _, u := range j.Using {
-		using = append(using, u.Name.O)
-	}
-	if len(using) > 0 {
+	if using := usingNames(j, ls, rs); len(using) > 0 {
 		eb := &exprBinder{b: b, scope: sc, what: "JOIN/USING"}
 		var conds []exec.Expr
 		for _, name := range using {
 			li, ri := findCol(ls, name), findCol(rs, name)
 			if li < 0 || ri < 0 {
-				return nil, nil, pgerr.New(pgerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, map[bool]string{true: "left", false: "right"}[li < 0])
+				return nil, nil, usingMissing(name, li < 0)
 			}
 			l := &exec.ColRef{Idx: li, T: ls.cols[li].t, Name: name}
 			r := &exec.ColRef{Idx: lw + ri, T: rs.cols[ri].t, Name: name}
@@ -392,6 +376,39 @@ func andAll(es []exec.Expr) exec.Expr {
 	return &exec.BoolOp{And: true, Args: es}
 }
 
+// usingNames lists a join's USING columns, or a NATURAL join's common
+// ones.
+func usingNames(j *ast.Join, ls, rs *scope) []string {
+	var using []string
+	if j.NaturalJoin {
+		for _, lc := range ls.cols {
+			if lc.hidden {
+				continue
+			}
+			for _, rc := range rs.cols {
+				if !rc.hidden && rc.name == lc.name {
+					using = append(using, lc.name)
+				}
+			}
+		}
+	}
+	for _, u := range j.Using {
+		using = append(using, u.Name.O)
+	}
+	return using
+}
+
+// usingMissing is the error for a USING column one side lacks.
+func usingMissing(name string, left bool) error {
+	side := "right"
+	if left {
+		side = "left"
+	}
+	return pgerr.New(pgerr.UndefinedColumn, "column %q specified in USING clause does not exist in %s table", name, side)
+}
+
+// findCol finds an unqualified, visible column by name in a scope (-1
+// when there is none).
 func findCol(sc *scope, name string) int {
 	for i, c := range sc.cols {
 		if c.name == name && !c.hidden && !c.usingDup {

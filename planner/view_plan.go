@@ -641,9 +641,6 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 // viewJoin plans an equi-join of two FROM items; a chain of joins nests
 // left-deep (each join keeps both of its inputs' state).
 func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
-	if len(j.Using) > 0 || j.NaturalJoin {
-		return nil, notMaintainable("JOIN ... USING is not supported yet; use ON")
-	}
 	l, err := b.viewFrom(j.Left)
 	if err != nil {
 		return nil, err
@@ -666,6 +663,9 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 		// The front end writes FULL [OUTER] JOIN as STRAIGHT_JOIN, which
 		// TiDB's grammar has (sql/doc.go); without this it read as inner.
 		vj.Kind = views.FullJoin
+	}
+	if using := usingNames(j, l.sc, r.sc); len(using) > 0 || j.NaturalJoin {
+		return viewUsing(vj, l, r, using)
 	}
 	sc := concatScopes(l.sc, r.sc)
 	if j.On == nil {
@@ -692,6 +692,55 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 		return nil, notMaintainable("a join needs an equality between the two sides' columns")
 	}
 	vj.On = andAll(rest)
+	return &viewRel{node: vj, sc: sc}, nil
+}
+
+// viewUsing makes a JOIN ... USING (or NATURAL JOIN) of l and r: the
+// USING columns are its keys, and each appears once, as in PostgreSQL: an
+// unqualified name and * read the left copy (the right one for RIGHT
+// JOIN), listed first. FULL JOIN ... USING, whose merged column is
+// COALESCE(left, right), is refused.
+func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) {
+	if len(using) == 0 {
+		return nil, notMaintainable("a NATURAL join needs a column name both sides have")
+	}
+	if vj.Kind == views.FullJoin {
+		return nil, notMaintainable("FULL JOIN ... USING is not supported; use ON")
+	}
+	sc := concatScopes(l.sc, r.sc)
+	lw := len(l.sc.cols)
+	var merged []int
+	dup := map[int]bool{}
+	for _, name := range using {
+		li, ri := findCol(l.sc, name), findCol(r.sc, name)
+		if li < 0 || ri < 0 {
+			return nil, usingMissing(name, li < 0)
+		}
+		lt, rt := l.sc.cols[li].t, r.sc.cols[ri].t
+		if lt.OID != rt.OID {
+			return nil, notMaintainable("JOIN ... USING (%s) compares %s with %s; use ON with a cast", name, lt, rt)
+		}
+		vj.LeftKeys = append(vj.LeftKeys, &exec.ColRef{Idx: li, T: lt, Name: name})
+		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: ri, T: rt, Name: name})
+		keep, drop := li, lw+ri
+		if vj.Kind == views.RightJoin {
+			keep, drop = lw+ri, li
+		}
+		sc.cols[drop].usingDup = true
+		merged = append(merged, keep)
+		dup[li], dup[lw+ri] = true, true
+	}
+	sc.order = merged
+	for _, i := range l.sc.starOrder() {
+		if !dup[i] {
+			sc.order = append(sc.order, i)
+		}
+	}
+	for _, i := range r.sc.starOrder() {
+		if !dup[lw+i] {
+			sc.order = append(sc.order, lw+i)
+		}
+	}
 	return &viewRel{node: vj, sc: sc}, nil
 }
 

@@ -140,6 +140,11 @@ var viewDefs = []string{
 	`SELECT c.id, c.tier, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status <> 'void') AS n, (SELECT max(amount) FROM orders o WHERE o.customer_id = c.id) AS top FROM customers c`,
 	`SELECT o.id, o.amount, (SELECT name FROM customers c WHERE c.id = o.customer_id) AS who FROM orders o WHERE o.amount > 10`,
 	`SELECT e.k, e.kind, (SELECT sum(amount) FROM orders o WHERE o.customer_id = e.v AND o.region = e.kind) AS s FROM events e`,
+	// JOIN ... USING and NATURAL JOIN: the shared column once, first.
+	`SELECT o.id, customer_id, c.name FROM orders o JOIN (SELECT id AS customer_id, name FROM customers) c USING (customer_id)`,
+	`SELECT * FROM orders o LEFT JOIN (SELECT id AS customer_id, tier FROM customers) c USING (customer_id)`,
+	`SELECT * FROM (SELECT id, region FROM orders) a NATURAL JOIN (SELECT region, count(*) AS n FROM customers GROUP BY region) b`,
+	`SELECT * FROM (SELECT id AS customer_id, tier FROM customers) c RIGHT JOIN orders o USING (customer_id)`,
 }
 
 var (
