@@ -119,13 +119,13 @@ func (b *Builder) viewSetOp(list *ast.SetOprSelectList) (*viewQuery, error) {
 			acc = vq
 			continue
 		}
-		if op == nil || (*op != ast.Union && *op != ast.UnionAll) {
-			return nil, notMaintainable("%s is not supported yet; UNION and UNION ALL are", setOpName(op))
+		if op == nil || *op == ast.IntersectAll || *op == ast.ExceptAll {
+			return nil, notMaintainable("%s ALL is not supported; UNION [ALL], INTERSECT and EXCEPT are", setOpName(op))
 		}
 		if len(vq.types) != len(acc.types) {
-			return nil, notMaintainable("each UNION query must have the same number of columns")
+			return nil, notMaintainable("each %s query must have the same number of columns", setOpName(op))
 		}
-		eb := &exprBinder{b: b, scope: &scope{}, what: "UNION"}
+		eb := &exprBinder{b: b, scope: &scope{}, what: setOpName(op)}
 		lp, rp := &views.Project{Input: acc.node}, &views.Project{Input: vq.node}
 		var ts []types.T
 		for c := range acc.types {
@@ -144,6 +144,10 @@ func (b *Builder) viewSetOp(list *ast.SetOprSelectList) (*viewQuery, error) {
 			lp.Exprs, rp.Exprs = append(lp.Exprs, le), append(rp.Exprs, re)
 			ts = append(ts, t)
 		}
+		if *op == ast.Intersect || *op == ast.Except {
+			acc = setFilter(lp, rp, ts, acc.names, *op == ast.Except)
+			continue
+		}
 		acc = &viewQuery{node: &views.Union{Inputs: []views.Node{lp, rp}}, types: ts, names: acc.names}
 		if *op == ast.Union {
 			acc.distinct = true
@@ -151,6 +155,23 @@ func (b *Builder) viewSetOp(list *ast.SetOprSelectList) (*viewQuery, error) {
 		}
 	}
 	return acc, nil
+}
+
+// setFilter is INTERSECT (EXCEPT with except) of l and r, rows of types
+// ts: the distinct rows of l that are (are not) among r's, a semi-join
+// (anti-join) on every column, where NULLs match as a set operation's do.
+func setFilter(l, r views.Node, ts []types.T, names []string, except bool) *viewQuery {
+	vj := &views.Join{Kind: views.SemiJoin, Left: l, Right: r, LeftTypes: ts, RightTypes: ts, NullSafe: true}
+	if except {
+		vj.Kind = views.AntiJoin
+	}
+	p := &views.Project{Input: vj}
+	for i, t := range ts {
+		vj.LeftKeys = append(vj.LeftKeys, &exec.ColRef{Idx: i, T: t})
+		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: i, T: t})
+		p.Exprs = append(p.Exprs, &exec.ColRef{Idx: i, T: t})
+	}
+	return subqueryDistinct(&viewQuery{node: p, types: ts, names: names, distinct: true})
 }
 
 // subqueryDistinct applies a pending DISTINCT as an operator.

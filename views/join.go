@@ -101,7 +101,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		if err != nil {
 			return err
 		}
-		if v == nil {
+		if v == nil && !j.NullSafe {
 			if j.preserves(side) {
 				return r.emit(j, j.padded(side, row), w)
 			}

@@ -142,7 +142,10 @@ type Join struct {
 	// On is the rest of the join condition, over the combined row; nil
 	// for none.
 	On exec.Expr
-	ID uint8
+	// NullSafe: NULL keys match each other (INTERSECT, EXCEPT), where a
+	// join's never match.
+	NullSafe bool
+	ID       uint8
 	// fresh says, per side, that an inserted row is never already stored
 	// (freshRows): its stored entry is written without a read.
 	fresh [2]bool

@@ -145,6 +145,14 @@ var viewDefs = []string{
 	`SELECT * FROM orders o LEFT JOIN (SELECT id AS customer_id, tier FROM customers) c USING (customer_id)`,
 	`SELECT * FROM (SELECT id, region FROM orders) a NATURAL JOIN (SELECT region, count(*) AS n FROM customers GROUP BY region) b`,
 	`SELECT * FROM (SELECT id AS customer_id, tier FROM customers) c RIGHT JOIN orders o USING (customer_id)`,
+	// INTERSECT and EXCEPT: semi- and anti-joins on every column, where
+	// NULLs match.
+	`SELECT customer_id FROM orders WHERE status = 'paid' INTERSECT SELECT id FROM customers WHERE tier = 'gold'`,
+	`SELECT region, status FROM orders EXCEPT SELECT region, tier FROM customers`,
+	`SELECT k, kind FROM events INTERSECT SELECT customer_id, status FROM orders`,
+	`SELECT region FROM orders EXCEPT SELECT region FROM customers WHERE tier = 'gold' UNION SELECT tier FROM customers`,
+	`SELECT v FROM events WHERE k < 8 INTERSECT SELECT v FROM events WHERE k > 3`,
+	`SELECT v, kind FROM events WHERE k < 9 EXCEPT SELECT v, kind FROM events WHERE k > 6`,
 }
 
 var (
