@@ -27,6 +27,10 @@ const (
 	perWriterSQL = `SELECT writer, count(*) AS n, max(seq) AS last, sum(seq) AS total FROM events GROUP BY writer`
 	matchedSQL   = `SELECT d.id, d.amount + c.amount AS both_sides FROM debits d JOIN credits c ON d.id = c.id`
 	topSQL       = `SELECT id, amount, rn FROM (SELECT id, amount, row_number() OVER (PARTITION BY amount % 3 ORDER BY amount DESC, id) AS rn FROM debits) s WHERE rn <= 2`
+	// A variance state, a top-1 per key (DISTINCT ON) and a semi-join.
+	spreadSQL = `SELECT writer, stddev(seq) AS sd, var_pop(seq) AS vp FROM events GROUP BY writer`
+	latestSQL = `SELECT DISTINCT ON (writer) writer, seq FROM events ORDER BY writer, seq DESC`
+	pairedSQL = `SELECT d.id, d.amount FROM debits d WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = d.id AND c.amount % 2 = 0)`
 )
 
 func TestKillUnderLoad(t *testing.T) {
@@ -48,6 +52,9 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE MATERIALIZED VIEW per_writer AS ` + perWriterSQL,
 		`CREATE MATERIALIZED VIEW matched AS ` + matchedSQL,
 		`CREATE MATERIALIZED VIEW top_debits AS ` + topSQL,
+		`CREATE MATERIALIZED VIEW spread AS ` + spreadSQL,
+		`CREATE MATERIALIZED VIEW latest AS ` + latestSQL,
+		`CREATE MATERIALIZED VIEW paired AS ` + pairedSQL,
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -177,7 +184,8 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 		}
 	}
 	// Every view equals its query recomputed over the recovered tables.
-	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL} {
+	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL,
+		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL} {
 		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
