@@ -226,6 +226,17 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 		va.Kind = views.AggBoolAnd
 	case "bool_or":
 		va.Kind = views.AggBoolOr
+	case "string_agg", "array_agg":
+		va.Kind = views.AggStringAgg
+		if ag.Func.Name == "array_agg" {
+			va.Kind = views.AggArrayAgg
+		}
+		for _, k := range ag.Order {
+			if err := timeVarying(fmt.Sprintf("the ORDER BY of %s", ag.Func.Name), k.Expr); err != nil {
+				return views.Agg{}, err
+			}
+			va.Order = append(va.Order, views.SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		}
 	default:
 		k, ok := exec.VarianceOf(ag.Func.Name)
 		if !ok {

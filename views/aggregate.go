@@ -46,6 +46,8 @@ func aggStateTypes(a Agg) []types.T {
 		return []types.T{tInt8, tInt8}
 	case AggVariance:
 		return varianceStateTypes
+	case AggStringAgg, AggArrayAgg:
+		return []types.T{tInt8}
 	}
 	return nil // count(*): the group's row count; min/max: the multiset
 }
@@ -64,6 +66,8 @@ func aggStateWidth(a Agg) int {
 		return 2
 	case AggVariance:
 		return len(varianceStateTypes)
+	case AggStringAgg, AggArrayAgg:
+		return 1
 	}
 	return 0
 }
@@ -229,6 +233,14 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				if err := addVariance(state[f+1:f+len(varianceStateTypes)], v, w); err != nil {
 					return err
 				}
+			}
+		case AggStringAgg, AggArrayAgg:
+			counted, err := r.addListValue(p, a, ai, gk, row, v, w)
+			if err != nil {
+				return err
+			}
+			if counted {
+				state[f] = state[f].(int64) + w
 			}
 		}
 		f += aggStateWidth(a)
@@ -481,6 +493,10 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			}
 		case AggVariance:
 			v, err = varianceResult(a, state[f], state[f+1:f+len(varianceStateTypes)])
+		case AggStringAgg, AggArrayAgg:
+			if state[f].(int64) > 0 {
+				v, err = r.listResult(p, a, ai, gk)
+			}
 		}
 		if err != nil {
 			return nil, err

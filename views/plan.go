@@ -755,6 +755,9 @@ const (
 	// AggVariance is var_samp, var_pop, stddev_samp or stddev_pop
 	// (Agg.Variance says which), kept exact (variance.go).
 	AggVariance
+	// AggStringAgg and AggArrayAgg keep their values in order (listagg.go).
+	AggStringAgg
+	AggArrayAgg
 )
 
 // Agg is one aggregate of an aggregated plan.
@@ -776,6 +779,9 @@ type Agg struct {
 	Exact bool
 	// Variance is which of the variance family an AggVariance is.
 	Variance exec.VarianceKind
+	// Order is a string_agg's or array_agg's ORDER BY, over the input
+	// row.
+	Order []SortKey
 }
 
 // ExactSums reports whether the plan has a sum or avg that keeps an exact

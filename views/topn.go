@@ -392,7 +392,14 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 // appendSortKey appends a row's ORDER BY values, encoded so that byte
 // order is their order.
 func (t *TopN) appendSortKey(out []byte, env *exec.Env, row exec.Row) ([]byte, error) {
-	for _, k := range t.Order {
+	return appendSortKeys(out, env, row, t.Order, t.compact)
+}
+
+// appendSortKeys appends the keys of order for row so that byte order is
+// their order (a descending key's bytes inverted; NULLs first or last as
+// asked).
+func appendSortKeys(out []byte, env *exec.Env, row exec.Row, order []SortKey, compact bool) ([]byte, error) {
+	for _, k := range order {
 		v, err := k.Expr.Eval(env, row)
 		if err != nil {
 			return nil, err
@@ -406,7 +413,7 @@ func (t *TopN) appendSortKey(out []byte, env *exec.Env, row exec.Row) ([]byte, e
 			} else {
 				out = append(out, 0x02)
 			}
-		} else if i, ok := v.(int64); ok && t.compact && isInt(k.Expr.Type()) {
+		} else if i, ok := v.(int64); ok && compact && isInt(k.Expr.Type()) {
 			// The value marker (0x01, as AppendKey writes), then the
 			// compact integer.
 			out = appendInt(append(out, 0x01), i)

@@ -153,6 +153,9 @@ var viewDefs = []string{
 	`SELECT region FROM orders EXCEPT SELECT region FROM customers WHERE tier = 'gold' UNION SELECT tier FROM customers`,
 	`SELECT v FROM events WHERE k < 8 INTERSECT SELECT v FROM events WHERE k > 3`,
 	`SELECT v, kind FROM events WHERE k < 9 EXCEPT SELECT v, kind FROM events WHERE k > 6`,
+	// string_agg and array_agg, in their ORDER BY's order.
+	`SELECT customer_id, string_agg(status, '/' ORDER BY id) AS statuses, array_agg(amount ORDER BY amount DESC NULLS LAST, id) AS amounts, count(*) AS n FROM orders GROUP BY customer_id`,
+	`SELECT k, string_agg(kind, ',' ORDER BY v, kind) AS kinds, array_agg(v ORDER BY v NULLS FIRST) FILTER (WHERE kind <> 'void') AS vs FROM events GROUP BY k`,
 }
 
 var (
