@@ -113,7 +113,7 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 	case *sql.Insert, *sql.Update, *sql.Delete:
 		return s.write(ctx, p, params)
 	case *sql.Explain:
-		return s.explain(x, params)
+		return s.explain(ctx, x, params)
 	case *sql.CreateTable:
 		// Without IF NOT EXISTS, PostgreSQL finds a taken name after the
 		// columns, and so does the catalog change.
@@ -481,22 +481,60 @@ func (s *Session) ddl(ctx context.Context, build func(*planner.Builder) (func(*l
 	return err
 }
 
-func (s *Session) explain(x *sql.Explain, params []types.Datum) (rowSeq, string, error) {
-	if x.Analyze {
-		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN ANALYZE is not supported yet")
+// explain shows a query's plan. EXPLAIN EXECUTE shows a prepared query's
+// (its parameters as $n). With ANALYZE the query also runs, to the end:
+// the plan's first line gets the rows it gave, and the planning and
+// execution times follow (Strand times the whole plan, not each node).
+func (s *Session) explain(ctx context.Context, x *sql.Explain, params []types.Datum) (rowSeq, string, error) {
+	st := x.Stmt
+	var given []types.T
+	var ex *sql.Execute
+	if e, ok := st.(*sql.Execute); ok {
+		p, err := s.sqlPrepared1(e.Name)
+		if err != nil {
+			return nil, "", err
+		}
+		st, given, ex = p.stmt, p.params, e
 	}
-	q, ok := x.Stmt.(*sql.Query)
+	q, ok := st.(*sql.Query)
 	if !ok {
-		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN of %s is not supported yet", statementName(x.Stmt))
+		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN of %s is not supported yet", statementName(st))
 	}
 	info := q.StmtInfo()
-	b := s.builder(s.catalog(), &planner.Params{Marker: info.Params})
+	start := time.Now()
+	b := s.builder(s.catalog(), &planner.Params{Marker: info.Params, Types: append([]types.T(nil), given...)})
 	n, err := b.BuildQuery(q.AST)
 	if err != nil {
 		return nil, "", err
 	}
+	planning := time.Since(start)
 	var e exec.Explainer
 	n.Explain(&e)
+	if x.Analyze {
+		start = time.Now()
+		var rows rowSeq
+		if ex != nil {
+			rows, _, err = s.sqlExecute(ctx, ex, params)
+		} else {
+			var p *prepared
+			if p, err = s.prepare(q, nil); err == nil {
+				rows, _, err = s.execStatement(ctx, p, params)
+			}
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		count := 0
+		for _, err := range rows {
+			if err != nil {
+				return nil, "", err
+			}
+			count++
+		}
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		e.Lines[0] += fmt.Sprintf(" (actual rows=%d loops=1)", count)
+		e.Lines = append(e.Lines, fmt.Sprintf("Planning Time: %.3f ms", ms(planning)), fmt.Sprintf("Execution Time: %.3f ms", ms(time.Since(start))))
+	}
 	seq := func(yield func(exec.Row, error) bool) {
 		for _, line := range e.Lines {
 			if !yield(exec.Row{line}, nil) {
