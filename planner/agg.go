@@ -24,9 +24,16 @@ type aggContext struct {
 	// aggregates MySQL knows, a FuncCallExpr for the others (bool_and,
 	// bool_or, every).
 	aggs []ast.ExprNode
+	// gidCol is the position (plus one) of the grouping id among the
+	// aggregation's columns, under grouping sets (0: none).
+	gidCol int
 }
 
 func (a *aggContext) lookup(eb *exprBinder, n ast.ExprNode) (exec.Expr, bool, error) {
+	if f, ok := n.(*ast.FuncCallExpr); ok && f.FnName.L == "grouping" {
+		e, err := a.groupingCall(eb, f)
+		return e, true, err
+	}
 	if name, ok := aggregateName(n); ok {
 		for i, g := range a.aggs {
 			if g == n {

@@ -472,12 +472,17 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 		agg = &aggContext{in: in}
 		eb := &exprBinder{b: b, scope: in, what: "GROUP BY"}
 		h := &exec.HashAgg{Input: input}
+		var sets [][]int
 		if sel.GroupBy != nil {
-			for _, item := range sel.GroupBy.Items {
-				if i, ok := position(item.Expr); ok && (i < 1 || i > len(fields)) {
+			var groupBy []ast.ExprNode
+			if groupBy, sets, err = b.groupingItems(sel.GroupBy.Items); err != nil {
+				return nil, err
+			}
+			for _, item := range groupBy {
+				if i, ok := position(item); ok && (i < 1 || i > len(fields)) {
 					return nil, pgerr.New(pgerr.InvalidColumnReference, "GROUP BY position %d is not in select list", i)
 				}
-				gx := resolveOrdinalOrAlias(item.Expr, fields)
+				gx := resolveOrdinalOrAlias(item, fields)
 				e, err := eb.bind(gx)
 				if err != nil {
 					return nil, err
@@ -500,9 +505,16 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 			h.Aggs = append(h.Aggs, ag)
 			h.Cols = append(h.Cols, exec.Column{Name: ag.Func.Name, T: ag.Func.Ret})
 		}
-		input = vectorize(h)
+		cols := h.Cols
+		if sets != nil {
+			input = groupingSetsNode(h, sets)
+			cols = input.Columns()
+			agg.gidCol = len(cols)
+		} else {
+			input = vectorize(h)
+		}
 		post = &scope{parent: outer}
-		for i, c := range h.Cols {
+		for i, c := range cols {
 			sc := scopeCol{name: c.Name, t: c.T}
 			// A grouped column keeps its name, so that a subquery in the
 			// select list or HAVING can refer to it (t.b below GROUP BY b).
@@ -511,6 +523,7 @@ func (b *Builder) buildSelect(sel *ast.SelectStmt, outer *scope) (exec.Node, err
 					sc.table, sc.name = in.cols[cr.Idx].table, in.cols[cr.Idx].name
 				}
 			}
+			sc.hidden = agg.gidCol == i+1
 			post.cols = append(post.cols, sc)
 		}
 		agg.post = post

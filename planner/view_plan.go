@@ -332,6 +332,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		post = &scope{}
 		if sel.GroupBy != nil {
 			for _, item := range sel.GroupBy.Items {
+				if f, ok := item.Expr.(*ast.FuncCallExpr); ok && (f.FnName.L == "pg_rollup" || f.FnName.L == "pg_cube" || f.FnName.L == "pg_grouping_sets") {
+					return nil, notMaintainable("GROUP BY ROLLUP, CUBE and GROUPING SETS are not supported")
+				}
 				gx := resolveOrdinalOrAlias(item.Expr, fields)
 				e, err := eb.bind(gx)
 				if err != nil {

@@ -118,6 +118,10 @@
 // VALUES of INSERT stays as it is. A parenthesized join in FROM is passed
 // through (ast.Join.ExplicitParens).
 //
+// GROUP BY ROLLUP (...), CUBE (...) and GROUPING SETS (...) are written
+// pg_rollup, pg_cube and pg_grouping_sets calls of pg_gset(e, ...) lists,
+// one per element (planner/groupingsets.go expands them).
+//
 // stddev and variance, which TiDB reads as MySQL's population aggregates
 // (PostgreSQL's are the sample ones), are written quoted, so that they
 // reach the planner as calls by name.

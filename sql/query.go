@@ -83,6 +83,15 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 		if !afterExpr && tok.is("values") && t.peekN(1).isPunct("(") || mode == modeUpdate && clause == "" && tok.is("set") {
 			isKw = true
 		}
+		if !afterExpr && clause == "group" && groupingSets(t) != "" {
+			g, err := t.groupingElement()
+			if err != nil {
+				return nil, err
+			}
+			n.txt(sp(), -1).sub(g, 0)
+			afterExpr = true
+			continue
+		}
 		if !afterExpr && clause == "from" && mode == modeSelect && (tok.isPunct("(") || tok.is("lateral") || tok.Kind == TokIdent && !reserved[tok.Text] || tok.Kind == TokQuotedIdent) {
 			item, err := t.fromItem()
 			if err != nil {
@@ -204,11 +213,6 @@ func (t *translator) walk(inParens bool, mode queryMode) (*node, error) {
 			}
 			if err := t.expect("by"); err != nil {
 				return nil, err
-			}
-			if tok.Text == "group" {
-				if what := groupingSets(t); what != "" {
-					return nil, t.unsupported(t.peek(), "GROUP BY "+what)
-				}
 			}
 			kw(tok, strings.ToUpper(tok.Text)+" BY")
 			clause = tok.Text
@@ -902,6 +906,58 @@ func (t *translator) intervalFields() (string, bool, error) {
 
 // groupingSets names the ROLLUP (...), CUBE (...) or GROUPING SETS (...)
 // that starts at t's position, if one does ("" for a column named cube).
+// groupingElement translates ROLLUP (...), CUBE (...) or GROUPING SETS
+// (...) in a GROUP BY, which TiDB's grammar lacks, into calls the planner
+// expands (sql/doc.go): pg_rollup(set, ...), pg_cube(set, ...) and
+// pg_grouping_sets(set, ...), each set pg_gset(e, ...) (pg_gset() is the
+// empty set). An element is an expression or a parenthesized list; a
+// ROLLUP or CUBE inside GROUPING SETS is refused.
+func (t *translator) groupingElement() (*node, error) {
+	kind := t.next()
+	name := "pg_" + kind.Text
+	if kind.is("grouping") {
+		t.next() // SETS
+		name = "pg_grouping_sets"
+	}
+	if err := t.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var sets []*node
+	for {
+		el := t.peek()
+		if name == "pg_grouping_sets" && groupingSets(t) != "" {
+			return nil, t.unsupported(el, "ROLLUP, CUBE or GROUPING SETS inside GROUPING SETS")
+		}
+		var list []*node
+		if el.isPunct("(") {
+			t.next()
+			if !t.peek().isPunct(")") {
+				var err error
+				if list, err = t.exprList(")"); err != nil {
+					return nil, err
+				}
+			}
+			if err := t.expectPunct(")"); err != nil {
+				return nil, err
+			}
+		} else {
+			e, err := t.expr()
+			if err != nil {
+				return nil, err
+			}
+			list = []*node{e}
+		}
+		sets = append(sets, call("pg_gset", el.Pos, list...))
+		if !t.acceptPunct(",") {
+			break
+		}
+	}
+	if err := t.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	return call(name, kind.Pos, sets...), nil
+}
+
 func groupingSets(t *translator) string {
 	g := t.peek()
 	switch {
