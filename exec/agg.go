@@ -102,6 +102,8 @@ func ResolveAgg(name string, arg types.T, star bool) (*AggFunc, error) {
 		}
 		a.Ret, a.NonStrict = at, true
 		a.New = func() Accumulator { return &arrayAggAcc{elem: types.Make(arg.OID)} }
+	case "json_agg", "jsonb_agg":
+		return resolveJSONAgg(a), nil
 	default:
 		if k, ok := varianceKind(name); ok {
 			return resolveVariance(a, k)
@@ -119,7 +121,8 @@ func undefinedAgg(name string, arg types.T) error {
 func IsAggregate(name string) bool {
 	switch strings.ToLower(name) {
 	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
-		"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop":
+		"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+		"json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg":
 		return true
 	}
 	return false

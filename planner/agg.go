@@ -241,6 +241,22 @@ func (b *Builder) bindAggregateCall(eb *exprBinder, n ast.ExprNode, name string,
 	if name == "string_agg" && len(args) == 2 {
 		return b.stringAgg(eb, args, distinct)
 	}
+	if (name == "json_object_agg" || name == "jsonb_object_agg") && len(args) == 2 {
+		inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
+		pair := &exec.JSONPair{}
+		var err error
+		if pair.Key, err = inner.bind(args[0]); err == nil {
+			if pair.Key, err = inner.resolveUnknown(pair.Key, tText); err == nil {
+				if pair.Value, err = inner.bind(args[1]); err == nil {
+					pair.Value, err = inner.resolveUnknown(pair.Value, tText)
+				}
+			}
+		}
+		if err != nil {
+			return exec.Aggregate{}, err
+		}
+		return exec.Aggregate{Func: exec.JSONObjectAgg(name == "jsonb_object_agg"), Arg: pair, Distinct: distinct}, nil
+	}
 	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
 	star := false
 	var arg exec.Expr
