@@ -60,6 +60,18 @@ func (a *jsonAggAcc) Result(*Env) (types.Datum, error) {
 	return (&jsonValue{kind: jArray, arr: a.elems}).jsonb(), nil
 }
 
+// JSONAggOf is json_agg (jsonb_agg unless text) of vals, each of type t,
+// in their order (a view's kept list, views/listagg.go).
+func JSONAggOf(env *Env, t types.T, vals []types.Datum, text bool) (types.Datum, error) {
+	a := &jsonAggAcc{t: t, text: text}
+	for _, v := range vals {
+		if err := a.Add(env, v); err != nil {
+			return nil, err
+		}
+	}
+	return a.Result(env)
+}
+
 // JSONObjectAgg is json_object_agg(key, value) (jsonb_object_agg with
 // binary): its argument is a JSONPair of the two.
 func JSONObjectAgg(binary bool) *AggFunc {

@@ -226,10 +226,14 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 		va.Kind = views.AggBoolAnd
 	case "bool_or":
 		va.Kind = views.AggBoolOr
-	case "string_agg", "array_agg":
-		va.Kind = views.AggStringAgg
-		if ag.Func.Name == "array_agg" {
+	case "string_agg", "array_agg", "json_agg", "jsonb_agg":
+		switch ag.Func.Name {
+		case "string_agg":
+			va.Kind = views.AggStringAgg
+		case "array_agg":
 			va.Kind = views.AggArrayAgg
+		default:
+			va.Kind, va.JSONText = views.AggJSONAgg, ag.Func.Name == "json_agg"
 		}
 		for _, k := range ag.Order {
 			if err := timeVarying(fmt.Sprintf("the ORDER BY of %s", ag.Func.Name), k.Expr); err != nil {

@@ -46,7 +46,7 @@ func aggStateTypes(a Agg) []types.T {
 		return []types.T{tInt8, tInt8}
 	case AggVariance:
 		return varianceStateTypes
-	case AggStringAgg, AggArrayAgg:
+	case AggStringAgg, AggArrayAgg, AggJSONAgg:
 		return []types.T{tInt8}
 	}
 	return nil // count(*): the group's row count; min/max: the multiset
@@ -66,7 +66,7 @@ func aggStateWidth(a Agg) int {
 		return 2
 	case AggVariance:
 		return len(varianceStateTypes)
-	case AggStringAgg, AggArrayAgg:
+	case AggStringAgg, AggArrayAgg, AggJSONAgg:
 		return 1
 	}
 	return 0
@@ -234,7 +234,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 					return err
 				}
 			}
-		case AggStringAgg, AggArrayAgg:
+		case AggStringAgg, AggArrayAgg, AggJSONAgg:
 			counted, err := r.addListValue(p, a, ai, gk, row, v, w)
 			if err != nil {
 				return err
@@ -493,7 +493,7 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			}
 		case AggVariance:
 			v, err = varianceResult(a, state[f], state[f+1:f+len(varianceStateTypes)])
-		case AggStringAgg, AggArrayAgg:
+		case AggStringAgg, AggArrayAgg, AggJSONAgg:
 			if state[f].(int64) > 0 {
 				v, err = r.listResult(p, a, ai, gk)
 			}

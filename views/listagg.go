@@ -7,7 +7,7 @@ import (
 	"github.com/strand-db/strand/sql/types"
 )
 
-// string_agg and array_agg keep a group's values as a multiset in their
+// string_agg, array_agg and json_agg/jsonb_agg keep a group's values as a multiset in their
 // ORDER BY's order, under 'l' op aggregate group sortkey value: each
 // entry's count, then the value (and a string_agg's delimiter) as
 // stored. A change of the group reads all of its entries to make the new
@@ -51,13 +51,16 @@ func (r *run) addListValue(p *Aggregate, a Agg, ai int, gk []byte, row exec.Row,
 
 // listResult makes aggregate ai's value for a group from its entries.
 func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, error) {
-	elemT := a.Ret.ElemType()
+	elemT := a.Arg.Type()
 	if a.Kind == AggStringAgg {
 		elemT = types.Make(types.TextOID)
 	}
 	prefix := append(append(opPrefix(r.p.View, 'l', p.ID), byte(ai)), gk...)
 	var sb strings.Builder
 	arr := &types.Array{Elem: elemT}
+	if a.Kind == AggArrayAgg {
+		arr.Elem = a.Ret.ElemType()
+	}
 	first := true
 	err := r.ov.scan(prefix, func(_, v []byte) error {
 		n, payload := decodeCounted(v)
@@ -66,7 +69,7 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 			return err
 		}
 		for range n {
-			if a.Kind == AggArrayAgg {
+			if a.Kind != AggStringAgg {
 				arr.Elems = append(arr.Elems, vals[0])
 				continue
 			}
@@ -81,8 +84,11 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 	if err != nil {
 		return nil, err
 	}
-	if a.Kind == AggArrayAgg {
+	switch a.Kind {
+	case AggArrayAgg:
 		return arr, nil
+	case AggJSONAgg:
+		return exec.JSONAggOf(r.env, elemT, arr.Elems, a.JSONText)
 	}
 	return sb.String(), nil
 }

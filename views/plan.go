@@ -755,9 +755,11 @@ const (
 	// AggVariance is var_samp, var_pop, stddev_samp or stddev_pop
 	// (Agg.Variance says which), kept exact (variance.go).
 	AggVariance
-	// AggStringAgg and AggArrayAgg keep their values in order (listagg.go).
+	// AggStringAgg, AggArrayAgg and AggJSONAgg (json_agg, jsonb_agg)
+	// keep their values in order (listagg.go).
 	AggStringAgg
 	AggArrayAgg
+	AggJSONAgg
 )
 
 // Agg is one aggregate of an aggregated plan.
@@ -779,9 +781,11 @@ type Agg struct {
 	Exact bool
 	// Variance is which of the variance family an AggVariance is.
 	Variance exec.VarianceKind
-	// Order is a string_agg's or array_agg's ORDER BY, over the input
-	// row.
+	// Order is a string_agg's, array_agg's or json_agg's ORDER BY, over
+	// the input row.
 	Order []SortKey
+	// JSONText: an AggJSONAgg is json_agg (else jsonb_agg).
+	JSONText bool
 }
 
 // ExactSums reports whether the plan has a sum or avg that keeps an exact

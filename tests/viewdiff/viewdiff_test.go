@@ -156,6 +156,7 @@ var viewDefs = []string{
 	// string_agg and array_agg, in their ORDER BY's order.
 	`SELECT customer_id, string_agg(status, '/' ORDER BY id) AS statuses, array_agg(amount ORDER BY amount DESC NULLS LAST, id) AS amounts, count(*) AS n FROM orders GROUP BY customer_id`,
 	`SELECT k, string_agg(kind, ',' ORDER BY v, kind) AS kinds, array_agg(v ORDER BY v NULLS FIRST) FILTER (WHERE kind <> 'void') AS vs FROM events GROUP BY k`,
+	`SELECT customer_id, jsonb_agg(status ORDER BY id) AS j, json_agg(amount ORDER BY id DESC) AS t FROM orders GROUP BY customer_id`,
 }
 
 var (
