@@ -122,7 +122,8 @@ func IsAggregate(name string) bool {
 	switch strings.ToLower(name) {
 	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
 		"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-		"json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg":
+		"json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+		"percentile_cont", "percentile_disc", "mode":
 		return true
 	}
 	return false

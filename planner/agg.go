@@ -110,6 +110,8 @@ type aggCall struct {
 	filter   ast.ExprNode
 	order    []ast.ExprNode
 	distinct bool
+	// within: an ordered-set aggregate's WITHIN GROUP (ORDER BY order[0]).
+	within bool
 }
 
 func peelAgg(n ast.ExprNode) aggCall {
@@ -126,6 +128,8 @@ func peelAgg(n ast.ExprNode) aggCall {
 			}
 		case "pg_agg_order":
 			c.order = f.Args[1:]
+		case "pg_within_group":
+			c.order, c.within = f.Args[1:], true
 		case "pg_agg_distinct":
 			c.distinct = true
 		}
@@ -133,6 +137,7 @@ func peelAgg(n ast.ExprNode) aggCall {
 		return true
 	}
 	peel("pg_filter")
+	peel("pg_within_group")
 	peel("pg_agg_order")
 	peel("pg_agg_distinct")
 	return c
@@ -168,6 +173,9 @@ func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate,
 	case *ast.FuncCallExpr:
 		name, args = a.FnName.L, a.Args
 	}
+	if call.within || exec.IsOrderedSetAgg(name) {
+		return b.bindOrderedSet(eb, call, name, args)
+	}
 	ag, err := b.bindAggregateCall(eb, n, name, args, distinct)
 	if err != nil {
 		return exec.Aggregate{}, err
@@ -192,6 +200,65 @@ func (b *Builder) bindAggregate(eb *exprBinder, n ast.ExprNode) (exec.Aggregate,
 			return exec.Aggregate{}, err
 		}
 		ag.Order = append(ag.Order, sk)
+	}
+	return ag, nil
+}
+
+// bindOrderedSet binds an ordered-set aggregate, fn(fraction) WITHIN
+// GROUP (ORDER BY value): the value is its argument and its one sort key,
+// the fraction a constant.
+func (b *Builder) bindOrderedSet(eb *exprBinder, call aggCall, name string, args []ast.ExprNode) (exec.Aggregate, error) {
+	// PostgreSQL finds no such function either way (its ordered-set
+	// aggregates take the sort key as an argument).
+	if !call.within {
+		return exec.Aggregate{}, pgerr.New(pgerr.UndefinedFunction, "function %s() does not exist", name).
+			WithHint("%s is an ordered-set aggregate: %s(...) WITHIN GROUP (ORDER BY ...).", name, name)
+	}
+	if !exec.IsOrderedSetAgg(name) {
+		return exec.Aggregate{}, pgerr.New(pgerr.UndefinedFunction, "function %s does not exist as an ordered-set aggregate", name).
+			WithHint("The ordered-set aggregates are percentile_cont, percentile_disc and mode.")
+	}
+	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
+	k, sk := aggSortKey(call.order[0])
+	value, err := inner.bind(k)
+	if err != nil {
+		return exec.Aggregate{}, err
+	}
+	if value, err = inner.resolveUnknown(value, tText); err != nil {
+		return exec.Aggregate{}, err
+	}
+	var fraction exec.Expr
+	want := 1
+	if name == "mode" {
+		want = 0
+	}
+	if len(args) != want {
+		return exec.Aggregate{}, pgerr.New(pgerr.UndefinedFunction, "function %s with %d direct arguments does not exist", name, len(args))
+	}
+	if want == 1 {
+		if fraction, err = inner.bindAs(args[0], tFloat8, "argument of "+name); err != nil {
+			return exec.Aggregate{}, err
+		}
+		if idx, ok := colRefs(fraction, nil); !ok || len(idx) > 0 {
+			return exec.Aggregate{}, pgerr.New(pgerr.FeatureNotSupported, "the fraction of %s must be a constant", name)
+		}
+	}
+	if name == "percentile_cont" {
+		if value, err = inner.coerce(value, tFloat8, "argument of percentile_cont"); err != nil {
+			return exec.Aggregate{}, err
+		}
+	}
+	f, err := exec.OrderedSetAgg(name, value.Type(), fraction)
+	if err != nil {
+		return exec.Aggregate{}, err
+	}
+	sk.Expr = value
+	ag := exec.Aggregate{Func: f, Arg: value, Order: []exec.SortKey{sk}}
+	if call.filter != nil {
+		fb := &exprBinder{b: b, scope: eb.scope, what: "FILTER"}
+		if ag.Filter, err = fb.bindAs(call.filter, tBool, "argument of FILTER"); err != nil {
+			return exec.Aggregate{}, err
+		}
 	}
 	return ag, nil
 }

@@ -754,7 +754,7 @@ func figureLabel(e ast.ExprNode) (string, int) {
 			if s, err := stringArg(x.Args[0]); err == nil {
 				return s, 2
 			}
-		case "pg_filter", "pg_agg_order", "pg_agg_distinct":
+		case "pg_filter", "pg_agg_order", "pg_agg_distinct", "pg_within_group":
 			return figureLabel(x.Args[0])
 		case "pg_array":
 			return "array", 1

@@ -118,6 +118,9 @@
 // VALUES of INSERT stays as it is. A parenthesized join in FROM is passed
 // through (ast.Join.ExplicitParens).
 //
+// fn(args) WITHIN GROUP (ORDER BY key) is pg_within_group(fn(args), key)
+// (an ordered-set aggregate: percentile_cont, percentile_disc, mode).
+//
 // GROUP BY ROLLUP (...), CUBE (...) and GROUPING SETS (...) are written
 // pg_rollup, pg_cube and pg_grouping_sets calls of pg_gset(e, ...) lists,
 // one per element (planner/groupingsets.go expands them).

@@ -1081,7 +1081,7 @@ func (t *translator) nameOrCall() (*node, error) {
 func funcName(names []Token) string {
 	var parts []string
 	for _, nm := range names {
-		if isPlainWord(nm.Text) && !mysqlAggregate[nm.Text] {
+		if isPlainWord(nm.Text) && !quotedFuncs[nm.Text] {
 			parts = append(parts, nm.Text)
 		} else {
 			parts = append(parts, quoteIdent(nm.Text))
@@ -1090,11 +1090,11 @@ func funcName(names []Token) string {
 	return strings.Join(parts, ".")
 }
 
-// mysqlAggregate are names TiDB reads as MySQL's aggregates, which differ
-// from PostgreSQL's of the same name: MySQL's stddev, std and variance
-// are the population forms, PostgreSQL's stddev and variance the sample
-// ones. Written quoted, they reach the planner as calls by name.
-var mysqlAggregate = map[string]bool{"stddev": true, "std": true, "variance": true}
+// quotedFuncs are function names TiDB's grammar reads as something else:
+// MySQL's aggregates stddev, std and variance (the population forms;
+// PostgreSQL's stddev and variance are the sample ones), and mode, a
+// keyword there. Written quoted, they reach the planner as calls by name.
+var quotedFuncs = map[string]bool{"stddev": true, "std": true, "variance": true, "mode": true}
 
 func isPlainWord(s string) bool {
 	if s == "" || isDigit(s[0]) {
@@ -1182,7 +1182,35 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		}
 	}
 	if w := t.peek(); w.is("within") {
-		return nil, t.unsupported(w, "WITHIN GROUP")
+		// fn(args) WITHIN GROUP (ORDER BY key): an ordered-set aggregate,
+		// pg_within_group(fn(args), key) (sql/doc.go).
+		if orderKeys != nil || distinct != nil {
+			return nil, t.syntaxErr(w)
+		}
+		t.next()
+		if err := t.expect("group"); err != nil {
+			return nil, err
+		}
+		if err := t.expectPunct("("); err != nil {
+			return nil, err
+		}
+		if err := t.expect("order"); err != nil {
+			return nil, err
+		}
+		if err := t.expect("by"); err != nil {
+			return nil, err
+		}
+		k, err := t.aggSortKey()
+		if err != nil {
+			return nil, err
+		}
+		if c := t.peek(); c.isPunct(",") {
+			return nil, t.unsupported(c, "WITHIN GROUP with more than one ORDER BY key")
+		}
+		if err := t.expectPunct(")"); err != nil {
+			return nil, err
+		}
+		n = call("pg_within_group", w.Pos, n, k)
 	}
 	if f := t.peek(); f.is("filter") && t.peekN(1).isPunct("(") {
 		t.next()
