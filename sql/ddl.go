@@ -121,6 +121,60 @@ func (sp *stmtParser) definition(from, to int) (ast.ResultSetNode, string, error
 	return q, sp.src[sp.toks[from].Pos:sp.toks[to-1].End], nil
 }
 
+// nameListThenAs reports whether the tokens at the current "(" are a
+// list of names followed by AS: CREATE TABLE t (a, b) AS query.
+func (sp *stmtParser) nameListThenAs() bool {
+	i := sp.i + 1
+	for i+1 < len(sp.toks) {
+		if k := sp.toks[i].Kind; k != TokIdent && k != TokQuotedIdent {
+			return false
+		}
+		switch {
+		case sp.toks[i+1].isPunct(","):
+			i += 2
+		case sp.toks[i+1].isPunct(")"):
+			return i+2 < len(sp.toks) && sp.toks[i+2].is("as")
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// createTableAs parses the rest of CREATE TABLE name [(col, ...)] AS
+// query [WITH [NO] DATA].
+func (sp *stmtParser) createTableAs(ct *CreateTable) (Statement, error) {
+	st := &CreateTableAs{Name: ct.Name, IfNotExists: ct.IfNotExists, WithData: true}
+	if sp.peek().isPunct("(") {
+		var err error
+		if st.Columns, err = sp.identList(); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.expect("as"); err != nil {
+		return nil, err
+	}
+	from := sp.i
+	to := sp.findTop(from, func(i int) bool {
+		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
+	})
+	if to < len(sp.toks) {
+		sp.i = to + 1
+		st.WithData = !sp.accept("no")
+		if err := sp.expect("data"); err != nil {
+			return nil, err
+		}
+		if err := sp.end(); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if st.Query, st.QueryText, err = sp.definition(from, to); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 // createView parses CREATE [OR REPLACE] VIEW name [(col, ...)] AS query.
 // Views are read-only here, so WITH CHECK OPTION (which constrains writes
 // through a view) and view options are refused.
@@ -195,7 +249,10 @@ func (sp *stmtParser) createTable() (Statement, error) {
 	if st.Name, err = sp.objectName(); err != nil {
 		return nil, err
 	}
-	if a := sp.peek(); a.is("as") || a.is("partition") || a.is("of") {
+	if sp.peek().is("as") || sp.peek().isPunct("(") && sp.nameListThenAs() {
+		return sp.createTableAs(st)
+	}
+	if a := sp.peek(); a.is("partition") || a.is("of") {
 		return nil, sp.unsupported(a, "CREATE TABLE "+strings.ToUpper(a.Text))
 	}
 	if err := sp.expectPunct("("); err != nil {

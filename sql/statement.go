@@ -229,6 +229,19 @@ type CreateMaterializedView struct {
 	QueryText   string            // the original text of the query
 }
 
+// CreateTableAs is CREATE TABLE name [(col, ...)] AS query [WITH [NO]
+// DATA]: a table (with no key: a stream) of the query's columns and, with
+// data, its rows.
+type CreateTableAs struct {
+	Info
+	Name        ObjectName
+	IfNotExists bool
+	Columns     []string
+	Query       ast.ResultSetNode
+	QueryText   string
+	WithData    bool
+}
+
 // CreateView is CREATE [OR REPLACE] VIEW: a named query, planned into
 // every query that reads it.
 type CreateView struct {

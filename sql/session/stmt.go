@@ -206,6 +206,9 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		n, err := s.createdViewRows(ctx, x)
 		return nil, "SELECT " + strconv.FormatInt(n, 10), err
+	case *sql.CreateTableAs:
+		tag, err := s.createTableAs(ctx, x)
+		return nil, tag, err
 	case *sql.CreateView:
 		if !x.OrReplace {
 			if _, err := s.checkCreate(x.Name, false); err != nil {
