@@ -170,6 +170,28 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 	}
 	id := td.ID
 	actions := st.Actions
+	// SET DEFAULT: the expression must bind and fit the column now.
+	defaults := map[int]string{}
+	for i, a := range actions {
+		if a.Kind != sql.AlterSetDefault {
+			continue
+		}
+		var t types.T
+		found := false
+		for _, c := range td.Current().Columns {
+			if c.Name == a.Name {
+				t, found = types.T{OID: types.OID(c.TypeOID), Typmod: c.Typmod}, true
+			}
+		}
+		if !found {
+			return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", a.Name, td.Name)
+		}
+		eb := &exprBinder{b: b, scope: &scope{}, what: "DEFAULT expressions"}
+		if _, err := eb.bindAs(a.Column.Default, t, fmt.Sprintf("column %q", a.Name)); err != nil {
+			return nil, err
+		}
+		defaults[i] = restore(a.Column.Default)
+	}
 	var newCols []log.Column
 	for _, a := range actions {
 		if a.Kind == sql.AlterAddColumn {
@@ -205,7 +227,7 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 		}
 		ci := 0
 		schemaChanged := false
-		for _, a := range actions {
+		for ai, a := range actions {
 			if a.Kind != sql.AlterSetOptions && a.Kind != sql.AlterResetOptions {
 				schemaChanged = true
 			}
@@ -265,6 +287,24 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 			case sql.AlterSetOptions, sql.AlterResetOptions:
 				if err := setTableOptions(&nt, a); err != nil {
 					return err
+				}
+			case sql.AlterSetDefault, sql.AlterDropDefault, sql.AlterDropNotNull:
+				// Only the rows written from now on see it: nothing
+				// stored changes.
+				i := find(a.Name)
+				if i < 0 {
+					return pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", a.Name, nt.Name)
+				}
+				switch a.Kind {
+				case sql.AlterSetDefault:
+					sv.Columns[i].Default = defaults[ai]
+				case sql.AlterDropDefault:
+					sv.Columns[i].Default = ""
+				case sql.AlterDropNotNull:
+					if slices.Contains(sv.Key, sv.Columns[i].ID) && nt.Kind == log.Keyed {
+						return pgerr.New(pgerr.InvalidTableDefinition, "column %q is in a primary key", a.Name)
+					}
+					sv.Columns[i].NotNull = false
 				}
 			}
 		}

@@ -656,6 +656,30 @@ func (sp *stmtParser) alterAction() (AlterAction, error) {
 		}
 		a.NewName, err = sp.ident()
 		return a, err
+	case tok.is("alter"):
+		sp.accept("column")
+		if a.Name, err = sp.ident(); err != nil {
+			return a, err
+		}
+		switch w := sp.next(); {
+		case w.is("set") && sp.accept("default"):
+			n, err := sp.exprBP(bpIs)
+			if err != nil {
+				return a, err
+			}
+			a.Kind, a.Column = AlterSetDefault, &ColumnDef{Name: a.Name}
+			a.Column.Default, err = sp.exprNode(n)
+			return a, err
+		case w.is("drop") && sp.accept("default"):
+			a.Kind = AlterDropDefault
+			return a, nil
+		case w.is("drop") && sp.peek().is("not") && sp.peekN(1).is("null"):
+			sp.i += 2
+			a.Kind = AlterDropNotNull
+			return a, nil
+		default:
+			return a, sp.unsupported(w, "ALTER TABLE ALTER COLUMN "+strings.ToUpper(w.Text)+" (SET DEFAULT, DROP DEFAULT and DROP NOT NULL are)")
+		}
 	case (tok.is("set") || tok.is("reset")) && sp.peek().isPunct("("):
 		a.Kind = AlterSetOptions
 		if tok.is("reset") {

@@ -157,6 +157,11 @@ const (
 	// notify (docs/SUBSCRIBE.md); RESET (name, ...) removes them.
 	AlterSetOptions
 	AlterResetOptions
+	// ALTER [COLUMN] name SET DEFAULT e (Column.Default), DROP DEFAULT,
+	// DROP NOT NULL.
+	AlterSetDefault
+	AlterDropDefault
+	AlterDropNotNull
 )
 
 func (k AlterKind) String() string {
@@ -173,6 +178,12 @@ func (k AlterKind) String() string {
 		return "SET"
 	case AlterResetOptions:
 		return "RESET"
+	case AlterSetDefault:
+		return "ALTER COLUMN SET DEFAULT"
+	case AlterDropDefault:
+		return "ALTER COLUMN DROP DEFAULT"
+	case AlterDropNotNull:
+		return "ALTER COLUMN DROP NOT NULL"
 	}
 	return "?"
 }
