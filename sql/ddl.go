@@ -678,7 +678,8 @@ func (sp *stmtParser) alterAction() (AlterAction, error) {
 			a.Kind = AlterDropNotNull
 			return a, nil
 		default:
-			return a, sp.unsupported(w, "ALTER TABLE ALTER COLUMN "+strings.ToUpper(w.Text)+" (SET DEFAULT, DROP DEFAULT and DROP NOT NULL are)")
+			return a, errAt(sp.src, w.Pos, pgerr.FeatureNotSupported, "ALTER TABLE ALTER COLUMN %s is not supported", strings.ToUpper(w.Text)).
+				WithHint("ALTER COLUMN takes SET DEFAULT, DROP DEFAULT and DROP NOT NULL.")
 		}
 	case (tok.is("set") || tok.is("reset")) && sp.peek().isPunct("("):
 		a.Kind = AlterSetOptions
