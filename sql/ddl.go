@@ -754,3 +754,33 @@ func (sp *stmtParser) role(alter, user bool) (Statement, error) {
 	}
 	return st, nil
 }
+
+// truncate parses TRUNCATE [TABLE] [ONLY] name [*], ... [RESTART IDENTITY |
+// CONTINUE IDENTITY] [CASCADE | RESTRICT].
+func (sp *stmtParser) truncate() (Statement, error) {
+	sp.next()
+	sp.accept("table")
+	st := &Truncate{}
+	for {
+		sp.accept("only")
+		n, err := sp.objectName()
+		if err != nil {
+			return nil, err
+		}
+		if sp.peek().isOp("*") {
+			sp.next()
+		}
+		st.Names = append(st.Names, n)
+		if !sp.acceptPunct(",") {
+			break
+		}
+	}
+	if (sp.peek().is("restart") || sp.peek().is("continue")) && sp.peekN(1).is("identity") {
+		sp.i += 2
+	}
+	if c := sp.peek(); c.is("cascade") {
+		return nil, sp.unsupported(c, "TRUNCATE ... CASCADE")
+	}
+	sp.accept("restrict")
+	return st, sp.end()
+}

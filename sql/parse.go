@@ -211,10 +211,7 @@ func (sp *stmtParser) statement() (Statement, error) {
 	case "values":
 		return sp.query()
 	case "truncate":
-		// Every key is a stream: emptying a table is a delete event per
-		// key, which DELETE writes (and views follow).
-		return nil, errAt(sp.src, tok.Pos, pgerr.FeatureNotSupported, "TRUNCATE is not supported").
-			WithHint("Use DELETE FROM the table (materialized views follow it).")
+		return sp.truncate()
 	case "insert":
 		return sp.insert()
 	case "update":

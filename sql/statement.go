@@ -240,6 +240,13 @@ type CreateMaterializedView struct {
 	QueryText   string            // the original text of the query
 }
 
+// Truncate is TRUNCATE [TABLE] name, ...: every row of each table deleted
+// in one transaction.
+type Truncate struct {
+	Info
+	Names []ObjectName
+}
+
 // CreateTableAs is CREATE TABLE name [(col, ...)] AS query [WITH [NO]
 // DATA]: a table (with no key: a stream) of the query's columns and, with
 // data, its rows.

@@ -43,22 +43,12 @@ func (s *Session) createTableAs(ctx context.Context, x *sql.CreateTableAs) (stri
 		}
 		ct.Columns = append(ct.Columns, &sql.ColumnDef{Name: name, Type: t.String()})
 	}
-	own := s.txn == nil
-	if own {
-		if _, err := s.transaction(&sql.Transaction{Kind: sql.TxBegin}); err != nil {
-			return "", err
-		}
-	}
-	n, err := s.createAndFill(ctx, ct, x)
-	if own {
-		kind := sql.TxCommit
-		if err != nil {
-			kind = sql.TxRollback
-		}
-		if _, cerr := s.transaction(&sql.Transaction{Kind: kind}); err == nil {
-			err = cerr
-		}
-	}
+	var n int64
+	err = s.atomically(func() error {
+		var err error
+		n, err = s.createAndFill(ctx, ct, x)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
@@ -66,6 +56,48 @@ func (s *Session) createTableAs(ctx context.Context, x *sql.CreateTableAs) (stri
 		return "CREATE TABLE AS", nil
 	}
 	return "SELECT " + strconv.FormatInt(n, 10), nil
+}
+
+// atomically runs fn inside the session's transaction, or inside one of
+// its own that commits if fn succeeds and rolls back if not.
+func (s *Session) atomically(fn func() error) error {
+	if s.txn != nil {
+		return fn()
+	}
+	if _, err := s.transaction(&sql.Transaction{Kind: sql.TxBegin}); err != nil {
+		return err
+	}
+	err := fn()
+	kind := sql.TxCommit
+	if err != nil {
+		kind = sql.TxRollback
+	}
+	if _, cerr := s.transaction(&sql.Transaction{Kind: kind}); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// truncate runs TRUNCATE: each table's rows deleted (a delete event per
+// key, which materialized views follow), all in one transaction. A
+// stream, whose events cannot be deleted, is refused as DELETE refuses it.
+func (s *Session) truncate(ctx context.Context, x *sql.Truncate) error {
+	return s.atomically(func() error {
+		for _, n := range x.Names {
+			stmts, err := sql.Parse("DELETE FROM " + n.String())
+			if err != nil {
+				return err
+			}
+			p, err := s.prepare(stmts[0], nil)
+			if err != nil {
+				return err
+			}
+			if _, _, err := s.execStatement(ctx, p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // createAndFill creates the table and inserts the query's rows.

@@ -206,6 +206,8 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		n, err := s.createdViewRows(ctx, x)
 		return nil, "SELECT " + strconv.FormatInt(n, 10), err
+	case *sql.Truncate:
+		return nil, "TRUNCATE TABLE", s.truncate(ctx, x)
 	case *sql.CreateTableAs:
 		tag, err := s.createTableAs(ctx, x)
 		return nil, tag, err
