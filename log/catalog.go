@@ -20,6 +20,9 @@ const (
 	// PlainView: a view (CREATE VIEW): its definition is planned into
 	// every query that names it; it has no events and no state.
 	PlainView TableKind = 4
+	// Sequence: a sequence (CREATE SEQUENCE, serial); its state is its
+	// options in the catalog (sql/session/sequences.go).
+	Sequence TableKind = 5
 )
 
 // HasEvents reports whether a table of this kind holds events of its own
@@ -36,6 +39,8 @@ func (k TableKind) String() string {
 		return "view"
 	case PlainView:
 		return "plain view"
+	case Sequence:
+		return "sequence"
 	}
 	return fmt.Sprintf("kind(%d)", k)
 }

@@ -45,6 +45,8 @@ func (b *Builder) targetTable(refs *ast.TableRefsClause, verb string) (*log.Tabl
 	switch td.Kind {
 	case log.View:
 		return nil, "", pgerr.New(pgerr.WrongObjectType, "cannot change materialized view %q", td.Name)
+	case log.Sequence:
+		return nil, "", pgerr.New(pgerr.WrongObjectType, "cannot change sequence %q", td.Name)
 	case log.PlainView:
 		return nil, "", pgerr.New(pgerr.ObjectNotInPrerequisiteState, "cannot %s view %q", verb, td.Name).
 			WithDetail("Views are not updatable: write to the tables the view reads.")

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -48,6 +49,16 @@ func (sp *stmtParser) create() (Statement, error) {
 		return nil, sp.unsupported(tok, "CREATE OR REPLACE "+strings.ToUpper(tok.Text))
 	case tok.is("table"):
 		return sp.createTable()
+	case tok.is("sequence"):
+		st := &CreateSequence{IfNotExists: sp.ifNotExists()}
+		var err error
+		if st.Name, err = sp.objectName(); err != nil {
+			return nil, err
+		}
+		if err := sp.sequenceOptions(&st.Options); err != nil {
+			return nil, err
+		}
+		return st, sp.end()
 	case tok.is("schema"):
 		st := &CreateSchema{IfNotExists: sp.ifNotExists()}
 		var err error
@@ -490,6 +501,33 @@ func (sp *stmtParser) columnDef() (*ColumnDef, error) {
 				return nil, err
 			}
 			col.Checks = append(col.Checks, c)
+		case tok.is("generated") && (sp.peekN(1).is("by") || sp.peekN(1).is("always")):
+			// GENERATED {BY DEFAULT | ALWAYS} AS IDENTITY [(options)].
+			sp.next()
+			col.Identity = "always"
+			if sp.accept("by") {
+				if err := sp.expect("default"); err != nil {
+					return nil, err
+				}
+				col.Identity = "default"
+			} else {
+				sp.next()
+			}
+			if err := sp.expect("as"); err != nil {
+				return nil, err
+			}
+			if i := sp.peek(); !i.is("identity") {
+				return nil, sp.unsupported(i, "GENERATED ... AS (expression)")
+			}
+			sp.next()
+			if sp.acceptPunct("(") {
+				if err := sp.sequenceOptions(&col.Seq); err != nil {
+					return nil, err
+				}
+				if err := sp.expectPunct(")"); err != nil {
+					return nil, err
+				}
+			}
 		case tok.is("unique"), tok.is("references"), tok.is("generated"), tok.is("collate"), tok.is("deferrable"):
 			return nil, sp.unsupported(tok, "column constraint "+strings.ToUpper(tok.Text))
 		default:
@@ -517,6 +555,8 @@ func (sp *stmtParser) drop() (Statement, error) {
 		st.Kind = ObjMaterializedView
 	case tok.is("view"):
 		st.Kind = ObjView
+	case tok.is("sequence"):
+		st.Kind = ObjSequence
 	case tok.is("role"), tok.is("user"):
 		st.Kind = ObjRole
 	default:
@@ -783,4 +823,65 @@ func (sp *stmtParser) truncate() (Statement, error) {
 	}
 	sp.accept("restrict")
 	return st, sp.end()
+}
+
+// sequenceOptions reads a sequence's options: [AS type] [INCREMENT [BY]
+// n] [MINVALUE n | NO MINVALUE] [MAXVALUE n | NO MAXVALUE] [START [WITH]
+// n] [CACHE n] [NO CYCLE], in any order. CYCLE is refused.
+func (sp *stmtParser) sequenceOptions(o *SequenceOptions) error {
+	num := func() (*int64, error) {
+		neg := false
+		if t := sp.peek(); t.isOp("-") {
+			sp.next()
+			neg = true
+		}
+		t := sp.next()
+		v, err := strconv.ParseInt(t.Text, 10, 64)
+		if t.Kind != TokNumber || err != nil {
+			return nil, sp.syntaxErr(t)
+		}
+		if neg {
+			v = -v
+		}
+		return &v, nil
+	}
+	for {
+		t := sp.peek()
+		var err error
+		switch {
+		case t.is("as"):
+			sp.next()
+			if _, err = sp.typeName(); err != nil {
+				return err
+			}
+		case t.is("increment"):
+			sp.next()
+			sp.accept("by")
+			o.Increment, err = num()
+		case t.is("minvalue"):
+			sp.next()
+			o.Min, err = num()
+		case t.is("maxvalue"):
+			sp.next()
+			o.Max, err = num()
+		case t.is("start"):
+			sp.next()
+			sp.accept("with")
+			o.Start, err = num()
+		case t.is("cache"):
+			sp.next()
+			_, err = num()
+		case t.is("no") && (sp.peekN(1).is("minvalue") || sp.peekN(1).is("maxvalue") || sp.peekN(1).is("cycle")):
+			sp.i += 2
+		case t.is("cycle"):
+			return sp.unsupported(t, "CYCLE")
+		case t.is("owned"):
+			return sp.unsupported(t, "OWNED BY")
+		default:
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

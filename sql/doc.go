@@ -125,6 +125,10 @@
 // pg_rollup, pg_cube and pg_grouping_sets calls of pg_gset(e, ...) lists,
 // one per element (planner/groupingsets.go expands them).
 //
+// nextval, setval, currval and lastval, which TiDB reads as its own
+// sequence functions, are written quoted too (so are column defaults
+// that call them, stored in that form).
+//
 // stddev and variance, which TiDB reads as MySQL's population aggregates
 // (PostgreSQL's are the sample ones), are written quoted, so that they
 // reach the planner as calls by name.

@@ -1092,9 +1092,11 @@ func funcName(names []Token) string {
 
 // quotedFuncs are function names TiDB's grammar reads as something else:
 // MySQL's aggregates stddev, std and variance (the population forms;
-// PostgreSQL's stddev and variance are the sample ones), and mode, a
-// keyword there. Written quoted, they reach the planner as calls by name.
-var quotedFuncs = map[string]bool{"stddev": true, "std": true, "variance": true, "mode": true}
+// PostgreSQL's stddev and variance are the sample ones), mode, a keyword
+// there, and its sequence functions. Written quoted, they reach the planner as calls by name.
+var quotedFuncs = map[string]bool{"stddev": true, "std": true, "variance": true, "mode": true,
+	// TiDB's own sequence functions take a name, not a string.
+	"nextval": true, "setval": true, "lastval": true, "currval": true}
 
 func isPlainWord(s string) bool {
 	if s == "" || isDigit(s[0]) {

@@ -142,6 +142,8 @@ func (s *Session) copyFrom(ctx context.Context, x *sql.Copy, o copyOptions, w pg
 		return 0, pgerr.New(pgerr.WrongObjectType, "cannot copy to materialized view %q", td.Name)
 	case log.PlainView:
 		return 0, pgerr.New(pgerr.WrongObjectType, "cannot copy to view %q", td.Name)
+	case log.Sequence:
+		return 0, pgerr.New(pgerr.WrongObjectType, "cannot copy to sequence %q", td.Name)
 	}
 	l := exec.NewTableLayout(td)
 	target, defaults, checks, err := b.CopyTarget(l, x.Columns)

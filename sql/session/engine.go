@@ -39,6 +39,8 @@ type Engine struct {
 	// IcebergStatus reports the compactor's tables for
 	// pg_catalog.strand_iceberg_tables (system_iceberg.go); nil: none.
 	IcebergStatus func() []IcebergTableStatus
+	// seqs hands out sequence values (sequences.go).
+	seqs sequenceAlloc
 }
 
 // NewEngine makes an engine over an open log.

@@ -45,6 +45,11 @@ type Session struct {
 	spareRun *run
 	// sqlPrepared are the statements SQL PREPARE named (sqlprepare.go).
 	sqlPrepared map[string]*prepared
+	// seqLast is each sequence's last nextval in this session (currval),
+	// lastSeq the last of any (lastval).
+	seqLast  map[log.TableID]int64
+	lastSeq  int64
+	haveLast bool
 }
 
 func newSession(e *Engine, info pgwire.StartupInfo) *Session {

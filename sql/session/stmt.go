@@ -130,7 +130,7 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		return nil, "CREATE SCHEMA", s.ddl(ctx, func(*planner.Builder) (func(*log.Catalog) error, error) { return planner.CreateSchema(x), nil })
 	case *sql.Drop:
 		switch x.Kind {
-		case sql.ObjTable, sql.ObjView, sql.ObjMaterializedView:
+		case sql.ObjTable, sql.ObjView, sql.ObjMaterializedView, sql.ObjSequence:
 			s.noticeMissing(x)
 			return nil, "DROP " + string(x.Kind), s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.DropTables(x) })
 		case sql.ObjSchema:
@@ -206,6 +206,13 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		n, err := s.createdViewRows(ctx, x)
 		return nil, "SELECT " + strconv.FormatInt(n, 10), err
+	case *sql.CreateSequence:
+		if x.IfNotExists {
+			if skip, _ := s.checkCreate(x.Name, true); skip {
+				return nil, "CREATE SEQUENCE", nil
+			}
+		}
+		return nil, "CREATE SEQUENCE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateSequence(x) })
 	case *sql.Truncate:
 		return nil, "TRUNCATE TABLE", s.truncate(ctx, x)
 	case *sql.CreateTableAs:

@@ -28,8 +28,8 @@ func infoSchemaInit() {
 		var out []exec.Row
 		for _, td := range st.cat.SortedTables() {
 			switch td.Kind {
-			case log.View:
-				// PostgreSQL lists no materialized views here.
+			case log.View, log.Sequence:
+				// PostgreSQL lists no materialized views or sequences here.
 				continue
 			case log.PlainView:
 				out = append(out, relISTables.row("table_catalog", st.CurrentDatabase(), "table_schema", td.Schema, "table_name", td.Name,
@@ -56,7 +56,7 @@ func infoSchemaInit() {
 		var out []exec.Row
 		db := st.CurrentDatabase()
 		for _, td := range st.cat.SortedTables() {
-			if td.Kind == log.View {
+			if td.Kind == log.View || td.Kind == log.Sequence {
 				continue
 			}
 			cur := td.Current()
@@ -72,7 +72,7 @@ func infoSchemaInit() {
 				}
 				var def any
 				if c.Default != "" {
-					def = c.Default
+					def = displayDefault(c.Default)
 				}
 				kv := []any{"table_catalog", db, "table_schema", td.Schema, "table_name", td.Name, "column_name", c.Name,
 					"ordinal_position", i + 1, "column_default", def, "is_nullable", nullable, "data_type", dataType(t),

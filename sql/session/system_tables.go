@@ -119,7 +119,7 @@ func init() {
 		for _, td := range st.cat.SortedTables() {
 			for i, c := range td.Current().Columns {
 				if c.Default != "" {
-					out = append(out, relPgAttrdef.row("oid", oidAttrDef+int64(td.ID)*4096+int64(i+1), "adrelid", relOID(td), "adnum", i+1, "adbin", c.Default))
+					out = append(out, relPgAttrdef.row("oid", oidAttrDef+int64(td.ID)*4096+int64(i+1), "adrelid", relOID(td), "adnum", i+1, "adbin", displayDefault(c.Default)))
 				}
 			}
 		}
@@ -383,6 +383,8 @@ func pgClassRows(st *systemTables) []exec.Row {
 			kind = "m"
 		case log.PlainView:
 			kind = "v"
+		case log.Sequence:
+			kind = "S"
 		}
 		cur := td.Current()
 		out = append(out, r.row("oid", relOID(td), "relname", td.Name, "relnamespace", schemaOID(td.Schema), "reltype", 0,

@@ -112,7 +112,7 @@ func TestFiles(t *testing.T) {
 	// The suite is its files: finding none (an ignore rule, a bad checkout)
 	// must fail, not pass quietly.
 	if len(files) < 10 {
-		t.Fatalf("found %d .test files in testdata; the suite has 23", len(files))
+		t.Fatalf("found %d .test files in testdata; the suite has 24", len(files))
 	}
 	all := os.Getenv("STRAND_SQLLOGIC_ALL") != ""
 	stats := map[string]*fileStats{}

@@ -1,0 +1,115 @@
+package planner
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// Sequences (CREATE SEQUENCE, and serial and identity columns, whose
+// default is nextval of a sequence the table owns) are catalog entries of
+// kind Sequence: their options here, the values they hand out kept by
+// the session engine (sql/session/sequences.go), which records in the
+// catalog how far it has allocated.
+
+// Sequence option names in TableDesc.Options.
+const (
+	OptSeqStart     = "seq_start"
+	OptSeqIncrement = "seq_increment"
+	OptSeqMin       = "seq_min"
+	OptSeqMax       = "seq_max"
+	// OptSeqAllocated is the last value the sequence may have handed out
+	// (absent: none yet); values after it are free.
+	OptSeqAllocated = "seq_allocated"
+	// OptSeqOwnedBy is the ID of the table whose column default reads
+	// the sequence: dropped with it.
+	OptSeqOwnedBy = "seq_owned_by"
+)
+
+// sequenceDesc makes a sequence's catalog entry, its bounds those of
+// type t (bigint for a plain CREATE SEQUENCE).
+func sequenceDesc(schema, name string, t types.T, o sql.SequenceOptions) (*log.TableDesc, error) {
+	inc := int64(1)
+	if o.Increment != nil {
+		inc = *o.Increment
+	}
+	if inc == 0 {
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "INCREMENT must not be zero")
+	}
+	top := int64(math.MaxInt64)
+	switch t.OID {
+	case types.Int2OID:
+		top = math.MaxInt16
+	case types.Int4OID:
+		top = math.MaxInt32
+	}
+	lo, hi := int64(1), top
+	if inc < 0 {
+		lo, hi = -top, -1
+	}
+	if o.Min != nil {
+		lo = *o.Min
+	}
+	if o.Max != nil {
+		hi = *o.Max
+	}
+	start := lo
+	if inc < 0 {
+		start = hi
+	}
+	if o.Start != nil {
+		start = *o.Start
+	}
+	if lo >= hi {
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "MINVALUE (%d) must be less than MAXVALUE (%d)", lo, hi)
+	}
+	if start < lo || start > hi {
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "START value (%d) cannot be outside the range (%d to %d)", start, lo, hi)
+	}
+	i8 := types.Make(types.Int8OID)
+	return &log.TableDesc{Schema: schema, Name: name, Kind: log.Sequence,
+		Versions: []log.SchemaVersion{{Version: 1, Columns: []log.Column{
+			{ID: 1, Name: "last_value", TypeOID: uint32(i8.OID), Typmod: -1, NotNull: true},
+			{ID: 2, Name: "log_cnt", TypeOID: uint32(i8.OID), Typmod: -1, NotNull: true},
+			{ID: 3, Name: "is_called", TypeOID: uint32(types.BoolOID), Typmod: -1, NotNull: true},
+		}}},
+		NextColID: 3,
+		Options: map[string]string{
+			OptSeqStart: strconv.FormatInt(start, 10), OptSeqIncrement: strconv.FormatInt(inc, 10),
+			OptSeqMin: strconv.FormatInt(lo, 10), OptSeqMax: strconv.FormatInt(hi, 10),
+		},
+	}, nil
+}
+
+// CreateSequence plans CREATE SEQUENCE.
+func (b *Builder) CreateSequence(st *sql.CreateSequence) (func(*log.Catalog) error, error) {
+	td, err := sequenceDesc(b.CreationSchema(st.Name.Schema), st.Name.Name, types.Make(types.Int8OID), st.Options)
+	if err != nil {
+		return nil, err
+	}
+	ifNotExists := st.IfNotExists
+	return func(c *log.Catalog) error {
+		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
+			return nil
+		}
+		cp := *td
+		return c.AddTable(&cp)
+	}, nil
+}
+
+// ownedSequences are the sequences table id owns (serial and identity
+// columns).
+func ownedSequences(c *log.Catalog, id log.TableID) []log.TableID {
+	var out []log.TableID
+	want := strconv.FormatUint(uint64(id), 10)
+	for _, t := range c.SortedTables() {
+		if t.Kind == log.Sequence && t.Options[OptSeqOwnedBy] == want {
+			out = append(out, t.ID)
+		}
+	}
+	return out
+}
