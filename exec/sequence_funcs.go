@@ -32,7 +32,9 @@ func init() {
 		}
 		return d.(int64), nil
 	}
-	one := func(f func(s Sequences, oid int64) (int64, error)) func(*Env, *Call, []types.Datum) (types.Datum, error) {
+	// one makes a function of a sequence (its first argument) and the
+	// rest of its arguments.
+	one := func(f func(s Sequences, oid int64, a []types.Datum) (int64, error)) func(*Env, *Call, []types.Datum) (types.Datum, error) {
 		return func(env *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			s, c, err := seqs(env)
 			if err != nil {
@@ -42,26 +44,18 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return f(s, oid)
+			return f(s, oid, a[1:])
 		}
 	}
-	nextval := one(func(s Sequences, oid int64) (int64, error) { return s.NextVal(oid) })
-	currval := one(func(s Sequences, oid int64) (int64, error) { return s.CurrVal(oid) })
-	setval := func(env *Env, _ *Call, a []types.Datum) (types.Datum, error) {
-		s, c, err := seqs(env)
-		if err != nil {
-			return nil, err
-		}
-		oid, err := oidOf(c, a[0])
-		if err != nil {
-			return nil, err
-		}
+	nextval := one(func(s Sequences, oid int64, _ []types.Datum) (int64, error) { return s.NextVal(oid) })
+	currval := one(func(s Sequences, oid int64, _ []types.Datum) (int64, error) { return s.CurrVal(oid) })
+	setval := one(func(s Sequences, oid int64, a []types.Datum) (int64, error) {
 		called := true
-		if len(a) > 2 {
-			called = a[2].(bool)
+		if len(a) > 1 {
+			called = a[1].(bool)
 		}
-		return s.SetVal(oid, a[1].(int64), called)
-	}
+		return s.SetVal(oid, a[0].(int64), called)
+	})
 	var fs []*Func
 	for _, arg := range []types.OID{catText, catOID} {
 		fs = append(fs,

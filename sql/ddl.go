@@ -90,9 +90,7 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 		return nil, err
 	}
 	from := sp.i
-	to := sp.findTop(from, func(i int) bool {
-		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
-	})
+	to := sp.findWithData(from)
 	if to < len(sp.toks) {
 		// WITH DATA is what every view is; WITH NO DATA is refused.
 		sp.i = to
@@ -107,6 +105,14 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 		return nil, err
 	}
 	return st, nil
+}
+
+// findWithData finds the WITH DATA or WITH NO DATA that may end a query
+// from toks[from] (len(toks) when there is none).
+func (sp *stmtParser) findWithData(from int) int {
+	return sp.findTop(from, func(i int) bool {
+		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
+	})
 }
 
 // viewName reads a view's name and its optional column list.
@@ -166,9 +172,7 @@ func (sp *stmtParser) createTableAs(ct *CreateTable) (Statement, error) {
 		return nil, err
 	}
 	from := sp.i
-	to := sp.findTop(from, func(i int) bool {
-		return sp.toks[i].is("with") && i+1 < len(sp.toks) && (sp.toks[i+1].is("data") || sp.toks[i+1].is("no"))
-	})
+	to := sp.findWithData(from)
 	if to < len(sp.toks) {
 		sp.i = to + 1
 		st.WithData = !sp.accept("no")

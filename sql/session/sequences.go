@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,18 +109,21 @@ func (e *Engine) allocate(ctx context.Context, id log.TableID, name string, n in
 			k = min(k, (first-p.min)/(-p.inc))
 		}
 		last = first + k*p.inc
-		nt := *td
-		nt.Options = make(map[string]string, len(td.Options)+1)
-		for k, v := range td.Options {
-			nt.Options[k] = v
-		}
-		nt.Options[planner.OptSeqAllocated] = strconv.FormatInt(last, 10)
-		return c.ReplaceTable(&nt)
+		return setAllocated(c, td, last)
 	}
 	if _, err := e.Log.Commit(ctx, &log.Intent{Catalog: change}); err != nil {
 		return 0, 0, 0, err
 	}
 	return first, last, inc, nil
+}
+
+// setAllocated records in the catalog that sequence td may have handed
+// out values up to last.
+func setAllocated(c *log.Catalog, td *log.TableDesc, last int64) error {
+	nt := *td
+	nt.Options = maps.Clone(td.Options)
+	nt.Options[planner.OptSeqAllocated] = strconv.FormatInt(last, 10)
+	return c.ReplaceTable(&nt)
 }
 
 // setVal makes v the sequence's last value (the next is v plus the
@@ -141,13 +145,7 @@ func (e *Engine) setVal(ctx context.Context, id log.TableID, name string, v int6
 		if !called {
 			last = v - p.inc
 		}
-		nt := *td
-		nt.Options = make(map[string]string, len(td.Options)+1)
-		for k, val := range td.Options {
-			nt.Options[k] = val
-		}
-		nt.Options[planner.OptSeqAllocated] = strconv.FormatInt(last, 10)
-		return c.ReplaceTable(&nt)
+		return setAllocated(c, td, last)
 	}
 	if _, err := e.Log.Commit(ctx, &log.Intent{Catalog: change}); err != nil {
 		return err

@@ -25,25 +25,7 @@ func TestVectorizedPlans(t *testing.T) {
 	}
 	ctx := context.Background()
 	c := strandtest.Start(t, "").Connect(t)
-	explain := func(sql string) string {
-		rows, err := c.Query(ctx, "EXPLAIN "+sql)
-		if err != nil {
-			t.Fatalf("EXPLAIN %s: %v", sql, err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var l string
-			if err := rows.Scan(&l); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, l)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(lines, "\n")
-	}
+	explain := func(sql string) string { return strings.Join(planLines(t, c, "EXPLAIN "+sql), "\n") }
 	queries := 0
 	for _, b := range blocks {
 		if b.Kind == StatementOK {
