@@ -29,6 +29,9 @@ type CatalogReader interface {
 	ConstraintDef(oid int64) (string, bool)
 	// ViewDef is pg_get_viewdef: the defining SELECT.
 	ViewDef(oid int64) (string, bool)
+	// SerialSequence is pg_get_serial_sequence: the qualified name of the
+	// sequence a serial or identity column's default reads (NULL: none).
+	SerialSequence(table, column string) (types.Datum, error)
 	// RegIn reads a name as an object of a reg* type ("regclass",
 	// "regtype", "regnamespace", "regproc", "regrole"): 'name'::regclass.
 	RegIn(kind, name string) (int64, error)
@@ -161,7 +164,9 @@ func init() {
 		&Func{Name: "pg_get_triggerdef", Args: pretty, Ret: tText, Strict: true, Impl: nullText},
 		&Func{Name: "pg_get_statisticsobjdef_columns", Args: []types.OID{catOID}, Ret: tText, Strict: true, Impl: nullText},
 		&Func{Name: "pg_get_partkeydef", Args: []types.OID{catOID}, Ret: tText, Strict: true, Impl: nullText},
-		&Func{Name: "pg_get_serial_sequence", Args: []types.OID{catText, catText}, Ret: tText, Strict: true, Impl: nullText},
+		&Func{Name: "pg_get_serial_sequence", Args: []types.OID{catText, catText}, Ret: tText, Strict: true, Impl: withCat(func(c CatalogReader, a []types.Datum) (types.Datum, error) {
+			return c.SerialSequence(a[0].(string), a[1].(string))
+		})},
 		&Func{Name: "pg_relation_is_publishable", Args: []types.OID{catOID}, Ret: tBool, Strict: true, Impl: no},
 		&Func{Name: "obj_description", Args: []types.OID{catOID}, Ret: tText, Impl: nullText},
 		&Func{Name: "obj_description", Args: []types.OID{catOID, catText}, Ret: tText, Impl: nullText},

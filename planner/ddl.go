@@ -52,6 +52,7 @@ func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, er
 			if err != nil {
 				return nil, err
 			}
+			seq.Options[OptSeqOwnedColumn] = cd.Name
 			seqs = append(seqs, seq)
 			// Stored as the front end writes it (ParseStored reads it
 			// with TiDB's parser, which has a nextval of its own).

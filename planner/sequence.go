@@ -28,6 +28,9 @@ const (
 	// OptSeqOwnedBy is the ID of the table whose column default reads
 	// the sequence: dropped with it.
 	OptSeqOwnedBy = "seq_owned_by"
+	// OptSeqOwnedColumn is the name of the column whose default reads it
+	// (pg_get_serial_sequence).
+	OptSeqOwnedColumn = "seq_owned_column"
 )
 
 // sequenceDesc makes a sequence's catalog entry, its bounds those of

@@ -599,6 +599,33 @@ func (sp *stmtParser) alter() (Statement, error) {
 	switch {
 	case tok.is("role"), tok.is("user"):
 		return sp.role(true, tok.is("user"))
+	case tok.is("sequence"):
+		st := &AlterSequence{IfExists: sp.ifExists()}
+		var err error
+		if st.Name, err = sp.objectName(); err != nil {
+			return nil, err
+		}
+		if r := sp.peek(); !r.is("restart") {
+			return nil, sp.unsupported(r, "ALTER SEQUENCE other than RESTART")
+		}
+		sp.next()
+		sp.accept("with")
+		if n := sp.peek(); n.Kind == TokNumber || n.isOp("-") {
+			neg := sp.peek().isOp("-")
+			if neg {
+				sp.next()
+			}
+			t := sp.next()
+			v, err := strconv.ParseInt(t.Text, 10, 64)
+			if err != nil {
+				return nil, sp.syntaxErr(t)
+			}
+			if neg {
+				v = -v
+			}
+			st.Restart = &v
+		}
+		return st, sp.end()
 	case tok.is("table"):
 	case tok.is("materialized") && sp.peek().is("view"), tok.is("view"):
 		// ALTER MATERIALIZED VIEW [IF EXISTS] v RENAME TO w: the only

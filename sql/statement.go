@@ -267,6 +267,15 @@ type CreateSequence struct {
 	Options     SequenceOptions
 }
 
+// AlterSequence is ALTER SEQUENCE [IF EXISTS] name RESTART [[WITH] n]:
+// the next nextval gives n (the sequence's start when n is absent).
+type AlterSequence struct {
+	Info
+	Name     ObjectName
+	IfExists bool
+	Restart  *int64
+}
+
 // CreateTableAs is CREATE TABLE name [(col, ...)] AS query [WITH [NO]
 // DATA]: a table (with no key: a stream) of the query's columns and, with
 // data, its rows.

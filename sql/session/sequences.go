@@ -9,7 +9,9 @@ import (
 
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/planner"
+	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
 )
 
 // A sequence hands out values from a block the engine has allocated: the
@@ -223,4 +225,52 @@ func displayDefault(s string) string {
 		s = strings.ReplaceAll(s, `"`+f+`"(`, f+"(")
 	}
 	return s
+}
+
+// SerialSequence implements exec.CatalogReader: the sequence table's
+// column owns, as schema.name.
+func (st *systemTables) SerialSequence(table, column string) (types.Datum, error) {
+	oid, err := st.RegIn("regclass", table)
+	if err != nil {
+		return nil, err
+	}
+	td, ok := st.tableByOID(oid)
+	if !ok {
+		return nil, nil
+	}
+	found := false
+	for _, c := range td.Current().Columns {
+		found = found || c.Name == column
+	}
+	if !found {
+		return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", column, td.Name)
+	}
+	owner := strconv.FormatUint(uint64(td.ID), 10)
+	for _, s := range st.cat.SortedTables() {
+		if s.Kind == log.Sequence && s.Options[planner.OptSeqOwnedBy] == owner && s.Options[planner.OptSeqOwnedColumn] == column {
+			return quoteIdent(s.Schema) + "." + quoteIdent(s.Name), nil
+		}
+	}
+	return nil, nil
+}
+
+// alterSequence runs ALTER SEQUENCE ... RESTART [WITH n].
+func (s *Session) alterSequence(ctx context.Context, x *sql.AlterSequence) error {
+	td, err := s.builder(s.catalog(), nil).LookupTable(x.Name.Schema, x.Name.Name)
+	if err != nil {
+		if x.IfExists && pgerr.CodeOf(err) == pgerr.UndefinedTable {
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.SuccessfulCompletion, Severity: pgerr.SeverityNotice,
+				Message: "relation \"" + x.Name.Name + "\" does not exist, skipping"})
+			return nil
+		}
+		return err
+	}
+	if td.Kind != log.Sequence {
+		return pgerr.New(pgerr.WrongObjectType, "%q is not a sequence", td.Name)
+	}
+	v := seqParamsOf(td).start
+	if x.Restart != nil {
+		v = *x.Restart
+	}
+	return s.eng.setVal(ctx, td.ID, td.Name, v, false)
 }

@@ -206,6 +206,8 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		}
 		n, err := s.createdViewRows(ctx, x)
 		return nil, "SELECT " + strconv.FormatInt(n, 10), err
+	case *sql.AlterSequence:
+		return nil, "ALTER SEQUENCE", s.alterSequence(ctx, x)
 	case *sql.CreateSequence:
 		if x.IfNotExists {
 			if skip, _ := s.checkCreate(x.Name, true); skip {
