@@ -154,6 +154,10 @@ func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
 		}
 	}
 	defaults[nt] = &exec.Const{T: tInt8}
+	always := map[int]bool{}
+	for name := range alwaysColumns(b.cat, td) {
+		always[colIndex(l, name)] = true
+	}
 
 	// The source yields target-column values; a projection spreads them
 	// over the full row, with defaults elsewhere.
@@ -169,6 +173,11 @@ func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
 		}
 		if source, err = b.buildQueryIn(rs, nil); err != nil {
 			return nil, err
+		}
+		for _, idx := range target {
+			if always[idx] && !st.OverridingSystem {
+				return nil, identityAlwaysErr(colType(idx).Name, false)
+			}
 		}
 		if len(source.Columns()) > len(target) {
 			return nil, pgerr.New(pgerr.SyntaxError, "INSERT has more expressions than target columns")
@@ -189,6 +198,9 @@ func (b *Builder) BuildInsert(st *sql.Insert) (*Write, error) {
 				if _, isDefault := list[i].(*ast.DefaultExpr); isDefault {
 					row[i] = defaults[target[i]]
 					continue
+				}
+				if always[target[i]] && !st.OverridingSystem {
+					return nil, identityAlwaysErr(col.Name, false)
 				}
 				e, err := vb.bindAs(list[i], col.T, "column \""+col.Name+"\"")
 				if err != nil {
@@ -344,6 +356,8 @@ func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
 			if e == nil {
 				e = &exec.Const{T: l.Types[idx]}
 			}
+		} else if alwaysColumns(b.cat, td)[a.Column.Name.O] {
+			return nil, identityAlwaysErr(a.Column.Name.O, true)
 		} else if e, err = eb.bindAs(a.Expr, l.Types[idx], "column \""+a.Column.Name.O+"\""); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package planner
 import (
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql"
@@ -31,7 +32,46 @@ const (
 	// OptSeqOwnedColumn is the name of the column whose default reads it
 	// (pg_get_serial_sequence).
 	OptSeqOwnedColumn = "seq_owned_column"
+	// OptSeqAlways marks the sequence of a GENERATED ALWAYS AS IDENTITY
+	// column: INSERT takes no other value for it without OVERRIDING
+	// SYSTEM VALUE, and UPDATE none (alwaysIdentity).
+	OptSeqAlways = "seq_always"
 )
+
+// alwaysColumns names table td's GENERATED ALWAYS AS IDENTITY columns
+// (nil for none; a table with no nextval default is not looked further
+// into, so a write to it costs nothing here).
+func alwaysColumns(c *log.Catalog, td *log.TableDesc) map[string]bool {
+	seq := false
+	for _, col := range td.Current().Columns {
+		seq = seq || strings.Contains(col.Default, "nextval")
+	}
+	if !seq {
+		return nil
+	}
+	out := map[string]bool{}
+	owner := strconv.FormatUint(uint64(td.ID), 10)
+	for _, s := range c.Tables {
+		if s.Kind == log.Sequence && s.Options[OptSeqOwnedBy] == owner && s.Options[OptSeqAlways] == "true" {
+			out[s.Options[OptSeqOwnedColumn]] = true
+		}
+	}
+	return out
+}
+
+// identityAlwaysErr is PostgreSQL's refusal of a value for a GENERATED
+// ALWAYS identity column.
+func identityAlwaysErr(col string, update bool) error {
+	msg := "cannot insert a non-DEFAULT value into column %q"
+	if update {
+		msg = "column %q can only be updated to DEFAULT"
+	}
+	err := pgerr.New(pgerr.Code("428C9"), msg, col).WithDetail("Column %q is an identity column defined as GENERATED ALWAYS.", col)
+	if !update {
+		return err.WithHint("Use OVERRIDING SYSTEM VALUE to override.")
+	}
+	return err
+}
 
 // sequenceDesc makes a sequence's catalog entry, its bounds those of
 // type t (bigint for a plain CREATE SEQUENCE).

@@ -523,7 +523,15 @@ func (sp *stmtParser) insert() (Statement, error) {
 		head.txt(")", -1)
 	}
 	if o := sp.peek(); o.is("overriding") {
-		return nil, sp.unsupported(o, "OVERRIDING")
+		sp.next()
+		if u := sp.peek(); !u.is("system") {
+			return nil, sp.unsupported(u, "OVERRIDING USER VALUE")
+		}
+		sp.next()
+		if err := sp.expect("value"); err != nil {
+			return nil, err
+		}
+		st.OverridingSystem = true
 	}
 	retAt := sp.findTop(sp.i, sp.isReturning)
 	confAt := sp.findTop(sp.i, func(i int) bool {

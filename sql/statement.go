@@ -64,8 +64,11 @@ type Insert struct {
 	AST           *ast.InsertStmt
 	Alias         string // INSERT INTO t AS alias
 	DefaultValues bool   // DEFAULT VALUES (AST has an empty row)
-	OnConflict    *OnConflict
-	Returning     []*ast.SelectField
+	// OverridingSystem is OVERRIDING SYSTEM VALUE: values given for
+	// GENERATED ALWAYS identity columns are taken.
+	OverridingSystem bool
+	OnConflict       *OnConflict
+	Returning        []*ast.SelectField
 }
 
 // OnConflict is INSERT's ON CONFLICT clause. In Set and Where, the row
