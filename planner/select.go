@@ -131,8 +131,9 @@ func (b *Builder) scanTable(tn *ast.TableName, alias string) (exec.Node, *scope,
 	b.recordRead(td.ID)
 	switch td.Kind {
 	case log.Sequence:
-		return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "reading sequence %q as a table is not supported", td.Name).
-			WithHint("Use nextval, currval or setval.")
+		n := sequenceRow(td)
+		sc := scopeOf(n, alias)
+		return n, sc, nil
 	case log.View:
 		n, sc := viewRead(td, alias)
 		return n, sc, nil

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
@@ -155,4 +156,22 @@ func ownedSequences(c *log.Catalog, id log.TableID) []log.TableID {
 		}
 	}
 	return out
+}
+
+// sequenceRow is what SELECT * FROM a sequence reads, as PostgreSQL's one
+// row: last_value (the last value allocated, ahead of what sessions have
+// handed out, as a PostgreSQL sequence with a cache shows; its start
+// before any), log_cnt 0, and is_called.
+func sequenceRow(td *log.TableDesc) exec.Node {
+	last, called := td.Options[OptSeqAllocated], true
+	if last == "" {
+		last, called = td.Options[OptSeqStart], false
+	}
+	v, _ := strconv.ParseInt(last, 10, 64)
+	i8, b := types.Make(types.Int8OID), types.Make(types.BoolOID)
+	oid := TableOID(td.ID)
+	return &exec.Values{
+		Cols: []exec.Column{{Name: "last_value", T: i8, Table: oid, Attr: 1}, {Name: "log_cnt", T: i8, Table: oid, Attr: 2}, {Name: "is_called", T: b, Table: oid, Attr: 3}},
+		Rows: [][]exec.Expr{{&exec.Const{Val: v, T: i8}, &exec.Const{Val: int64(0), T: i8}, &exec.Const{Val: called, T: b}}},
+	}
 }

@@ -2,10 +2,12 @@ package session
 
 import (
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/planner"
 	"github.com/strand-db/strand/sql/types"
 )
 
@@ -94,6 +96,7 @@ var (
 	relPgAuthid, relPgUser, relPgDatabase, relPgSettings, relPgAttrdef, relPgAm, relPgProc, relPgCollation,
 	relPgTablespace, relPgTables, relPgMatviews, relPgIndexes, relPgViews *sysRelation
 	relISTables, relISColumns, relISSchemata, relISTableConstraints, relISKeyColumnUsage, relISViews *sysRelation
+	relPgSequences                                                                                   *sysRelation
 )
 
 func init() {
@@ -348,6 +351,26 @@ func init() {
 		}
 		return out
 	})
+	relPgSequences = sysRel("pg_catalog", "pg_sequences", 0, `schemaname, sequencename, sequenceowner, data_type,
+		start_value int8, min_value int8, max_value int8, increment_by int8, cycle bool, cache_size int8, last_value int8`,
+		func(st *systemTables) []exec.Row {
+			var out []exec.Row
+			for _, td := range st.cat.SortedTables() {
+				if td.Kind != log.Sequence {
+					continue
+				}
+				p := seqParamsOf(td)
+				row := []any{"schemaname", td.Schema, "sequencename", td.Name, "sequenceowner", bootstrapRole,
+					"data_type", "bigint", "start_value", p.start, "min_value", p.min, "max_value", p.max,
+					"increment_by", p.inc, "cycle", false, "cache_size", int64(1)}
+				if v, ok := td.Options[planner.OptSeqAllocated]; ok {
+					n, _ := strconv.ParseInt(v, 10, 64)
+					row = append(row, "last_value", n)
+				}
+				out = append(out, relPgSequences.row(row...))
+			}
+			return out
+		})
 	relPgViews = sysRel("pg_catalog", "pg_views", 0, "schemaname, viewname, viewowner, definition", func(st *systemTables) []exec.Row {
 		var out []exec.Row
 		for _, td := range st.cat.SortedTables() {
