@@ -37,6 +37,9 @@ const (
 	// column: INSERT takes no other value for it without OVERRIDING
 	// SYSTEM VALUE, and UPDATE none (alwaysIdentity).
 	OptSeqAlways = "seq_always"
+	// OptSeqType is the OID of the sequence's type (smallint, integer or
+	// bigint), whose range bounds it.
+	OptSeqType = "seq_type"
 )
 
 // alwaysColumns names table td's GENERATED ALWAYS AS IDENTITY columns
@@ -84,6 +87,9 @@ func sequenceDesc(schema, name string, t types.T, o sql.SequenceOptions) (*log.T
 	if inc == 0 {
 		return nil, pgerr.New(pgerr.InvalidParameterValue, "INCREMENT must not be zero")
 	}
+	if t.OID != types.Int2OID && t.OID != types.Int4OID {
+		t = types.Make(types.Int8OID)
+	}
 	top := int64(math.MaxInt64)
 	switch t.OID {
 	case types.Int2OID:
@@ -125,13 +131,24 @@ func sequenceDesc(schema, name string, t types.T, o sql.SequenceOptions) (*log.T
 		Options: map[string]string{
 			OptSeqStart: strconv.FormatInt(start, 10), OptSeqIncrement: strconv.FormatInt(inc, 10),
 			OptSeqMin: strconv.FormatInt(lo, 10), OptSeqMax: strconv.FormatInt(hi, 10),
+			OptSeqType: strconv.FormatUint(uint64(t.OID), 10),
 		},
 	}, nil
 }
 
 // CreateSequence plans CREATE SEQUENCE.
 func (b *Builder) CreateSequence(st *sql.CreateSequence) (func(*log.Catalog) error, error) {
-	td, err := sequenceDesc(b.CreationSchema(st.Name.Schema), st.Name.Name, types.Make(types.Int8OID), st.Options)
+	t := types.Make(types.Int8OID)
+	if st.Options.Type != "" {
+		var err error
+		if t, err = types.ParseTypeName(st.Options.Type); err != nil {
+			return nil, err
+		}
+		if t.OID != types.Int2OID && t.OID != types.Int4OID && t.OID != types.Int8OID {
+			return nil, pgerr.New(pgerr.InvalidParameterValue, "sequence type must be smallint, integer, or bigint")
+		}
+	}
+	td, err := sequenceDesc(b.CreationSchema(st.Name.Schema), st.Name.Name, t, st.Options)
 	if err != nil {
 		return nil, err
 	}

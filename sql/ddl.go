@@ -882,7 +882,7 @@ func (sp *stmtParser) sequenceOptions(o *SequenceOptions) error {
 		switch {
 		case t.is("as"):
 			sp.next()
-			if _, err = sp.typeName(); err != nil {
+			if o.Type, err = sp.typeName(); err != nil {
 				return err
 			}
 		case t.is("increment"):

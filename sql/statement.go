@@ -260,6 +260,8 @@ type Truncate struct {
 // MAXVALUE (nil: the default).
 type SequenceOptions struct {
 	Start, Increment, Min, Max *int64
+	// Type is AS type ("" for bigint).
+	Type string
 }
 
 // CreateSequence is CREATE SEQUENCE [IF NOT EXISTS] name [options].

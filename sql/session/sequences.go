@@ -274,3 +274,14 @@ func (s *Session) alterSequence(ctx context.Context, x *sql.AlterSequence) error
 	}
 	return s.eng.setVal(ctx, td.ID, td.Name, v, false)
 }
+
+// seqTypeName is a sequence's type as pg_sequences shows it.
+func seqTypeName(td *log.TableDesc) string {
+	switch td.Options[planner.OptSeqType] {
+	case "21":
+		return "smallint"
+	case "23":
+		return "integer"
+	}
+	return "bigint"
+}

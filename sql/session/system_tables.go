@@ -96,7 +96,7 @@ var (
 	relPgAuthid, relPgUser, relPgDatabase, relPgSettings, relPgAttrdef, relPgAm, relPgProc, relPgCollation,
 	relPgTablespace, relPgTables, relPgMatviews, relPgIndexes, relPgViews *sysRelation
 	relISTables, relISColumns, relISSchemata, relISTableConstraints, relISKeyColumnUsage, relISViews *sysRelation
-	relPgSequences                                                                                   *sysRelation
+	relPgSequences, relPgSequence                                                                    *sysRelation
 )
 
 func init() {
@@ -319,8 +319,22 @@ func init() {
 	sysRel("pg_catalog", "pg_enum", 3501, "oid oid, enumtypid oid, enumsortorder float4, enumlabel", nil)
 	sysRel("pg_catalog", "pg_range", 3541, `rngtypid oid, rngsubtype oid, rngmultitypid oid, rngcollation oid, rngsubopc oid,
 		rngcanonical oid, rngsubdiff oid`, nil)
-	sysRel("pg_catalog", "pg_sequence", 2224, `seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8, seqmax int8,
-		seqmin int8, seqcache int8, seqcycle bool`, nil)
+	relPgSequence = sysRel("pg_catalog", "pg_sequence", 2224, `seqrelid oid, seqtypid oid, seqstart int8, seqincrement int8, seqmax int8,
+		seqmin int8, seqcache int8, seqcycle bool`, func(st *systemTables) []exec.Row {
+		var out []exec.Row
+		for _, td := range st.cat.SortedTables() {
+			if td.Kind == log.Sequence {
+				p := seqParamsOf(td)
+				typ, _ := strconv.ParseInt(td.Options[planner.OptSeqType], 10, 64)
+				if typ == 0 {
+					typ = int64(types.Int8OID)
+				}
+				out = append(out, relPgSequence.row("seqrelid", relOID(td), "seqtypid", typ, "seqstart", p.start,
+					"seqincrement", p.inc, "seqmax", p.max, "seqmin", p.min, "seqcache", int64(1), "seqcycle", false))
+			}
+		}
+		return out
+	})
 	sysRel("pg_catalog", "pg_foreign_table", 3118, "ftrelid oid, ftserver oid, ftoptions text[]", nil)
 	sysRel("pg_catalog", "pg_event_trigger", 3466, "oid oid, evtname, evtevent, evtowner oid, evtfoid oid, evtenabled, evttags text[]", nil)
 	sysRel("pg_catalog", "pg_stat_activity", 0, `datid oid, datname, pid int4, leader_pid int4, usesysid oid, usename,
@@ -361,7 +375,7 @@ func init() {
 				}
 				p := seqParamsOf(td)
 				row := []any{"schemaname", td.Schema, "sequencename", td.Name, "sequenceowner", bootstrapRole,
-					"data_type", "bigint", "start_value", p.start, "min_value", p.min, "max_value", p.max,
+					"data_type", seqTypeName(td), "start_value", p.start, "min_value", p.min, "max_value", p.max,
 					"increment_by", p.inc, "cycle", false, "cache_size", int64(1)}
 				if v, ok := td.Options[planner.OptSeqAllocated]; ok {
 					n, _ := strconv.ParseInt(v, 10, 64)

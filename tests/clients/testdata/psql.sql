@@ -20,6 +20,11 @@ SELECT * FROM rich;
 \dv
 \d rich
 \d+ rich
+CREATE TABLE tickets (id serial PRIMARY KEY, title text);
+INSERT INTO tickets (title) VALUES ('first'), ('second');
+SELECT id, title FROM tickets ORDER BY id;
+\ds
+\d tickets_id_seq
 REFRESH MATERIALIZED VIEW CONCURRENTLY balances;
 CREATE MATERIALIZED VIEW IF NOT EXISTS balances AS SELECT 1;
 CREATE TABLE IF NOT EXISTS accounts (id int);
