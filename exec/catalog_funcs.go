@@ -29,6 +29,9 @@ type CatalogReader interface {
 	ConstraintDef(oid int64) (string, bool)
 	// ViewDef is pg_get_viewdef: the defining SELECT.
 	ViewDef(oid int64) (string, bool)
+	// Description is a relation's COMMENT (col 0) or a column's
+	// (obj_description, col_description).
+	Description(oid int64, col int) (string, bool)
 	// SerialSequence is pg_get_serial_sequence: the qualified name of the
 	// sequence a serial or identity column's default reads (NULL: none).
 	SerialSequence(table, column string) (types.Datum, error)
@@ -168,9 +171,14 @@ func init() {
 			return c.SerialSequence(a[0].(string), a[1].(string))
 		})},
 		&Func{Name: "pg_relation_is_publishable", Args: []types.OID{catOID}, Ret: tBool, Strict: true, Impl: no},
-		&Func{Name: "obj_description", Args: []types.OID{catOID}, Ret: tText, Impl: nullText},
-		&Func{Name: "obj_description", Args: []types.OID{catOID, catText}, Ret: tText, Impl: nullText},
-		&Func{Name: "col_description", Args: []types.OID{catOID, catInt4}, Ret: tText, Impl: nullText},
+		&Func{Name: "obj_description", Args: []types.OID{catOID}, Ret: tText, Strict: true, Impl: withCat(describe)},
+		&Func{Name: "obj_description", Args: []types.OID{catOID, catText}, Ret: tText, Strict: true, Impl: withCat(describe)},
+		&Func{Name: "col_description", Args: []types.OID{catOID, catInt4}, Ret: tText, Strict: true, Impl: withCat(func(c CatalogReader, a []types.Datum) (types.Datum, error) {
+			if d, ok := c.Description(a[0].(int64), int(a[1].(int64))); ok {
+				return d, nil
+			}
+			return nil, nil
+		})},
 		&Func{Name: "shobj_description", Args: []types.OID{catOID, catText}, Ret: tText, Impl: nullText},
 		&Func{Name: "pg_encoding_to_char", Args: []types.OID{catInt4}, Ret: tText, Strict: true, Impl: func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			if a[0].(int64) == 6 {
@@ -425,4 +433,12 @@ func arrayBound(upper bool) func(*Env, *Call, []types.Datum) (types.Datum, error
 		}
 		return int64(1), nil
 	}
+}
+
+// describe is obj_description(oid[, catalog]).
+func describe(c CatalogReader, a []types.Datum) (types.Datum, error) {
+	if d, ok := c.Description(a[0].(int64), 0); ok {
+		return d, nil
+	}
+	return nil, nil
 }

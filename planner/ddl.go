@@ -605,3 +605,66 @@ func setTableOptions(nt *log.TableDesc, a sql.AlterAction) error {
 	nt.Options = opts
 	return nil
 }
+
+// Comment turns COMMENT ON into a catalog change: the text in the
+// relation's options (optComment, or optComment and the column's ID for a
+// column, so that it follows a rename); NULL removes it.
+func (b *Builder) Comment(st *sql.Comment) (func(*log.Catalog) error, error) {
+	td, err := b.LookupTable(st.Name.Schema, st.Name.Name)
+	if err != nil {
+		return nil, err
+	}
+	key := optComment
+	if st.Column != "" {
+		if td.Kind == log.Sequence {
+			return nil, pgerr.New(pgerr.WrongObjectType, "%q is a sequence, whose columns take no comments", td.Name)
+		}
+		found := false
+		for _, c := range td.Current().Columns {
+			if c.Name == st.Column {
+				key, found = optComment+":"+strconv.FormatUint(uint64(c.ID), 10), true
+			}
+		}
+		if !found {
+			return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", st.Column, td.Name)
+		}
+	} else if objectKind(td.Kind) != st.Kind {
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is not a %s", td.Name, strings.ToLower(string(st.Kind)))
+	}
+	id, text := td.ID, st.Text
+	return func(c *log.Catalog) error {
+		cur, ok := c.Table(id)
+		if !ok {
+			return pgerr.New(pgerr.UndefinedTable, "relation %q does not exist", st.Name.Name)
+		}
+		nt := *cur
+		nt.Options = maps.Clone(cur.Options)
+		if nt.Options == nil {
+			nt.Options = map[string]string{}
+		}
+		if text == nil {
+			delete(nt.Options, key)
+		} else {
+			nt.Options[key] = *text
+		}
+		return c.ReplaceTable(&nt)
+	}, nil
+}
+
+// optComment is the option holding a relation's COMMENT (with ":" and a
+// column ID after it, a column's).
+const optComment = "comment"
+
+// Description is a relation's (col 0) or a column's comment.
+func Description(td *log.TableDesc, col int) (string, bool) {
+	key := optComment
+	if col > 0 {
+		cols := td.Current().Columns
+		if col > len(cols) {
+			return "", false
+		}
+		key += ":" + strconv.FormatUint(uint64(cols[col-1].ID), 10)
+	}
+	v, ok := td.Options[key]
+	return v, ok
+}

@@ -916,3 +916,71 @@ func (sp *stmtParser) sequenceOptions(o *SequenceOptions) error {
 		}
 	}
 }
+
+// comment parses COMMENT ON {TABLE | VIEW | MATERIALIZED VIEW | SEQUENCE}
+// name | COLUMN rel.col IS 'text' | NULL.
+func (sp *stmtParser) comment() (Statement, error) {
+	sp.next()
+	if err := sp.expect("on"); err != nil {
+		return nil, err
+	}
+	st := &Comment{}
+	switch k := sp.next(); {
+	case k.is("table"):
+		st.Kind = ObjTable
+	case k.is("view"):
+		st.Kind = ObjView
+	case k.is("materialized"):
+		if err := sp.expect("view"); err != nil {
+			return nil, err
+		}
+		st.Kind = ObjMaterializedView
+	case k.is("sequence"):
+		st.Kind = ObjSequence
+	case k.is("schema"):
+		st.Kind = ObjSchema
+	case k.is("column"):
+		// [schema.]relation.column
+		st.Kind = ObjTable
+		var parts []string
+		for {
+			p, err := sp.ident()
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+			if !sp.acceptPunct(".") {
+				break
+			}
+		}
+		switch len(parts) {
+		case 2:
+			st.Name, st.Column = ObjectName{Name: parts[0]}, parts[1]
+		case 3:
+			st.Name, st.Column = ObjectName{Schema: parts[0], Name: parts[1]}, parts[2]
+		default:
+			return nil, sp.syntaxErr(sp.peek())
+		}
+	default:
+		return nil, sp.unsupported(k, "COMMENT ON "+strings.ToUpper(k.Text))
+	}
+	if st.Column == "" {
+		var err error
+		if st.Name, err = sp.objectName(); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.expect("is"); err != nil {
+		return nil, err
+	}
+	if sp.accept("null") {
+		return st, sp.end()
+	}
+	t := sp.next()
+	if t.Kind != TokString {
+		return nil, sp.syntaxErr(t)
+	}
+	text := t.Text
+	st.Text = &text
+	return st, sp.end()
+}

@@ -212,6 +212,8 @@ func (sp *stmtParser) statement() (Statement, error) {
 		return sp.query()
 	case "truncate":
 		return sp.truncate()
+	case "comment":
+		return sp.comment()
 	case "insert":
 		return sp.insert()
 	case "update":

@@ -249,6 +249,16 @@ type CreateMaterializedView struct {
 	QueryText   string            // the original text of the query
 }
 
+// Comment is COMMENT ON {TABLE | VIEW | MATERIALIZED VIEW | SEQUENCE}
+// name | COLUMN rel.col IS 'text' | NULL.
+type Comment struct {
+	Info
+	Kind   ObjectKind // ObjTable for a column's comment too
+	Name   ObjectName
+	Column string // COLUMN: the column
+	Text   *string
+}
+
 // Truncate is TRUNCATE [TABLE] name, ...: every row of each table deleted
 // in one transaction.
 type Truncate struct {

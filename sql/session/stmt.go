@@ -215,6 +215,18 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 			}
 		}
 		return nil, "CREATE SEQUENCE", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.CreateSequence(x) })
+	case *sql.Comment:
+		if x.Kind == sql.ObjSchema {
+			// pg_dump writes COMMENT ON SCHEMA public: accepted, with a
+			// notice that schemas keep no comments.
+			if !s.catalog().Schemas[x.Name.Name] {
+				return nil, "", pgerr.New(pgerr.UndefinedSchema, "schema %q does not exist", x.Name.Name)
+			}
+			s.info.Client.Notice(&pgerr.Error{Code: pgerr.SuccessfulCompletion, Severity: pgerr.SeverityNotice,
+				Message: fmt.Sprintf("schema %q keeps no comment: Strand does not store comments on schemas", x.Name.Name)})
+			return nil, "COMMENT", nil
+		}
+		return nil, "COMMENT", s.ddl(ctx, func(b *planner.Builder) (func(*log.Catalog) error, error) { return b.Comment(x) })
 	case *sql.Truncate:
 		return nil, "TRUNCATE TABLE", s.truncate(ctx, x)
 	case *sql.CreateTableAs:

@@ -316,6 +316,15 @@ func (st *systemTables) ConstraintDef(oid int64) (string, bool) {
 	return "PRIMARY KEY (" + quoteList(keyColumns(td)) + ")", true
 }
 
+// Description implements exec.CatalogReader.
+func (st *systemTables) Description(oid int64, col int) (string, bool) {
+	td, ok := st.tableByOID(oid)
+	if !ok {
+		return "", false
+	}
+	return planner.Description(td, col)
+}
+
 func (st *systemTables) ViewDef(oid int64) (string, bool) {
 	td, ok := st.tableByOID(oid)
 	if !ok || td.Definition == "" {
