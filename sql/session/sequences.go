@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"maps"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -218,13 +219,31 @@ func (st *systemTables) LastVal() (int64, error) {
 	return st.s.lastSeq, nil
 }
 
-// displayDefault is a stored default as PostgreSQL shows it: the front
-// end's quoted sequence function names (sql/expr.go) unquoted.
-func displayDefault(s string) string {
+// serialDefault is the default a serial or identity column stores
+// (planner.CreateTable): the front end's quoted nextval of a
+// schema-qualified name.
+var serialDefault = regexp.MustCompile(`^"nextval"\('([^'.]+)\.([^']+)'\)$`)
+
+// displayDefault is a stored default as PostgreSQL shows it (near
+// enough: a literal's type is not spelled out). A serial
+// column's is nextval('t_id_seq'::regclass), the sequence named as
+// regclass prints it (with its schema only when the search path does not
+// find it there): ORMs read it to tell serial columns. Elsewhere the
+// front end's quoted sequence function names (sql/expr.go) are unquoted.
+func (st *systemTables) displayDefault(s string) string {
+	if m := serialDefault.FindStringSubmatch(s); m != nil {
+		name := m[2]
+		if td, ok := st.cat.Lookup(m[1], m[2]); !ok || !st.RelationVisible(relOID(td)) {
+			name = m[1] + "." + m[2]
+		}
+		return "nextval('" + name + "'::regclass)"
+	}
 	for _, f := range []string{"nextval", "setval", "currval", "lastval"} {
 		s = strings.ReplaceAll(s, `"`+f+`"(`, f+"(")
 	}
-	return s
+	// TiDB's restore writes a string literal with its charset
+	// introducer, which PostgreSQL has not.
+	return strings.ReplaceAll(s, "_UTF8MB4'", "'")
 }
 
 // SerialSequence implements exec.CatalogReader: the sequence table's

@@ -72,7 +72,7 @@ func infoSchemaInit() {
 				}
 				var def any
 				if c.Default != "" {
-					def = displayDefault(c.Default)
+					def = st.displayDefault(c.Default)
 				}
 				kv := []any{"table_catalog", db, "table_schema", td.Schema, "table_name", td.Name, "column_name", c.Name,
 					"ordinal_position", i + 1, "column_default", def, "is_nullable", nullable, "data_type", dataType(t),

@@ -122,7 +122,7 @@ func init() {
 		for _, td := range st.cat.SortedTables() {
 			for i, c := range td.Current().Columns {
 				if c.Default != "" {
-					out = append(out, relPgAttrdef.row("oid", oidAttrDef+int64(td.ID)*4096+int64(i+1), "adrelid", relOID(td), "adnum", i+1, "adbin", displayDefault(c.Default)))
+					out = append(out, relPgAttrdef.row("oid", oidAttrDef+int64(td.ID)*4096+int64(i+1), "adrelid", relOID(td), "adnum", i+1, "adbin", st.displayDefault(c.Default)))
 				}
 			}
 		}

@@ -24,6 +24,7 @@ CREATE TABLE tickets (id serial PRIMARY KEY, title text);
 INSERT INTO tickets (title) VALUES ('first'), ('second');
 SELECT id, title FROM tickets ORDER BY id;
 \ds
+\d tickets
 \d tickets_id_seq
 REFRESH MATERIALIZED VIEW CONCURRENTLY balances;
 CREATE MATERIALIZED VIEW IF NOT EXISTS balances AS SELECT 1;
