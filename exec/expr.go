@@ -48,10 +48,11 @@ func (c *Const) String() string {
 	if c.Val == nil {
 		return "NULL"
 	}
-	return fmt.Sprintf("%s::%s", quoteLiteral(types.FormatText(c.T, c.Val, nil)), c.T)
+	return fmt.Sprintf("%s::%s", QuoteLiteral(types.FormatText(c.T, c.Val, nil)), c.T)
 }
 
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+// QuoteLiteral writes s as a SQL string literal.
+func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // ColRef reads column Idx of the row.
 type ColRef struct {

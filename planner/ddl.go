@@ -55,7 +55,7 @@ func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, er
 			seqs = append(seqs, seq)
 			// Stored as the front end writes it (ParseStored reads it
 			// with TiDB's parser, which has a nextval of its own).
-			col.Default = `"nextval"(` + quoteLiteral(seq.Schema+"."+seq.Name) + ")"
+			col.Default = `"nextval"(` + exec.QuoteLiteral(seq.Schema+"."+seq.Name) + ")"
 		}
 		sv.Columns = append(sv.Columns, col)
 		for _, c := range cd.Checks {
@@ -131,9 +131,6 @@ func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, er
 		return nil
 	}, nil
 }
-
-// quoteLiteral is s as a SQL string literal.
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func (b *Builder) columnDef(cd *sql.ColumnDef) (log.Column, error) {
 	t, err := types.ParseTypeName(cd.Type)
