@@ -66,7 +66,7 @@ func (j *Join) preserves(side int) bool {
 	switch j.Kind {
 	case FullJoin:
 		return true
-	case LeftJoin, AntiJoin:
+	case LeftJoin:
 		return side == 0
 	case RightJoin:
 		return side == 1
@@ -75,9 +75,27 @@ func (j *Join) preserves(side int) bool {
 }
 
 // filters reports whether the join only filters its left rows by their
-// matches (a semi- or anti-join): it emits no joined rows, and an
-// anti-join's rows are exactly a left join's padded ones.
+// matches (a semi- or anti-join): it emits no joined rows, only lone ones.
 func (j *Join) filters() bool { return j.Kind == SemiJoin || j.Kind == AntiJoin }
+
+// lone reports whether a row of side that matches matches rows of the
+// other side is in the output by itself, NULL-padded: an outer join's
+// unmatched preserved row, an anti-join's unmatched left row, a
+// semi-join's matched one. A change of its match count that changes this
+// adds or retracts that row.
+func (j *Join) lone(side int, matches int64) bool {
+	switch j.Kind {
+	case SemiJoin:
+		return side == 0 && matches > 0
+	case AntiJoin:
+		return side == 0 && matches == 0
+	}
+	return j.preserves(side) && matches == 0
+}
+
+// counts reports whether side's stored rows keep match counts that
+// decide their lone rows.
+func (j *Join) counts(side int) bool { return j.preserves(side) || j.filters() && side == 0 }
 
 type joinEntry struct {
 	key     []byte
@@ -102,7 +120,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			return err
 		}
 		if v == nil && !j.NullSafe {
-			if j.preserves(side) {
+			if j.lone(side, 0) {
 				return r.emit(j, j.padded(side, row), w)
 			}
 			return nil
@@ -123,9 +141,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	// row matches into the output: only then are their keys and payloads
 	// kept.
 	moves := fj != nil && other == fj.side
-	// A semi-join rewrites its left rows' match counts as an outer join
-	// does.
-	keep := j.preserves(other) || moves || j.Kind == SemiJoin && other == 0
+	keep := j.counts(other) || moves
 	// The entries live in the operator's scratch: emit never comes back
 	// into this join (a parent never feeds its input).
 	entries := j.entries[:0]
@@ -158,21 +174,6 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			}
 		}
 		matches += e.n
-		if j.Kind == SemiJoin && side == 1 {
-			// A left row is in the output while it has a match.
-			before, after := e.matches, e.matches+w
-			switch {
-			case before == 0 && after > 0:
-				err = r.emit(j, j.padded(0, e.row), e.n)
-			case before > 0 && after == 0:
-				err = r.emit(j, j.padded(0, e.row), -e.n)
-			}
-			if err != nil {
-				return err
-			}
-			r.ov.set(e.key, joinValue(e.n, after, e.payload))
-			continue
-		}
 		if !j.filters() {
 			if err := r.emit(j, combined, w*e.n); err != nil {
 				return err
@@ -183,18 +184,18 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 			r.ov.del(e.key)
 			continue
 		}
-		if !j.preserves(other) {
+		if !j.counts(other) {
 			continue
 		}
 		before, after := e.matches, e.matches+w
-		switch {
-		case before == 0 && after > 0:
-			err = r.emit(j, j.padded(other, e.row), -e.n)
-		case before > 0 && after == 0:
-			err = r.emit(j, j.padded(other, e.row), e.n)
-		}
-		if err != nil {
-			return err
+		if was, is := j.lone(other, before), j.lone(other, after); was != is {
+			n := e.n
+			if was {
+				n = -n
+			}
+			if err := r.emit(j, j.padded(other, e.row), n); err != nil {
+				return err
+			}
 		}
 		r.ov.set(e.key, joinValue(e.n, after, e.payload))
 	}
@@ -203,11 +204,6 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		// A matched fact row is its output row (factJoin): it is not
 		// stored on its side, and one that leaves is not there.
 		return nil
-	}
-	if j.Kind == SemiJoin && side == 0 && matches > 0 {
-		if err := r.emit(j, j.padded(0, row), w); err != nil {
-			return err
-		}
 	}
 	return r.remember(j, side, row, w, jk, matches)
 }
@@ -228,7 +224,7 @@ func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matc
 			return err
 		}
 		r.ov.setFresh(k, v)
-		if matches == 0 && j.preserves(side) {
+		if j.lone(side, matches) {
 			return r.emit(j, j.padded(side, row), w)
 		}
 		return nil
@@ -255,7 +251,7 @@ func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matc
 		}
 		r.ov.set(k, v)
 	}
-	if matches == 0 && j.preserves(side) {
+	if j.lone(side, matches) {
 		return r.emit(j, j.padded(side, row), w)
 	}
 	return nil
