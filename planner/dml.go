@@ -340,6 +340,7 @@ func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
 	}
 	u := &exec.Update{Layout: l, Source: src}
 	eb := &exprBinder{b: b, scope: sc, what: "UPDATE"}
+	always := alwaysColumns(b.cat, td)
 	for _, a := range st.AST.List {
 		if a.Column.Name.O == exec.VersionColumn {
 			return nil, pgerr.New(pgerr.FeatureNotSupported, "column %q is read-only: versions are assigned by the log", exec.VersionColumn)
@@ -356,7 +357,7 @@ func (b *Builder) BuildUpdate(st *sql.Update) (*Write, error) {
 			if e == nil {
 				e = &exec.Const{T: l.Types[idx]}
 			}
-		} else if alwaysColumns(b.cat, td)[a.Column.Name.O] {
+		} else if always[a.Column.Name.O] {
 			return nil, identityAlwaysErr(a.Column.Name.O, true)
 		} else if e, err = eb.bindAs(a.Expr, l.Types[idx], "column \""+a.Column.Name.O+"\""); err != nil {
 			return nil, err
