@@ -193,7 +193,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			if v != nil {
 				state[f] = state[f].(int64) + w
 				if a.Exact {
-					if err := addExact(state[f+1:f+exactSumWidth], v, w); err != nil {
+					if _, err := addExact(state[f+1:f+exactSumWidth], v, w); err != nil {
 						return err
 					}
 				} else if isFloat(a.Arg.Type()) {

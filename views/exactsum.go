@@ -48,50 +48,57 @@ func (a *Agg) exactSum() bool {
 	return (a.Kind == AggSum || a.Kind == AggAvg) && (isFloat(a.Arg.Type()) || a.Arg.Type().OID == types.NumericOID)
 }
 
-// addExact adds w × v (a float64 or a numeric) to an exact sum's state
-// (sum, +inf, -inf, NaN, scales).
-func addExact(st []types.Datum, v types.Datum, w int64) error {
+// addExact adds w × v (a float64, a numeric or an integer) to an exact
+// sum's state (sum, +inf, -inf, NaN, scales) and returns v as the exact
+// decimal it added (nil for an infinity or a NaN, which are counted).
+func addExact(st []types.Datum, v types.Datum, w int64) (*apd.Decimal, error) {
 	switch x := v.(type) {
 	case float64:
 		switch {
 		case math.IsNaN(x):
 			st[3] = st[3].(int64) + w
-			return nil
+			return nil, nil
 		case math.IsInf(x, 1):
 			st[1] = st[1].(int64) + w
-			return nil
+			return nil, nil
 		case math.IsInf(x, -1):
 			st[2] = st[2].(int64) + w
-			return nil
+			return nil, nil
 		}
 		// A float4 is added as the float8 it widens to, as PostgreSQL's
 		// avg(real) does (0.1::real is 0.10000000149011612).
-		var d apd.Decimal
+		d := new(apd.Decimal)
 		if _, _, err := d.SetString(strconv.FormatFloat(x, 'E', -1, 64)); err != nil {
-			return err
+			return nil, err
 		}
-		v = &d
+		v = d
 	case *apd.Decimal:
 		switch {
 		case x.Form == apd.NaN || x.Form == apd.NaNSignaling:
 			st[3] = st[3].(int64) + w
-			return nil
+			return nil, nil
 		case x.Form == apd.Infinite && !x.Negative:
 			st[1] = st[1].(int64) + w
-			return nil
+			return nil, nil
 		case x.Form == apd.Infinite:
 			st[2] = st[2].(int64) + w
-			return nil
+			return nil, nil
 		}
 		st[4] = addScale(st[4], scaleOf(x), w)
 	}
 	var wv apd.Decimal
 	sum := new(apd.Decimal)
 	if _, err := numericCtx.Add(sum, st[0].(*apd.Decimal), weighted(&wv, v, w)); err != nil {
-		return err
+		return nil, err
 	}
 	st[0] = sum
-	return nil
+	switch x := v.(type) {
+	case *apd.Decimal:
+		return x, nil
+	case int64:
+		return apd.New(x, 0), nil
+	}
+	return nil, nil
 }
 
 // special is an exact sum's result when an infinity or a NaN is in it,

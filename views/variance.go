@@ -2,7 +2,6 @@ package views
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -26,11 +25,10 @@ var varianceStateTypes = append(append([]types.T(nil), exactSumStateTypes...), t
 // sum's fields, then the sum of squares.
 func addVariance(st []types.Datum, v types.Datum, w int64) error {
 	n := len(st)
-	if err := addExact(st[:n-1], v, w); err != nil {
-		return err
-	}
-	d, finite, err := finiteDecimal(v)
-	if err != nil || !finite {
+	// The decimal the sum took is the one squared: a float is turned
+	// into its decimal once.
+	d, err := addExact(st[:n-1], v, w)
+	if err != nil || d == nil {
 		return err
 	}
 	sq := new(apd.Decimal)
@@ -44,25 +42,6 @@ func addVariance(st []types.Datum, v types.Datum, w int64) error {
 	}
 	st[n-1] = sum2
 	return nil
-}
-
-// finiteDecimal is v as an exact decimal (a float as the decimal it
-// prints as); finite is false for a NaN or an infinity.
-func finiteDecimal(v types.Datum) (*apd.Decimal, bool, error) {
-	switch x := v.(type) {
-	case int64:
-		return apd.New(x, 0), true, nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, false, nil
-		}
-		d := new(apd.Decimal)
-		_, _, err := d.SetString(strconv.FormatFloat(x, 'E', -1, 64))
-		return d, true, err
-	case *apd.Decimal:
-		return x, x.Form == apd.Finite, nil
-	}
-	return nil, false, nil
 }
 
 // varianceResult is an AggVariance's value for n (a count) values with
