@@ -172,16 +172,8 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 
 // hasOuter reports whether e reads the outer row.
 func hasOuter(e exec.Expr) bool {
-	if _, ok := e.(*exec.OuterRef); ok {
-		return true
-	}
-	parts, _ := exprParts(e)
-	for _, p := range parts {
-		if hasOuter(p) {
-			return true
-		}
-	}
-	return false
+	depths, _ := outerRefs(e, nil)
+	return len(depths) > 0
 }
 
 // onlyOuter reports whether e reads the outer row and no column of its

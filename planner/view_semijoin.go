@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
@@ -217,19 +219,26 @@ func joinedRow(e exec.Expr, lw int) (exec.Expr, bool) {
 // onlyOuterDepth reports whether e holds only parts exprParts knows, and
 // outer references depth levels up only.
 func onlyOuterDepth(e exec.Expr, depth int) bool {
+	depths, ok := outerRefs(e, nil)
+	return ok && !slices.ContainsFunc(depths, func(d int) bool { return d != depth })
+}
+
+// outerRefs appends the depths of e's outer references to depths; ok is
+// false when e holds a part exprParts does not know (colRefs' twin).
+func outerRefs(e exec.Expr, depths []int) ([]int, bool) {
 	if o, ok := e.(*exec.OuterRef); ok {
-		return o.Depth == depth
+		return append(depths, o.Depth), true
 	}
 	parts, ok := exprParts(e)
 	if !ok {
-		return false
+		return depths, false
 	}
 	for _, p := range parts {
-		if !onlyOuterDepth(p, depth) {
-			return false
+		if depths, ok = outerRefs(p, depths); !ok {
+			return depths, false
 		}
 	}
-	return true
+	return depths, true
 }
 
 // hasAggregate reports whether a select list calls an aggregate.
