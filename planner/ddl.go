@@ -314,14 +314,12 @@ func (b *Builder) AlterTable(st *sql.AlterTable) (func(*log.Catalog) error, erro
 					return err
 				}
 				// A serial or identity column's sequence follows it.
-				for _, sid := range ownedSequences(c, cur.ID) {
-					if s, ok := c.Table(sid); ok && s.Options[OptSeqOwnedColumn] == a.Name {
-						ns := *s
-						ns.Options = maps.Clone(s.Options)
-						ns.Options[OptSeqOwnedColumn] = a.NewName
-						if err := c.ReplaceTable(&ns); err != nil {
-							return err
-						}
+				if s, ok := OwnedSequence(c, cur.ID, a.Name); ok {
+					ns := *s
+					ns.Options = maps.Clone(s.Options)
+					ns.Options[OptSeqOwnedColumn] = a.NewName
+					if err := c.ReplaceTable(&ns); err != nil {
+						return err
 					}
 				}
 				sv.Columns[i].Name = a.NewName

@@ -54,9 +54,8 @@ func alwaysColumns(c *log.Catalog, td *log.TableDesc) map[string]bool {
 		return nil
 	}
 	out := map[string]bool{}
-	owner := strconv.FormatUint(uint64(td.ID), 10)
-	for _, s := range c.Tables {
-		if s.Kind == log.Sequence && s.Options[OptSeqOwnedBy] == owner && s.Options[OptSeqAlways] == "true" {
+	for _, id := range ownedSequences(c, td.ID) {
+		if s, _ := c.Table(id); s.Options[OptSeqAlways] == "true" {
 			out[s.Options[OptSeqOwnedColumn]] = true
 		}
 	}
@@ -162,12 +161,23 @@ func (b *Builder) CreateSequence(st *sql.CreateSequence) (func(*log.Catalog) err
 	}, nil
 }
 
+// OwnedSequence is the sequence behind table id's column col (a serial
+// or identity column), if any.
+func OwnedSequence(c *log.Catalog, id log.TableID, col string) (*log.TableDesc, bool) {
+	for _, sid := range ownedSequences(c, id) {
+		if s, ok := c.Table(sid); ok && s.Options[OptSeqOwnedColumn] == col {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
 // ownedSequences are the sequences table id owns (serial and identity
 // columns).
 func ownedSequences(c *log.Catalog, id log.TableID) []log.TableID {
 	var out []log.TableID
 	want := strconv.FormatUint(uint64(id), 10)
-	for _, t := range c.SortedTables() {
+	for _, t := range c.Tables {
 		if t.Kind == log.Sequence && t.Options[OptSeqOwnedBy] == want {
 			out = append(out, t.ID)
 		}

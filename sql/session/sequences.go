@@ -264,11 +264,8 @@ func (st *systemTables) SerialSequence(table, column string) (types.Datum, error
 	if !found {
 		return nil, pgerr.New(pgerr.UndefinedColumn, "column %q of relation %q does not exist", column, td.Name)
 	}
-	owner := strconv.FormatUint(uint64(td.ID), 10)
-	for _, s := range st.cat.SortedTables() {
-		if s.Kind == log.Sequence && s.Options[planner.OptSeqOwnedBy] == owner && s.Options[planner.OptSeqOwnedColumn] == column {
-			return quoteIdent(s.Schema) + "." + quoteIdent(s.Name), nil
-		}
+	if s, ok := planner.OwnedSequence(st.cat, td.ID, column); ok {
+		return quoteIdent(s.Schema) + "." + quoteIdent(s.Name), nil
 	}
 	return nil, nil
 }
