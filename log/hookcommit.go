@@ -47,6 +47,10 @@ type HookInput struct {
 	// LastLSN is the last LSN used before this intent: its events have
 	// larger ones.
 	LastLSN uint64
+	// CommitTime is the intent's commit time (Unix microseconds), the
+	// CommitTime of its events: views with temporal filters advance
+	// their clock to it.
+	CommitTime int64
 }
 
 // HookWorker is a CommitHook with background work (view backfills). The
@@ -58,7 +62,7 @@ type HookWorker interface {
 
 // runHook asks the hook for the mutations an intent derives. lastLSN is
 // the last LSN used before the intent.
-func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64) (muts []Mutation, err error) {
+func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, commitTime int64) (muts []Mutation, err error) {
 	if s.hook == nil || (cat == s.cat && len(s.changes) == 0 && in.HookTask == nil) {
 		return nil, nil
 	}
@@ -77,7 +81,7 @@ func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64) 
 	}()
 	hs, _ := st.(HookState)
 	if ih, ok := s.hook.(IntentHook); ok {
-		return ih.PrepareIntent(&HookInput{State: hs, Old: s.cat, Catalog: cat, Changes: s.changes, Task: in.HookTask, LastLSN: lastLSN})
+		return ih.PrepareIntent(&HookInput{State: hs, Old: s.cat, Catalog: cat, Changes: s.changes, Task: in.HookTask, LastLSN: lastLSN, CommitTime: commitTime})
 	}
 	if cat != s.cat {
 		m, err := s.hook.OnCatalog(hs, s.cat, cat)

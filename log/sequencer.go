@@ -256,7 +256,7 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		lsn++
 		s.changes = append(s.changes, ch)
 	}
-	hookMuts, err := s.runHook(st, in, cat, s.lastLSN)
+	hookMuts, err := s.runHook(st, in, cat, s.lastLSN, commitTime)
 	if err != nil {
 		in.err = err
 		return false, nil

@@ -34,6 +34,9 @@ type Builder struct {
 	// viewDepth counts the views whose definitions this builder plans
 	// inside (plainview.go).
 	viewDepth int
+	// viewTemporal: the view being planned has its temporal filter
+	// (view_temporal.go).
+	viewTemporal bool
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

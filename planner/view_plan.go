@@ -22,7 +22,7 @@ import (
 // top-N per group. Anything else is refused with 0A000 naming the part.
 func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
 	var reads []log.TableID
-	b.reads = &reads
+	b.reads, b.viewTemporal = &reads, false
 	vq, err := b.viewQuery(q)
 	b.reads = nil
 	if err != nil {
@@ -269,11 +269,24 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := timeVarying("WHERE", pred); err != nil {
+		// Conjuncts over now() make a temporal filter (views/temporal.go),
+		// under the filter of the rest (which a top-N's rank bounds may
+		// empty, constRanks).
+		pred, bounds, err := b.temporalFilter(pred)
+		if err != nil {
 			return nil, err
 		}
-		boundRanks(b, pred, in.rank)
-		node = &views.Filter{Input: node, Pred: pred}
+		if bounds != nil {
+			if b.viewTemporal {
+				return nil, notMaintainable("a view may have one temporal filter (conditions over now()) in one WHERE")
+			}
+			b.viewTemporal = true
+			node = &views.Temporal{Input: node, Bounds: bounds, Types: in.types()}
+		}
+		if pred != nil {
+			boundRanks(b, pred, in.rank)
+			node = &views.Filter{Input: node, Pred: pred}
+		}
 	}
 
 	fieldList, distinctOn := splitDistinctOn(sel.Fields)

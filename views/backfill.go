@@ -493,6 +493,14 @@ func (m *Maintainer) chunkTime() time.Duration {
 // a new view needs it.
 func (m *Maintainer) RunWorker(ctx context.Context, l *log.Log) {
 	w := &worker{m: m, l: l, logger: l.Logger()}
+	// The ticker of views with temporal filters (temporal.go) runs beside
+	// the backfills, and ends with them.
+	tickerDone := make(chan struct{})
+	go func() {
+		defer close(tickerDone)
+		m.runTicker(ctx, l, w.logger)
+	}()
+	defer func() { <-tickerDone }()
 	for {
 		select {
 		case <-ctx.Done():

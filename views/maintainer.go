@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strand-db/strand/exec"
@@ -54,6 +55,9 @@ type Maintainer struct {
 	layouts map[log.TableID]keyLayout
 	// wake tells the worker that a backfill is waiting.
 	wake chan struct{}
+	// temporalViews: the last compiled catalog has a view with a temporal
+	// filter, which the ticker advances (temporal.go).
+	temporalViews atomic.Bool
 	// muts is the last intent's mutations slice, reused by the next.
 	muts []log.Mutation
 }
@@ -70,6 +74,8 @@ type compiled struct {
 	// none of them (and changes no catalog, and carries no backfill step)
 	// has nothing to maintain.
 	bases map[log.TableID]bool
+	// temporal: some view has a temporal filter (the ticker advances it).
+	temporal bool
 }
 
 // NewMaintainer makes a maintainer; set Compile before use.
@@ -101,6 +107,7 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 		p.prepare()
 		p.initKeys()
 		c.plans[id] = p
+		c.temporal = c.temporal || p.temporal != nil
 		for _, l := range p.leaves {
 			if l.Layout != nil {
 				c.bases[l.Source] = true
@@ -142,6 +149,7 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 		}
 	}
 	m.mu.cat, m.mu.compiled = cat, c
+	m.temporalViews.Store(c.temporal)
 	return c, nil
 }
 
@@ -214,6 +222,10 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	if !catChanged && in.Task == nil && !c.touches(in.Changes) {
 		return nil, nil
 	}
+	if tt, ok := in.Task.(*tickTask); ok && !c.temporal {
+		tt.more = false
+		return nil, nil
+	}
 	if m.cache == nil {
 		m.cache = newStateCache()
 	}
@@ -222,6 +234,11 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	ov.cache = m.cache
 	m.run = m.run.reuse(ov, c, m)
 	r := m.run
+	r.now = time.Now().UnixMicro()
+	if in.CommitTime != 0 {
+		r.now = in.CommitTime
+	}
+	r.now -= pgEpochUnixMicros
 	defer ov.close()
 	if catChanged {
 		if err := r.startBackfills(in.Old, in.LastLSN); err != nil {
@@ -246,10 +263,17 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 			return nil, err
 		}
 	}
-	if t, ok := in.Task.(*backfillTask); ok {
+	switch t := in.Task.(type) {
+	case *backfillTask:
 		if err := r.step(t); err != nil {
 			return nil, err
 		}
+	case *tickTask:
+		// Only the times advance.
+		if err := r.pass(false, func(*Plan, *backfillRecord, *Scan) error { return nil }); err != nil {
+			return nil, err
+		}
+		t.more = r.tickPartial
 	}
 	muts = ov.commit(r.windows, muts)
 	if cap(muts) <= 1024 {
@@ -326,6 +350,12 @@ type run struct {
 	// has succeeded; waiting is set when a backfill needs the worker.
 	newlyLive []log.TableID
 	waiting   bool
+	// now is the intent's commit time (a timestamptz), viewTime the time
+	// of the view being maintained, when it has a temporal filter
+	// (temporal.go), and tickPartial says a view's time stopped short of
+	// now.
+	now, viewTime int64
+	tickPartial   bool
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -363,6 +393,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.winList = r.winList[:0]
 	r.ov, r.c, r.m, r.p = ov, c, m, nil
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
+	r.tickPartial = false
 	return r
 }
 
@@ -383,6 +414,9 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 			// The record has been read (backfillOf, or the intent that
 			// created the view wrote it): the key layout is known.
 			p.setLayout(r.m.layouts[p.View])
+		}
+		if err := r.tick(p); err != nil {
+			return err
 		}
 		for _, leaf := range p.leaves {
 			if leaf.Layout == nil {
@@ -479,6 +513,8 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		return r.topN(x, row, w)
 	case *Distinct:
 		return r.distinct(x, row, w)
+	case *Temporal:
+		return r.temporal(x, row, w)
 	}
 	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }

@@ -75,6 +75,9 @@ type Plan struct {
 	// yet, and one retracted with none is stored once (freshOutput
 	// below): output writes either without a read.
 	freshOutput bool
+	// temporal is the view's temporal filter, if any (temporal.go; the
+	// planner makes at most one).
+	temporal *Temporal
 }
 
 type edge struct {
@@ -322,6 +325,9 @@ func (p *Plan) prepare() {
 			x.fresh = freshRows(x.Input)
 		case *Distinct:
 			x.ID, id = id, id+1
+		case *Temporal:
+			x.ID, id = id, id+1
+			p.temporal = x
 		}
 		for i, c := range n.children() {
 			p.parents[c] = edge{n, i}
@@ -340,6 +346,8 @@ func (p *Plan) initKeys() {
 	var walk func(n Node)
 	walk = func(n Node) {
 		switch x := n.(type) {
+		case *Temporal:
+			x.prefix = opPrefix(p.View, 'e', x.ID)
 		case *Join:
 			x.prefix = opPrefix(p.View, 'j', x.ID)
 			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}

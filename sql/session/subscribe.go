@@ -636,6 +636,10 @@ type viewFeed struct {
 	// for a view without a key) to the row and its multiplicity.
 	last map[string]viewRow
 	read *views.Read
+	// temporal: the view has a temporal filter; at is the time it was
+	// last read at.
+	temporal bool
+	at       types.TimestampTZ
 }
 
 type viewRow struct {
@@ -648,6 +652,9 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	rows, err := v.rows(ctx, snap)
 	pos := snap.LSN()
 	cat := snap.Catalog()
+	if err == nil {
+		v.at, v.temporal, err = views.ReadTime(snap, v.td.ID)
+	}
 	snap.Release()
 	if err != nil {
 		return err
@@ -665,17 +672,40 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 }
 
 func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
-	evs, err := v.sub.Next(ctx, 1<<16)
-	if err != nil {
-		return err
+	// A view with a temporal filter also changes when its time moves on
+	// without a write (views/temporal.go): its time is looked at every
+	// fifth of a tick while its tables do not change, and the view read
+	// again when it moved.
+	wait := ctx
+	if v.temporal {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, views.TickInterval/5)
+		defer cancel()
 	}
-	if evs[len(evs)-1].LSN <= v.pos {
+	evs, err := v.sub.Next(wait, 1<<16)
+	ticked := false
+	switch {
+	case err != nil && v.temporal && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		ticked = true
+	case err != nil:
+		return err
+	case evs[len(evs)-1].LSN <= v.pos:
 		return nil // already covered by an earlier read of the view
 	}
 	snap := sc.eng.Log.Snapshot()
 	defer snap.Release()
 	if _, ok := snap.Catalog().Table(v.td.ID); !ok {
 		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
+	}
+	if v.temporal {
+		at, _, err := views.ReadTime(snap, v.td.ID)
+		if err != nil {
+			return err
+		}
+		if ticked && at == v.at {
+			return nil
+		}
+		v.at = at
 	}
 	rows, err := v.rows(ctx, snap)
 	if err != nil {

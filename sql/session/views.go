@@ -119,7 +119,8 @@ func (s *Session) createdViewRows(ctx context.Context, st *sql.CreateMaterialize
 }
 
 // relStrandViews is pg_catalog.strand_views: every materialized view with
-// its backfill state (backfilling, live, failed) and progress. rows_total
+// its backfill state (backfilling, live, failed) and progress, and the
+// time (now()) it is at when it has a temporal filter (as_of). rows_total
 // is the size of the sources when the backfill started (an estimate:
 // writes go on during it); views made before backfills kept progress show
 // live with NULL progress.
@@ -127,7 +128,8 @@ var relStrandViews *sysRelation
 
 func init() {
 	relStrandViews = sysRel("pg_catalog", "strand_views", oidSystemRel+0x7002, `schema, name, state,
-		rows_done int8, rows_total int8, started timestamptz, finished timestamptz, error, definition`, strandViewRows)
+		rows_done int8, rows_total int8, started timestamptz, finished timestamptz, error, definition,
+		as_of timestamptz`, strandViewRows)
 }
 
 func strandViewRows(st *systemTables) []exec.Row {
@@ -157,6 +159,9 @@ func strandViewRows(st *systemTables) []exec.Row {
 		}
 		if status.Err != nil {
 			row = append(row, "error", status.Err.Error())
+		}
+		if at, ok, err := views.ReadTime(snap, td.ID); err == nil && ok {
+			row = append(row, "as_of", at)
 		}
 		out = append(out, relStrandViews.row(row...))
 	}

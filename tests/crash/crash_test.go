@@ -31,6 +31,9 @@ const (
 	spreadSQL = `SELECT writer, stddev(seq) AS sd, var_pop(seq) AS vp FROM events GROUP BY writer`
 	latestSQL = `SELECT DISTINCT ON (writer) writer, seq FROM events ORDER BY writer, seq DESC`
 	pairedSQL = `SELECT d.id, d.amount FROM debits d WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = d.id AND c.amount % 2 = 0)`
+	// A temporal filter: the events of the last 2 s (NOW is the
+	// view's time, as_of, when it is recomputed).
+	recentSQL = `SELECT writer, seq FROM events WHERE at > NOW - interval '2 seconds'`
 )
 
 func TestKillUnderLoad(t *testing.T) {
@@ -46,7 +49,7 @@ func TestKillUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`CREATE TABLE events (writer bigint, seq bigint, payload text) APPEND ONLY KEY (writer)`,
+		`CREATE TABLE events (writer bigint, seq bigint, payload text, at timestamptz DEFAULT now()) APPEND ONLY KEY (writer)`,
 		`CREATE TABLE debits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE MATERIALIZED VIEW per_writer AS ` + perWriterSQL,
@@ -55,6 +58,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE MATERIALIZED VIEW spread AS ` + spreadSQL,
 		`CREATE MATERIALIZED VIEW latest AS ` + latestSQL,
 		`CREATE MATERIALIZED VIEW paired AS ` + pairedSQL,
+		`CREATE MATERIALIZED VIEW recent AS ` + strings.ReplaceAll(recentSQL, "NOW", "now()"),
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -190,6 +194,28 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
 		}
+	}
+	// The temporal view equals its query at its time, read before and
+	// after it (a tick between them: read again).
+	asOf := func() string {
+		var at string
+		if err := c.QueryRow(ctx, `SELECT as_of::text FROM pg_catalog.strand_views WHERE name = 'recent'`).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	for {
+		at := asOf()
+		got := lines(t, c, "SELECT * FROM recent")
+		if asOf() != at {
+			continue
+		}
+		want := lines(t, c, strings.ReplaceAll(recentSQL, "NOW", "'"+at+"'::timestamptz"))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("view recent after crash, at %s:\n%v\nrecomputed:\n%v", at, got, want)
+		}
+		t.Logf("view recent after crash: %d rows at %s", len(got), at)
+		break
 	}
 }
 

@@ -1,0 +1,133 @@
+package planner
+
+import (
+	"time"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
+)
+
+// temporalFilter splits from a view's WHERE the conjuncts that compare a
+// timestamptz of the row with now() plus or minus a constant interval
+// (`ts > now() - interval '1 hour'`, `ts + interval '1 day' > now()`,
+// `ts <= now()`): they become the bounds of a temporal filter
+// (views/temporal.go), rest is what is left for an ordinary filter.
+// Another use of now(), or of a function of the session, is refused.
+func (b *Builder) temporalFilter(pred exec.Expr) (rest exec.Expr, bounds []views.TimeBound, err error) {
+	var keep []exec.Expr
+	for _, c := range conjuncts(pred) {
+		if !volatile(c) {
+			keep = append(keep, c)
+			continue
+		}
+		tb, ok, err := b.timeBound(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return nil, nil, notMaintainable("WHERE uses a function whose result changes over time or with the session " +
+				"(a temporal filter, a condition of its own, compares a timestamptz of the row with now() plus or minus " +
+				"a constant interval, as in ts > now() - interval '1 hour')")
+		}
+		bounds = append(bounds, tb)
+	}
+	return andAll(keep), bounds, nil
+}
+
+// timeBound reads one conjunct as a temporal filter's bound; ok is false
+// when it is not one.
+func (b *Builder) timeBound(c exec.Expr) (views.TimeBound, bool, error) {
+	call, ok := c.(*exec.Call)
+	if !ok || len(call.Args) != 2 {
+		return views.TimeBound{}, false, nil
+	}
+	op := call.Fn.Op
+	x, n := call.Args[0], call.Args[1]
+	if volatile(x) {
+		x, n = n, x
+		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+	}
+	if volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
+		return views.TimeBound{}, false, nil
+	}
+	shift, ok, err := b.nowPlus(n)
+	if err != nil || !ok {
+		return views.TimeBound{}, false, err
+	}
+	// x op now() + shift, as a bound on now().
+	switch op {
+	case ">": // now() < x - shift
+		return views.TimeBound{Expr: x, Shift: -shift}, true, nil
+	case ">=": // now() <= x - shift
+		return views.TimeBound{Expr: x, Shift: -shift + 1}, true, nil
+	case "<": // now() > x - shift
+		return views.TimeBound{Expr: x, Shift: -shift + 1, Lower: true}, true, nil
+	case "<=": // now() >= x - shift
+		return views.TimeBound{Expr: x, Shift: -shift, Lower: true}, true, nil
+	}
+	return views.TimeBound{}, false, nil
+}
+
+// nowPlus reads e as now() plus a constant number of microseconds: now(),
+// now() ± interval, interval + now(). An interval with months is refused,
+// as is one with days unless the view's TimeZone is UTC: adding them is
+// not a shift by a fixed time, so the bound would not be exact.
+func (b *Builder) nowPlus(e exec.Expr) (int64, bool, error) {
+	call, ok := e.(*exec.Call)
+	if !ok {
+		return 0, false, nil
+	}
+	if len(call.Args) == 0 {
+		switch call.Fn.Name {
+		case "now", "transaction_timestamp", "statement_timestamp":
+			return 0, true, nil
+		}
+		return 0, false, nil
+	}
+	if len(call.Args) != 2 || (call.Fn.Op != "+" && call.Fn.Op != "-") {
+		return 0, false, nil
+	}
+	a, iv := call.Args[0], call.Args[1]
+	if call.Fn.Op == "+" && a.Type().OID == types.IntervalOID {
+		a, iv = iv, a
+	}
+	if a.Type().OID != types.TimestampTZOID || iv.Type().OID != types.IntervalOID || volatile(iv) {
+		return 0, false, nil
+	}
+	if refs, ok := colRefs(iv, nil); !ok || len(refs) > 0 {
+		return 0, false, nil
+	}
+	base, ok, err := b.nowPlus(a)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	v, err := iv.Eval(&exec.Env{Settings: b.settings}, nil)
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	d := v.(types.Interval)
+	if d.Months != 0 {
+		return 0, false, notMaintainable("a temporal filter's interval may not have months or years (their length varies)")
+	}
+	if d.Days != 0 && !b.utc() {
+		return 0, false, notMaintainable("a temporal filter's interval has days, which need TimeZone UTC to be a fixed time (write hours)")
+	}
+	us := d.Micros + int64(d.Days)*24*int64(time.Hour/time.Microsecond)
+	if call.Fn.Op == "-" {
+		us = -us
+	}
+	return base + us, true, nil
+}
+
+// utc reports whether the statement's TimeZone is UTC.
+func (b *Builder) utc() bool {
+	if b.settings == nil || b.settings.Location == nil {
+		return true
+	}
+	switch b.settings.Location.String() {
+	case "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal":
+		return true
+	}
+	return false
+}
