@@ -259,8 +259,18 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 			va.Kind, va.Arg = views.AggCount, &exec.Const{T: types.Make(types.Int8OID), Val: int64(1)}
 		}
 	}
-	if ag.Distinct && va.Kind != views.AggCountDistinct {
-		return views.Agg{}, notMaintainable("%s(DISTINCT ...) is not supported yet", ag.Func.Name)
+	if ag.Distinct {
+		switch va.Kind {
+		case views.AggCountDistinct:
+		case views.AggSum, views.AggAvg:
+			// Each value counted once: kept beside count(DISTINCT)'s
+			// counters.
+			va.Distinct = true
+		case views.AggMin, views.AggMax, views.AggBoolAnd, views.AggBoolOr:
+			// DISTINCT changes nothing.
+		default:
+			return views.Agg{}, notMaintainable("%s(DISTINCT ...) is not supported yet", ag.Func.Name)
+		}
 	}
 	if err := timeVarying(fmt.Sprintf("the argument of %s", ag.Func.Name), va.Arg); err != nil {
 		return views.Agg{}, err

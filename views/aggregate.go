@@ -190,7 +190,22 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				}
 			}
 		case AggSum, AggAvg:
-			if v != nil {
+			w := w
+			if v != nil && a.Distinct {
+				dk := appendValueIn(append(append(opPrefix(view, 'd', p.ID), byte(ai)), gk...), p.compact, a.Arg.Type(), v)
+				before, after, err := ov.addCount(dk, w, nil)
+				switch {
+				case err != nil:
+					return err
+				case before == 0 && after > 0:
+					w = 1
+				case before > 0 && after == 0:
+					w = -1
+				default:
+					w = 0
+				}
+			}
+			if v != nil && w != 0 {
 				state[f] = state[f].(int64) + w
 				if a.Exact {
 					if _, err := addExact(state[f+1:f+exactSumWidth], v, w); err != nil {

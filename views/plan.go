@@ -794,6 +794,11 @@ type Agg struct {
 	Order []SortKey
 	// JSONText: an AggJSONAgg is json_agg (else jsonb_agg).
 	JSONText bool
+	// Distinct: a sum or avg of DISTINCT values; each value's
+	// multiplicity is counted as count(DISTINCT)'s is, and the sum takes
+	// a value when its count leaves zero and gives it back when it
+	// returns there.
+	Distinct bool
 }
 
 // ExactSums reports whether the plan has a sum or avg that keeps an exact

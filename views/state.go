@@ -30,6 +30,8 @@ import (
 //	0x10 view(u32) 'j' op(u8) side(u8) joinkey row  → count, matches, encoded input row
 //	0x10 view(u32) 't' op(u8) partition order row   → count, encoded input row (top-N)
 //	0x10 view(u32) 'c' op(u8) row                   → count (DISTINCT below the root)
+//	0x10 view(u32) 'e' op(u8) time(u64) row         → count, encoded input row (temporal filter, temporal.go)
+//	0x10 view(u32) 'T'                              → the view's time, timestamptz (u64; temporal filters)
 //	0x10 view(u32) 'b'                              → backfill record (JSON)
 //
 // op numbers the stateful operators of the plan. row, group, joinkey,

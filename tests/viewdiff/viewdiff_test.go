@@ -157,6 +157,10 @@ var viewDefs = []string{
 	`SELECT customer_id, string_agg(status, '/' ORDER BY id) AS statuses, array_agg(amount ORDER BY amount DESC NULLS LAST, id) AS amounts, count(*) AS n FROM orders GROUP BY customer_id`,
 	`SELECT k, string_agg(kind, ',' ORDER BY v, kind) AS kinds, array_agg(v ORDER BY v NULLS FIRST) FILTER (WHERE kind <> 'void') AS vs FROM events GROUP BY k`,
 	`SELECT customer_id, jsonb_agg(status ORDER BY id) AS j, json_agg(amount ORDER BY id DESC) AS t FROM orders GROUP BY customer_id`,
+	// sum and avg of DISTINCT values (and DISTINCT that changes nothing).
+	`SELECT customer_id, sum(DISTINCT amount) AS s, avg(DISTINCT amount) AS a, count(DISTINCT amount) AS c FROM orders GROUP BY customer_id`,
+	`SELECT region, max(DISTINCT amount) AS hi, sum(DISTINCT amount) FILTER (WHERE status = 'open') AS so FROM orders GROUP BY region`,
+	`SELECT sum(DISTINCT amount % 7) AS s, avg(DISTINCT customer_id) AS c FROM orders`,
 }
 
 var (
