@@ -95,6 +95,13 @@ func ResolveAgg(name string, arg types.T, star bool) (*AggFunc, error) {
 			return nil, undefinedAgg(name, arg)
 		}
 		a.Ret, a.New = tBool, func() Accumulator { return &boolAcc{} }
+	case "bit_and", "bit_or", "bit_xor":
+		switch arg.OID {
+		case types.Int2OID, types.Int4OID, types.Int8OID:
+			a.Ret, a.New = types.Make(arg.OID), func() Accumulator { return &bitAcc{op: name} }
+		default:
+			return nil, undefinedAgg(name, arg)
+		}
 	case "array_agg":
 		at := types.ArrayOf(types.Make(arg.OID))
 		if arg.IsArray() || at.OID == 0 {
@@ -121,12 +128,43 @@ func undefinedAgg(name string, arg types.T) error {
 func IsAggregate(name string) bool {
 	switch strings.ToLower(name) {
 	case "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg", "array_agg",
+		"bit_and", "bit_or", "bit_xor",
 		"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
 		"json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
 		"percentile_cont", "percentile_disc", "mode":
 		return true
 	}
 	return false
+}
+
+// bitAcc is bit_and, bit_or or bit_xor of integers (NULL over no
+// values).
+type bitAcc struct {
+	op   string
+	v    int64
+	seen bool
+}
+
+func (a *bitAcc) Add(_ *Env, v types.Datum) error {
+	x := v.(int64)
+	switch {
+	case !a.seen:
+		a.v, a.seen = x, true
+	case a.op == "bit_and":
+		a.v &= x
+	case a.op == "bit_or":
+		a.v |= x
+	default:
+		a.v ^= x
+	}
+	return nil
+}
+
+func (a *bitAcc) Result(*Env) (types.Datum, error) {
+	if !a.seen {
+		return nil, nil
+	}
+	return a.v, nil
 }
 
 type countAcc struct{ n int64 }
