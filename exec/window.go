@@ -120,6 +120,20 @@ func (w *Window) Run(rt *Runtime, emit func(Row) error) error {
 	return nil
 }
 
+// ComputeWindows fills column inW+i of every row with funcs[i]'s value
+// over rows, as Window does for its input: a materialized view computes
+// one partition's window functions with it (views/window.go). Rows that
+// tie in a function's ORDER BY keep their order in rows.
+func ComputeWindows(env *Env, funcs []*WindowFunc, rows []Row, inW int) error {
+	rt := &Runtime{Env: env}
+	for i, f := range funcs {
+		if _, err := f.compute(rt, rows, inW+i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *Window) Explain(e *Explainer) {
 	parts := make([]string, len(w.Funcs))
 	for i, f := range w.Funcs {

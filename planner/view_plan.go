@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -317,16 +318,34 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		return nil, err
 	}
 	vq := &viewQuery{}
-	// row_number() OVER (...): a top-N per partition over the input rows,
-	// whose position the projection reads as an extra column.
-	win, err := b.viewRowNumber(fields, sc, node)
-	if err != nil {
-		return nil, err
-	}
+	// row_number() OVER (...) alone: a top-N per partition over the
+	// input rows, whose position the projection reads as an extra
+	// column. Other window functions: a window operator that computes
+	// them per partition (views/window.go), its values extra columns.
+	var win *views.TopN
+	var wc *windowContext
 	post := sc
-	if win != nil {
-		node = win
-		post = &scope{cols: append(append([]scopeCol(nil), sc.cols...), scopeCol{name: "?row_number", t: tInt8})}
+	if calls := collectWindows(fields, nil); generalWindows(calls, fields) {
+		if sel.GroupBy != nil || sel.Having != nil || len(collectAggs(fields, nil, nil)) > 0 {
+			return nil, notMaintainable("window functions with GROUP BY or aggregates are not supported (compute the aggregates in a subquery)")
+		}
+		var wn *views.Window
+		if wn, wc, err = b.viewWindow(sel, calls, node, sc); err != nil {
+			return nil, err
+		}
+		node = wn
+		post = &scope{cols: append([]scopeCol(nil), sc.cols...)}
+		for _, t := range wc.types {
+			post.cols = append(post.cols, scopeCol{name: "?window", t: t})
+		}
+	} else {
+		if win, err = b.viewRowNumber(fields, sc, node); err != nil {
+			return nil, err
+		}
+		if win != nil {
+			node = win
+			post = &scope{cols: append(append([]scopeCol(nil), sc.cols...), scopeCol{name: "?row_number", t: tInt8})}
+		}
 	}
 
 	aggs := collectAggs(fields, sel.Having, nil)
@@ -387,10 +406,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	} else if sel.Having != nil {
 		return nil, notMaintainable("HAVING without GROUP BY is not supported")
 	}
-	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view"}
-	if win != nil {
-		pb.win = nil
-	}
+	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view", win: wc}
 	proj := &exec.Project{}
 	for _, f := range fields {
 		var e exec.Expr
@@ -1039,4 +1055,79 @@ func readsColumn(e exec.Expr, idx int) bool {
 		return readsColumn(x.Arg, idx)
 	}
 	return true
+}
+
+// generalWindows reports whether a select list's window functions need
+// the window operator: all but a single row_number() column, which is a
+// top-N.
+func generalWindows(calls []*ast.WindowFuncExpr, fields []field) bool {
+	if len(calls) == 0 {
+		return false
+	}
+	if len(calls) == 1 && strings.EqualFold(calls[0].Name, "row_number") {
+		for _, f := range fields {
+			if f.expr == ast.ExprNode(calls[0]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// viewWindow plans a view's window functions over input (rows of scope
+// sc) as one window operator: every function partitioned alike, and
+// partitioned (a change costs its partition's size, views/window.go).
+func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, input views.Node, sc *scope) (*views.Window, *windowContext, error) {
+	wb := &exprBinder{b: b, scope: sc, what: "window function calls"}
+	w := &views.Window{Input: input}
+	for _, c := range sc.cols {
+		w.Types = append(w.Types, c.t)
+	}
+	wc := &windowContext{calls: calls, base: len(sc.cols)}
+	for _, c := range calls {
+		f, err := b.bindWindowFunc(wb, sel, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(f.Partition) == 0 {
+			return nil, nil, notMaintainable("window function %s needs PARTITION BY: without it every change would recompute the whole table", f.Name)
+		}
+		if len(w.Funcs) > 0 && !sameExprs(w.Funcs[0].Partition, f.Partition) {
+			return nil, nil, notMaintainable("window functions need the same PARTITION BY")
+		}
+		parts := append(append(append([]exec.Expr(nil), f.Args...), f.Partition...), sortKeyExprs(f.Order)...)
+		for _, b := range []exec.FrameBound{f.Frame.Start, f.Frame.End} {
+			if b.Offset != nil {
+				parts = append(parts, b.Offset)
+			}
+		}
+		for _, e := range parts {
+			if err := timeVarying("the window", e); err != nil {
+				return nil, nil, err
+			}
+		}
+		w.Funcs = append(w.Funcs, f)
+		wc.types = append(wc.types, f.T)
+	}
+	return w, wc, nil
+}
+
+func sameExprs(a, b []exec.Expr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].String() != b[i].String() || a[i].Type() != b[i].Type() {
+			return false
+		}
+	}
+	return true
+}
+
+func sortKeyExprs(ks []exec.SortKey) []exec.Expr {
+	out := make([]exec.Expr, len(ks))
+	for i, k := range ks {
+		out[i] = k.Expr
+	}
+	return out
 }

@@ -515,6 +515,8 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		return r.distinct(x, row, w)
 	case *Temporal:
 		return r.temporal(x, row, w)
+	case *Window:
+		return r.window(x, row, w)
 	}
 	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }

@@ -328,6 +328,8 @@ func (p *Plan) prepare() {
 		case *Temporal:
 			x.ID, id = id, id+1
 			p.temporal = x
+		case *Window:
+			x.ID, id = id, id+1
 		}
 		for i, c := range n.children() {
 			p.parents[c] = edge{n, i}
@@ -348,6 +350,8 @@ func (p *Plan) initKeys() {
 		switch x := n.(type) {
 		case *Temporal:
 			x.prefix = opPrefix(p.View, 'e', x.ID)
+		case *Window:
+			x.init(opPrefix(p.View, 'W', x.ID))
 		case *Join:
 			x.prefix = opPrefix(p.View, 'j', x.ID)
 			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}

@@ -161,6 +161,13 @@ var viewDefs = []string{
 	`SELECT customer_id, sum(DISTINCT amount) AS s, avg(DISTINCT amount) AS a, count(DISTINCT amount) AS c FROM orders GROUP BY customer_id`,
 	`SELECT region, max(DISTINCT amount) AS hi, sum(DISTINCT amount) FILTER (WHERE status = 'open') AS so FROM orders GROUP BY region`,
 	`SELECT sum(DISTINCT amount % 7) AS s, avg(DISTINCT customer_id) AS c FROM orders`,
+	// Window functions, per partition (orders in a total order, or one
+	// where only equal rows tie, as PostgreSQL's order of ties is its own).
+	`SELECT id, customer_id, amount, lag(amount) OVER (PARTITION BY customer_id ORDER BY id) AS prev, sum(amount) OVER (PARTITION BY customer_id ORDER BY id) AS running FROM orders`,
+	`SELECT id, region, rank() OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST) AS r, dense_rank() OVER (PARTITION BY region ORDER BY status) AS dr, count(*) OVER (PARTITION BY region) AS n, percent_rank() OVER (PARTITION BY region ORDER BY amount) AS pr FROM orders`,
+	`SELECT * FROM (SELECT id, customer_id, amount, rank() OVER (PARTITION BY customer_id ORDER BY amount DESC NULLS LAST) AS r FROM orders) s WHERE r <= 2`,
+	`SELECT k, v, lead(v, 2) OVER (PARTITION BY k ORDER BY ts, v, kind) AS nx, first_value(kind) OVER (PARTITION BY k ORDER BY ts, v, kind) AS f, sum(v) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS mv FROM events`,
+	`SELECT o.id, c.name, row_number() OVER (PARTITION BY c.tier ORDER BY o.id) AS rn, ntile(3) OVER (PARTITION BY c.tier ORDER BY o.id) AS t FROM orders o JOIN customers c ON c.id = o.customer_id`,
 }
 
 var (

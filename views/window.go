@@ -1,0 +1,154 @@
+package views
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// Window computes window functions (lag, lead, rank, running sums, ...)
+// over its input's rows, partition by partition: every function has the
+// same PARTITION BY, which may not be empty. It keeps every input row
+// under its partition ('W' op partition row → count, row); a delta row
+// reads its partition's rows, computes the functions over them as a query
+// would (exec.ComputeWindows) before and after the change, and emits the
+// difference. The cost of a change is its partition's size, not the
+// delta's: a new row in a partition moves the running sum, the rank or
+// the lead of the rows around it, which a query computes from the whole
+// partition too. (A bounded row_number() is a top-N instead, topn.go,
+// whose cost is its N.)
+//
+// The rows of a partition are read in key order, the order of their
+// encoding, so the functions see them in an order that is a function of
+// the partition's rows alone: a change's "before" is what the last change
+// emitted. Rows that tie in a function's ORDER BY are therefore ordered by
+// their values, where PostgreSQL's order of ties is arbitrary.
+type Window struct {
+	Input Node
+	Funcs []*exec.WindowFunc
+	// Types are the input rows' column types.
+	Types []types.T
+	ID    uint8
+
+	prefix     []byte
+	partTypes  []types.T
+	outTypes   []types.T
+	keyBuf     []byte
+	decodeRows rowDecoder
+}
+
+func (w *Window) children() []Node { return []Node{w.Input} }
+
+func (w *Window) init(prefix []byte) {
+	w.prefix = prefix
+	w.partTypes = exprTypes(w.Funcs[0].Partition)
+	w.outTypes = append([]types.T(nil), w.Types...)
+	for _, f := range w.Funcs {
+		w.outTypes = append(w.outTypes, f.T)
+	}
+	ts := w.Types
+	w.decodeRows = func(v []byte) (exec.Row, error) {
+		_, payload := decodeCounted(v)
+		return types.DecodeRow(ts, payload)
+	}
+}
+
+// window applies a weighted input row to its partition and emits how the
+// partition's output rows changed.
+func (r *run) window(x *Window, row exec.Row, w int64) error {
+	buf := append(x.keyBuf[:0], x.prefix...)
+	for i, e := range x.Funcs[0].Partition {
+		v, err := e.Eval(r.env, row)
+		if err != nil {
+			return err
+		}
+		buf = appendValue(buf, x.partTypes[i], v)
+	}
+	plen := len(buf)
+	buf = appendTuple(buf, x.Types, row)
+	x.keyBuf = buf
+	partition := string(buf[:plen])
+
+	before, err := x.outputs(r, partition)
+	if err != nil {
+		return err
+	}
+	payload, err := types.EncodeRow(nil, x.Types, row)
+	if err != nil {
+		return err
+	}
+	_, n, err := r.ov.addCount(buf, w, payload)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
+	}
+	after, err := x.outputs(r, partition)
+	if err != nil {
+		return err
+	}
+	// The difference, retractions first (so a downstream count never dips
+	// below zero), each in encoding order (a deterministic emission).
+	counts := map[string]int64{}
+	rows := map[string]exec.Row{}
+	for _, side := range []struct {
+		rows []exec.Row
+		w    int64
+	}{{before, -1}, {after, 1}} {
+		for _, o := range side.rows {
+			enc, err := types.EncodeRow(nil, x.outTypes, o)
+			if err != nil {
+				return err
+			}
+			k := string(enc)
+			counts[k] += side.w
+			rows[k] = o
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k, c := range counts {
+		if c != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, retract := range []bool{true, false} {
+		for _, k := range keys {
+			if c := counts[k]; (c < 0) == retract {
+				if err := r.emit(x, rows[k], c); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// outputs reads a partition's rows (each as many times as it counts) and
+// returns them with the functions' values appended.
+func (x *Window) outputs(r *run, partition string) ([]exec.Row, error) {
+	var out []exec.Row
+	inW := len(x.Types)
+	err := r.ov.scanRows(unsafeBytes(partition), x.decodeRows, func(_, v []byte, row exec.Row) error {
+		n, _ := decodeCounted(v)
+		for range n {
+			o := make(exec.Row, inW+len(x.Funcs))
+			copy(o, row)
+			out = append(out, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if err := exec.ComputeWindows(r.env, x.Funcs, out, inW); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
