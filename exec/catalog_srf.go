@@ -13,17 +13,19 @@ import (
 type TableFunction struct {
 	Name string
 	Args []Expr
-	Col  Column
+	// Cols are its columns: one, or the fields of the records it
+	// returns (json_each's key and value).
+	Cols []Column
 }
 
-func (f *TableFunction) Columns() []Column { return []Column{f.Col} }
+func (f *TableFunction) Columns() []Column { return f.Cols }
 
 func (f *TableFunction) Run(rt *Runtime, emit func(Row) error) error {
 	next, err := startSetFunc(f.Name, f.Args, rt.Env, nil)
 	if err != nil {
 		return err
 	}
-	row := make(Row, 1)
+	row := make(Row, len(f.Cols))
 	for n := 1; ; n++ {
 		v, ok, err := next()
 		if err != nil || !ok {
@@ -34,7 +36,11 @@ func (f *TableFunction) Run(rt *Runtime, emit func(Row) error) error {
 				return err
 			}
 		}
-		row[0] = v
+		if len(row) > 1 {
+			copy(row, v.(*types.Record).Fields)
+		} else {
+			row[0] = v
+		}
 		if err := emit(row); err != nil {
 			return runStop(err)
 		}
@@ -90,6 +96,9 @@ func startSetFunc(name string, argExprs []Expr, env *Env, row Row) (setIter, err
 			}
 			return &types.Record{Types: []types.T{elemT, types.Make(types.Int4OID)}, Fields: []types.Datum{e, int64(i)}}, true, nil
 		}, nil
+	}
+	if _, ok := JSONSetFuncs[name]; ok {
+		return jsonSetIter(name, args[0])
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "set-returning function %s is not supported", name)
 }

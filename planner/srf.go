@@ -40,6 +40,9 @@ func setReturning(name, schema string) bool {
 	case "_pg_expandarray":
 		return schema == "information_schema"
 	}
+	if _, ok := exec.JSONSetFuncs[name]; ok {
+		return schema == "" || schema == "pg_catalog"
+	}
 	return false
 }
 
@@ -110,6 +113,18 @@ func (eb *exprBinder) setFuncType(name string, args []exec.Expr) ([]exec.Expr, t
 			return args, et, nil
 		}
 		return args, recordType([]recordField{{"x", types.Make(et.OID)}, {"n", tInt4}}), nil
+	}
+	if j, ok := exec.JSONSetFuncs[name]; ok {
+		if len(args) != 1 || (args[0].Type().OID != j.Arg && args[0].Type().OID != types.UnknownOID) {
+			return nil, types.T{}, undefinedFunc(name, false, args)
+		}
+		if args[0], err = eb.coerce(args[0], types.Make(j.Arg), name); err != nil {
+			return nil, types.T{}, err
+		}
+		if j.Record {
+			return args, recordType([]recordField{{"key", tText}, {"value", exec.JSONSetFuncType(name)}}), nil
+		}
+		return args, exec.JSONSetFuncType(name), nil
 	}
 	return nil, types.T{}, pgerr.New(pgerr.FeatureNotSupported, "set-returning function %s is not supported", name)
 }

@@ -38,16 +38,29 @@ func (b *Builder) tableFunction(sel *ast.SelectStmt, outer *scope) (exec.Node, b
 	if err != nil {
 		return nil, true, err
 	}
-	if name != "generate_series" && name != "unnest" {
+	if !setReturning(name, "") {
 		return nil, true, pgerr.New(pgerr.FeatureNotSupported, "function %s in FROM is not supported", name)
 	}
 	args, t, err := eb.setFuncType(name, args)
 	if err != nil {
 		return nil, true, err
 	}
+	// A function with OUT parameters names its columns (json_each's key
+	// and value, json_array_elements' value); another takes the alias,
+	// or its own name.
+	if fields, ok := recordFields(t); ok {
+		f := &exec.TableFunction{Name: name, Args: args}
+		for _, rf := range fields {
+			f.Cols = append(f.Cols, exec.Column{Name: rf.name, T: rf.t})
+		}
+		return f, true, nil
+	}
 	col := field.AsName.O
+	if strings.Contains(name, "_array_elements") {
+		col = "value"
+	}
 	if col == "" {
 		col = name
 	}
-	return &exec.TableFunction{Name: name, Args: args, Col: exec.Column{Name: col, T: t}}, true, nil
+	return &exec.TableFunction{Name: name, Args: args, Cols: []exec.Column{{Name: col, T: t}}}, true, nil
 }
