@@ -33,48 +33,65 @@ type SetFunc struct {
 func (p *ProjectSet) Columns() []Column { return p.Cols }
 
 func (p *ProjectSet) Run(rt *Runtime, emit func(Row) error) error {
-	w := len(p.Cols) - len(p.Funcs)
 	out := make(Row, len(p.Cols))
 	iters := make([]setIter, len(p.Funcs))
 	return p.Input.Run(rt, func(r Row) error {
-		for i, f := range p.Funcs {
-			it, err := startSetFunc(f.Name, f.Args, rt.Env, r)
-			if err != nil {
-				return err
-			}
-			iters[i] = it
-		}
-		copy(out, r)
-		for n := 1; ; n++ {
-			live := false
-			for i, it := range iters {
-				out[w+i] = nil
-				if it == nil {
-					continue
-				}
-				v, ok, err := it()
-				if err != nil {
-					return err
-				}
-				if !ok {
-					iters[i] = nil
-					continue
-				}
-				out[w+i], live = v, true
-			}
-			if !live {
-				return nil
-			}
-			if n%1024 == 0 {
+		n := 0
+		return expandSet(rt.Env, p.Funcs, r, out, iters, func(out Row) error {
+			if n++; n%1024 == 0 {
 				if err := ctxErr(rt); err != nil {
 					return err
 				}
 			}
-			if err := emit(out); err != nil {
+			return emit(out)
+		})
+	})
+}
+
+// ExpandSet calls emit with row followed by the values of the
+// set-returning functions funcs over it, once per value, in lockstep (a
+// function that runs out gives NULL until all have), as a select list's
+// ProjectSet does: a materialized view expands its rows with it
+// (views.ProjectSet). The row emit gets is reused from call to call.
+func ExpandSet(env *Env, funcs []SetFunc, row Row, emit func(Row) error) error {
+	out := make(Row, len(row)+len(funcs))
+	return expandSet(env, funcs, row, out, make([]setIter, len(funcs)), emit)
+}
+
+func expandSet(env *Env, funcs []SetFunc, r, out Row, iters []setIter, emit func(Row) error) error {
+	w := len(out) - len(funcs)
+	for i, f := range funcs {
+		it, err := startSetFunc(f.Name, f.Args, env, r)
+		if err != nil {
+			return err
+		}
+		iters[i] = it
+	}
+	copy(out, r)
+	for {
+		live := false
+		for i, it := range iters {
+			out[w+i] = nil
+			if it == nil {
+				continue
+			}
+			v, ok, err := it()
+			if err != nil {
 				return err
 			}
+			if !ok {
+				iters[i] = nil
+				continue
+			}
+			out[w+i], live = v, true
 		}
-	})
+		if !live {
+			return nil
+		}
+		if err := emit(out); err != nil {
+			return err
+		}
+	}
 }
 
 func (p *ProjectSet) Explain(e *Explainer) {

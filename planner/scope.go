@@ -20,6 +20,11 @@ type scopeCol struct {
 	// usingDup is the second copy of a JOIN ... USING column: reachable
 	// only qualified (r2.a), and left out of an unqualified *.
 	usingDup bool
+	// scalarItem: the one column of a function in FROM that returns a
+	// base type (unnest(a) AS u): an unqualified reference to the
+	// item's alias is this column, as PostgreSQL's whole-row reference
+	// of such a function is its value.
+	scalarItem bool
 	// source table column, for RowDescription
 	tableOID uint32
 	attr     uint16
@@ -67,6 +72,14 @@ func (s *scope) resolve(table, name string) (idx, depth int, col *scopeCol, err 
 				return 0, 0, nil, pgerr.New(pgerr.AmbiguousColumn, "column reference %q is ambiguous", name)
 			}
 			found = i
+		}
+		if found < 0 && table == "" {
+			for i := range sc.cols {
+				if c := &sc.cols[i]; c.scalarItem && c.table == name {
+					found = i
+					break
+				}
+			}
 		}
 		if found >= 0 {
 			sc.used = true

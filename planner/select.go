@@ -91,6 +91,13 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 				return nil, nil, err
 			}
 		}
+		if tf, ok := node.(*exec.TableFunction); ok {
+			sc = scopeOf(node, alias)
+			if len(tf.Cols) == 1 {
+				sc.cols[0].scalarItem = true
+			}
+			break
+		}
 		if node == nil {
 			// A subquery in FROM sees no other FROM item, except after
 			// LATERAL (ts.Lateral; buildJoin passes the items before it

@@ -407,6 +407,14 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		return nil, notMaintainable("HAVING without GROUP BY is not supported")
 	}
 	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view", win: wc}
+	// Set-returning functions in the select list (unnest(tags)): a
+	// ProjectSet under the projection expands each row (not after an
+	// aggregation or window functions).
+	var srf *srfContext
+	if aggNode == nil && win == nil && wc == nil {
+		srf = &srfContext{base: len(post.cols)}
+		pb.srf = srf
+	}
 	proj := &exec.Project{}
 	for _, f := range fields {
 		var e exec.Expr
@@ -499,6 +507,16 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		aggNode.Output = proj.Exprs
 		node = aggNode
 	default:
+		if srf != nil && len(srf.funcs) > 0 {
+			for _, f := range srf.funcs {
+				for _, a := range f.Args {
+					if err := timeVarying("the arguments of "+f.Name, a); err != nil {
+						return nil, err
+					}
+				}
+			}
+			node = &views.ProjectSet{Input: node, Funcs: srf.funcs}
+		}
 		node = &views.Project{Input: node, Exprs: proj.Exprs}
 	}
 	if top != nil {
@@ -697,6 +715,9 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	l, err := b.viewFrom(j.Left)
 	if err != nil {
 		return nil, err
+	}
+	if rel, ok, err := b.viewTableFunction(j, l); ok || err != nil {
+		return rel, err
 	}
 	r, err := b.viewFrom(j.Right)
 	if err != nil {
@@ -1130,4 +1151,77 @@ func sortKeyExprs(ks []exec.SortKey) []exec.Expr {
 		out[i] = k.Expr
 	}
 	return out
+}
+
+// viewTableFunction plans a join with a set-returning function in FROM
+// that reads the items before it (FROM t, unnest(t.tags) AS tag, or CROSS
+// JOIN LATERAL jsonb_array_elements(t.doc)): a ProjectSet that expands
+// each row of the left side by the function's values, then the join's ON
+// as a filter. ok is false when the right side is not a function.
+func (b *Builder) viewTableFunction(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, err error) {
+	ts, isSource := j.Right.(*ast.TableSource)
+	if !isSource {
+		return nil, false, nil
+	}
+	sel, isSelect := ts.Source.(*ast.SelectStmt)
+	if !isSelect {
+		return nil, false, nil
+	}
+	fn, field, ok, err := tableFunctionCall(sel)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	name := strings.ToLower(fn.FnName.O)
+	if j.Tp != ast.CrossJoin || j.StraightJoin || j.NaturalJoin || j.Using != nil {
+		return nil, true, notMaintainable("a function in FROM may only be joined by a comma, CROSS JOIN or an inner JOIN")
+	}
+	if s := fn.Schema.O; (s != "" && s != "pg_catalog") || !setReturning(name, "") {
+		return nil, true, notMaintainable("function %s in FROM is not supported", name)
+	}
+	eb := &exprBinder{b: b, scope: l.sc, what: "functions in FROM"}
+	args, err := eb.bindList(fn.Args)
+	if err != nil {
+		return nil, true, err
+	}
+	args, t, err := eb.setFuncType(name, args)
+	if err != nil {
+		return nil, true, err
+	}
+	for _, a := range args {
+		if err := timeVarying("the arguments of "+name, a); err != nil {
+			return nil, true, err
+		}
+	}
+	cols, expand := tableFunctionColumns(name, field.AsName.O, t)
+	alias := ts.AsName.O
+	if alias == "" {
+		alias = name
+	}
+	sc := &scope{cols: append([]scopeCol(nil), l.sc.cols...)}
+	if l.sc.order != nil {
+		sc.order = append([]int(nil), l.sc.order...)
+	}
+	for i, c := range cols {
+		name := c.Name
+		if i < len(ts.ColumnNames) {
+			name = ts.ColumnNames[i].O
+		}
+		if sc.order != nil {
+			sc.order = append(sc.order, len(sc.cols))
+		}
+		sc.cols = append(sc.cols, scopeCol{table: alias, name: name, t: c.T, scalarItem: !expand})
+	}
+	rel = &viewRel{node: &views.ProjectSet{Input: l.node, Funcs: []exec.SetFunc{{Name: name, Args: args, T: t}}, Expand: expand}, sc: sc, rank: l.rank}
+	if j.On != nil {
+		eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
+		on, err := eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON")
+		if err != nil {
+			return nil, true, err
+		}
+		if err := timeVarying("JOIN/ON", on); err != nil {
+			return nil, true, err
+		}
+		rel.node = &views.Filter{Input: rel.node, Pred: on}
+	}
+	return rel, true, nil
 }
