@@ -299,6 +299,27 @@ func (l *Log) Stats() Stats {
 	return s
 }
 
+// Flush writes what the memtables hold to sstables and waits for it
+// (CHECKPOINT): it is durable already, in the write-ahead log.
+func (l *Log) Flush() error {
+	if err := l.db.Flush(); err != nil {
+		return fmt.Errorf("flush the log's memtables: %w", err)
+	}
+	return nil
+}
+
+// DiskUsage estimates the bytes the keys in [start, end) take in
+// sstables (whole files inside the range, the overlapping blocks of the
+// others; what only the memtables hold is not counted): the size of a
+// view's state, for pg_catalog.strand_views.
+func (l *Log) DiskUsage(start, end []byte) (uint64, error) {
+	n, err := l.db.EstimateDiskUsage(start, end)
+	if err != nil {
+		return 0, fmt.Errorf("disk usage of %x..%x: %w", start, end, err)
+	}
+	return n, nil
+}
+
 // pebbleLogger routes Pebble's log lines to slog.
 type pebbleLogger struct{ l *slog.Logger }
 

@@ -349,18 +349,73 @@ func equiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 	if !ok || call.Fn.Op != "=" {
 		return nil, nil, false
 	}
-	a, aok := call.Args[0].(*exec.ColRef)
-	b, bok := call.Args[1].(*exec.ColRef)
-	if !aok || !bok || a.T.OID != b.T.OID {
+	a, aok := eqColumn(call.Args[0])
+	b, bok := eqColumn(call.Args[1])
+	if !aok || !bok {
+		return nil, nil, false
+	}
+	t, ok := commonEqType(a.T, b.T)
+	if !ok {
 		return nil, nil, false
 	}
 	switch {
 	case a.Idx < lw && b.Idx >= lw:
-		return a, &exec.ColRef{Idx: b.Idx - lw, T: b.T, Name: b.Name}, true
+		return castCol(a, t), castCol(&exec.ColRef{Idx: b.Idx - lw, T: b.T, Name: b.Name}, t), true
 	case b.Idx < lw && a.Idx >= lw:
-		return b, &exec.ColRef{Idx: a.Idx - lw, T: a.T, Name: a.Name}, true
+		return castCol(b, t), castCol(&exec.ColRef{Idx: a.Idx - lw, T: a.T, Name: a.Name}, t), true
 	}
 	return nil, nil, false
+}
+
+// commonEqType is the type both sides of an equality between columns of
+// types a and b are compared in, when keys of it are equal exactly when
+// the values are (int4 = int8 compares int8s, float4 = float8 float8s,
+// int = numeric numerics: the wider type); ok is false for other pairs.
+func commonEqType(a, b types.T) (types.T, bool) {
+	if a.OID == b.OID {
+		return a, true
+	}
+	isInt := func(o types.OID) bool { return o == types.Int2OID || o == types.Int4OID || o == types.Int8OID }
+	isFloat := func(o types.OID) bool { return o == types.Float4OID || o == types.Float8OID }
+	switch {
+	case isInt(a.OID) && isInt(b.OID):
+		// The wider of the two.
+		width := map[types.OID]int{types.Int2OID: 2, types.Int4OID: 4, types.Int8OID: 8}
+		if width[a.OID] > width[b.OID] {
+			return a, true
+		}
+		return b, true
+	case isFloat(a.OID) && isFloat(b.OID):
+		return types.Make(types.Float8OID), true
+	case isInt(a.OID) && b.OID == types.NumericOID, a.OID == types.NumericOID && isInt(b.OID):
+		return types.Make(types.NumericOID), true
+	}
+	return types.T{}, false
+}
+
+// eqColumn reads a side of an equality as a column, possibly under the
+// widening cast the binder put there to compare it with the other side's
+// type (not a narrowing one, numeric to int, which rounds).
+func eqColumn(e exec.Expr) (*exec.ColRef, bool) {
+	switch x := e.(type) {
+	case *exec.ColRef:
+		return x, true
+	case *exec.Cast:
+		if c, ok := x.Arg.(*exec.ColRef); ok {
+			if t, ok := commonEqType(c.T, x.To); ok && t.OID == x.To.OID {
+				return c, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// castCol is c in type t (c itself when it has it).
+func castCol(c *exec.ColRef, t types.T) exec.Expr {
+	if c.T.OID == t.OID {
+		return c
+	}
+	return &exec.Cast{Arg: c, To: t, Explicit: true}
 }
 
 func conjuncts(e exec.Expr) []exec.Expr {

@@ -760,6 +760,10 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
 			continue
 		}
+		if le, re, ok := exprEquiSides(c, lw); ok {
+			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
+			continue
+		}
 		rest = append(rest, c)
 	}
 	if len(vj.LeftKeys) == 0 {
@@ -1224,4 +1228,40 @@ func (b *Builder) viewTableFunction(j *ast.Join, l *viewRel) (rel *viewRel, ok b
 		rel.node = &views.Filter{Input: rel.node, Pred: on}
 	}
 	return rel, true, nil
+}
+
+// exprEquiSides reads an equality between an expression of the left
+// side's columns and one of the right side's (lower(a.email) =
+// lower(b.email), b.n::int = a.id) as join keys: each side's rows are
+// keyed by their expression's value. ok is false for another conjunct.
+func exprEquiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
+	call, ok := e.(*exec.Call)
+	if !ok || call.Fn.Op != "=" || len(call.Args) != 2 || call.Args[0].Type().OID != call.Args[1].Type().OID {
+		return nil, nil, false
+	}
+	side := func(x exec.Expr) int {
+		refs, ok := colRefs(x, nil)
+		if !ok || len(refs) == 0 || volatile(x) {
+			return -1
+		}
+		s := 0
+		if refs[0] >= lw {
+			s = 1
+		}
+		for _, r := range refs {
+			if (r >= lw) != (s == 1) {
+				return -1
+			}
+		}
+		return s
+	}
+	a, b := call.Args[0], call.Args[1]
+	sa, sb := side(a), side(b)
+	switch {
+	case sa == 0 && sb == 1:
+		return a, shiftCols(b, -lw), true
+	case sa == 1 && sb == 0:
+		return b, shiftCols(a, -lw), true
+	}
+	return nil, nil, false
 }

@@ -248,6 +248,9 @@ func (sp *stmtParser) statement() (Statement, error) {
 		return named(sp, sp.settingName, func(n string) Statement { return &Reset{Name: n} })
 	case "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release":
 		return sp.transaction()
+	case "checkpoint":
+		sp.next()
+		return &Checkpoint{}, sp.end()
 	case "discard":
 		sp.next()
 		w := sp.next()

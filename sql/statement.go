@@ -415,6 +415,10 @@ type Transaction struct {
 	Chain      bool // COMMIT/ROLLBACK AND CHAIN
 }
 
+// Checkpoint is CHECKPOINT: what the log's memtables hold is written to
+// sstables (it is durable already, in the write-ahead log).
+type Checkpoint struct{ Info }
+
 // Discard is DISCARD ALL|PLANS|SEQUENCES|TEMP.
 type Discard struct {
 	Info

@@ -60,6 +60,13 @@ func viewPrefix(id log.TableID) []byte {
 
 func sub(id log.TableID, kind byte) []byte { return append(viewPrefix(id), kind) }
 
+// StateRange is the key range of all of a view's state: its output rows,
+// its operators' state, its backfill record.
+func StateRange(id log.TableID) (start, end []byte) {
+	start = viewPrefix(id)
+	return start, prefixEnd(start)
+}
+
 // OutputRange is the key range of a view's output rows.
 func OutputRange(id log.TableID) (start, end []byte) {
 	start = sub(id, 'o')

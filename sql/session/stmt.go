@@ -157,6 +157,8 @@ func (s *Session) execStatement(ctx context.Context, p *prepared, params []types
 		return nil, "RESET", s.set(x.Name, nil, true)
 	case *sql.Show:
 		return s.show(x)
+	case *sql.Checkpoint:
+		return nil, "CHECKPOINT", s.eng.Log.Flush()
 	case *sql.Discard:
 		if x.What == "all" {
 			s.sqlPrepared = nil

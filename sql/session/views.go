@@ -120,7 +120,9 @@ func (s *Session) createdViewRows(ctx context.Context, st *sql.CreateMaterialize
 
 // relStrandViews is pg_catalog.strand_views: every materialized view with
 // its backfill state (backfilling, live, failed) and progress, and the
-// time (now()) it is at when it has a temporal filter (as_of). rows_total
+// time (now()) it is at when it has a temporal filter (as_of), and the
+// size of its state in sstables (state_bytes, an estimate that leaves out
+// what only the memtables hold). rows_total
 // is the size of the sources when the backfill started (an estimate:
 // writes go on during it); views made before backfills kept progress show
 // live with NULL progress.
@@ -129,7 +131,7 @@ var relStrandViews *sysRelation
 func init() {
 	relStrandViews = sysRel("pg_catalog", "strand_views", oidSystemRel+0x7002, `schema, name, state,
 		rows_done int8, rows_total int8, started timestamptz, finished timestamptz, error, definition,
-		as_of timestamptz`, strandViewRows)
+		as_of timestamptz, state_bytes int8`, strandViewRows)
 }
 
 func strandViewRows(st *systemTables) []exec.Row {
@@ -162,6 +164,9 @@ func strandViewRows(st *systemTables) []exec.Row {
 		}
 		if at, ok, err := views.ReadTime(snap, td.ID); err == nil && ok {
 			row = append(row, "as_of", at)
+		}
+		if n, err := st.s.eng.Log.DiskUsage(views.StateRange(td.ID)); err == nil {
+			row = append(row, "state_bytes", int64(n))
 		}
 		out = append(out, relStrandViews.row(row...))
 	}

@@ -168,6 +168,10 @@ var viewDefs = []string{
 	`SELECT * FROM (SELECT id, customer_id, amount, rank() OVER (PARTITION BY customer_id ORDER BY amount DESC NULLS LAST) AS r FROM orders) s WHERE r <= 2`,
 	`SELECT k, v, lead(v, 2) OVER (PARTITION BY k ORDER BY ts, v, kind) AS nx, first_value(kind) OVER (PARTITION BY k ORDER BY ts, v, kind) AS f, sum(v) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS mv FROM events`,
 	`SELECT o.id, c.name, row_number() OVER (PARTITION BY c.tier ORDER BY o.id) AS rn, ntile(3) OVER (PARTITION BY c.tier ORDER BY o.id) AS t FROM orders o JOIN customers c ON c.id = o.customer_id`,
+	// Joins on expressions of each side, and on columns of different types.
+	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.amount % 10`,
+	`SELECT o.id, c.tier FROM orders o LEFT JOIN customers c ON upper(c.region) = upper(o.region) AND c.tier <> 'gold'`,
+	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id::bigint = o.customer_id::bigint`,
 }
 
 var (
