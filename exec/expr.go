@@ -2,8 +2,11 @@ package exec
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
@@ -48,7 +51,25 @@ func (c *Const) String() string {
 	if c.Val == nil {
 		return "NULL"
 	}
+	if bareConst(c) {
+		// As PostgreSQL's EXPLAIN shows a non-negative integer or
+		// numeric constant.
+		return types.FormatText(c.T, c.Val, nil)
+	}
 	return fmt.Sprintf("%s::%s", QuoteLiteral(types.FormatText(c.T, c.Val, nil)), c.T)
+}
+
+// bareConst reports whether a constant prints without quotes and type:
+// a non-negative integer (int4, or int8 beyond int4) or numeric, as
+// PostgreSQL deparses them.
+func bareConst(c *Const) bool {
+	switch v := c.Val.(type) {
+	case int64:
+		return v >= 0 && (c.T.OID == types.Int4OID || c.T.OID == types.Int8OID && v > math.MaxInt32)
+	case *apd.Decimal:
+		return c.T.OID == types.NumericOID && !v.Negative && v.Form == apd.Finite && c.T.Typmod < 0
+	}
+	return false
 }
 
 // QuoteLiteral writes s as a SQL string literal.
@@ -179,7 +200,14 @@ func (c *Cast) Eval(env *Env, row Row) (types.Datum, error) {
 	}
 	return castDatum(env, v, c.Arg.Type(), c.To, c.Explicit)
 }
-func (c *Cast) String() string { return c.Arg.String() + "::" + c.To.String() }
+func (c *Cast) String() string {
+	if k, ok := c.Arg.(*Const); ok && bareConst(k) && k.T.OID == types.Int4OID && (c.To.OID == types.Int8OID || c.To.OID == types.NumericOID) {
+		// A literal widened to the other side's type reads as the
+		// literal (PostgreSQL compares int8 with int4 directly).
+		return k.String()
+	}
+	return c.Arg.String() + "::" + c.To.String()
+}
 
 func castDatum(env *Env, v types.Datum, from, to types.T, explicit bool) (types.Datum, error) {
 	if from == to {

@@ -72,6 +72,14 @@ func (e *Explainer) Detail(format string, args ...any) {
 	e.Lines = append(e.Lines, strings.Repeat("  ", e.depth+1)+fmt.Sprintf(format, args...))
 }
 
+// Nest runs fn one level deeper (for trees that are not exec.Nodes: a
+// materialized view's incremental plan).
+func (e *Explainer) Nest(fn func()) {
+	e.depth++
+	fn()
+	e.depth--
+}
+
 // Child explains a child node one level deeper.
 func (e *Explainer) Child(n Node) {
 	e.depth++

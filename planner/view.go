@@ -22,6 +22,24 @@ func notMaintainable(format string, args ...any) error {
 	return pgerr.New(pgerr.FeatureNotSupported, "materialized view cannot be maintained incrementally: "+format, args...)
 }
 
+// ExplainView describes how CREATE MATERIALIZED VIEW st would maintain its
+// view (EXPLAIN CREATE MATERIALIZED VIEW): its incremental plan, each
+// operator with the state it keeps.
+func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) {
+	p, err := b.BuildViewPlan(st.Query)
+	if err != nil {
+		return nil, err
+	}
+	var e exec.Explainer
+	p.plan.Explain(&e, func(id log.TableID) string {
+		if td, ok := b.cat.Table(id); ok {
+			return td.Name
+		}
+		return fmt.Sprintf("relation %d", id)
+	})
+	return e.Lines, nil
+}
+
 // CreateView plans CREATE MATERIALIZED VIEW: it checks that the query can
 // be maintained incrementally and returns the catalog change that adds the
 // view (the maintainer backfills it in steps that commit between writes;

@@ -524,6 +524,22 @@ func (s *Session) explain(ctx context.Context, x *sql.Explain, params []types.Da
 		}
 		st, given, ex = p.stmt, p.params, e
 	}
+	if cv, ok := st.(*sql.CreateMaterializedView); ok {
+		if x.Analyze {
+			return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN ANALYZE of CREATE MATERIALIZED VIEW is not supported")
+		}
+		lines, err := s.builder(s.catalog(), nil).ExplainView(cv)
+		if err != nil {
+			return nil, "", err
+		}
+		return func(yield func(exec.Row, error) bool) {
+			for _, line := range lines {
+				if !yield(exec.Row{line}, nil) {
+					return
+				}
+			}
+		}, "EXPLAIN", nil
+	}
 	q, ok := st.(*sql.Query)
 	if !ok {
 		return nil, "", pgerr.New(pgerr.FeatureNotSupported, "EXPLAIN of %s is not supported yet", statementName(st))

@@ -46,7 +46,7 @@ func TestVectorizedPlans(t *testing.T) {
 		t.Fatalf("only %d queries in vec_aggregates.test", queries)
 	}
 	plan := explain("SELECT k % 100, count(*), sum(id) FROM big WHERE h > 0 GROUP BY 1")
-	for _, want := range []string{"Vectorized HashAggregate", "Group Key: (k % '100'", "Vectorized Seq Scan on big", "Columns: id, k, h", "Filter: (h > "} {
+	for _, want := range []string{"Vectorized HashAggregate", "Group Key: (k % 100)", "Vectorized Seq Scan on big", "Columns: id, k, h", "Filter: (h > "} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("plan lacks %q:\n%s", want, plan)
 		}

@@ -1,0 +1,189 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+)
+
+// Explain describes the incremental plan of a view, as EXPLAIN CREATE
+// MATERIALIZED VIEW shows it: each operator with what it keeps as state
+// and what a change costs, from the view's output down to the tables
+// whose changes feed it. name gives a table's or view's name.
+func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
+	what := "one row per output row, with its multiplicity"
+	if p.Distinct {
+		what += " (read once: DISTINCT)"
+	}
+	if a, ok := p.Root.(*Aggregate); ok && len(a.Group) > 0 && a.Having == nil {
+		what = "one row per group, keyed by the group (a point lookup by the group reads one key)"
+	}
+	e.Add("Materialized View")
+	e.Detail("Maintained: inside each write's commit (read-your-writes)")
+	e.Detail("State: %s", what)
+	e.Nest(func() { explainNode(e, p.Root, name) })
+}
+
+func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
+	switch x := n.(type) {
+	case *Scan:
+		e.Add("Changes of %s", name(x.Source))
+		if x.Layout == nil {
+			e.Detail("Source: the output changes of materialized view %s, in the same commit", name(x.Source))
+		}
+		return
+	case *Filter:
+		e.Add("Filter")
+		e.Detail("Condition: %s", x.Pred)
+	case *Project:
+		e.Add("Project")
+		e.Detail("Output: %s", exprList(x.Exprs))
+	case *Join:
+		kind := [...]string{"Inner", "Left", "Right", "Full", "Semi", "Anti"}[x.Kind]
+		e.Add("%s Join", kind)
+		var keys []string
+		for i := range x.LeftKeys {
+			keys = append(keys, fmt.Sprintf("%s = %s", x.LeftKeys[i], x.RightKeys[i]))
+		}
+		e.Detail("Join Key: %s", strings.Join(keys, " AND "))
+		if x.On != nil {
+			e.Detail("Join Filter: %s", x.On)
+		}
+		e.Detail("State: both inputs' rows, indexed by the join key; a change reads the other side's rows with its key")
+	case *Aggregate:
+		e.Add("Aggregate")
+		if len(x.Group) > 0 {
+			e.Detail("Group Key: %s", exprList(x.Group))
+		}
+		var aggs []string
+		for _, a := range x.Aggs {
+			aggs = append(aggs, a.describe())
+		}
+		e.Detail("Aggregates: %s", strings.Join(aggs, ", "))
+		if x.Having != nil {
+			e.Detail("Having: %s", x.Having)
+		}
+		state := "each group's running state; a change updates its group"
+		for _, a := range x.Aggs {
+			switch a.Kind {
+			case AggMin, AggMax:
+				state += "; min/max keep each group's values, so a deleted extreme gives way to the next"
+			case AggCountDistinct:
+				state += "; count(DISTINCT) keeps each group's values with their counts"
+			case AggStringAgg, AggArrayAgg, AggJSONAgg:
+				state += "; list aggregates keep each group's values in order, and a change costs the group's size"
+			}
+		}
+		e.Detail("State: %s", state)
+	case *TopN:
+		e.Add("Top-N")
+		if len(x.Partition) > 0 {
+			e.Detail("Partition: %s", exprList(x.Partition))
+		}
+		var order []string
+		for _, k := range x.Order {
+			s := k.Expr.String()
+			if k.Desc {
+				s += " DESC"
+			}
+			order = append(order, s)
+		}
+		e.Detail("Order: %s", strings.Join(order, ", "))
+		if x.Offset > 0 {
+			e.Detail("Rows: %d after %d", x.N, x.Offset)
+		} else {
+			e.Detail("Rows: %d", x.N)
+		}
+		e.Detail("State: every input row as a candidate, in order per partition; a change reads the first %d of its partition", x.Offset+x.N)
+	case *Distinct:
+		e.Add("Distinct")
+		e.Detail("State: each row's multiplicity")
+	case *Union:
+		e.Add("Union All")
+		e.Nest(func() {
+			for _, in := range x.Inputs {
+				explainNode(e, in, name)
+			}
+		})
+		return
+	case *Temporal:
+		e.Add("Temporal Filter")
+		var bounds []string
+		for _, b := range x.Bounds {
+			op := "<"
+			if b.Lower {
+				op = ">="
+			}
+			bound := b.Expr.String()
+			switch {
+			case b.Shift > 0:
+				bound += " + " + (time.Duration(b.Shift) * time.Microsecond).String()
+			case b.Shift < 0:
+				bound += " - " + (time.Duration(-b.Shift) * time.Microsecond).String()
+			}
+			bounds = append(bounds, fmt.Sprintf("now() %s %s", op, bound))
+		}
+		e.Detail("Condition: %s", strings.Join(bounds, " AND "))
+		e.Detail("State: each row with a change ahead, by the time of that change; the view's time advances with each commit and every second")
+	case *Window:
+		e.Add("Window")
+		var fs []string
+		for _, f := range x.Funcs {
+			fs = append(fs, f.String())
+		}
+		e.Detail("Functions: %s", strings.Join(fs, ", "))
+		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
+		e.Detail("State: every input row by partition; a change recomputes its partition")
+	case *ProjectSet:
+		e.Add("ProjectSet")
+		var fs []string
+		for _, f := range x.Funcs {
+			fs = append(fs, fmt.Sprintf("%s(%s)", f.Name, exprList(f.Args)))
+		}
+		e.Detail("Functions: %s", strings.Join(fs, ", "))
+	default:
+		e.Add("%T", n)
+	}
+	e.Nest(func() {
+		for _, c := range n.children() {
+			explainNode(e, c, name)
+		}
+	})
+}
+
+func exprList(es []exec.Expr) string {
+	parts := make([]string, len(es))
+	for i, x := range es {
+		parts[i] = x.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// describe names an aggregate as written (its argument, DISTINCT).
+func (a Agg) describe() string {
+	name := [...]string{"count(*)", "count", "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "", "string_agg", "array_agg", "json_agg"}[a.Kind]
+	if a.Kind == AggCountStar {
+		return name
+	}
+	if a.Kind == AggVariance {
+		name = map[exec.VarianceKind]string{{Sample: true}: "var_samp", {}: "var_pop", {Sample: true, Stddev: true}: "stddev_samp", {Stddev: true}: "stddev_pop"}[a.Variance]
+	}
+	if a.Kind == AggJSONAgg && !a.JSONText {
+		name = "jsonb_agg"
+	}
+	arg := ""
+	if a.Arg != nil {
+		arg = a.Arg.String()
+	}
+	if a.Kind == AggCountDistinct || a.Distinct {
+		arg = "DISTINCT " + arg
+	}
+	s := name + "(" + arg + ")"
+	if a.Filter != nil {
+		s += " FILTER (WHERE " + a.Filter.String() + ")"
+	}
+	return s
+}
