@@ -1176,8 +1176,11 @@ func (b *Builder) viewTableFunction(j *ast.Join, l *viewRel) (rel *viewRel, ok b
 		return nil, ok, err
 	}
 	name := strings.ToLower(fn.FnName.O)
-	if j.Tp != ast.CrossJoin || j.StraightJoin || j.NaturalJoin || j.Using != nil {
-		return nil, true, notMaintainable("a function in FROM may only be joined by a comma, CROSS JOIN or an inner JOIN")
+	// LEFT JOIN LATERAL f(...) ON true keeps a row the function gives
+	// nothing for, padded with NULL.
+	outer := j.Tp == ast.LeftJoin && j.On != nil && b.isTrue(j.On.Expr)
+	if (j.Tp != ast.CrossJoin && !outer) || j.StraightJoin || j.NaturalJoin || j.Using != nil {
+		return nil, true, notMaintainable("a function in FROM may only be joined by a comma, CROSS JOIN, an inner JOIN or LEFT JOIN ... ON true")
 	}
 	if s := fn.Schema.O; (s != "" && s != "pg_catalog") || !setReturning(name, "") {
 		return nil, true, notMaintainable("function %s in FROM is not supported", name)
@@ -1215,8 +1218,8 @@ func (b *Builder) viewTableFunction(j *ast.Join, l *viewRel) (rel *viewRel, ok b
 		}
 		sc.cols = append(sc.cols, scopeCol{table: alias, name: name, t: c.T, scalarItem: !expand})
 	}
-	rel = &viewRel{node: &views.ProjectSet{Input: l.node, Funcs: []exec.SetFunc{{Name: name, Args: args, T: t}}, Expand: expand}, sc: sc, rank: l.rank}
-	if j.On != nil {
+	rel = &viewRel{node: &views.ProjectSet{Input: l.node, Funcs: []exec.SetFunc{{Name: name, Args: args, T: t}}, Expand: expand, Outer: outer, Pad: len(cols)}, sc: sc, rank: l.rank}
+	if j.On != nil && !outer {
 		eb := &exprBinder{b: b, scope: sc, what: "JOIN/ON"}
 		on, err := eb.bindAs(j.On.Expr, tBool, "argument of JOIN/ON")
 		if err != nil {
@@ -1264,4 +1267,18 @@ func exprEquiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 		return b, shiftCols(a, -lw), true
 	}
 	return nil, nil, false
+}
+
+// isTrue reports whether e is a constant that is true (ON true).
+func (b *Builder) isTrue(e ast.ExprNode) bool {
+	eb := &exprBinder{b: b, scope: &scope{}, what: "JOIN/ON"}
+	x, err := eb.bindAs(e, tBool, "argument of JOIN/ON")
+	if err != nil || volatile(x) {
+		return false
+	}
+	if refs, ok := colRefs(x, nil); !ok || len(refs) > 0 {
+		return false
+	}
+	v, err := x.Eval(&exec.Env{Settings: b.settings}, nil)
+	return err == nil && v == true
 }

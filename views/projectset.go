@@ -17,6 +17,10 @@ type ProjectSet struct {
 	// OUT parameters, json_each's key and value), whose fields are
 	// appended as columns instead of the record.
 	Expand bool
+	// Outer (LEFT JOIN LATERAL ... ON true): a row the functions give no
+	// values for is passed on once, with Pad NULLs for their columns.
+	Outer bool
+	Pad   int
 
 	out exec.Row
 }
@@ -24,7 +28,9 @@ type ProjectSet struct {
 func (p *ProjectSet) children() []Node { return []Node{p.Input} }
 
 func (r *run) projectSet(p *ProjectSet, row exec.Row, w int64) error {
-	return exec.ExpandSet(r.env, p.Funcs, row, func(out exec.Row) error {
+	some := false
+	err := exec.ExpandSet(r.env, p.Funcs, row, func(out exec.Row) error {
+		some = true
 		if !p.Expand {
 			return r.emit(p, out, w)
 		}
@@ -35,4 +41,12 @@ func (r *run) projectSet(p *ProjectSet, row exec.Row, w int64) error {
 		p.out = append(append(p.out[:0], row...), rec.Fields...)
 		return r.emit(p, p.out, w)
 	})
+	if err != nil || some || !p.Outer {
+		return err
+	}
+	p.out = append(p.out[:0], row...)
+	for range p.Pad {
+		p.out = append(p.out, nil)
+	}
+	return r.emit(p, p.out, w)
 }

@@ -44,6 +44,8 @@ func TestSetReturningViewsEqualPostgres(t *testing.T) {
 		"sr_each":   `SELECT d.id, e.key, e.value FROM sr_docs d CROSS JOIN LATERAL jsonb_each(d.doc) AS e`,
 		"sr_xs":     `SELECT id, x::int AS v FROM sr_docs, jsonb_array_elements_text(doc->'xs') AS x WHERE x::int > 2`,
 		"sr_keys":   `SELECT k, count(*) AS c, sum(n) AS s FROM sr_docs JOIN jsonb_object_keys(doc) AS k ON k <> 'xs' GROUP BY k`,
+		// A row whose array is empty stays, with a NULL tag.
+		"sr_left": `SELECT d.id, t.tag, e.key FROM sr_docs d LEFT JOIN LATERAL unnest(d.tags) AS t(tag) ON true LEFT JOIN LATERAL jsonb_each(d.doc) AS e ON true`,
 	}
 	for name, def := range defs {
 		if _, err := sc.Exec(ctx, "CREATE MATERIALIZED VIEW "+name+" AS "+def); err != nil {
