@@ -17,37 +17,34 @@ func (b *Builder) buildSetOp(s *ast.SetOprStmt, outer *scope) (exec.Node, error)
 		}
 		defer restore()
 	}
-	var acc exec.Node
+	nodes := make([]exec.Node, len(s.SelectList.Selects))
+	ops := make([]*ast.SetOprType, len(nodes))
 	for i, n := range s.SelectList.Selects {
-		var node exec.Node
 		var err error
-		var op *ast.SetOprType
 		switch x := n.(type) {
 		case *ast.SelectStmt:
 			b.setOperand = true
-			node, err = b.buildSelect(x, outer)
+			nodes[i], err = b.buildSelect(x, outer)
 			b.setOperand = false
-			op = x.AfterSetOperator
+			ops[i] = x.AfterSetOperator
 		case *ast.SetOprSelectList:
-			node, err = b.buildSetOp(&ast.SetOprStmt{SelectList: x}, outer)
-			op = x.AfterSetOperator
+			nodes[i], err = b.buildSetOp(&ast.SetOprStmt{SelectList: x}, outer)
+			ops[i] = x.AfterSetOperator
 		default:
 			err = pgerr.New(pgerr.FeatureNotSupported, "set operand %T is not supported", n)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			acc = node
-			continue
-		}
+	}
+	acc, err := foldSetOps(nodes, ops, func(acc, node exec.Node, op *ast.SetOprType) (exec.Node, error) {
 		if len(node.Columns()) != len(acc.Columns()) {
 			return nil, pgerr.New(pgerr.SyntaxError, "each %s query must have the same number of columns", setOpName(op))
 		}
-		acc, err = b.combine(acc, node, op)
-		if err != nil {
-			return nil, err
-		}
+		return b.combine(acc, node, op)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if s.OrderBy != nil || s.Limit != nil {
 		sc := scopeOf(acc, "")
@@ -192,4 +189,36 @@ func (b *Builder) combine(l, r exec.Node, op *ast.SetOprType) (exec.Node, error)
 		n = &exec.DistinctRows{Input: n}
 	}
 	return n, nil
+}
+
+// foldSetOps combines the operands of a set operation, ops[i] being the
+// operator before operand i: INTERSECT [ALL] binds tighter than UNION and
+// EXCEPT, as in PostgreSQL (A EXCEPT B INTERSECT C is A EXCEPT (B
+// INTERSECT C)), and operators of one precedence combine left to right.
+func foldSetOps[T any](operands []T, ops []*ast.SetOprType, combine func(acc, next T, op *ast.SetOprType) (T, error)) (T, error) {
+	intersect := func(op *ast.SetOprType) bool {
+		return op != nil && (*op == ast.Intersect || *op == ast.IntersectAll)
+	}
+	var zero T
+	terms := []T{operands[0]}
+	termOps := []*ast.SetOprType{nil}
+	for i := 1; i < len(operands); i++ {
+		if intersect(ops[i]) {
+			t, err := combine(terms[len(terms)-1], operands[i], ops[i])
+			if err != nil {
+				return zero, err
+			}
+			terms[len(terms)-1] = t
+			continue
+		}
+		terms, termOps = append(terms, operands[i]), append(termOps, ops[i])
+	}
+	acc := terms[0]
+	for j := 1; j < len(terms); j++ {
+		var err error
+		if acc, err = combine(acc, terms[j], termOps[j]); err != nil {
+			return zero, err
+		}
+	}
+	return acc, nil
 }

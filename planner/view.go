@@ -284,6 +284,9 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 			// Each value counted once: kept beside count(DISTINCT)'s
 			// counters.
 			va.Distinct = true
+		case views.AggStringAgg, views.AggArrayAgg, views.AggJSONAgg:
+			// The list keeps each value's count: listed once.
+			va.Distinct = true
 		case views.AggMin, views.AggMax, views.AggBoolAnd, views.AggBoolOr:
 			// DISTINCT changes nothing.
 		default:

@@ -97,65 +97,69 @@ func (b *Builder) viewQuery(q ast.ResultSetNode) (*viewQuery, error) {
 // viewSetOp plans UNION and UNION ALL, left to right, each branch coerced
 // to the unified column types.
 func (b *Builder) viewSetOp(list *ast.SetOprSelectList) (*viewQuery, error) {
-	var acc *viewQuery
+	operands := make([]*viewQuery, len(list.Selects))
+	ops := make([]*ast.SetOprType, len(operands))
 	for i, n := range list.Selects {
 		var vq *viewQuery
 		var err error
-		var op *ast.SetOprType
 		switch x := n.(type) {
 		case *ast.SelectStmt:
 			vq, err = b.viewSelect(x)
-			op = x.AfterSetOperator
+			ops[i] = x.AfterSetOperator
 		case *ast.SetOprSelectList:
 			vq, err = b.viewSetOp(x)
-			op = x.AfterSetOperator
+			ops[i] = x.AfterSetOperator
 		default:
 			err = notMaintainable("set operand %T is not supported", n)
 		}
 		if err != nil {
 			return nil, err
 		}
-		vq = subqueryDistinct(vq)
-		if i == 0 {
-			acc = vq
-			continue
-		}
-		if op == nil || *op == ast.IntersectAll || *op == ast.ExceptAll {
-			return nil, notMaintainable("%s ALL is not supported; UNION [ALL], INTERSECT and EXCEPT are", setOpName(op))
-		}
-		if len(vq.types) != len(acc.types) {
-			return nil, notMaintainable("each %s query must have the same number of columns", setOpName(op))
-		}
-		eb := &exprBinder{b: b, scope: &scope{}, what: setOpName(op)}
-		lp, rp := &views.Project{Input: acc.node}, &views.Project{Input: vq.node}
-		var ts []types.T
-		for c := range acc.types {
-			t, err := eb.unify([]exec.Expr{&exec.ColRef{T: acc.types[c]}, &exec.ColRef{T: vq.types[c]}}, "UNION")
-			if err != nil {
-				return nil, err
-			}
-			le, err := eb.coerce(&exec.ColRef{Idx: c, T: acc.types[c]}, t, "UNION")
-			if err != nil {
-				return nil, err
-			}
-			re, err := eb.coerce(&exec.ColRef{Idx: c, T: vq.types[c]}, t, "UNION")
-			if err != nil {
-				return nil, err
-			}
-			lp.Exprs, rp.Exprs = append(lp.Exprs, le), append(rp.Exprs, re)
-			ts = append(ts, t)
-		}
-		if *op == ast.Intersect || *op == ast.Except {
-			acc = setFilter(lp, rp, ts, acc.names, *op == ast.Except)
-			continue
-		}
-		acc = &viewQuery{node: &views.Union{Inputs: []views.Node{lp, rp}}, types: ts, names: acc.names}
-		if *op == ast.Union {
-			acc.distinct = true
-			acc = subqueryDistinct(acc)
-		}
+		operands[i] = subqueryDistinct(vq)
 	}
-	return acc, nil
+	return foldSetOps(operands, ops, b.viewSetOpCombine)
+}
+
+// viewSetOpCombine combines two operands of a set operation, each coerced
+// to the unified column types.
+func (b *Builder) viewSetOpCombine(acc, vq *viewQuery, op *ast.SetOprType) (*viewQuery, error) {
+	if op == nil {
+		return nil, notMaintainable("a set operation without an operator is not supported")
+	}
+	if len(vq.types) != len(acc.types) {
+		return nil, notMaintainable("each %s query must have the same number of columns", setOpName(op))
+	}
+	eb := &exprBinder{b: b, scope: &scope{}, what: setOpName(op)}
+	lp, rp := &views.Project{Input: acc.node}, &views.Project{Input: vq.node}
+	var ts []types.T
+	for c := range acc.types {
+		t, err := eb.unify([]exec.Expr{&exec.ColRef{T: acc.types[c]}, &exec.ColRef{T: vq.types[c]}}, "UNION")
+		if err != nil {
+			return nil, err
+		}
+		le, err := eb.coerce(&exec.ColRef{Idx: c, T: acc.types[c]}, t, "UNION")
+		if err != nil {
+			return nil, err
+		}
+		re, err := eb.coerce(&exec.ColRef{Idx: c, T: vq.types[c]}, t, "UNION")
+		if err != nil {
+			return nil, err
+		}
+		lp.Exprs, rp.Exprs = append(lp.Exprs, le), append(rp.Exprs, re)
+		ts = append(ts, t)
+	}
+	switch *op {
+	case ast.Intersect, ast.Except:
+		return setFilter(lp, rp, ts, acc.names, *op == ast.Except), nil
+	case ast.IntersectAll, ast.ExceptAll:
+		return &viewQuery{node: &views.SetOpAll{Left: lp, Right: rp, Except: *op == ast.ExceptAll, Types: ts}, types: ts, names: acc.names}, nil
+	}
+	out := &viewQuery{node: &views.Union{Inputs: []views.Node{lp, rp}}, types: ts, names: acc.names}
+	if *op == ast.Union {
+		out.distinct = true
+		out = subqueryDistinct(out)
+	}
+	return out, nil
 }
 
 // setFilter is INTERSECT (EXCEPT with except) of l and r, rows of types

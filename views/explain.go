@@ -137,6 +137,13 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		e.Detail("Functions: %s", strings.Join(fs, ", "))
 		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
 		e.Detail("State: every input row by partition; a change recomputes its partition")
+	case *SetOpAll:
+		if x.Except {
+			e.Add("Except All")
+		} else {
+			e.Add("Intersect All")
+		}
+		e.Detail("State: each distinct row's count on both sides")
 	case *ProjectSet:
 		e.Add("ProjectSet")
 		var fs []string

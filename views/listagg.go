@@ -64,6 +64,9 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 	first := true
 	err := r.ov.scan(prefix, func(_, v []byte) error {
 		n, payload := decodeCounted(v)
+		if a.Distinct {
+			n = 1
+		}
 		vals, err := types.DecodeRow([]types.T{elemT, elemT}, payload)
 		if err != nil {
 			return err

@@ -519,6 +519,8 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		return r.window(x, row, w)
 	case *ProjectSet:
 		return r.projectSet(x, row, w)
+	case *SetOpAll:
+		return r.setOpAll(x, e.side, row, w)
 	}
 	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }

@@ -330,6 +330,8 @@ func (p *Plan) prepare() {
 			p.temporal = x
 		case *Window:
 			x.ID, id = id, id+1
+		case *SetOpAll:
+			x.ID, id = id, id+1
 		}
 		for i, c := range n.children() {
 			p.parents[c] = edge{n, i}
@@ -352,6 +354,8 @@ func (p *Plan) initKeys() {
 			x.prefix = opPrefix(p.View, 'e', x.ID)
 		case *Window:
 			x.init(opPrefix(p.View, 'W', x.ID))
+		case *SetOpAll:
+			x.prefix = opPrefix(p.View, 'a', x.ID)
 		case *Join:
 			x.prefix = opPrefix(p.View, 'j', x.ID)
 			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}
@@ -798,10 +802,10 @@ type Agg struct {
 	Order []SortKey
 	// JSONText: an AggJSONAgg is json_agg (else jsonb_agg).
 	JSONText bool
-	// Distinct: a sum or avg of DISTINCT values; each value's
+	// Distinct: a sum or avg of DISTINCT values (each value's
 	// multiplicity is counted as count(DISTINCT)'s is, and the sum takes
 	// a value when its count leaves zero and gives it back when it
-	// returns there.
+	// returns there), or a list of DISTINCT values (each listed once).
 	Distinct bool
 }
 

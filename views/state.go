@@ -33,6 +33,7 @@ import (
 //	0x10 view(u32) 'e' op(u8) time(u64) row         → count, encoded input row (temporal filter, temporal.go)
 //	0x10 view(u32) 'T'                              → the view's time, timestamptz (u64; temporal filters)
 //	0x10 view(u32) 'W' op(u8) partition row         → count, encoded input row (window functions, window.go)
+//	0x10 view(u32) 'a' op(u8) row                   → left count, right count (INTERSECT/EXCEPT ALL, setop.go)
 //	0x10 view(u32) 'b'                              → backfill record (JSON)
 //
 // op numbers the stateful operators of the plan. row, group, joinkey,

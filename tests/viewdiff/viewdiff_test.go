@@ -161,6 +161,7 @@ var viewDefs = []string{
 	`SELECT customer_id, sum(DISTINCT amount) AS s, avg(DISTINCT amount) AS a, count(DISTINCT amount) AS c FROM orders GROUP BY customer_id`,
 	`SELECT region, max(DISTINCT amount) AS hi, sum(DISTINCT amount) FILTER (WHERE status = 'open') AS so FROM orders GROUP BY region`,
 	`SELECT sum(DISTINCT amount % 7) AS s, avg(DISTINCT customer_id) AS c FROM orders`,
+	`SELECT region, string_agg(DISTINCT status, ',' ORDER BY status) AS st, array_agg(DISTINCT customer_id ORDER BY customer_id DESC) AS cs FROM orders GROUP BY region`,
 	// Window functions, per partition (orders in a total order, or one
 	// where only equal rows tie, as PostgreSQL's order of ties is its own).
 	`SELECT id, customer_id, amount, lag(amount) OVER (PARTITION BY customer_id ORDER BY id) AS prev, sum(amount) OVER (PARTITION BY customer_id ORDER BY id) AS running FROM orders`,
@@ -172,6 +173,10 @@ var viewDefs = []string{
 	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.amount % 10`,
 	`SELECT o.id, c.tier FROM orders o LEFT JOIN customers c ON upper(c.region) = upper(o.region) AND c.tier <> 'gold'`,
 	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id::bigint = o.customer_id::bigint`,
+	// INTERSECT ALL and EXCEPT ALL: multiplicities min(l, r), max(l - r, 0).
+	`SELECT customer_id FROM orders INTERSECT ALL SELECT id FROM customers WHERE tier <> 'gold'`,
+	`SELECT region, status FROM orders EXCEPT ALL SELECT region, tier FROM customers`,
+	`SELECT k, kind FROM events EXCEPT ALL SELECT k, kind FROM events WHERE v > 3 INTERSECT ALL SELECT k, kind FROM events WHERE v < 8`,
 }
 
 var (
