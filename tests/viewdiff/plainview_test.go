@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -26,20 +23,8 @@ func TestMaterializedViewsOverViews(t *testing.T) {
 		t.Skip("differential test against PostgreSQL")
 	}
 	ctx := context.Background()
-	pg := pgoracle.StartT(t)
-	dir := t.TempDir()
-	s := strandtest.Start(t, dir)
-	sc, pc := s.Connect(t), pg.Connect(t)
-	both := func(qs ...string) {
-		t.Helper()
-		for _, q := range qs {
-			for _, c := range []*pgx.Conn{sc, pc} {
-				if _, err := c.Exec(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-		}
-	}
+	p := newPair(t)
+	sc, both := p.sc, p.both
 	both(`DROP TABLE IF EXISTS pv_ev, pv_acct CASCADE`)
 	both(`CREATE TABLE pv_acct (id int PRIMARY KEY, region text NOT NULL)`,
 		`CREATE TABLE pv_ev (id int PRIMARY KEY, acct int NOT NULL, amount int)`,
@@ -78,20 +63,15 @@ func TestMaterializedViewsOverViews(t *testing.T) {
 			}
 		}
 		for name, def := range mats {
-			got := strandtest.SortedRows(t, sc, "SELECT * FROM "+name)
-			want := strandtest.SortedRows(t, pc, def)
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("%s after %d ids: %d rows, PostgreSQL's query %d\n%s", name, nextID, len(got), len(want), strandtest.RowsDiff(got, want))
-			}
+			p.same(fmt.Sprintf("%s after %d ids", name, nextID), "SELECT * FROM "+name, def)
 			checks++
 		}
 	}
 	for range 10 {
 		batch()
 	}
-	s.Stop()
-	s = strandtest.Start(t, dir)
-	sc = s.Connect(t)
+	p.restart()
+	sc = p.sc
 	for range 10 {
 		batch()
 	}

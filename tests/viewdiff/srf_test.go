@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -22,20 +19,8 @@ func TestSetReturningViewsEqualPostgres(t *testing.T) {
 		t.Skip("differential test against PostgreSQL")
 	}
 	ctx := context.Background()
-	pg := pgoracle.StartT(t)
-	dir := t.TempDir()
-	s := strandtest.Start(t, dir)
-	sc, pc := s.Connect(t), pg.Connect(t)
-	both := func(qs ...string) {
-		t.Helper()
-		for _, q := range qs {
-			for _, c := range []*pgx.Conn{sc, pc} {
-				if _, err := c.Exec(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-		}
-	}
+	p := newPair(t)
+	sc, both := p.sc, p.both
 	both(`DROP TABLE IF EXISTS sr_docs CASCADE`,
 		`CREATE TABLE sr_docs (id int PRIMARY KEY, n int, tags text[], doc jsonb)`)
 	defs := map[string]string{
@@ -85,20 +70,15 @@ func TestSetReturningViewsEqualPostgres(t *testing.T) {
 			}
 		}
 		for name, def := range defs {
-			got := strandtest.SortedRows(t, sc, "SELECT * FROM "+name)
-			want := strandtest.SortedRows(t, pc, def)
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("%s after %d ids: %d rows, PostgreSQL's query %d\n%s", name, nextID, len(got), len(want), strandtest.RowsDiff(got, want))
-			}
+			p.same(fmt.Sprintf("%s after %d ids", name, nextID), "SELECT * FROM "+name, def)
 			checks++
 		}
 	}
 	for range 8 {
 		batch()
 	}
-	s.Stop()
-	s = strandtest.Start(t, dir)
-	sc = s.Connect(t)
+	p.restart()
+	sc = p.sc
 	for range 8 {
 		batch()
 	}

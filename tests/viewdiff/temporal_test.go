@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -28,23 +26,11 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 		t.Skip("differential test against PostgreSQL")
 	}
 	ctx := context.Background()
-	pg := pgoracle.StartT(t)
-	dir := t.TempDir()
 	// A view made over existing rows (tf_late, below) backfills in steps
 	// of 4 rows, which commit between the writes and the ticks.
 	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", "4")
-	s := strandtest.Start(t, dir)
-	sc, pc := s.Connect(t), pg.Connect(t)
-	both := func(qs ...string) {
-		t.Helper()
-		for _, q := range qs {
-			for _, c := range []*pgx.Conn{sc, pc} {
-				if _, err := c.Exec(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-		}
-	}
+	p := newPair(t)
+	sc, both := p.sc, p.both
 	both(`DROP TABLE IF EXISTS tf_ev, tf_acct CASCADE`,
 		`SET TimeZone = 'UTC'`)
 	both(`CREATE TABLE tf_acct (id int PRIMARY KEY, region text NOT NULL)`,
@@ -99,7 +85,7 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 		for _, d := range defs {
 			got, at := read(d.name, d.name)
 			lit := fmt.Sprintf("'%s'::timestamptz", at.UTC().Format("2006-01-02 15:04:05.999999Z07:00"))
-			want := strandtest.SortedRows(t, pc, strings.ReplaceAll(d.def, "NOW", lit))
+			want := strandtest.SortedRows(t, p.pc, strings.ReplaceAll(d.def, "NOW", lit))
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("%s %s, at %s: %d rows, PostgreSQL's query %d\n%s", d.name, when, lit, len(got), len(want), strandtest.RowsDiff(got, want))
 			}
@@ -110,7 +96,7 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 			if d.name == "tf_recent" {
 				got, at := read("tf_over", "tf_recent")
 				lit := fmt.Sprintf("'%s'::timestamptz", at.UTC().Format("2006-01-02 15:04:05.999999Z07:00"))
-				want := strandtest.SortedRows(t, pc, fmt.Sprintf(overDef, strings.ReplaceAll(d.def, "NOW", lit)))
+				want := strandtest.SortedRows(t, p.pc, fmt.Sprintf(overDef, strings.ReplaceAll(d.def, "NOW", lit)))
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {
 					t.Errorf("tf_over %s, at %s:\n%s", when, lit, strandtest.RowsDiff(got, want))
 				}
@@ -153,9 +139,8 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 	}
 	defs = append(defs, late)
 	check("after tf_late's backfill")
-	s.Stop()
-	s = strandtest.Start(t, dir)
-	sc = s.Connect(t)
+	p.restart()
+	sc = p.sc
 	check("after a restart")
 	for range 12 {
 		batch()
