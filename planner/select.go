@@ -342,8 +342,9 @@ func planJoin(ln, rn exec.Node, kind exec.JoinKind, on exec.Expr, lw int, cols [
 	return &exec.NestedLoopJoin{Left: ln, Right: rn, Kind: kind, On: on, Cols: cols}
 }
 
-// equiSides recognizes left.col = right.col of the same type and returns
-// the two sides, the right one re-based to the right input's row.
+// equiSides recognizes left.col = right.col, of one type or of two that
+// compare in the wider (commonEqType), and returns the two sides (cast to
+// that type), the right one re-based to the right input's row.
 func equiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 	call, ok := e.(*exec.Call)
 	if !ok || call.Fn.Op != "=" {
