@@ -358,6 +358,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 	var agg *aggContext
 	var aggNode *views.Aggregate
+	// sets are the GROUP BY's grouping sets (ROLLUP, CUBE, GROUPING
+	// SETS) as positions in aggNode.Group; nil for a plain GROUP BY.
+	var sets [][]int
 	eb := &exprBinder{b: b, scope: sc, what: "a materialized view"}
 	if len(aggs) > 0 || sel.GroupBy != nil {
 		if win != nil {
@@ -367,11 +370,12 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		agg = &aggContext{in: sc}
 		post = &scope{}
 		if sel.GroupBy != nil {
-			for _, item := range sel.GroupBy.Items {
-				if f, ok := item.Expr.(*ast.FuncCallExpr); ok && (f.FnName.L == "pg_rollup" || f.FnName.L == "pg_cube" || f.FnName.L == "pg_grouping_sets") {
-					return nil, notMaintainable("GROUP BY ROLLUP, CUBE and GROUPING SETS are not supported")
-				}
-				gx := resolveOrdinalOrAlias(item.Expr, fields)
+			var items []ast.ExprNode
+			if items, sets, err = b.groupingItems(sel.GroupBy.Items); err != nil {
+				return nil, err
+			}
+			for _, item := range items {
+				gx := resolveOrdinalOrAlias(item, fields)
 				e, err := eb.bind(gx)
 				if err != nil {
 					return nil, err
@@ -383,7 +387,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 					return nil, err
 				}
 				aggNode.Group = append(aggNode.Group, e)
-				agg.groupText = append(agg.groupText, restore(gx))
+				agg.groupText = append(agg.groupText, b.groupKey(gx))
 				agg.groupExpr = append(agg.groupExpr, e)
 				post.cols = append(post.cols, scopeCol{name: "?group", t: e.Type()})
 			}
@@ -396,6 +400,11 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			aggNode.Aggs = append(aggNode.Aggs, va)
 			agg.aggs = append(agg.aggs, a)
 			post.cols = append(post.cols, scopeCol{name: "?agg", t: va.Ret})
+		}
+		if sets != nil {
+			// GROUPING() reads the set's id, a hidden last column.
+			post.cols = append(post.cols, scopeCol{name: "?grouping", t: tInt8, hidden: true})
+			agg.gidCol = len(post.cols)
 		}
 		agg.post = post
 		if sel.Having != nil {
@@ -507,6 +516,12 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 
 	switch {
+	case aggNode != nil && sets != nil:
+		node = viewGroupingSets(aggNode, sets)
+		if aggNode.Having != nil {
+			node = &views.Filter{Input: node, Pred: aggNode.Having}
+		}
+		node = &views.Project{Input: node, Exprs: proj.Exprs}
 	case aggNode != nil:
 		aggNode.Output = proj.Exprs
 		node = aggNode
@@ -1285,4 +1300,38 @@ func (b *Builder) isTrue(e ast.ExprNode) bool {
 	}
 	v, err := x.Eval(&exec.Env{Settings: b.settings}, nil)
 	return err == nil && v == true
+}
+
+// viewGroupingSets maintains GROUP BY ROLLUP, CUBE or GROUPING SETS as
+// one aggregate per grouping set over the same input, whose rows are
+// appended (views.GroupingSets): each set's rows have h's groups (NULL for those
+// the set leaves out), then its aggregates, then the set's grouping id (a
+// bit per group left out), the columns HAVING and the select list read
+// (planner/groupingsets.go's rows, as queries make them). A set without
+// groups has its one row, as PostgreSQL's has, even over no rows.
+func viewGroupingSets(h *views.Aggregate, sets [][]int) views.Node {
+	u := &views.GroupingSets{Input: h.Input}
+	for _, set := range sets {
+		a := &views.Aggregate{Aggs: h.Aggs}
+		at := map[int]int{}
+		for j, gi := range set {
+			at[gi] = j
+			a.Group = append(a.Group, h.Group[gi])
+		}
+		var gid int64
+		for gi, g := range h.Group {
+			if j, ok := at[gi]; ok {
+				a.Output = append(a.Output, &exec.ColRef{Idx: j, T: g.Type()})
+			} else {
+				a.Output = append(a.Output, &exec.Const{Val: nil, T: g.Type()})
+				gid |= 1 << gi
+			}
+		}
+		for ai, ag := range h.Aggs {
+			a.Output = append(a.Output, &exec.ColRef{Idx: len(set) + ai, T: ag.Ret})
+		}
+		a.Output = append(a.Output, &exec.Const{Val: gid, T: tInt8})
+		u.Sets = append(u.Sets, a)
+	}
+	return u
 }

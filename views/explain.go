@@ -137,6 +137,16 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		e.Detail("Functions: %s", strings.Join(fs, ", "))
 		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
 		e.Detail("State: every input row by partition; a change recomputes its partition")
+	case *GroupingSets:
+		e.Add("Grouping Sets")
+		e.Detail("Sets: %d, each an aggregate of its own, their rows appended", len(x.Sets))
+		e.Nest(func() {
+			for _, a := range x.Sets {
+				explainNode(e, a, name)
+			}
+			explainNode(e, x.Input, name)
+		})
+		return
 	case *SetOpAll:
 		if x.Except {
 			e.Add("Except All")

@@ -521,6 +521,17 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		return r.projectSet(x, row, w)
 	case *SetOpAll:
 		return r.setOpAll(x, e.side, row, w)
+	case *GroupingSets:
+		if e.side > 0 {
+			// A set's output row: the operator's.
+			return r.emit(x, row, w)
+		}
+		for _, a := range x.Sets {
+			if err := r.group(a, row, w); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	return fmt.Errorf("materialized view %d: unknown operator %T", r.p.View, e.n)
 }

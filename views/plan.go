@@ -256,6 +256,25 @@ type SortKey struct {
 // Union is UNION ALL: every input's rows.
 type Union struct{ Inputs []Node }
 
+// GroupingSets is GROUP BY ROLLUP, CUBE or GROUPING SETS: each input row
+// goes to one aggregate per grouping set (Sets, which have no Input of
+// their own), and their output rows are this operator's. Its children are
+// Input (side 0) and the sets' aggregates (sides 1...), so that every
+// walk of the plan numbers and keys them; the maintainer routes a row from
+// Input to every set, and a set's output row on to this node's parent.
+type GroupingSets struct {
+	Input Node
+	Sets  []*Aggregate
+}
+
+func (g *GroupingSets) children() []Node {
+	out := []Node{g.Input}
+	for _, a := range g.Sets {
+		out = append(out, a)
+	}
+	return out
+}
+
 // Distinct emits a row when its multiplicity becomes positive and retracts
 // it when it falls to zero.
 type Distinct struct {
@@ -270,7 +289,12 @@ func (*Scan) children() []Node        { return nil }
 func (f *Filter) children() []Node    { return []Node{f.Input} }
 func (p *Project) children() []Node   { return []Node{p.Input} }
 func (j *Join) children() []Node      { return []Node{j.Left, j.Right} }
-func (a *Aggregate) children() []Node { return []Node{a.Input} }
+func (a *Aggregate) children() []Node {
+	if a.Input == nil {
+		return nil // a grouping set's: GroupingSets feeds it
+	}
+	return []Node{a.Input}
+}
 func (t *TopN) children() []Node      { return []Node{t.Input} }
 func (u *Union) children() []Node     { return u.Inputs }
 func (d *Distinct) children() []Node  { return []Node{d.Input} }

@@ -177,6 +177,13 @@ var viewDefs = []string{
 	`SELECT customer_id FROM orders INTERSECT ALL SELECT id FROM customers WHERE tier <> 'gold'`,
 	`SELECT region, status FROM orders EXCEPT ALL SELECT region, tier FROM customers`,
 	`SELECT k, kind FROM events EXCEPT ALL SELECT k, kind FROM events WHERE v > 3 INTERSECT ALL SELECT k, kind FROM events WHERE v < 8`,
+	// An ungrouped aggregate under a projection: its first row is stored
+	// under the key its later changes read (compact integer keys).
+	`SELECT n * 2 AS d, n FROM (SELECT count(*) AS n FROM orders) s`,
+	// ROLLUP, CUBE and GROUPING SETS: an aggregate per set.
+	`SELECT region, status, count(*) AS n, sum(amount) AS s FROM orders GROUP BY ROLLUP (region, status)`,
+	`SELECT region, status, count(*) AS n, GROUPING(region, status) AS g FROM orders GROUP BY CUBE (region, status) HAVING count(*) > 1`,
+	`SELECT customer_id, status, max(amount) AS m, min(amount) FILTER (WHERE status <> 'void') AS lo FROM orders GROUP BY GROUPING SETS ((customer_id), (status), ())`,
 }
 
 var (
