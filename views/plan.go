@@ -285,19 +285,19 @@ type Distinct struct {
 	compact bool
 }
 
-func (*Scan) children() []Node        { return nil }
-func (f *Filter) children() []Node    { return []Node{f.Input} }
-func (p *Project) children() []Node   { return []Node{p.Input} }
-func (j *Join) children() []Node      { return []Node{j.Left, j.Right} }
+func (*Scan) children() []Node      { return nil }
+func (f *Filter) children() []Node  { return []Node{f.Input} }
+func (p *Project) children() []Node { return []Node{p.Input} }
+func (j *Join) children() []Node    { return []Node{j.Left, j.Right} }
 func (a *Aggregate) children() []Node {
 	if a.Input == nil {
 		return nil // a grouping set's: GroupingSets feeds it
 	}
 	return []Node{a.Input}
 }
-func (t *TopN) children() []Node      { return []Node{t.Input} }
-func (u *Union) children() []Node     { return u.Inputs }
-func (d *Distinct) children() []Node  { return []Node{d.Input} }
+func (t *TopN) children() []Node     { return []Node{t.Input} }
+func (u *Union) children() []Node    { return u.Inputs }
+func (d *Distinct) children() []Node { return []Node{d.Input} }
 
 // Children returns an operator's inputs.
 func Children(n Node) []Node { return n.children() }
