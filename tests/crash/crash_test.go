@@ -31,6 +31,9 @@ const (
 	spreadSQL = `SELECT writer, stddev(seq) AS sd, var_pop(seq) AS vp FROM events GROUP BY writer`
 	latestSQL = `SELECT DISTINCT ON (writer) writer, seq FROM events ORDER BY writer, seq DESC`
 	pairedSQL = `SELECT d.id, d.amount FROM debits d WHERE EXISTS (SELECT 1 FROM credits c WHERE c.id = d.id AND c.amount % 2 = 0)`
+	// A window function per partition, and a ROLLUP.
+	windowSQL = `SELECT id, amount, lag(id) OVER (PARTITION BY amount % 50 ORDER BY id) AS prev FROM debits`
+	rollupSQL = `SELECT writer, count(*) AS n, max(seq) AS last FROM events GROUP BY ROLLUP (writer)`
 	// A temporal filter: the events of the last 2 s (NOW is the
 	// view's time, as_of, when it is recomputed).
 	recentSQL = `SELECT writer, seq FROM events WHERE at > NOW - interval '2 seconds'`
@@ -59,6 +62,8 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE MATERIALIZED VIEW latest AS ` + latestSQL,
 		`CREATE MATERIALIZED VIEW paired AS ` + pairedSQL,
 		`CREATE MATERIALIZED VIEW recent AS ` + strings.ReplaceAll(recentSQL, "NOW", "now()"),
+		`CREATE MATERIALIZED VIEW windowed AS ` + windowSQL,
+		`CREATE MATERIALIZED VIEW rolled AS ` + rollupSQL,
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -189,7 +194,7 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 	}
 	// Every view equals its query recomputed over the recovered tables.
 	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL,
-		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL} {
+		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL, "windowed": windowSQL, "rolled": rollupSQL} {
 		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
