@@ -326,15 +326,18 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	// input rows, whose position the projection reads as an extra
 	// column. Other window functions: a window operator that computes
 	// them per partition (views/window.go), its values extra columns.
+	// With GROUP BY or aggregates, window functions run over the
+	// aggregation's rows, as in PostgreSQL (planned below, groupWindow).
 	var win *views.TopN
 	var wc *windowContext
+	var groupWindow *views.Window
 	post := sc
-	if calls := collectWindows(fields, nil); generalWindows(calls, fields) {
-		if sel.GroupBy != nil || sel.Having != nil || len(collectAggs(fields, nil, nil)) > 0 {
-			return nil, notMaintainable("window functions with GROUP BY or aggregates are not supported (compute the aggregates in a subquery)")
-		}
+	calls := collectWindows(fields, nil)
+	grouped := sel.GroupBy != nil || sel.Having != nil || len(collectAggs(fields, sel.Having, nil)) > 0
+	general := generalWindows(calls, fields) || (len(calls) > 0 && grouped)
+	if general && !grouped {
 		var wn *views.Window
-		if wn, wc, err = b.viewWindow(sel, calls, node, sc); err != nil {
+		if wn, wc, err = b.viewWindow(sel, calls, node, sc, nil); err != nil {
 			return nil, err
 		}
 		node = wn
@@ -342,7 +345,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		for _, t := range wc.types {
 			post.cols = append(post.cols, scopeCol{name: "?window", t: t})
 		}
-	} else {
+	} else if !general {
 		if win, err = b.viewRowNumber(fields, sc, node); err != nil {
 			return nil, err
 		}
@@ -418,6 +421,15 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		}
 	} else if sel.Having != nil {
 		return nil, notMaintainable("HAVING without GROUP BY is not supported")
+	}
+	if general && grouped {
+		if groupWindow, wc, err = b.viewWindow(sel, calls, nil, post, agg); err != nil {
+			return nil, err
+		}
+		post = &scope{cols: append([]scopeCol(nil), post.cols...)}
+		for _, t := range wc.types {
+			post.cols = append(post.cols, scopeCol{name: "?window", t: t})
+		}
 	}
 	pb := &exprBinder{b: b, scope: post, agg: agg, what: "a materialized view", win: wc}
 	// Set-returning functions in the select list (unnest(tags)): a
@@ -516,10 +528,24 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 
 	switch {
-	case aggNode != nil && sets != nil:
-		node = viewGroupingSets(aggNode, sets)
-		if aggNode.Having != nil {
-			node = &views.Filter{Input: node, Pred: aggNode.Having}
+	case aggNode != nil && (sets != nil || groupWindow != nil):
+		// The aggregation's rows (its groups, aggregates and, for
+		// grouping sets, the grouping id), then the window functions
+		// over them, then the select list.
+		if sets != nil {
+			node = viewGroupingSets(aggNode, sets)
+			if aggNode.Having != nil {
+				node = &views.Filter{Input: node, Pred: aggNode.Having}
+			}
+		} else {
+			for i, c := range agg.post.cols {
+				aggNode.Output = append(aggNode.Output, &exec.ColRef{Idx: i, T: c.t})
+			}
+			node = aggNode
+		}
+		if groupWindow != nil {
+			groupWindow.Input = node
+			node = groupWindow
 		}
 		node = &views.Project{Input: node, Exprs: proj.Exprs}
 	case aggNode != nil:
@@ -1119,10 +1145,11 @@ func generalWindows(calls []*ast.WindowFuncExpr, fields []field) bool {
 }
 
 // viewWindow plans a view's window functions over input (rows of scope
-// sc) as one window operator: every function partitioned alike, and
-// partitioned (a change costs its partition's size, views/window.go).
-func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, input views.Node, sc *scope) (*views.Window, *windowContext, error) {
-	wb := &exprBinder{b: b, scope: sc, what: "window function calls"}
+// sc; with agg, the aggregation's rows, input set by the caller) as one
+// window operator: every function partitioned alike, and partitioned (a
+// change costs its partition's size, views/window.go).
+func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, input views.Node, sc *scope, agg *aggContext) (*views.Window, *windowContext, error) {
+	wb := &exprBinder{b: b, scope: sc, agg: agg, what: "window function calls"}
 	w := &views.Window{Input: input}
 	for _, c := range sc.cols {
 		w.Types = append(w.Types, c.t)

@@ -184,6 +184,9 @@ var viewDefs = []string{
 	`SELECT region, status, count(*) AS n, sum(amount) AS s FROM orders GROUP BY ROLLUP (region, status)`,
 	`SELECT region, status, count(*) AS n, GROUPING(region, status) AS g FROM orders GROUP BY CUBE (region, status) HAVING count(*) > 1`,
 	`SELECT customer_id, status, max(amount) AS m, min(amount) FILTER (WHERE status <> 'void') AS lo FROM orders GROUP BY GROUPING SETS ((customer_id), (status), ())`,
+	// Window functions over the aggregation's rows.
+	`SELECT region, customer_id, sum(amount) AS s, rank() OVER (PARTITION BY region ORDER BY sum(amount) DESC NULLS LAST) AS r FROM orders GROUP BY region, customer_id`,
+	`SELECT status, count(*) AS n, lag(count(*)) OVER (PARTITION BY status IS NULL ORDER BY status) AS prev, row_number() OVER (PARTITION BY status IS NULL ORDER BY status) AS rn FROM orders GROUP BY status`,
 }
 
 var (
