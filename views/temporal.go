@@ -299,7 +299,9 @@ type tickTask struct{ more bool }
 var TickInterval = time.Second
 
 // runTicker commits a tick every TickInterval while some view has a
-// temporal filter.
+// temporal filter. (temporalViews is set by the first intent that
+// compiles the catalog's views; after a restart that is the backfill
+// worker's first look for work, so an idle server ticks too.)
 func (m *Maintainer) runTicker(ctx context.Context, l *log.Log, logger *slog.Logger) {
 	tm := time.NewTimer(TickInterval)
 	defer tm.Stop()

@@ -142,6 +142,13 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 	p.restart()
 	sc = p.sc
 	check("after a restart")
+	// With no write since the restart, the ticker alone moves the time.
+	before := asOf("tf_recent")
+	time.Sleep(2500 * time.Millisecond)
+	if after := asOf("tf_recent"); after.Sub(before) < time.Second {
+		t.Errorf("tf_recent's time moved from %s to %s in 2.5 s with no writes after a restart", before, after)
+	}
+	check("idle after a restart")
 	for range 12 {
 		batch()
 	}
