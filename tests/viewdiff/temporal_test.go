@@ -152,12 +152,16 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 	for range 12 {
 		batch()
 	}
-	// No writes: the ticker moves the views' time, and every row stamped
-	// up to 2 s ahead has entered and left tf_window.
-	time.Sleep(4 * time.Second)
-	check("4 s after the last write")
-	if rows, _ := read("tf_window", "tf_window"); len(rows) != 0 {
-		t.Errorf("tf_window still holds %d rows 4 s after the last write", len(rows))
+	// No writes: the ticker moves the views' time until every row
+	// stamped up to 2 s ahead of its write has entered tf_window and,
+	// 1.5 s later, left it.
+	lastWrite := time.Now()
+	for deadline := lastWrite.Add(20 * time.Second); asOf("tf_window").Before(lastWrite.Add(3600*time.Millisecond)) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	check("after the rows' times")
+	if rows, at := read("tf_window", "tf_window"); len(rows) != 0 {
+		t.Errorf("tf_window still holds %d rows at %s, %s after the last write", len(rows), at, at.Sub(lastWrite))
 	}
 	if rows, _ := read("tf_day", "tf_day"); len(rows) == 0 {
 		t.Error("tf_day is empty: its rows are all within a day")
