@@ -35,6 +35,13 @@ type CatalogReader interface {
 	// SerialSequence is pg_get_serial_sequence: the qualified name of the
 	// sequence a serial or identity column's default reads (NULL: none).
 	SerialSequence(table, column string) (types.Datum, error)
+	// RelationSize is pg_table_size (and pg_relation_size,
+	// pg_total_relation_size): the bytes a table's or a materialized
+	// view's data takes on disk, in sstables; ok is false for an OID
+	// that names no relation.
+	RelationSize(oid int64) (int64, bool, error)
+	// DatabaseSize is pg_database_size: the bytes of every sstable.
+	DatabaseSize() (int64, error)
 	// RegIn reads a name as an object of a reg* type ("regclass",
 	// "regtype", "regnamespace", "regproc", "regrole"): 'name'::regclass.
 	RegIn(kind, name string) (int64, error)
@@ -219,11 +226,16 @@ func init() {
 		&Func{Name: "pg_postmaster_start_time", Ret: tTimestampTZ, Impl: func(env *Env, _ *Call, _ []types.Datum) (types.Datum, error) {
 			return types.TimestampFromTime(env.Now), nil
 		}},
-		&Func{Name: "pg_table_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) { return int64(0), nil }},
-		&Func{Name: "pg_relation_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) { return int64(0), nil }},
-		&Func{Name: "pg_total_relation_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) { return int64(0), nil }},
-		&Func{Name: "pg_database_size", Args: []types.OID{catText}, Ret: tInt8, Strict: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) { return int64(0), nil }},
-		&Func{Name: "pg_database_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: func(*Env, *Call, []types.Datum) (types.Datum, error) { return int64(0), nil }},
+		&Func{Name: "pg_table_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: withCat(relationSize)},
+		&Func{Name: "pg_relation_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: withCat(relationSize)},
+		&Func{Name: "pg_total_relation_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: withCat(relationSize)},
+		// PostgreSQL's take regclass, so pg_table_size('t') names the
+		// relation: the text overloads read the name as regclass does.
+		&Func{Name: "pg_table_size", Args: []types.OID{catText}, Ret: tInt8, Strict: true, Impl: withCat(relationSizeByName)},
+		&Func{Name: "pg_relation_size", Args: []types.OID{catText}, Ret: tInt8, Strict: true, Impl: withCat(relationSizeByName)},
+		&Func{Name: "pg_total_relation_size", Args: []types.OID{catText}, Ret: tInt8, Strict: true, Impl: withCat(relationSizeByName)},
+		&Func{Name: "pg_database_size", Args: []types.OID{catText}, Ret: tInt8, Strict: true, Impl: withCat(databaseSize)},
+		&Func{Name: "pg_database_size", Args: []types.OID{catOID}, Ret: tInt8, Strict: true, Impl: withCat(databaseSize)},
 		&Func{Name: "pg_size_pretty", Args: []types.OID{types.Int8OID}, Ret: tText, Strict: true, Impl: sizePretty},
 		&Func{Name: "quote_ident", Args: []types.OID{catText}, Ret: tText, Strict: true, Impl: func(_ *Env, _ *Call, a []types.Datum) (types.Datum, error) {
 			return QuoteIdent(a[0].(string)), nil
@@ -433,6 +445,32 @@ func arrayBound(upper bool) func(*Env, *Call, []types.Datum) (types.Datum, error
 		}
 		return int64(1), nil
 	}
+}
+
+// relationSize is pg_table_size(regclass) and its kin: a relation's data
+// in sstables (NULL for an OID that names none, as in PostgreSQL). Strand
+// has no separate index or TOAST storage, so the three agree.
+func relationSize(c CatalogReader, a []types.Datum) (types.Datum, error) {
+	n, ok, err := c.RelationSize(a[0].(int64))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return n, nil
+}
+
+// relationSizeByName is relationSize of a name read as regclass
+// ('t'::regclass: 42P01 when there is no such relation).
+func relationSizeByName(c CatalogReader, a []types.Datum) (types.Datum, error) {
+	oid, err := c.RegIn("regclass", a[0].(string))
+	if err != nil {
+		return nil, err
+	}
+	return relationSize(c, []types.Datum{oid})
+}
+
+// databaseSize is pg_database_size: there is one database.
+func databaseSize(c CatalogReader, _ []types.Datum) (types.Datum, error) {
+	return c.DatabaseSize()
 }
 
 // describe is obj_description(oid[, catalog]).

@@ -320,6 +320,21 @@ func (l *Log) DiskUsage(start, end []byte) (uint64, error) {
 	return n, nil
 }
 
+// TableDiskUsage estimates the bytes a table's heads, version entries and
+// events take in sstables (DiskUsage): what pg_table_size reports. Events
+// the Iceberg compactor has tiered out of the log are not counted.
+func (l *Log) TableDiskUsage(t TableID) (uint64, error) {
+	var total uint64
+	for _, ns := range []byte{nsHead, nsVersion, nsEvent} {
+		n, err := l.DiskUsage(appendTable(nil, ns, t), appendTable(nil, ns, t+1))
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // pebbleLogger routes Pebble's log lines to slog.
 type pebbleLogger struct{ l *slog.Logger }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/strand-db/strand/planner"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
+	"github.com/strand-db/strand/views"
 )
 
 // systemTables answers pg_catalog and information_schema relations. Each
@@ -314,6 +315,29 @@ func (st *systemTables) ConstraintDef(oid int64) (string, bool) {
 		return "", false
 	}
 	return "PRIMARY KEY (" + quoteList(keyColumns(td)) + ")", true
+}
+
+// RelationSize implements exec.CatalogReader: a table's heads, versions
+// and events, or a materialized view's state, in sstables.
+func (st *systemTables) RelationSize(oid int64) (int64, bool, error) {
+	td, ok := st.tableByOID(oid)
+	if !ok {
+		return 0, false, nil
+	}
+	var n uint64
+	var err error
+	if td.Kind == log.View {
+		n, err = st.s.eng.Log.DiskUsage(views.StateRange(td.ID))
+	} else {
+		n, err = st.s.eng.Log.TableDiskUsage(td.ID)
+	}
+	return int64(n), true, err
+}
+
+// DatabaseSize implements exec.CatalogReader: every key of the log.
+func (st *systemTables) DatabaseSize() (int64, error) {
+	n, err := st.s.eng.Log.DiskUsage([]byte{0}, []byte{0xff})
+	return int64(n), err
 }
 
 // Description implements exec.CatalogReader.

@@ -161,7 +161,8 @@ func TestViewRefusesTimeAndSessionFunctions(t *testing.T) {
 
 // pg_catalog.strand_views reports each view's state size in sstables
 // (state_bytes): after CHECKPOINT, which flushes the memtables, a view
-// over 20,000 rows has some, and one over none has none.
+// over 20,000 rows has some, and one over none has none; pg_table_size
+// and its kin report tables' and views' sizes the same way.
 func TestViewStateBytesAfterCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	s := strandtest.Start(t, "")
@@ -193,5 +194,21 @@ func TestViewStateBytesAfterCheckpoint(t *testing.T) {
 	}
 	if sizes["sb_none"] > 1024 {
 		t.Errorf("sb_none (no rows) has %d state bytes", sizes["sb_none"])
+	}
+	// pg_table_size and its kin: a table's log, a view's state (what
+	// psql's \dt+ and \dm+ show), NULL for an OID that names nothing.
+	var table, empty, view, database int64
+	var none *int64
+	err = c.QueryRow(ctx, `SELECT pg_table_size('sb'), pg_total_relation_size('sb_empty'::regclass), pg_relation_size('sb_rows'),
+		pg_database_size(current_database()), pg_table_size(12345)`).Scan(&table, &empty, &view, &database, &none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table < 100_000 || empty != 0 || view != sizes["sb_rows"] || database < table+view || none != nil {
+		t.Errorf("sizes: sb %d, sb_empty %d, sb_rows %d (state_bytes %d), database %d, OID 12345 %v", table, empty, view, sizes["sb_rows"], database, none)
+	}
+	var pe *pgconn.PgError
+	if _, err := c.Exec(ctx, `SELECT pg_table_size('nope')`); !errors.As(err, &pe) || pe.Code != "42P01" {
+		t.Errorf("pg_table_size('nope'): %v, want 42P01", err)
 	}
 }
