@@ -172,6 +172,10 @@ func OwnedSequence(c *log.Catalog, id log.TableID, col string) (*log.TableDesc, 
 	return nil, false
 }
 
+// OwnedSequences are the sequences table id owns (serial and identity
+// columns): TRUNCATE ... RESTART IDENTITY starts them over.
+func OwnedSequences(c *log.Catalog, id log.TableID) []log.TableID { return ownedSequences(c, id) }
+
 // ownedSequences are the sequences table id owns (serial and identity
 // columns).
 func ownedSequences(c *log.Catalog, id log.TableID) []log.TableID {

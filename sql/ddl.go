@@ -847,12 +847,14 @@ func (sp *stmtParser) truncate() (Statement, error) {
 		}
 	}
 	if (sp.peek().is("restart") || sp.peek().is("continue")) && sp.peekN(1).is("identity") {
+		st.RestartIdentity = sp.peek().is("restart")
 		sp.i += 2
 	}
-	if c := sp.peek(); c.is("cascade") {
-		return nil, sp.unsupported(c, "TRUNCATE ... CASCADE")
+	// CASCADE truncates the tables whose foreign keys reference these;
+	// Strand has no foreign keys, so it is RESTRICT.
+	if !sp.accept("cascade") {
+		sp.accept("restrict")
 	}
-	sp.accept("restrict")
 	return st, sp.end()
 }
 

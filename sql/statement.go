@@ -264,6 +264,9 @@ type Comment struct {
 type Truncate struct {
 	Info
 	Names []ObjectName
+	// RestartIdentity: RESTART IDENTITY, the tables' serial and identity
+	// sequences start over.
+	RestartIdentity bool
 }
 
 // SequenceOptions are a sequence's START, INCREMENT, MINVALUE and

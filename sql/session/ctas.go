@@ -82,7 +82,7 @@ func (s *Session) atomically(fn func() error) error {
 // key, which materialized views follow), all in one transaction. A
 // stream, whose events cannot be deleted, is refused as DELETE refuses it.
 func (s *Session) truncate(ctx context.Context, x *sql.Truncate) error {
-	return s.atomically(func() error {
+	err := s.atomically(func() error {
 		for _, n := range x.Names {
 			stmts, err := sql.Parse("DELETE FROM " + n.String())
 			if err != nil {
@@ -98,6 +98,27 @@ func (s *Session) truncate(ctx context.Context, x *sql.Truncate) error {
 		}
 		return nil
 	})
+	if err != nil || !x.RestartIdentity {
+		return err
+	}
+	// RESTART IDENTITY: each table's serial and identity sequences start
+	// over, as ALTER SEQUENCE ... RESTART does (at once, as setval does,
+	// not at the COMMIT of an enclosing transaction block).
+	cat := s.catalog()
+	for _, n := range x.Names {
+		td, err := s.builder(cat, nil).LookupTable(n.Schema, n.Name)
+		if err != nil {
+			return err
+		}
+		for _, sid := range planner.OwnedSequences(cat, td.ID) {
+			if seq, ok := cat.Table(sid); ok {
+				if err := s.eng.setVal(ctx, seq.ID, seq.Name, seqParamsOf(seq).start, false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // createAndFill creates the table and inserts the query's rows.
