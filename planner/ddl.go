@@ -492,8 +492,8 @@ func checkNoViewReads(c *log.Catalog, t *log.TableDesc, a sql.AlterAction) error
 	case sql.AlterRenameTable:
 		what = fmt.Sprintf("rename %s %q", strings.ToLower(string(objectKind(t.Kind))), t.Name)
 	}
-	if a.Kind == sql.AlterRenameColumn && t.Kind == log.PlainView {
-		what = fmt.Sprintf("rename column %q of view %q", a.Name, t.Name)
+	if a.Kind == sql.AlterRenameColumn && (t.Kind == log.PlainView || t.Kind == log.View) {
+		what = fmt.Sprintf("rename column %q of %s %q", a.Name, viewKind(t), t.Name)
 	}
 	err := pgerr.New(pgerr.DependentObjectsStillExist, "cannot %s because %s %q depends on it", what, viewKind(deps[0]), deps[0].Name)
 	if deps[0].Kind == log.PlainView {

@@ -628,9 +628,8 @@ func (sp *stmtParser) alter() (Statement, error) {
 		return st, sp.end()
 	case tok.is("table"):
 	case tok.is("materialized") && sp.peek().is("view"), tok.is("view"):
-		// ALTER MATERIALIZED VIEW [IF EXISTS] v RENAME TO w: the only
-		// action a materialized view takes; a view also renames its
-		// columns.
+		// ALTER [MATERIALIZED] VIEW [IF EXISTS] v RENAME TO w, or
+		// RENAME [COLUMN] c TO d: the only actions views take.
 		st := &AlterTable{Object: ObjView}
 		if tok.is("materialized") {
 			sp.next()
@@ -641,10 +640,10 @@ func (sp *stmtParser) alter() (Statement, error) {
 		if st.Name, err = sp.objectName(); err != nil {
 			return nil, err
 		}
-		if r := sp.peek(); !r.is("rename") || st.Object == ObjMaterializedView && !sp.peekN(1).is("to") {
+		if r := sp.peek(); !r.is("rename") {
 			what := "ALTER VIEW other than RENAME"
 			if st.Object == ObjMaterializedView {
-				what = "ALTER MATERIALIZED VIEW other than RENAME TO"
+				what = "ALTER MATERIALIZED VIEW other than RENAME"
 			}
 			return nil, sp.unsupported(r, what)
 		}
