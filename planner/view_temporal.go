@@ -48,6 +48,9 @@ func (b *Builder) timeBound(c exec.Expr) (views.TimeBound, bool, error) {
 		x, n = n, x
 		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
 	}
+	if tb, ok, err := b.elapsedBound(x, op, n); ok || err != nil {
+		return tb, ok, err
+	}
 	if volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
 		return views.TimeBound{}, false, nil
 	}
@@ -130,4 +133,50 @@ func (b *Builder) utc() bool {
 		return true
 	}
 	return false
+}
+
+// elapsedBound reads `c op now() - x` (the conjunct flipped so that the
+// constant interval c is on the left: now() - ts < interval '1 hour' is
+// c > now() - ts) as a bound on now(). now() - x is exact microseconds
+// and an interval compares as its microseconds with a day of 24 hours and
+// a month of 30 days, as PostgreSQL's interval comparison counts them, so
+// the bound is exact in any time zone.
+func (b *Builder) elapsedBound(c exec.Expr, op string, n exec.Expr) (views.TimeBound, bool, error) {
+	sub, ok := n.(*exec.Call)
+	if !ok || sub.Fn.Op != "-" || len(sub.Args) != 2 || c.Type().OID != types.IntervalOID || n.Type().OID != types.IntervalOID {
+		return views.TimeBound{}, false, nil
+	}
+	x := sub.Args[1]
+	if volatile(c) || volatile(x) || x.Type().OID != types.TimestampTZOID {
+		return views.TimeBound{}, false, nil
+	}
+	if refs, ok := colRefs(c, nil); !ok || len(refs) > 0 {
+		return views.TimeBound{}, false, nil
+	}
+	shift, ok, err := b.nowPlus(sub.Args[0])
+	if err != nil || !ok {
+		return views.TimeBound{}, false, err
+	}
+	v, err := c.Eval(&exec.Env{Settings: b.settings}, nil)
+	if err != nil || v == nil {
+		return views.TimeBound{}, false, err
+	}
+	d := v.(types.Interval)
+	day := int64(24 * time.Hour / time.Microsecond)
+	us := d.Micros + int64(d.Days)*day + int64(d.Months)*30*day
+	// c op now() + shift - x, as a bound on now(): with e = x + us -
+	// shift, c > now()-… is now() < e, c >= … is now() <= e, c < … is
+	// now() > e, c <= … is now() >= e.
+	e := us - shift
+	switch op {
+	case ">":
+		return views.TimeBound{Expr: x, Shift: e}, true, nil
+	case ">=":
+		return views.TimeBound{Expr: x, Shift: e + 1}, true, nil
+	case "<":
+		return views.TimeBound{Expr: x, Shift: e + 1, Lower: true}, true, nil
+	case "<=":
+		return views.TimeBound{Expr: x, Shift: e, Lower: true}, true, nil
+	}
+	return views.TimeBound{}, false, nil
 }

@@ -46,6 +46,8 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 		// Under a top-N: a row that expires gives its place to the next.
 		{"tf_top", `SELECT acct, id, amount FROM (SELECT acct, id, amount, row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) AS rn FROM tf_ev WHERE ts > NOW - interval '3 seconds') s WHERE rn <= 2`},
 		{"tf_day", `SELECT id FROM tf_ev WHERE ts > NOW - interval '1 day' AND ts < NOW + interval '1 day'`},
+		// The elapsed time written as now() - ts.
+		{"tf_elapsed", `SELECT id, amount FROM tf_ev WHERE NOW - ts < interval '2 seconds' AND interval '0' <= NOW - ts`},
 	}
 	for _, d := range defs {
 		if _, err := sc.Exec(ctx, "CREATE MATERIALIZED VIEW "+d.name+" AS "+strings.ReplaceAll(d.def, "NOW", "now()")); err != nil {
@@ -185,6 +187,7 @@ func TestTemporalFilterRefusals(t *testing.T) {
 		`SELECT id FROM tq WHERE ts > now() - interval '1 month'`:                                        "months",
 		`SELECT id FROM tq WHERE ts > now() - interval '1 hour' OR id = 1`:                               "over time",
 		`SELECT id FROM tq WHERE extract(epoch from now() - ts) < 60`:                                    "over time",
+		`SELECT id FROM tq WHERE now() - ts < interval '1 hour' + (id * interval '1 second')`:            "over time",
 		`SELECT id, now() AS n FROM tq WHERE ts > now() - interval '1 hour'`:                             `column "n"`,
 		`SELECT id FROM (SELECT id, ts FROM tq WHERE ts > now() - interval '1 hour') s WHERE ts < now()`: "one temporal filter",
 	} {
