@@ -49,14 +49,16 @@ func TestAlterTableReadByView(t *testing.T) {
 		}
 	}
 	// A view is no table to alter, and a table no view; ALTER
-	// MATERIALIZED VIEW renames a view no other view reads.
+	// MATERIALIZED VIEW renames a view, or its column, that no other view
+	// reads.
 	strandtest.ExecAll(t, c, `CREATE MATERIALIZED VIEW oj_n AS SELECT count(*) AS n FROM oj`)
 	for q, code := range map[string]string{
 		`ALTER TABLE oj ADD COLUMN q int`:                     "42809",
 		`ALTER MATERIALIZED VIEW o RENAME TO o9`:              "42809",
 		`ALTER MATERIALIZED VIEW oj RENAME TO oj2`:            "2BP01",
 		`ALTER MATERIALIZED VIEW oj_n RENAME TO otop`:         "42P07",
-		`ALTER MATERIALIZED VIEW oj RENAME COLUMN name TO nm`: "0A000",
+		`ALTER MATERIALIZED VIEW oj RENAME COLUMN name TO nm`: "2BP01", // oj_n reads it
+		`ALTER MATERIALIZED VIEW oj SET SCHEMA public`:        "0A000",
 	} {
 		var pe *pgconn.PgError
 		if err := exec(q); !errors.As(err, &pe) || pe.Code != code {
