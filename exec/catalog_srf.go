@@ -100,6 +100,9 @@ func startSetFunc(name string, argExprs []Expr, env *Env, row Row) (setIter, err
 	if _, ok := JSONSetFuncs[name]; ok {
 		return jsonSetIter(name, args[0])
 	}
+	if name == HopWindowsFunc {
+		return hopWindows(args)
+	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "set-returning function %s is not supported", name)
 }
 

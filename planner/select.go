@@ -86,6 +86,18 @@ func (b *Builder) buildTableSource(ts *ast.TableSource, outer *scope) (exec.Node
 		// refuses PostgreSQL's LATERAL (sql/doc.go).
 		var err error
 		if sel, ok := src.(*ast.SelectStmt); ok {
+			// TUMBLE(t, ...) and HOP(t, ...): the query they stand for
+			// (windowtvf.go).
+			if q, isWindow, err := windowTVF(sel); isWindow {
+				if err != nil {
+					return nil, nil, err
+				}
+				if node, err = b.buildQueryIn(q, nil); err != nil {
+					return nil, nil, err
+				}
+				sc = scopeOf(node, alias)
+				break
+			}
 			var isFn bool
 			if node, isFn, err = b.tableFunction(sel, outer); isFn && err != nil {
 				return nil, nil, err

@@ -43,7 +43,7 @@ func setReturning(name, schema string) bool {
 	if _, ok := exec.JSONSetFuncs[name]; ok {
 		return schema == "" || schema == "pg_catalog"
 	}
-	return false
+	return name == exec.HopWindowsFunc && schema == ""
 }
 
 // setFuncCall binds a set-returning call in a select list to its
@@ -113,6 +113,21 @@ func (eb *exprBinder) setFuncType(name string, args []exec.Expr) ([]exec.Expr, t
 			return args, et, nil
 		}
 		return args, recordType([]recordField{{"x", types.Make(et.OID)}, {"n", tInt4}}), nil
+	}
+	if name == exec.HopWindowsFunc {
+		if len(args) != 3 {
+			return nil, types.T{}, undefinedFunc(name, false, args)
+		}
+		t := args[0].Type()
+		if t.OID != types.TimestampOID && t.OID != types.TimestampTZOID {
+			return nil, types.T{}, pgerr.New(pgerr.DatatypeMismatch, "HOP's time column must be a timestamp or timestamptz, not %s", t)
+		}
+		for i := 1; i < 3; i++ {
+			if args[i], err = eb.coerce(args[i], types.Make(types.IntervalOID), "HOP"); err != nil {
+				return nil, types.T{}, err
+			}
+		}
+		return args, t, nil
 	}
 	if j, ok := exec.JSONSetFuncs[name]; ok {
 		if len(args) != 1 || (args[0].Type().OID != j.Arg && args[0].Type().OID != types.UnknownOID) {

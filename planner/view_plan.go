@@ -735,7 +735,18 @@ func (b *Builder) viewTableSource(ts *ast.TableSource) (*viewRel, error) {
 		}
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		// ts.Lateral only carries a column alias list (sql/doc.go).
-		vq, err := b.viewQuery(src)
+		var q ast.ResultSetNode = src
+		if sel, ok := src.(*ast.SelectStmt); ok {
+			// TUMBLE(t, ...) and HOP(t, ...): the query they stand for
+			// (windowtvf.go).
+			if w, isWindow, err := windowTVF(sel); isWindow {
+				if err != nil {
+					return nil, err
+				}
+				q = w
+			}
+		}
+		vq, err := b.viewQuery(q)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/strand-db/strand/sql/pgerr"
@@ -893,16 +894,28 @@ func (t *translator) primary() (*node, error) {
 		if s.Kind != TokString {
 			return nil, t.syntaxErr(s)
 		}
-		// Field qualifiers written after the string belong to the type.
+		// Field qualifiers written after the string belong to the type;
+		// but INTERVAL '10' SECOND, a number, is a number of the last
+		// field (10 seconds), as in PostgreSQL.
+		text := s.Text
 		if q, ok, err := t.intervalFields(); err != nil {
 			return nil, err
 		} else if ok {
 			if typ != "interval" {
 				return nil, t.syntaxErr(t.peek())
 			}
-			typ += " " + q
+			fields, prec, _ := strings.Cut(q, "(")
+			unit := fields[strings.LastIndexByte(fields, ' ')+1:]
+			if _, err := strconv.ParseFloat(strings.TrimSpace(text), 64); err == nil {
+				text = strings.TrimSpace(text) + " " + unit
+				if prec != "" {
+					typ += "(" + prec
+				}
+			} else {
+				typ += " " + q
+			}
 		}
-		return call("pg_cast", tok.Pos, atom(quoteString(s.Text), s.Pos), atom(quoteString(typ), -1)), nil
+		return call("pg_cast", tok.Pos, atom(quoteString(text), s.Pos), atom(quoteString(typ), -1)), nil
 	}
 	if sqlValueFuncs[tok.Text] {
 		args := []*node{atom(quoteString(tok.Text), -1)}

@@ -764,3 +764,16 @@ func (sp *stmtParser) delete() (Statement, error) {
 	}
 	return &Delete{AST: d, Returning: ret}, nil
 }
+
+// ParseTranslated parses text in the dialect the translator writes (TiDB's,
+// with ANSI quotes): the planner rewrites some constructs into queries of
+// their own (planner/windowtvf.go) with text made from the parsed nodes.
+func ParseTranslated(text string) (ast.StmtNode, error) {
+	p := parsers.Get().(*parser.Parser)
+	defer parsers.Put(p)
+	n, err := p.ParseOneStmt(text, "", "")
+	if err != nil {
+		return nil, pgerr.New(pgerr.InternalError, "rewritten query does not parse: %v", err)
+	}
+	return n, nil
+}
