@@ -82,6 +82,7 @@ func (s *Session) atomically(fn func() error) error {
 // key, which materialized views follow), all in one transaction. A
 // stream, whose events cannot be deleted, is refused as DELETE refuses it.
 func (s *Session) truncate(ctx context.Context, x *sql.Truncate) error {
+	inBlock := s.txn != nil
 	err := s.atomically(func() error {
 		for _, n := range x.Names {
 			stmts, err := sql.Parse("DELETE FROM " + n.String())
@@ -102,19 +103,32 @@ func (s *Session) truncate(ctx context.Context, x *sql.Truncate) error {
 		return err
 	}
 	// RESTART IDENTITY: each table's serial and identity sequences start
-	// over, as ALTER SEQUENCE ... RESTART does (at once, as setval does,
-	// not at the COMMIT of an enclosing transaction block).
+	// over, as ALTER SEQUENCE ... RESTART does: when the truncation
+	// commits (at once without a transaction block; at its COMMIT in
+	// one, and not after a ROLLBACK).
 	cat := s.catalog()
+	var seqs []log.TableID
 	for _, n := range x.Names {
 		td, err := s.builder(cat, nil).LookupTable(n.Schema, n.Name)
 		if err != nil {
 			return err
 		}
-		for _, sid := range planner.OwnedSequences(cat, td.ID) {
-			if seq, ok := cat.Table(sid); ok {
-				if err := s.eng.setVal(ctx, seq.ID, seq.Name, seqParamsOf(seq).start, false); err != nil {
-					return err
-				}
+		seqs = append(seqs, planner.OwnedSequences(cat, td.ID)...)
+	}
+	if inBlock {
+		s.seqRestarts = append(s.seqRestarts, seqs...)
+		return nil
+	}
+	return s.restartSequences(ctx, seqs)
+}
+
+// restartSequences starts sequences over at their START values.
+func (s *Session) restartSequences(ctx context.Context, ids []log.TableID) error {
+	cat := s.catalog()
+	for _, id := range ids {
+		if seq, ok := cat.Table(id); ok {
+			if err := s.eng.setVal(ctx, seq.ID, seq.Name, seqParamsOf(seq).start, false); err != nil {
+				return err
 			}
 		}
 	}

@@ -37,6 +37,9 @@ type Session struct {
 	cursors map[string]*cursor
 	// notifies waits for the transaction's commit.
 	notifies []pendingNotify
+	// seqRestarts are the sequences a TRUNCATE ... RESTART IDENTITY in the
+	// transaction block starts over when it commits.
+	seqRestarts []log.TableID
 	// runSubquery is s.subquery as a func value, made once.
 	runSubquery func(*exec.Env, exec.Node, int) ([]exec.Row, error)
 	// sysTables is the last catalog reader made (catalogReaderFor).
@@ -98,6 +101,7 @@ func (s *Session) Sync(ctx context.Context, failed bool) error {
 func (s *Session) endTxn() {
 	s.closeCursors(false)
 	s.flushNotifies(false)
+	s.seqRestarts = nil
 	if s.txn != nil {
 		s.txn.Release()
 		s.txn = nil

@@ -610,9 +610,13 @@ func (s *Session) transaction(tx *sql.Transaction) (string, error) {
 			return "ROLLBACK", nil
 		}
 		txn := s.txn
+		restarts := s.seqRestarts
 		_, err := txn.Commit(context.Background())
 		s.flushNotifies(err == nil)
 		s.endTxn()
+		if err == nil {
+			err = s.restartSequences(context.Background(), restarts)
+		}
 		if err != nil {
 			var ce *log.ConflictError
 			if errors.As(err, &ce) && ce.SQLState() == "23505" {
