@@ -832,19 +832,24 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 // viewUsing makes a JOIN ... USING (or NATURAL JOIN) of l and r: the
 // USING columns are its keys, and each appears once, as in PostgreSQL: an
 // unqualified name and * read the left copy (the right one for RIGHT
-// JOIN), listed first. FULL JOIN ... USING, whose merged column is
-// COALESCE(left, right), is refused.
+// JOIN), listed first; FULL JOIN ... USING's is COALESCE(left, right).
 func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) {
 	if len(using) == 0 {
 		return nil, notMaintainable("a NATURAL join needs a column name both sides have")
-	}
-	if vj.Kind == views.FullJoin {
-		return nil, notMaintainable("FULL JOIN ... USING is not supported; use ON")
 	}
 	sc := concatScopes(l.sc, r.sc)
 	lw := len(l.sc.cols)
 	var merged []int
 	dup := map[int]bool{}
+	// FULL JOIN: each USING column is COALESCE(left, right), a column a
+	// projection appends (both copies stay, reachable qualified).
+	var full *views.Project
+	if vj.Kind == views.FullJoin {
+		full = &views.Project{Input: vj}
+		for i, c := range sc.cols {
+			full.Exprs = append(full.Exprs, &exec.ColRef{Idx: i, T: c.t, Name: c.name})
+		}
+	}
 	for _, name := range using {
 		li, ri := findCol(l.sc, name), findCol(r.sc, name)
 		if li < 0 || ri < 0 {
@@ -856,13 +861,21 @@ func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) 
 		}
 		vj.LeftKeys = append(vj.LeftKeys, &exec.ColRef{Idx: li, T: lt, Name: name})
 		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: ri, T: rt, Name: name})
+		dup[li], dup[lw+ri] = true, true
+		if full != nil {
+			sc.cols[li].usingDup, sc.cols[lw+ri].usingDup = true, true
+			full.Exprs = append(full.Exprs, &exec.Coalesce{Args: []exec.Expr{
+				&exec.ColRef{Idx: li, T: lt, Name: name}, &exec.ColRef{Idx: lw + ri, T: rt, Name: name}}, T: lt})
+			merged = append(merged, len(sc.cols))
+			sc.cols = append(sc.cols, scopeCol{name: name, t: lt})
+			continue
+		}
 		keep, drop := li, lw+ri
 		if vj.Kind == views.RightJoin {
 			keep, drop = lw+ri, li
 		}
 		sc.cols[drop].usingDup = true
 		merged = append(merged, keep)
-		dup[li], dup[lw+ri] = true, true
 	}
 	sc.order = merged
 	for _, i := range l.sc.starOrder() {
@@ -874,6 +887,9 @@ func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) 
 		if !dup[lw+i] {
 			sc.order = append(sc.order, lw+i)
 		}
+	}
+	if full != nil {
+		return &viewRel{node: full, sc: sc}, nil
 	}
 	return &viewRel{node: vj, sc: sc}, nil
 }

@@ -187,6 +187,9 @@ var viewDefs = []string{
 	// Window functions over the aggregation's rows.
 	`SELECT region, customer_id, sum(amount) AS s, rank() OVER (PARTITION BY region ORDER BY sum(amount) DESC NULLS LAST) AS r FROM orders GROUP BY region, customer_id`,
 	`SELECT status, count(*) AS n, lag(count(*)) OVER (PARTITION BY status IS NULL ORDER BY status) AS prev, row_number() OVER (PARTITION BY status IS NULL ORDER BY status) AS rn FROM orders GROUP BY status`,
+	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
+	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
+	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
 }
 
 var (
