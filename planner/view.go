@@ -119,6 +119,18 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	// The definition's names resolve as they did here, through the
 	// creating session's search path (CompileView).
 	opts[optViewSearchPath] = strings.Join(b.searchPath, ",")
+	// A view whose output rows are keyed by some of their columns (a
+	// keyed table's key, a fact-dimension join's key): lookups by them
+	// read a range (last: this compiles the plan's layout).
+	if len(sv.Key) == 0 && opts[optTopPartition] == "" {
+		if cols := views.OutputKey(p.plan); len(cols) > 0 {
+			var ids []string
+			for _, c := range cols {
+				ids = append(ids, strconv.FormatUint(uint64(sv.Columns[c].ID), 10))
+			}
+			opts[optOutputKey] = strings.Join(ids, ",")
+		}
+	}
 	td.Options = opts
 	td.DependsOn = p.deps
 	ifNotExists := st.IfNotExists
@@ -339,6 +351,11 @@ func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // read one partition.
 const optTopPartition = "top_partition"
 
+// optOutputKey, in a view's options, lists the column IDs its output rows
+// are keyed by, in key order, when they are not the whole row
+// (views.OutputKey): lookups by a leading run of them read a range.
+const optOutputKey = "output_key"
+
 // optViewTimeZone and optViewDateStyle, in a view's options, are the
 // TimeZone and DateStyle of the session that created it, when not the
 // defaults: its expressions evaluate with them (CompileView).
@@ -368,10 +385,12 @@ func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {
 		sc.cols = append(sc.cols, scopeCol{table: alias, name: c.Name, t: t, tableOID: TableOID(td.ID), attr: uint16(i + 1)})
 	}
 	keyIDs := cur.Key
-	if s := td.Options[optTopPartition]; s != "" && len(keyIDs) == 0 {
-		for _, f := range strings.Split(s, ",") {
-			id, _ := strconv.ParseUint(f, 10, 32)
-			keyIDs = append(keyIDs, uint32(id))
+	for _, opt := range []string{optTopPartition, optOutputKey} {
+		if s := td.Options[opt]; s != "" && len(keyIDs) == 0 {
+			for _, f := range strings.Split(s, ",") {
+				id, _ := strconv.ParseUint(f, 10, 32)
+				keyIDs = append(keyIDs, uint32(id))
+			}
 		}
 	}
 	for _, id := range keyIDs {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -210,8 +211,8 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 			continue
 		}
 		fresh = append(fresh, p)
-		rec := &backfillRecord{State: stateBackfilling, LSN: lastLSN, Started: now, ShortKeys: true, FactOutput: true, CompactKeys: true,
-			TopOutput: topOutputOf(p, true)}
+		rec := newViewRecord(p)
+		rec.State, rec.LSN, rec.Started = stateBackfilling, lastLSN, now
 		if err := r.writeRecord(p.View, rec); err != nil {
 			return err
 		}
@@ -237,6 +238,30 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 		}
 	}
 	return nil
+}
+
+// newViewRecord is the record of a view created now: its key layout, the
+// newest (short keys, fact-dimension join output, compact integers, a
+// top-N's rows read from its candidates).
+func newViewRecord(p *Plan) *backfillRecord {
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true)}
+}
+
+// OutputKey returns the output columns a view created now keys its output
+// rows by when that is not the whole row: a keyed table's key columns
+// (each output row stands for one of its rows), or a fact-dimension
+// join's key and then the fact table's key. A lookup by a leading run of
+// them reads a range of the output. It is nil for other views, and for a
+// top-N whose rows are read from its candidates (TopOutputKey). p is
+// compiled for the purpose; the maintainer compiles its own.
+func OutputKey(p *Plan) []int {
+	p.prepare()
+	p.initKeys()
+	p.setLayout(layoutOf(newViewRecord(p)))
+	if p.top != nil {
+		return nil
+	}
+	return slices.Clone(p.outKeyCols)
 }
 
 // backfillTask is the HookTask of a backfill step. The worker fills in

@@ -131,3 +131,29 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		t.Errorf("EXPLAIN of a view without PARTITION BY: %v, want 0A000", err)
 	}
 }
+
+// A view whose output rows are keyed by some of their columns is read by
+// key for equalities on a leading run of them: a fact-dimension join by
+// its join key, a filtered projection of a keyed table by that key.
+func TestViewOutputKeyLookups(t *testing.T) {
+	c := strandtest.Start(t, "").Connect(t)
+	strandtest.ExecAll(t, c,
+		`CREATE TABLE ok_f (id bigint PRIMARY KEY, dim bigint NOT NULL, amount int)`,
+		`CREATE TABLE ok_d (id bigint PRIMARY KEY, label text)`,
+		`CREATE MATERIALIZED VIEW ok_fd AS SELECT f.id, f.dim, d.label, f.amount FROM ok_f f JOIN ok_d d ON d.id = f.dim`,
+		`CREATE MATERIALIZED VIEW ok_big AS SELECT id, amount FROM ok_f WHERE amount > 50`,
+		`CREATE MATERIALIZED VIEW ok_sum AS SELECT dim, sum(amount) AS s FROM ok_f GROUP BY dim`)
+	for q, want := range map[string]string{
+		`EXPLAIN SELECT * FROM ok_fd WHERE dim = 3`:            "Key: dim = 3",
+		`EXPLAIN SELECT * FROM ok_fd WHERE dim = 3 AND id = 7`: "Key: dim = 3 AND id = 7",
+		`EXPLAIN SELECT * FROM ok_big WHERE id = 13`:           "Key: id = 13",
+		`EXPLAIN SELECT * FROM ok_sum WHERE dim = 2`:           "Key: dim = 2",
+		`EXPLAIN SELECT * FROM ok_fd WHERE id = 7`:             "Materialized View Scan",
+		`EXPLAIN SELECT * FROM ok_big WHERE amount = 60`:       "Materialized View Scan",
+	} {
+		plan := strings.Join(planLines(t, c, q), "\n")
+		if !strings.Contains(plan, want) {
+			t.Errorf("%s: plan lacks %q:\n%s", q, want, plan)
+		}
+	}
+}
