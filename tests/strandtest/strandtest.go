@@ -195,6 +195,25 @@ func StartProcess(t testing.TB, dir string, args ...string) *Process {
 
 func (p *Process) start(t testing.TB) {
 	t.Helper()
+	// FreeAddr's ports are free when it looks; a test running beside
+	// this one may take one before the server binds it. Then the server
+	// exits at once, and it starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		taken, err := p.startOnce(t)
+		if err == nil {
+			return
+		}
+		if !taken || attempt == 3 {
+			t.Fatal(err)
+		}
+		p.PGAddr, p.HTTPAddr = FreeAddr(t), FreeAddr(t)
+	}
+}
+
+// startOnce starts the server and waits until it answers; taken reports
+// that it exited because a port was taken.
+func (p *Process) startOnce(t testing.TB) (taken bool, err error) {
+	t.Helper()
 	logf, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -204,18 +223,24 @@ func (p *Process) start(t testing.TB) {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func(cmd *exec.Cmd, f *os.File) { cmd.Wait(); f.Close() }(p.cmd, logf)
+	exited := make(chan struct{})
+	go func(cmd *exec.Cmd, f *os.File) { cmd.Wait(); f.Close(); close(exited) }(p.cmd, logf)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := pgx.Connect(context.Background(), p.DSN())
 		if err == nil {
 			c.Close(context.Background())
-			return
+			return false, nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(p.logFile)
+			return strings.Contains(string(log), "address already in use"), fmt.Errorf("strand serve exited before it answered; its log:\n%s", log)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	log, _ := os.ReadFile(p.logFile)
-	t.Fatalf("strand serve did not start within 30s; its log:\n%s", log)
+	return false, fmt.Errorf("strand serve did not start within 30s; its log:\n%s", log)
 }
 
 // DSN is the subprocess's connection string.
