@@ -75,32 +75,30 @@ func jsonSetIter(name string, arg types.Datum) (setIter, error) {
 			return nil, err
 		}
 	}
+	// What the function is, read from its name once (not per value).
+	jsonb := strings.HasPrefix(name, "jsonb")
+	asText := strings.HasSuffix(name, "_text")
 	base := strings.TrimSuffix(name, "_text")
+	keys, each := strings.HasSuffix(base, "_keys"), strings.HasSuffix(base, "_each")
 	switch {
 	case strings.HasSuffix(base, "_array_elements"):
 		switch {
-		case kind == jObject && strings.HasPrefix(name, "jsonb"):
+		case kind == jObject && jsonb:
 			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot extract elements from an object")
-		case kind != jArray && strings.HasPrefix(name, "jsonb"):
+		case kind != jArray && jsonb:
 			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot extract elements from a scalar")
 		case kind == jObject:
 			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a non-array", name)
 		case kind != jArray:
 			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a scalar", name)
 		}
-	case kind == jArray:
-		if strings.HasSuffix(name, "_keys") {
-			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on an array", name)
-		}
-		return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a non-object", name)
+	case kind == jArray && keys:
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on an array", name)
+	case kind != jObject && keys:
+		return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a scalar", name)
 	case kind != jObject:
-		if strings.HasSuffix(name, "_keys") {
-			return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a scalar", name)
-		}
 		return nil, pgerr.New(pgerr.InvalidParameterValue, "cannot call %s on a non-object", name)
 	}
-	asText := strings.HasSuffix(name, "_text")
-	jsonb := strings.HasPrefix(name, "jsonb")
 	value := func(it jsonItem) types.Datum {
 		switch {
 		case asText && !jsonb && it.v.kind != jString && it.v.kind != jNull:
@@ -112,6 +110,10 @@ func jsonSetIter(name string, arg types.Datum) (setIter, error) {
 		}
 		return types.JSON(it.raw)
 	}
+	var recordTypes []types.T
+	if each {
+		recordTypes = []types.T{tText, JSONSetFuncType(name)}
+	}
 	i := 0
 	return func() (types.Datum, bool, error) {
 		if i >= len(items) {
@@ -120,10 +122,10 @@ func jsonSetIter(name string, arg types.Datum) (setIter, error) {
 		it := items[i]
 		i++
 		switch {
-		case strings.HasSuffix(name, "_keys"):
+		case keys:
 			return it.key, true, nil
-		case strings.HasSuffix(base, "_each"):
-			return &types.Record{Types: []types.T{tText, JSONSetFuncType(name)}, Fields: []types.Datum{it.key, value(it)}}, true, nil
+		case each:
+			return &types.Record{Types: recordTypes, Fields: []types.Datum{it.key, value(it)}}, true, nil
 		}
 		return value(it), true, nil
 	}, nil
