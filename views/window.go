@@ -1,7 +1,9 @@
 package views
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/strand-db/strand/exec"
@@ -71,22 +73,43 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	x.keyBuf = buf
 	partition := string(buf[:plen])
 
-	before, err := x.outputs(r, partition)
+	// One read of the partition gives the rows before the change, the
+	// changed row's count, and (with that count moved) the rows after it,
+	// in the order a second read would give them.
+	es, err := x.entries(r, partition)
 	if err != nil {
 		return err
+	}
+	before, err := x.outputs(r, es)
+	if err != nil {
+		return err
+	}
+	i, found := sort.Find(len(es), func(i int) int { return bytes.Compare(buf, es[i].key) })
+	n := w
+	if found {
+		n += es[i].n
+	}
+	if n < 0 {
+		return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
 	}
 	payload, err := types.EncodeRow(nil, x.Types, row)
 	if err != nil {
 		return err
 	}
-	_, n, err := r.ov.addCount(buf, w, payload)
-	if err != nil {
-		return err
+	after := slices.Clone(es)
+	switch {
+	case n == 0:
+		r.ov.del(buf)
+		after = slices.Delete(after, i, i+1)
+	default:
+		r.ov.set(buf, encodeCounted(n, payload))
+		if found {
+			after[i].n = n
+		} else {
+			after = slices.Insert(after, i, windowEntry{key: bytes.Clone(buf), row: slices.Clone(row), n: n})
+		}
 	}
-	if n < 0 {
-		return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
-	}
-	after, err := x.outputs(r, partition)
+	afterRows, err := x.outputs(r, after)
 	if err != nil {
 		return err
 	}
@@ -97,7 +120,7 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	for _, side := range []struct {
 		rows []exec.Row
 		w    int64
-	}{{before, -1}, {after, 1}} {
+	}{{before, -1}, {afterRows, 1}} {
 		for _, o := range side.rows {
 			enc, err := types.EncodeRow(nil, x.outTypes, o)
 			if err != nil {
@@ -127,22 +150,36 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	return nil
 }
 
-// outputs reads a partition's rows (each as many times as it counts) and
-// returns them with the functions' values appended.
-func (x *Window) outputs(r *run, partition string) ([]exec.Row, error) {
-	var out []exec.Row
-	inW := len(x.Types)
-	err := r.ov.scanRows(unsafeBytes(partition), x.decodeRows, func(_, v []byte, row exec.Row) error {
+// windowEntry is one distinct row of a partition, with its key and count.
+type windowEntry struct {
+	key []byte
+	row exec.Row
+	n   int64
+}
+
+// entries reads a partition's rows in key order. The rows are shared
+// (the state cache's): outputs copies them.
+func (x *Window) entries(r *run, partition string) ([]windowEntry, error) {
+	var es []windowEntry
+	err := r.ov.scanRows(unsafeBytes(partition), x.decodeRows, func(k, v []byte, row exec.Row) error {
 		n, _ := decodeCounted(v)
-		for range n {
-			o := make(exec.Row, inW+len(x.Funcs))
-			copy(o, row)
-			out = append(out, o)
-		}
+		es = append(es, windowEntry{key: bytes.Clone(k), row: row, n: n})
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return es, err
+}
+
+// outputs returns a partition's rows, each as many times as it counts,
+// with the functions' values appended.
+func (x *Window) outputs(r *run, es []windowEntry) ([]exec.Row, error) {
+	var out []exec.Row
+	inW := len(x.Types)
+	for _, e := range es {
+		for range e.n {
+			o := make(exec.Row, inW+len(x.Funcs))
+			copy(o, e.row)
+			out = append(out, o)
+		}
 	}
 	if len(out) == 0 {
 		return nil, nil
