@@ -111,25 +111,33 @@ func (b *Builder) CreateTable(st *sql.CreateTable) (func(*log.Catalog) error, er
 	if err := strandiceberg.CheckPartitionBy(td); err != nil {
 		return nil, err
 	}
-	ifNotExists := st.IfNotExists
-	return func(c *log.Catalog) error {
-		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
-			return nil
-		}
-		cp := *td
-		if err := c.AddTable(&cp); err != nil {
-			return err
-		}
+	return addTable(td, st.IfNotExists, func(c *log.Catalog, added *log.TableDesc) error {
 		for _, s := range seqs {
 			sc := *s
 			sc.Options = maps.Clone(s.Options)
-			sc.Options[OptSeqOwnedBy] = strconv.FormatUint(uint64(cp.ID), 10)
+			sc.Options[OptSeqOwnedBy] = strconv.FormatUint(uint64(added.ID), 10)
 			if err := c.AddTable(&sc); err != nil {
 				return err
 			}
 		}
 		return nil
-	}, nil
+	}), nil
+}
+
+// addTable is the catalog change that adds (a copy of) td, and nothing
+// when its name is taken and ifNotExists; then, when set, also with the
+// added table (whose ID the catalog has given it).
+func addTable(td *log.TableDesc, ifNotExists bool, also func(c *log.Catalog, added *log.TableDesc) error) func(*log.Catalog) error {
+	return func(c *log.Catalog) error {
+		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
+			return nil
+		}
+		cp := *td
+		if err := c.AddTable(&cp); err != nil || also == nil {
+			return err
+		}
+		return also(c, &cp)
+	}
 }
 
 func (b *Builder) columnDef(cd *sql.ColumnDef) (log.Column, error) {

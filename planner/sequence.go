@@ -151,14 +151,7 @@ func (b *Builder) CreateSequence(st *sql.CreateSequence) (func(*log.Catalog) err
 	if err != nil {
 		return nil, err
 	}
-	ifNotExists := st.IfNotExists
-	return func(c *log.Catalog) error {
-		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
-			return nil
-		}
-		cp := *td
-		return c.AddTable(&cp)
-	}, nil
+	return addTable(td, st.IfNotExists, nil), nil
 }
 
 // OwnedSequence is the sequence behind table id's column col (a serial
