@@ -333,7 +333,8 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	var groupWindow *views.Window
 	post := sc
 	calls := collectWindows(fields, nil)
-	grouped := sel.GroupBy != nil || sel.Having != nil || len(collectAggs(fields, sel.Having, nil)) > 0
+	aggs := collectAggs(fields, sel.Having, nil)
+	grouped := sel.GroupBy != nil || sel.Having != nil || len(aggs) > 0
 	general := generalWindows(calls, fields) || (len(calls) > 0 && grouped)
 	if general && !grouped {
 		var wn *views.Window
@@ -355,7 +356,6 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		}
 	}
 
-	aggs := collectAggs(fields, sel.Having, nil)
 	if len(aggs) > 0 && len(b.scalarCols) > 0 {
 		return nil, notMaintainable("a scalar subquery in an aggregated select list is not supported")
 	}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,18 +67,22 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		if x.Having != nil {
 			e.Detail("Having: %s", x.Having)
 		}
-		state := "each group's running state; a change updates its group"
+		notes := []string{"each group's running state; a change updates its group"}
 		for _, a := range x.Aggs {
-			switch a.Kind {
-			case AggMin, AggMax:
-				state += "; min/max keep each group's values, so a deleted extreme gives way to the next"
-			case AggCountDistinct:
-				state += "; count(DISTINCT) keeps each group's values with their counts"
-			case AggStringAgg, AggArrayAgg, AggJSONAgg:
-				state += "; list aggregates keep each group's values in order, and a change costs the group's size"
+			var note string
+			switch {
+			case a.Kind == AggMin || a.Kind == AggMax:
+				note = "min/max keep each group's values, so a deleted extreme gives way to the next"
+			case a.Kind == AggStringAgg || a.Kind == AggArrayAgg || a.Kind == AggJSONAgg:
+				note = "list aggregates keep each group's values in order, and a change costs the group's size"
+			case a.Kind == AggCountDistinct || a.Distinct:
+				note = "DISTINCT aggregates keep each group's values with their counts"
+			}
+			if note != "" && !slices.Contains(notes, note) {
+				notes = append(notes, note)
 			}
 		}
-		e.Detail("State: %s", state)
+		e.Detail("State: %s", strings.Join(notes, "; "))
 	case *TopN:
 		e.Add("Top-N")
 		if len(x.Partition) > 0 {
