@@ -220,10 +220,6 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 	for _, p := range fresh {
 		r.use(p)
 		clear(r.out)
-		// The layout the record just written gives (compact keys, ...):
-		// an ungrouped aggregate's first row is stored under its key as
-		// every later change of it reads it.
-		p.setLayout(r.m.layouts[p.View])
 		for _, a := range p.ungrouped {
 			if err := r.initUngrouped(a); err != nil {
 				return err

@@ -366,9 +366,15 @@ func newRun(ov *overlay, c *compiled, m *Maintainer) *run {
 }
 
 // use makes p the plan the run works on, its expressions evaluating
-// with p's settings.
+// with p's settings, its keys in its layout. Callers have read the view's
+// record (backfillOf) or written it (a new view), so the layout is known;
+// every change of the view, a new view's first row included, is keyed
+// in it.
 func (r *run) use(p *Plan) {
 	r.p = p
+	if !p.keysKnown {
+		p.setLayout(r.m.layouts[p.View])
+	}
 	if p.Settings != nil {
 		r.env.Settings = p.Settings
 	} else {
@@ -410,11 +416,6 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 			return err
 		}
 		r.use(p)
-		if !p.keysKnown {
-			// The record has been read (backfillOf, or the intent that
-			// created the view wrote it): the key layout is known.
-			p.setLayout(r.m.layouts[p.View])
-		}
 		if err := r.tick(p); err != nil {
 			return err
 		}
