@@ -222,8 +222,7 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	if !catChanged && in.Task == nil && !c.touches(in.Changes) {
 		return nil, nil
 	}
-	if tt, ok := in.Task.(*tickTask); ok && !c.temporal {
-		tt.more = false
+	if _, ok := in.Task.(*tickTask); ok && !c.temporal {
 		return nil, nil
 	}
 	if m.cache == nil {
