@@ -363,7 +363,28 @@ func (p *Plan) prepare() {
 		}
 	}
 	walk(p.Root)
+	// Each empty-input row is emitted into its consumers, which must have
+	// their own first: the walk's preorder puts an aggregate before those
+	// it reads, except a grouping set's, which comes after its operator's
+	// input (its sibling in children()).
+	slices.SortStableFunc(p.ungrouped, func(a, b *Aggregate) int { return p.depth(a) - p.depth(b) })
 	p.freshOutput, p.rowKeyCols = freshOutput(p)
+}
+
+// depth is how many operators n's rows pass through to the view's output,
+// a grouping set's own aggregates counted as their operator.
+func (p *Plan) depth(n Node) int {
+	d := 0
+	for {
+		e, ok := p.parents[n]
+		if !ok {
+			return d
+		}
+		if _, sets := e.n.(*GroupingSets); !sets || e.side == 0 {
+			d++
+		}
+		n = e.n
+	}
 }
 
 // initKeys computes, once the plan's view is known, the key prefixes of

@@ -187,6 +187,9 @@ var viewDefs = []string{
 	// Window functions over the aggregation's rows.
 	`SELECT region, customer_id, sum(amount) AS s, rank() OVER (PARTITION BY region ORDER BY sum(amount) DESC NULLS LAST) AS r FROM orders GROUP BY region, customer_id`,
 	`SELECT status, count(*) AS n, lag(count(*)) OVER (PARTITION BY status IS NULL ORDER BY status) AS prev, row_number() OVER (PARTITION BY status IS NULL ORDER BY status) AS rn FROM orders GROUP BY status`,
+	// A grouping set over an ungrouped aggregate: the () set's empty state
+	// is in place before the inner aggregate's empty-input row reaches it.
+	`SELECT s.m, count(*) AS n, sum(s.m) AS t FROM (SELECT max(amount) AS m FROM orders) s WHERE s.m IS NULL GROUP BY CUBE (s.m)`,
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
