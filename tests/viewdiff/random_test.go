@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/strand-db/strand/tests/pgoracle"
@@ -124,7 +126,7 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		}
 		return b.String()
 	}
-	checkpoints := 0
+	checkpoints, copied := 0, 0
 	// A view that is always empty proves little: most must have rows at
 	// some checkpoint.
 	seen := map[string]bool{}
@@ -150,6 +152,13 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			s = strandtest.Start(t, dir)
 			sc = s.Connect(t)
 			compare()
+		}
+		if rng.Intn(6) == 0 {
+			// A COPY into orders and events: the bulk path, which
+			// maintains the views chunk by chunk.
+			copied = copyBoth(t, sc, pc, rng, copied)
+			compare()
+			continue
 		}
 		stmts := 1 + rng.Intn(8)
 		tx := rng.Intn(4) == 0
@@ -177,6 +186,43 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		t.Errorf("only %d of %d views had rows at some checkpoint", len(seen), len(views))
 	}
 	t.Logf("seed %d: %d views (%d refused, %d with rows), %d statements, %d checkpoints equal to PostgreSQL", seed, len(views), refused, len(seen), w.n, checkpoints)
+}
+
+// copyBoth copies the same rows into orders (new ids from 1000+copied)
+// and events on both servers, deletes some copied orders again, and returns
+// the new count of copied orders.
+func copyBoth(t *testing.T, sc, pc *pgx.Conn, rng *rand.Rand, copied int) int {
+	t.Helper()
+	ctx := context.Background()
+	var orders, events [][]any
+	for i := 0; i < 1+rng.Intn(40); i++ {
+		var amount, customer any = int32(rng.Intn(100)), int32(rng.Intn(12))
+		if rng.Intn(8) == 0 {
+			amount = nil
+		}
+		orders = append(orders, []any{int32(1000 + copied), customer, amount, statuses[rng.Intn(len(statuses))], regions[rng.Intn(len(regions))]})
+		copied++
+	}
+	for i := 0; i < rng.Intn(20); i++ {
+		ts := time.Date(2024, 1, 1, rng.Intn(6), rng.Intn(60), 0, 0, time.UTC)
+		events = append(events, []any{int32(rng.Intn(12)), int32(rng.Intn(50)), statuses[rng.Intn(len(statuses))], ts})
+	}
+	del := fmt.Sprintf("DELETE FROM orders WHERE id >= 1000 AND id %% 5 = %d", rng.Intn(5))
+	deleting := rng.Intn(2) == 0
+	for _, c := range []*pgx.Conn{sc, pc} {
+		if _, err := c.CopyFrom(ctx, pgx.Identifier{"orders"}, []string{"id", "customer_id", "amount", "status", "region"}, pgx.CopyFromRows(orders)); err != nil {
+			t.Fatalf("COPY orders: %v", err)
+		}
+		if _, err := c.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"k", "v", "kind", "ts"}, pgx.CopyFromRows(events)); err != nil {
+			t.Fatalf("COPY events: %v", err)
+		}
+		if deleting {
+			if _, err := c.Exec(ctx, del); err != nil {
+				t.Fatalf("%s: %v", del, err)
+			}
+		}
+	}
+	return copied
 }
 
 // A type tag of the generator: what expressions of it can be built from.
@@ -514,7 +560,42 @@ func (g *viewGen) where(src gsource) string {
 	if g.one(3) {
 		return ""
 	}
+	if g.one(4) {
+		if sq, ok := g.subqueryPred(src); ok {
+			if g.one(2) {
+				return " WHERE " + sq
+			}
+			return " WHERE " + sq + " AND " + g.pred(src, 1)
+		}
+	}
 	return " WHERE " + g.pred(src, 2)
+}
+
+// subqueryPred is a condition with a subquery on one of src's integer
+// columns: IN, NOT IN (NULLs and all), EXISTS, NOT EXISTS, or a
+// comparison with an uncorrelated scalar subquery.
+func (g *viewGen) subqueryPred(src gsource) (string, bool) {
+	x, ok := g.colOf(src, tInt)
+	if !ok {
+		return "", false
+	}
+	c2 := gsource{cols: []gcol{{"c2.id", tInt}, {"c2.name", tText}, {"c2.tier", tText}, {"c2.region", tText}}}
+	o3 := gsource{cols: []gcol{{"o3.id", tInt}, {"o3.customer_id", tInt}, {"o3.amount", tInt}, {"o3.status", tText}, {"o3.region", tText}}}
+	e2 := gsource{cols: []gcol{{"e2.k", tInt}, {"e2.v", tInt}, {"e2.kind", tText}, {"e2.ts", tTS}}}
+	switch g.n(6) {
+	case 0:
+		return fmt.Sprintf("%s IN (SELECT c2.id FROM customers c2 WHERE %s)", x, g.pred(c2, 1)), true
+	case 1:
+		return fmt.Sprintf("%s NOT IN (SELECT o3.amount FROM orders o3 WHERE %s)", x, g.pred(o3, 1)), true
+	case 2:
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM events e2 WHERE e2.k = %s AND %s)", x, g.pred(e2, 1)), true
+	case 3:
+		return fmt.Sprintf("NOT EXISTS (SELECT 1 FROM orders o3 WHERE o3.customer_id = %s AND %s)", x, g.pred(o3, 1)), true
+	case 4:
+		return fmt.Sprintf("%s > (SELECT max(e2.v) - 30 FROM events e2)", x), true
+	default:
+		return fmt.Sprintf("%s IN (SELECT e2.v FROM events e2 WHERE %s)", x, g.pred(e2, 1)), true
+	}
 }
 
 // view is one definition and its output columns.
