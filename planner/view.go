@@ -333,12 +333,16 @@ func hasSubquery(n ast.Node) bool {
 	return v.found
 }
 
-type subqueryFinder struct{ found bool }
+// subqueryFinder finds a subquery other than skip.
+type subqueryFinder struct {
+	skip  *ast.SubqueryExpr
+	found bool
+}
 
 func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 	switch n.(type) {
 	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr:
-		v.found = true
+		v.found = v.found || n != ast.Node(v.skip)
 		return n, true
 	}
 	return n, false

@@ -252,8 +252,12 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			return nil, err
 		}
 	}
+	var dyns []dynTest
+	if where != nil && hasSubquery(where) {
+		dyns, where = splitDynTests(where)
+	}
 	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && otherSubqueries(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
-		return nil, notMaintainable("subqueries in expressions are not supported yet (in WHERE, EXISTS, NOT EXISTS and IN (subquery) are, as conditions of their own)")
+		return nil, notMaintainable("subqueries in expressions are not supported yet (in WHERE, EXISTS, NOT EXISTS, IN (subquery) and a comparison with an aggregate's subquery are, as conditions of their own)")
 	}
 	var fromNode ast.ResultSetNode = from
 	fromNode, where = b.commaJoins(fromNode, where)
@@ -291,6 +295,13 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		if pred != nil {
 			boundRanks(b, pred, in.rank)
 			node = &views.Filter{Input: node, Pred: pred}
+		}
+	}
+	// Comparisons with a subquery's value: after the plain conditions,
+	// so that the rows they keep are only those that pass the rest.
+	for _, t := range dyns {
+		if node, err = b.viewDynFilter(&viewRel{node: node, sc: sc}, t); err != nil {
+			return nil, err
 		}
 	}
 
@@ -575,7 +586,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			node = trim
 		}
 	}
-	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && from.Right == nil && len(semis) == 0 {
+	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && from.Right == nil && len(semis) == 0 && len(dyns) == 0 {
 		constRanks(b, in.rank, where != nil, node, proj.Exprs)
 	}
 	vq.node = node

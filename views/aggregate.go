@@ -532,13 +532,8 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 
 // numericAvg is avg()'s numeric result: sum / n at PostgreSQL's scale.
 func numericAvg(sum *apd.Decimal, n int64) (*apd.Decimal, error) {
-	nd := apd.New(n, 0)
 	q := new(apd.Decimal)
-	scale := exec.NumericDivScale(sum, nd)
-	if _, err := numericCtx.Quo(q, sum, nd); err != nil {
-		return nil, err
-	}
-	if _, err := numericCtx.Quantize(q, q, -scale); err != nil {
+	if err := exec.NumericQuo(q, sum, apd.New(n, 0)); err != nil {
 		return nil, err
 	}
 	return q, nil

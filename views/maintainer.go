@@ -436,6 +436,9 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 				return err
 			}
 		}
+		if err := r.settle(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -521,6 +524,8 @@ func (r *run) emit(from Node, row exec.Row, w int64) error {
 		return r.projectSet(x, row, w)
 	case *SetOpAll:
 		return r.setOpAll(x, e.side, row, w)
+	case *DynFilter:
+		return r.dynFilter(x, e.side, row, w)
 	case *GroupingSets:
 		if e.side > 0 {
 			// A set's output row: the operator's.

@@ -53,6 +53,8 @@ type Plan struct {
 	// ungrouped are the aggregates without GROUP BY: like PostgreSQL's,
 	// they have one output row even over no input rows.
 	ungrouped []*Aggregate
+	// dyn are the dynamic filters, settled after each pass (dynfilter.go).
+	dyn []*DynFilter
 	// outPrefix is the key prefix of the view's output rows (0x10 view
 	// 'o'), and keyBuf scratch for an output key; set by initKeys.
 	outPrefix, keyBuf []byte
@@ -356,6 +358,10 @@ func (p *Plan) prepare() {
 			x.ID, id = id, id+1
 		case *SetOpAll:
 			x.ID, id = id, id+1
+		case *DynFilter:
+			x.ID, id = id, id+1
+			x.fresh = freshRows(x.Left)
+			p.dyn = append(p.dyn, x)
 		}
 		for i, c := range n.children() {
 			p.parents[c] = edge{n, i}
@@ -401,6 +407,8 @@ func (p *Plan) initKeys() {
 			x.init(opPrefix(p.View, 'W', x.ID))
 		case *SetOpAll:
 			x.prefix = opPrefix(p.View, 'a', x.ID)
+		case *DynFilter:
+			x.init(p.View)
 		case *Join:
 			x.prefix = opPrefix(p.View, 'j', x.ID)
 			x.keyTypes = [2][]types.T{exprTypes(x.LeftKeys), exprTypes(x.RightKeys)}

@@ -34,6 +34,8 @@ const (
 	// A window function per partition, and a ROLLUP.
 	windowSQL = `SELECT id, amount, lag(id) OVER (PARTITION BY amount % 50 ORDER BY id) AS prev FROM debits`
 	rollupSQL = `SELECT writer, count(*) AS n, max(seq) AS last FROM events GROUP BY ROLLUP (writer)`
+	// A dynamic filter: the debits above the average.
+	aboveSQL = `SELECT id, amount FROM debits WHERE amount > (SELECT avg(amount) FROM debits)`
 	// A temporal filter: the events of the last 2 s (NOW is the
 	// view's time, as_of, when it is recomputed).
 	recentSQL = `SELECT writer, seq FROM events WHERE at > NOW - interval '2 seconds'`
@@ -64,6 +66,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE MATERIALIZED VIEW recent AS ` + strings.ReplaceAll(recentSQL, "NOW", "now()"),
 		`CREATE MATERIALIZED VIEW windowed AS ` + windowSQL,
 		`CREATE MATERIALIZED VIEW rolled AS ` + rollupSQL,
+		`CREATE MATERIALIZED VIEW above AS ` + aboveSQL,
 	} {
 		if _, err := setup.Exec(ctx, q); err != nil {
 			t.Fatal(q, err)
@@ -194,7 +197,7 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 	}
 	// Every view equals its query recomputed over the recovered tables.
 	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL,
-		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL, "windowed": windowSQL, "rolled": rollupSQL} {
+		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL, "windowed": windowSQL, "rolled": rollupSQL, "above": aboveSQL} {
 		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)

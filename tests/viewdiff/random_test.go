@@ -592,7 +592,24 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 	case 3:
 		return fmt.Sprintf("NOT EXISTS (SELECT 1 FROM orders o3 WHERE o3.customer_id = %s AND %s)", x, g.pred(o3, 1)), true
 	case 4:
-		return fmt.Sprintf("%s > (SELECT max(e2.v) - 30 FROM events e2)", x), true
+		// A comparison with an aggregate's value: a dynamic filter.
+		op := []string{"<", "<=", ">", ">=", "="}[g.n(5)]
+		bound := []string{
+			"(SELECT max(e2.v) - 30 FROM events e2)",
+			"(SELECT avg(o3.amount) FROM orders o3)",
+			"(SELECT min(o3.amount) FROM orders o3 WHERE o3.status = 'paid')",
+			"(SELECT count(*) FROM customers c2) * 3",
+			"(SELECT sum(e2.v) FROM events e2 WHERE e2.kind = 'open') / 10",
+		}[g.n(5)]
+		if t, ok := g.colOf(src, tText); ok && g.one(4) {
+			x, bound = t, "(SELECT min(c2.name) FROM customers c2 WHERE c2.tier <> 'gold')"
+		} else if ts, ok := g.colOf(src, tTS); ok && g.one(3) {
+			x, bound = ts, "(SELECT max(e2.ts) FROM events e2) - interval '2 hours'"
+		}
+		if g.one(2) {
+			return fmt.Sprintf("%s %s %s", bound, op, x), true
+		}
+		return fmt.Sprintf("%s %s %s", x, op, bound), true
 	default:
 		return fmt.Sprintf("%s IN (SELECT e2.v FROM events e2 WHERE %s)", x, g.pred(e2, 1)), true
 	}

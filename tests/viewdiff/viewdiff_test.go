@@ -190,6 +190,14 @@ var viewDefs = []string{
 	// A grouping set over an ungrouped aggregate: the () set's empty state
 	// is in place before the inner aggregate's empty-input row reaches it.
 	`SELECT s.m, count(*) AS n, sum(s.m) AS t FROM (SELECT max(amount) AS m FROM orders) s WHERE s.m IS NULL GROUP BY CUBE (s.m)`,
+	// Comparisons with an aggregate's value (dynamic filters): the rows
+	// between the old and the new value move when it does.
+	`SELECT id, amount FROM orders WHERE amount > (SELECT avg(amount) FROM orders)`,
+	`SELECT k, v, kind FROM events WHERE v >= (SELECT max(v) FROM events) - 10`,
+	`SELECT k, ts FROM events WHERE ts > (SELECT max(ts) FROM events) - interval '1 hour'`,
+	`SELECT o.id, c.name FROM orders o JOIN customers c ON o.customer_id = c.id WHERE (SELECT min(amount) FROM orders WHERE status = 'paid') + 20 >= o.amount`,
+	`SELECT status, count(*) AS n FROM orders WHERE amount = (SELECT max(amount) FROM orders) GROUP BY status`,
+	`SELECT name, tier FROM customers WHERE name < (SELECT max(name) FROM customers WHERE tier = 'gold') AND region <> 'ap'`,
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
