@@ -83,8 +83,9 @@ func oneScalarSubquery(e ast.ExprNode) *ast.SubqueryExpr {
 	return v.found[0]
 }
 
-// viewDynFilter plans t over in's rows.
-func (b *Builder) viewDynFilter(in *viewRel, t dynTest) (views.Node, error) {
+// viewDynFilter plans t over in's rows: a WHERE's, or with agg a
+// HAVING's over the groups' rows.
+func (b *Builder) viewDynFilter(in *viewRel, t dynTest, agg *aggContext) (views.Node, error) {
 	vq, err := b.viewQuery(t.sub.Query)
 	if err != nil {
 		return nil, correlated(err)
@@ -97,7 +98,10 @@ func (b *Builder) viewDynFilter(in *viewRel, t dynTest) (views.Node, error) {
 		return nil, notMaintainable("a scalar subquery compared in WHERE must be an aggregate without GROUP BY (one row)")
 	}
 	what := "operator " + t.op.String()
-	eb := &exprBinder{b: b, scope: in.sc, what: "WHERE"}
+	eb := &exprBinder{b: b, scope: in.sc, agg: agg, what: "WHERE"}
+	if agg != nil {
+		eb.what = "HAVING"
+	}
 	le, err := eb.bind(t.expr)
 	if err != nil {
 		return nil, err

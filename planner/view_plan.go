@@ -252,11 +252,18 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			return nil, err
 		}
 	}
-	var dyns []dynTest
+	var dyns, havingDyns []dynTest
 	if where != nil && hasSubquery(where) {
 		dyns, where = splitDynTests(where)
 	}
-	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && otherSubqueries(sel.Fields)) || (sel.Having != nil && hasSubquery(sel.Having)) {
+	var having ast.ExprNode
+	if sel.Having != nil {
+		having = sel.Having.Expr
+		if hasSubquery(having) {
+			havingDyns, having = splitDynTests(having)
+		}
+	}
+	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && otherSubqueries(sel.Fields)) || (having != nil && hasSubquery(having)) {
 		return nil, notMaintainable("subqueries in expressions are not supported yet (in WHERE, EXISTS, NOT EXISTS, IN (subquery) and a comparison with an aggregate's subquery are, as conditions of their own)")
 	}
 	var fromNode ast.ResultSetNode = from
@@ -300,7 +307,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	// Comparisons with a subquery's value: after the plain conditions,
 	// so that the rows they keep are only those that pass the rest.
 	for _, t := range dyns {
-		if node, err = b.viewDynFilter(&viewRel{node: node, sc: sc}, t); err != nil {
+		if node, err = b.viewDynFilter(&viewRel{node: node, sc: sc}, t, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -421,9 +428,9 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			agg.gidCol = len(post.cols)
 		}
 		agg.post = post
-		if sel.Having != nil {
+		if having != nil {
 			hb := &exprBinder{b: b, scope: post, agg: agg, what: "HAVING"}
-			if aggNode.Having, err = hb.bindAs(sel.Having.Expr, tBool, "argument of HAVING"); err != nil {
+			if aggNode.Having, err = hb.bindAs(having, tBool, "argument of HAVING"); err != nil {
 				return nil, err
 			}
 			if err := timeVarying("HAVING", aggNode.Having); err != nil {
@@ -539,7 +546,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 
 	switch {
-	case aggNode != nil && (sets != nil || groupWindow != nil):
+	case aggNode != nil && (sets != nil || groupWindow != nil || len(havingDyns) > 0):
 		// The aggregation's rows (its groups, aggregates and, for
 		// grouping sets, the grouping id), then the window functions
 		// over them, then the select list.
@@ -553,6 +560,13 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 				aggNode.Output = append(aggNode.Output, &exec.ColRef{Idx: i, T: c.t})
 			}
 			node = aggNode
+		}
+		// HAVING's comparisons with a subquery's value, over the
+		// groups' rows (before any window function, as in SQL).
+		for _, t := range havingDyns {
+			if node, err = b.viewDynFilter(&viewRel{node: node, sc: agg.post}, t, agg); err != nil {
+				return nil, err
+			}
 		}
 		if groupWindow != nil {
 			groupWindow.Input = node

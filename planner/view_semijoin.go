@@ -45,6 +45,13 @@ func splitSemiTests(where ast.ExprNode) (tests []semiTest, rest ast.ExprNode, er
 		not := false
 		if u, ok := x.(*ast.UnaryOperationExpr); ok && u.Op == opcode.Not {
 			not, x = true, u.V
+			for {
+				p, ok := x.(*ast.ParenthesesExpr)
+				if !ok {
+					break
+				}
+				x = p.Expr
+			}
 		}
 		switch e := x.(type) {
 		case *ast.ExistsSubqueryExpr:
@@ -67,6 +74,20 @@ func splitSemiTests(where ast.ExprNode) (tests []semiTest, rest ast.ExprNode, er
 			}
 			tests = append(tests, semiTest{sub: sel, in: e.Expr})
 			continue
+		case *ast.CompareSubqueryExpr:
+			// x = ANY (subquery) is x IN (subquery); x <> ALL is NOT IN.
+			anyEq, allNe := e.Op == opcode.EQ && !e.All, e.Op == opcode.NE && e.All
+			if anyEq || allNe {
+				if anyEq == not {
+					return nil, nil, notMaintainable("NOT IN (subquery) is not supported (a NULL in the subquery makes it NULL for every row); use NOT EXISTS")
+				}
+				sel, err := semiSelect(e.R)
+				if err != nil {
+					return nil, nil, err
+				}
+				tests = append(tests, semiTest{sub: sel, in: e.L})
+				continue
+			}
 		}
 		keep = append(keep, c)
 	}

@@ -611,6 +611,9 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 		}
 		return fmt.Sprintf("%s %s %s", x, op, bound), true
 	default:
+		if g.one(2) {
+			return fmt.Sprintf("%s = ANY (SELECT e2.v FROM events e2 WHERE %s)", x, g.pred(e2, 1)), true
+		}
 		return fmt.Sprintf("%s IN (SELECT e2.v FROM events e2 WHERE %s)", x, g.pred(e2, 1)), true
 	}
 }
@@ -692,8 +695,12 @@ func (g *viewGen) aggregateOver(src gsource) (string, []gcol) {
 		q += " GROUP BY " + []string{"ROLLUP", "CUBE"}[g.n(2)] + " (" + strings.Join(groupBy, ", ") + ")"
 	} else if keys > 0 {
 		q += " GROUP BY " + strings.Join(groupBy, ", ")
-		if g.one(3) {
+		switch g.n(6) {
+		case 0, 1:
 			q += fmt.Sprintf(" HAVING count(*) > %d", g.n(3))
+		case 2:
+			// A dynamic filter over the groups.
+			q += fmt.Sprintf(" HAVING count(*) %s (SELECT count(*) FROM orders o3) / %d", []string{">", ">=", "<"}[g.n(3)], 5+g.n(20))
 		}
 	}
 	return q, cols

@@ -198,6 +198,9 @@ var viewDefs = []string{
 	`SELECT o.id, c.name FROM orders o JOIN customers c ON o.customer_id = c.id WHERE (SELECT min(amount) FROM orders WHERE status = 'paid') + 20 >= o.amount`,
 	`SELECT status, count(*) AS n FROM orders WHERE amount = (SELECT max(amount) FROM orders) GROUP BY status`,
 	`SELECT name, tier FROM customers WHERE name < (SELECT max(name) FROM customers WHERE tier = 'gold') AND region <> 'ap'`,
+	`SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id HAVING count(*) > (SELECT count(*) FROM orders) / 12`,
+	`SELECT id, status FROM orders WHERE customer_id = ANY (SELECT id FROM customers WHERE tier = 'gold') AND NOT (region <> ALL (SELECT region FROM customers WHERE tier <> 'gold'))`,
+	`SELECT region, status, sum(amount) AS s FROM orders GROUP BY region, status HAVING (SELECT avg(amount) FROM orders) * 4 <= sum(amount) AND count(*) > 1`,
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
