@@ -797,7 +797,15 @@ func (b *Builder) viewJoin(j *ast.Join) (*viewRel, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.viewJoinOf(j, l)
+}
+
+// viewJoinOf is viewJoin with j's left side planned as l.
+func (b *Builder) viewJoinOf(j *ast.Join, l *viewRel) (*viewRel, error) {
 	if rel, ok, err := b.viewTableFunction(j, l); ok || err != nil {
+		return rel, err
+	}
+	if rel, ok, err := b.viewLateral(j, l); ok || err != nil {
 		return rel, err
 	}
 	r, err := b.viewFrom(j.Right)

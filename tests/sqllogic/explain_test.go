@@ -115,6 +115,8 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 			"->  Window", "Functions: lag(amount)", "->  Temporal Filter", "now() < ts + 1h0m0s"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
 			"->  Dynamic Filter", "Condition: ts > (the subquery's value)", "the rows between the old and the new", "->  Filter", "Aggregates: max(ts)"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m14 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id ORDER BY amount DESC, id LIMIT 3) t`: {
+			"->  Inner Join", "->  Top-N", "Partition: e.acct", "Rows: 3"},
 	} {
 		plan := strings.Join(planLines(t, c, q), "\n")
 		for _, w := range want {
@@ -133,6 +135,12 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m7 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m8 AS SELECT id FROM xm_ev WHERE amount > (SELECT max(amount) FROM xm_ev GROUP BY acct)`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m9 AS SELECT id FROM xm_ev WHERE amount > (SELECT amount FROM xm_ev WHERE id = 1)`,
+		// A LATERAL subquery relates to the items before it by
+		// equalities in its WHERE only.
+		`EXPLAIN CREATE MATERIALIZED VIEW m10 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.amount > a.id) t`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m11 AS SELECT a.id, t.x FROM xm_acct a, LATERAL (SELECT e.amount + a.id AS x FROM xm_ev e WHERE e.acct = a.id) t`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m12 AS SELECT a.id, t.x FROM xm_acct a JOIN LATERAL (SELECT count(*) AS x FROM xm_ev e WHERE e.acct = a.id) t ON t.x > 1`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m13 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id LIMIT 2) t`,
 	} {
 		_, err := c.Exec(ctx, q)
 		var pe *pgconn.PgError

@@ -201,6 +201,14 @@ var viewDefs = []string{
 	`SELECT customer_id, count(*) AS n FROM orders GROUP BY customer_id HAVING count(*) > (SELECT count(*) FROM orders) / 12`,
 	`SELECT id, status FROM orders WHERE customer_id = ANY (SELECT id FROM customers WHERE tier = 'gold') AND NOT (region <> ALL (SELECT region FROM customers WHERE tier <> 'gold'))`,
 	`SELECT region, status, sum(amount) AS s FROM orders GROUP BY region, status HAVING (SELECT avg(amount) FROM orders) * 4 <= sum(amount) AND count(*) > 1`,
+	// LATERAL subqueries related by equalities: decorrelated into joins
+	// (a top-N per key, an aggregate per key, a filter).
+	`SELECT c.id, t.amount, t.id AS oid FROM customers c, LATERAL (SELECT o.id, o.amount FROM orders o WHERE o.customer_id = c.id ORDER BY o.amount DESC NULLS LAST, o.id LIMIT 2) t`,
+	`SELECT c.id, t.* FROM customers c LEFT JOIN LATERAL (SELECT o.id AS oid, o.status FROM orders o WHERE c.id = o.customer_id AND o.region = c.region ORDER BY o.status NULLS FIRST, o.id LIMIT 2 OFFSET 1) t ON true`,
+	`SELECT c.name, t.n, t.hi FROM customers c LEFT JOIN LATERAL (SELECT count(*) AS n, max(o.amount) AS hi, count(o.amount) AS na FROM orders o WHERE o.customer_id = c.id AND o.status <> 'void') t ON true`,
+	`SELECT c.id, t.n, t.s FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s FROM events e WHERE e.k = c.id) t`,
+	`SELECT c.id, t.kind, t.v FROM customers c JOIN LATERAL (SELECT e.kind, e.v FROM events e WHERE e.k = c.id AND e.v > 20) t ON true`,
+	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,

@@ -1,0 +1,341 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/views"
+)
+
+// A LATERAL subquery in a view's FROM that relates to the items before it
+// by equalities in its WHERE is decorrelated into a join with a subquery
+// of its own, as Materialize does:
+//
+//	FROM acct a, LATERAL (SELECT amount FROM ev e WHERE e.acct = a.id ORDER BY amount DESC LIMIT 3) t
+//
+// is planned as acct a JOIN (the 3 largest events per e.acct) t ON
+// t.acct = a.id: the subquery's side of each equality becomes a column of
+// its own (hidden: not part of *), and the subquery is computed for every
+// value of it at once. ORDER BY … LIMIT becomes a row_number() top-N per
+// those columns; an aggregate without GROUP BY becomes one grouped by
+// them, LEFT joined (it has a row for every outer row, count 0 where
+// nothing matches); GROUP BY gains them. The rewritten subquery is
+// written out as SQL and parsed again (as TUMBLE and HOP are,
+// windowtvf.go), so the shared parsed statement is never changed.
+
+// latPrefix starts the names of the columns the rewrite adds; such
+// columns are hidden (lateralHidden).
+const latPrefix = "?lat"
+
+// viewLateral plans j when its right side is a LATERAL subquery that
+// reads l; ok is false for any other join.
+func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, err error) {
+	ts, isSource := j.Right.(*ast.TableSource)
+	if !isSource || !ts.Lateral {
+		return nil, false, nil
+	}
+	sel, isSelect := ts.Source.(*ast.SelectStmt)
+	if !isSelect || sel.From == nil || sel.From.TableRefs == nil {
+		return nil, false, nil
+	}
+	if _, _, isFunc, _ := tableFunctionCall(sel); isFunc {
+		return nil, false, nil
+	}
+	if _, isWindow, _ := windowTVF(sel); isWindow {
+		return nil, false, nil
+	}
+	// Which WHERE conjuncts read l's columns: bound in the subquery's
+	// own FROM, with l one level up.
+	inner, err := b.viewFrom(sel.From.TableRefs)
+	if err != nil {
+		return nil, true, correlatedLateral(err)
+	}
+	scope := &scope{cols: inner.sc.cols, parent: &scope{cols: l.sc.cols}}
+	eb := &exprBinder{b: b, scope: scope, what: "WHERE"}
+	var innerKeys, outerKeys, rest []ast.ExprNode
+	if sel.Where != nil {
+		for _, c := range andParts(sel.Where) {
+			e, err := eb.bind(c)
+			if err != nil {
+				return nil, true, err
+			}
+			if depths, ok := outerRefs(e, nil); ok && len(depths) == 0 {
+				rest = append(rest, c)
+				continue
+			}
+			in, out, ok := eb.correlation(c)
+			if !ok {
+				return nil, true, notMaintainable("a LATERAL subquery may relate to the FROM items before it only by equalities in its WHERE (a column of its own = an expression of theirs)")
+			}
+			innerKeys, outerKeys = append(innerKeys, in), append(outerKeys, out)
+		}
+	}
+	if len(innerKeys) == 0 {
+		// Not correlated: an ordinary subquery in FROM.
+		return nil, false, nil
+	}
+	onTrue := j.On == nil || b.isTrue(j.On.Expr)
+	left := j.Tp == ast.LeftJoin
+	if (j.Tp != ast.CrossJoin && !left) || j.StraightJoin || j.NaturalJoin || j.Using != nil {
+		return nil, true, notMaintainable("a LATERAL subquery may only be joined by a comma, CROSS JOIN, an inner JOIN or a LEFT JOIN")
+	}
+	text, counts, outer, err := lateralQuery(sel, innerKeys, rest)
+	if err != nil {
+		return nil, true, err
+	}
+	if outer {
+		if !onTrue {
+			return nil, true, notMaintainable("a LATERAL aggregate without GROUP BY may only be joined ON true")
+		}
+		left = true
+	}
+	n, err := sql.ParseTranslated(text)
+	if err != nil {
+		return nil, true, pgerr.Wrap(err, pgerr.InternalError, "rewriting a LATERAL subquery")
+	}
+	q, isQuery := n.(ast.ResultSetNode)
+	if !isQuery {
+		return nil, true, pgerr.New(pgerr.InternalError, "rewriting a LATERAL subquery: the rewritten query is no query")
+	}
+	alias := ts.AsName
+	if alias.O == "" {
+		return nil, true, notMaintainable("a LATERAL subquery needs an alias")
+	}
+	// The join of l with the rewritten subquery, ON its key columns
+	// equal to the outer expressions (and the join's own ON).
+	var on ast.ExprNode
+	for i, o := range outerKeys {
+		eq := &ast.BinaryOperationExpr{Op: opcode.EQ, L: &ast.ColumnNameExpr{Name: &ast.ColumnName{
+			Table: alias, Name: ast.NewCIStr(fmt.Sprintf("%s%d", latPrefix, i)),
+		}}, R: o}
+		on = andExpr(on, eq)
+	}
+	if !onTrue {
+		on = andExpr(on, j.On.Expr)
+	}
+	tp := ast.CrossJoin
+	if left {
+		tp = ast.LeftJoin
+	}
+	nj := &ast.Join{
+		Left:  j.Left,
+		Right: &ast.TableSource{Source: q, AsName: alias, ColumnNames: ts.ColumnNames},
+		Tp:    tp,
+		On:    &ast.OnCondition{Expr: on},
+	}
+	if rel, err = b.viewJoinOf(nj, l); err != nil {
+		// The outer columns the rest of the subquery reads (its select
+		// list, GROUP BY, ORDER BY) are names its own FROM lacks.
+		return nil, true, correlatedLateral(err)
+	}
+	// The key columns (and a top-N's number) are the rewrite's, not part
+	// of the subquery's *.
+	for i := len(l.sc.cols); i < len(rel.sc.cols); i++ {
+		if strings.HasPrefix(rel.sc.cols[i].name, latPrefix) {
+			rel.sc.cols[i].hidden = true
+		}
+	}
+	if len(counts) > 0 {
+		// count() of no rows is 0, not the NULL of an unmatched row.
+		p := &views.Project{Input: rel.node}
+		lw := len(l.sc.cols)
+		for i, c := range rel.sc.cols {
+			var e exec.Expr = &exec.ColRef{Idx: i, T: c.t, Name: c.name}
+			if i >= lw && counts[i-lw] {
+				e = &exec.Coalesce{Args: []exec.Expr{e, &exec.Const{Val: int64(0), T: c.t}}, T: c.t}
+			}
+			p.Exprs = append(p.Exprs, e)
+		}
+		rel = &viewRel{node: p, sc: rel.sc, rank: rel.rank}
+	}
+	return rel, true, nil
+}
+
+// correlation splits c, a conjunct that reads the outer row, into its
+// subquery's side and the outer side: c must be an equality of an
+// expression of the subquery's columns alone with one of the outer
+// row's alone.
+func (eb *exprBinder) correlation(c ast.ExprNode) (in, out ast.ExprNode, ok bool) {
+	x := c
+	for {
+		p, isParen := x.(*ast.ParenthesesExpr)
+		if !isParen {
+			break
+		}
+		x = p.Expr
+	}
+	e, isOp := x.(*ast.BinaryOperationExpr)
+	if !isOp || e.Op != opcode.EQ {
+		return nil, nil, false
+	}
+	side := func(n ast.ExprNode) (innerOnly, outerOnly bool) {
+		b, err := eb.bind(n)
+		if err != nil {
+			return false, false
+		}
+		cols, ok1 := colRefs(b, nil)
+		depths, ok2 := outerRefs(b, nil)
+		if !ok1 || !ok2 {
+			return false, false
+		}
+		return len(depths) == 0 && len(cols) > 0, len(cols) == 0 && len(depths) > 0 && onlyOuterDepth(b, 1)
+	}
+	li, lo := side(e.L)
+	ri, ro := side(e.R)
+	switch {
+	case li && ro:
+		return e.L, e.R, true
+	case ri && lo:
+		return e.R, e.L, true
+	}
+	return nil, nil, false
+}
+
+// lateralQuery writes the decorrelated subquery: sel without its
+// correlated conjuncts (rest are the others), with the subquery's sides of
+// them (keys) as the columns ?lat0, ?lat1, ... It also returns which of
+// its columns are counts (for an aggregate without GROUP BY, whose
+// unmatched outer rows must read 0) and whether the join must be a LEFT
+// one (that same case).
+func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, counts []bool, outer bool, err error) {
+	switch {
+	case sel.With != nil:
+		return "", nil, false, notMaintainable("WITH in a LATERAL subquery is not supported")
+	case sel.WindowSpecs != nil:
+		return "", nil, false, notMaintainable("WINDOW in a LATERAL subquery is not supported")
+	case sel.Limit != nil && sel.OrderBy == nil:
+		return "", nil, false, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
+	case sel.Limit != nil && (sel.Distinct || sel.GroupBy != nil || hasAggregate(sel.Fields)):
+		return "", nil, false, notMaintainable("a LATERAL subquery with LIMIT may not group or be DISTINCT")
+	}
+	var fields []string
+	for _, f := range sel.Fields.Fields {
+		s := restore(f)
+		if s == "" {
+			return "", nil, false, errLateralRestore
+		}
+		fields = append(fields, s)
+	}
+	var keyCols, keyText []string
+	for i, k := range keys {
+		s := restore(k)
+		if s == "" {
+			return "", nil, false, errLateralRestore
+		}
+		keyText = append(keyText, s)
+		keyCols = append(keyCols, fmt.Sprintf(`%s AS "%s%d"`, s, latPrefix, i))
+	}
+	from := restore(sel.From.TableRefs)
+	if from == "" {
+		return "", nil, false, errLateralRestore
+	}
+	where := ""
+	if len(rest) > 0 {
+		var parts []string
+		for _, r := range rest {
+			parts = append(parts, "("+restore(r)+")")
+		}
+		where = " WHERE " + strings.Join(parts, " AND ")
+	}
+	distinct := ""
+	if sel.Distinct {
+		distinct = "DISTINCT "
+	}
+	if sel.Limit != nil {
+		// A top-N per key: row_number() over the keys, in the ORDER BY's
+		// order (a select-list alias there named by its expression).
+		var order []string
+		for _, by := range sel.OrderBy.Items {
+			e := by.Expr
+			if c, isCol := e.(*ast.ColumnNameExpr); isCol && c.Name.Table.O == "" {
+				for _, f := range sel.Fields.Fields {
+					if f.AsName.L != "" && f.AsName.L == c.Name.Name.L {
+						e = f.Expr
+					}
+				}
+			}
+			s := restore(&ast.ByItem{Expr: e, Desc: by.Desc, NullOrder: by.NullOrder})
+			if s == "" {
+				return "", nil, false, errLateralRestore
+			}
+			order = append(order, s)
+		}
+		// The bounds as numbers: a top-N's rank bound is a constant.
+		count, offset := int64(0), int64(0)
+		if c, err := strconv.ParseInt(restore(sel.Limit.Count), 10, 64); err == nil && c >= 0 {
+			count = c
+		} else {
+			return "", nil, false, notMaintainable("LIMIT in a LATERAL subquery must be a constant")
+		}
+		if sel.Limit.Offset != nil {
+			o, err := strconv.ParseInt(restore(sel.Limit.Offset), 10, 64)
+			if err != nil || o < 0 {
+				return "", nil, false, notMaintainable("OFFSET in a LATERAL subquery must be a constant")
+			}
+			offset = o
+		}
+		bound := fmt.Sprintf(`"%srn" <= %d`, latPrefix, offset+count)
+		if offset > 0 {
+			bound += fmt.Sprintf(` AND "%srn" > %d`, latPrefix, offset)
+		}
+		text = fmt.Sprintf(`SELECT * FROM (SELECT %s, %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS "%srn" FROM %s%s) AS "%ss" WHERE %s`,
+			strings.Join(fields, ", "), strings.Join(keyCols, ", "), strings.Join(keyText, ", "), strings.Join(order, ", "),
+			latPrefix, from, where, latPrefix, bound)
+		return text, nil, false, nil
+	}
+	// Without LIMIT, the subquery's ORDER BY means nothing to a join.
+	text = fmt.Sprintf("SELECT %s%s, %s FROM %s%s", distinct, strings.Join(fields, ", "), strings.Join(keyCols, ", "), from, where)
+	switch {
+	case sel.GroupBy != nil:
+		var items []string
+		for _, it := range sel.GroupBy.Items {
+			items = append(items, restore(it))
+		}
+		text += " GROUP BY " + strings.Join(append(items, keyText...), ", ")
+	case hasAggregate(sel.Fields):
+		if sel.Having != nil {
+			return "", nil, false, notMaintainable("HAVING in a LATERAL aggregate without GROUP BY is not supported")
+		}
+		text += " GROUP BY " + strings.Join(keyText, ", ")
+		outer = true
+		for _, f := range sel.Fields.Fields {
+			agg, isAgg := f.Expr.(*ast.AggregateFuncExpr)
+			counts = append(counts, isAgg && strings.EqualFold(agg.F, "count"))
+		}
+		for range keys {
+			counts = append(counts, false)
+		}
+	}
+	if sel.Having != nil {
+		text += " HAVING " + restore(sel.Having.Expr)
+	}
+	return text, counts, outer, nil
+}
+
+var errLateralRestore = notMaintainable("this LATERAL subquery could not be rewritten as a join")
+
+// correlatedLateral turns a name the subquery's FROM could not find into
+// the refusal it most likely is: a FROM item of the subquery that reads
+// the outer items.
+func correlatedLateral(err error) error {
+	var pe *pgerr.Error
+	if errors.As(err, &pe) && (pe.Code == pgerr.UndefinedColumn || pe.Code == pgerr.UndefinedTable) {
+		return notMaintainable("a LATERAL subquery may read the FROM items before it only in equalities of its WHERE (%s)", pe.Message)
+	}
+	return err
+}
+
+func andExpr(a, b ast.ExprNode) ast.ExprNode {
+	if a == nil {
+		return b
+	}
+	return &ast.BinaryOperationExpr{Op: opcode.LogicAnd, L: a, R: b}
+}
