@@ -271,6 +271,14 @@ func (b *Builder) viewAggregate(eb *exprBinder, a ast.ExprNode) (views.Agg, erro
 			}
 			va.Order = append(va.Order, views.SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
 		}
+	case "percentile_cont", "percentile_disc", "mode":
+		va.Kind, va.Func = views.AggOrderedSet, ag.Func
+		for _, k := range ag.Order {
+			if err := timeVarying(fmt.Sprintf("the WITHIN GROUP of %s", ag.Func.Name), k.Expr); err != nil {
+				return views.Agg{}, err
+			}
+			va.Order = append(va.Order, views.SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		}
 	default:
 		k, ok := exec.VarianceOf(ag.Func.Name)
 		if !ok {

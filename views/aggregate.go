@@ -46,7 +46,7 @@ func aggStateTypes(a Agg) []types.T {
 		return []types.T{tInt8, tInt8}
 	case AggVariance:
 		return varianceStateTypes
-	case AggStringAgg, AggArrayAgg, AggJSONAgg:
+	case AggStringAgg, AggArrayAgg, AggJSONAgg, AggOrderedSet:
 		return []types.T{tInt8}
 	}
 	return nil // count(*): the group's row count; min/max: the multiset
@@ -66,7 +66,7 @@ func aggStateWidth(a Agg) int {
 		return 2
 	case AggVariance:
 		return len(varianceStateTypes)
-	case AggStringAgg, AggArrayAgg, AggJSONAgg:
+	case AggStringAgg, AggArrayAgg, AggJSONAgg, AggOrderedSet:
 		return 1
 	}
 	return 0
@@ -249,7 +249,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 					return err
 				}
 			}
-		case AggStringAgg, AggArrayAgg, AggJSONAgg:
+		case AggStringAgg, AggArrayAgg, AggJSONAgg, AggOrderedSet:
 			counted, err := r.addListValue(p, a, ai, gk, row, v, w)
 			if err != nil {
 				return err
@@ -508,7 +508,7 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			}
 		case AggVariance:
 			v, err = varianceResult(a, state[f], state[f+1:f+len(varianceStateTypes)])
-		case AggStringAgg, AggArrayAgg, AggJSONAgg:
+		case AggStringAgg, AggArrayAgg, AggJSONAgg, AggOrderedSet:
 			if state[f].(int64) > 0 {
 				v, err = r.listResult(p, a, ai, gk)
 			}

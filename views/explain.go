@@ -73,7 +73,7 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 			switch {
 			case a.Kind == AggMin || a.Kind == AggMax:
 				note = "min/max keep each group's values, so a deleted extreme gives way to the next"
-			case a.Kind == AggStringAgg || a.Kind == AggArrayAgg || a.Kind == AggJSONAgg:
+			case a.Kind == AggStringAgg || a.Kind == AggArrayAgg || a.Kind == AggJSONAgg || a.Kind == AggOrderedSet:
 				note = "list aggregates keep each group's values in order, and a change costs the group's size"
 			case a.Kind == AggCountDistinct || a.Distinct:
 				note = "DISTINCT aggregates keep each group's values with their counts"
@@ -190,7 +190,10 @@ func exprList(es []exec.Expr) string {
 
 // describe names an aggregate as written (its argument, DISTINCT).
 func (a Agg) describe() string {
-	name := [...]string{"count(*)", "count", "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "", "string_agg", "array_agg", "json_agg"}[a.Kind]
+	name := [...]string{"count(*)", "count", "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "", "string_agg", "array_agg", "json_agg", ""}[a.Kind]
+	if a.Kind == AggOrderedSet {
+		name = a.Func.Name
+	}
 	if a.Kind == AggCountStar {
 		return name
 	}

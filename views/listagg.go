@@ -7,7 +7,9 @@ import (
 	"github.com/strand-db/strand/sql/types"
 )
 
-// string_agg, array_agg and json_agg/jsonb_agg keep a group's values as a multiset in their
+// string_agg, array_agg and json_agg/jsonb_agg (and the ordered-set
+// aggregates, percentile_cont, percentile_disc and mode, whose ORDER BY is
+// their WITHIN GROUP's) keep a group's values as a multiset in their
 // ORDER BY's order, under 'l' op aggregate group sortkey value: each
 // entry's count, then the value (and a string_agg's delimiter) as
 // stored. A change of the group reads all of its entries to make the new
@@ -30,6 +32,10 @@ func (r *run) addListValue(p *Aggregate, a Agg, ai int, gk []byte, row exec.Row,
 		elemT = types.Make(types.TextOID)
 	} else {
 		val = v
+		if val == nil && a.Kind == AggOrderedSet {
+			// The ordered-set aggregates skip NULLs.
+			return false, nil
+		}
 	}
 	k := append(append(opPrefix(r.p.View, 'l', p.ID), byte(ai)), gk...)
 	if k, err = appendSortKeys(k, r.env, row, a.Order, p.compact); err != nil {
@@ -61,6 +67,10 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 	if a.Kind == AggArrayAgg {
 		arr.Elem = a.Ret.ElemType()
 	}
+	var acc exec.Accumulator
+	if a.Kind == AggOrderedSet {
+		acc = a.Func.New()
+	}
 	first := true
 	err := r.ov.scan(prefix, func(_, v []byte) error {
 		n, payload := decodeCounted(v)
@@ -72,6 +82,12 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 			return err
 		}
 		for range n {
+			if acc != nil {
+				if err := acc.Add(r.env, vals[0]); err != nil {
+					return err
+				}
+				continue
+			}
 			if a.Kind != AggStringAgg {
 				arr.Elems = append(arr.Elems, vals[0])
 				continue
@@ -88,6 +104,8 @@ func (r *run) listResult(p *Aggregate, a Agg, ai int, gk []byte) (types.Datum, e
 		return nil, err
 	}
 	switch a.Kind {
+	case AggOrderedSet:
+		return acc.Result(r.env)
 	case AggArrayAgg:
 		return arr, nil
 	case AggJSONAgg:

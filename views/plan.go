@@ -829,6 +829,10 @@ const (
 	AggStringAgg
 	AggArrayAgg
 	AggJSONAgg
+	// AggOrderedSet is percentile_cont, percentile_disc or mode (Agg.Func
+	// says which): its values are kept in order as a list aggregate's
+	// are, and the query engine's function reads them (listagg.go).
+	AggOrderedSet
 )
 
 // Agg is one aggregate of an aggregated plan.
@@ -855,6 +859,9 @@ type Agg struct {
 	Order []SortKey
 	// JSONText: an AggJSONAgg is json_agg (else jsonb_agg).
 	JSONText bool
+	// Func is an AggOrderedSet's function, fed the group's values in
+	// order (its fraction a constant).
+	Func *exec.AggFunc
 	// Distinct: a sum or avg of DISTINCT values (each value's
 	// multiplicity is counted as count(DISTINCT)'s is, and the sum takes
 	// a value when its count leaves zero and gives it back when it

@@ -742,6 +742,15 @@ func (g *viewGen) agg(src gsource) (string, gtype) {
 		e := g.expr(src, tText, 1)
 		return fmt.Sprintf("string_agg(%s, ',' ORDER BY %s)", e, e) + filter, tText
 	case 8:
+		if g.one(2) {
+			// An ordered-set aggregate.
+			typ := groupable[g.n(len(groupable))]
+			e := g.expr(src, typ, 1)
+			if g.one(2) {
+				return "mode() WITHIN GROUP (ORDER BY " + e + ")" + filter, typ
+			}
+			return fmt.Sprintf("percentile_disc(%s) WITHIN GROUP (ORDER BY %s)", []string{"0", "0.25", "0.5", "1"}[g.n(4)], e) + filter, typ
+		}
 		return "sum(DISTINCT " + g.expr(src, tInt, 1) + ")", tBig
 	default:
 		return "max(" + g.expr(src, tInt, 1) + ") - min(" + g.expr(src, tInt, 1) + ")", tInt

@@ -209,6 +209,9 @@ var viewDefs = []string{
 	`SELECT c.id, t.n, t.s FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s FROM events e WHERE e.k = c.id) t`,
 	`SELECT c.id, t.kind, t.v FROM customers c JOIN LATERAL (SELECT e.kind, e.v FROM events e WHERE e.k = c.id AND e.v > 20) t ON true`,
 	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
+	// Ordered-set aggregates: the group's values kept in order.
+	`SELECT customer_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS med, percentile_disc(0.25) WITHIN GROUP (ORDER BY amount DESC) AS q, mode() WITHIN GROUP (ORDER BY status) AS m FROM orders GROUP BY customer_id`,
+	`SELECT kind, percentile_disc(0.5) WITHIN GROUP (ORDER BY ts) AS mts, percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE v > 5) AS p, count(*) AS n FROM events GROUP BY kind`,
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
