@@ -1,12 +1,16 @@
 package planner
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql"
+	"github.com/strand-db/strand/sql/pgerr"
+	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
 )
 
@@ -25,6 +29,9 @@ import (
 type semiTest struct {
 	sub  *ast.SelectStmt
 	anti bool
+	// notIn: NOT IN (subquery), an anti-join on the IN's equality gated
+	// by NULLs (notInGate).
+	notIn bool
 	// in is the left side of IN (nil for EXISTS).
 	in ast.ExprNode
 }
@@ -65,27 +72,23 @@ func splitSemiTests(where ast.ExprNode) (tests []semiTest, rest ast.ExprNode, er
 			if e.Sel == nil {
 				break
 			}
-			if e.Not != not {
-				return nil, nil, notMaintainable("NOT IN (subquery) is not supported (a NULL in the subquery makes it NULL for every row); use NOT EXISTS")
-			}
 			sel, err := semiSelect(e.Sel)
 			if err != nil {
 				return nil, nil, err
 			}
-			tests = append(tests, semiTest{sub: sel, in: e.Expr})
+			notIn := e.Not != not
+			tests = append(tests, semiTest{sub: sel, in: e.Expr, anti: notIn, notIn: notIn})
 			continue
 		case *ast.CompareSubqueryExpr:
 			// x = ANY (subquery) is x IN (subquery); x <> ALL is NOT IN.
 			anyEq, allNe := e.Op == opcode.EQ && !e.All, e.Op == opcode.NE && e.All
 			if anyEq || allNe {
-				if anyEq == not {
-					return nil, nil, notMaintainable("NOT IN (subquery) is not supported (a NULL in the subquery makes it NULL for every row); use NOT EXISTS")
-				}
 				sel, err := semiSelect(e.R)
 				if err != nil {
 					return nil, nil, err
 				}
-				tests = append(tests, semiTest{sub: sel, in: e.L})
+				notIn := anyEq == not
+				tests = append(tests, semiTest{sub: sel, in: e.L, anti: notIn, notIn: notIn})
 				continue
 			}
 		}
@@ -133,6 +136,9 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 	if t.in != nil {
 		what = "IN"
 	}
+	if t.notIn {
+		what = "NOT IN"
+	}
 	from, subWhere := b.commaJoins(t.sub.From.TableRefs, t.sub.Where)
 	r, err := b.viewFrom(from)
 	if err != nil {
@@ -151,6 +157,13 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 			return nil, err
 		}
 		conds = append(conds, conjuncts(w)...)
+		if t.notIn {
+			for _, c := range conds {
+				if depths, ok := outerRefs(c, nil); !ok || len(depths) > 0 {
+					return nil, notMaintainable("NOT IN with a subquery that refers to the outer query is not supported; use NOT EXISTS")
+				}
+			}
+		}
 	}
 	if t.in != nil {
 		fields, err := b.expandFields(t.sub.Fields, inner)
@@ -198,6 +211,11 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
 			continue
 		}
+		if le, re, ok := exprEquiSides(c, lw); ok {
+			// An equality of expressions of each side (x IN (SELECT a % 12 ...)).
+			vj.LeftKeys, vj.RightKeys = append(vj.LeftKeys, le), append(vj.RightKeys, re)
+			continue
+		}
 		if idx, ok := colRefs(c, nil); ok && len(idx) > 0 && !volatileCall(c) && minInt(idx) >= lw {
 			// The subquery's own filter: its rows are filtered before
 			// they are kept.
@@ -215,7 +233,68 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 	for _, c := range r.sc.cols {
 		sc.cols = append(sc.cols, scopeCol{name: "?" + what, t: c.t, hidden: true})
 	}
-	return &viewRel{node: vj, sc: sc, rank: in.rank}, nil
+	rel := &viewRel{node: vj, sc: sc, rank: in.rank}
+	if t.notIn {
+		return b.notInGate(rel, in.sc, t)
+	}
+	return rel, nil
+}
+
+// notInGate completes x NOT IN (subquery), whose anti-join on x = the
+// subquery's value lets through the rows whose x matches none of its
+// values, NULL x included. NOT IN is true for those only when the
+// subquery has no NULL value and x is not NULL, and for every row when the
+// subquery has no rows at all: a gate over the whole subquery, a dynamic
+// filter whose bound is
+//
+//	CASE WHEN count(*) = 0 THEN 1 WHEN count(*) = count(v) THEN 0 ELSE -1 END
+//
+// over the subquery's rows, and whose rows' value is 1 for a NULL x and 0
+// otherwise, passing when the value is at most the bound. The bound moves
+// only when the subquery gains or loses its first row or its first NULL,
+// and then every row's answer changes, as it does in PostgreSQL.
+func (b *Builder) notInGate(rel *viewRel, outer *scope, t semiTest) (*viewRel, error) {
+	value := restore(t.sub.Fields.Fields[0].Expr)
+	from := restore(t.sub.From.TableRefs)
+	if value == "" || from == "" {
+		return nil, notMaintainable("this NOT IN subquery could not be planned")
+	}
+	where := ""
+	if t.sub.Where != nil {
+		where = " WHERE " + restore(t.sub.Where)
+	}
+	text := fmt.Sprintf(`SELECT CASE WHEN count(*) = 0 THEN 1 WHEN count(*) = count("?v") THEN 0 ELSE -1 END FROM (SELECT %s AS "?v" FROM %s%s) AS "?notin"`, value, from, where)
+	n, err := sql.ParseTranslated(text)
+	if err != nil {
+		return nil, pgerr.Wrap(err, pgerr.InternalError, "planning NOT IN")
+	}
+	q, ok := n.(ast.ResultSetNode)
+	if !ok {
+		return nil, pgerr.New(pgerr.InternalError, "planning NOT IN: the rewritten query is no query")
+	}
+	vq, err := b.viewQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	x, err := (&exprBinder{b: b, scope: outer, what: "NOT IN"}).bind(t.in)
+	if err != nil {
+		return nil, err
+	}
+	tInt4 := types.Make(types.Int4OID)
+	bound := exec.Expr(&exec.ColRef{T: vq.types[0], Name: "gate"})
+	if vq.types[0].OID != types.Int4OID {
+		return nil, pgerr.New(pgerr.InternalError, "planning NOT IN: the gate is %s", vq.types[0])
+	}
+	isNull := &exec.Case{
+		Whens: []exec.When{{Cond: &exec.IsNull{Arg: x}, Then: &exec.Const{Val: int64(1), T: tInt4}}},
+		Else:  &exec.Const{Val: int64(0), T: tInt4}, T: tInt4,
+	}
+	node := &views.DynFilter{
+		Left:  rel.node,
+		Right: &views.Project{Input: vq.node, Exprs: []exec.Expr{bound}},
+		Expr:  isNull, Op: views.DynLE, T: tInt4, Types: rel.types(),
+	}
+	return &viewRel{node: node, sc: rel.sc, rank: rel.rank}, nil
 }
 
 // joinedRow rewrites a condition bound in a subquery over the row of its

@@ -744,8 +744,8 @@ func (g *viewGen) agg(src gsource) (string, gtype) {
 	case 8:
 		if g.one(2) {
 			// An ordered-set aggregate.
-			typ := groupable[g.n(len(groupable))]
-			e := g.expr(src, typ, 1)
+			// Over a column: a constant's type would be unknown.
+			e, typ := g.keyExpr(src)
 			if g.one(2) {
 				return "mode() WITHIN GROUP (ORDER BY " + e + ")" + filter, typ
 			}

@@ -209,6 +209,10 @@ var viewDefs = []string{
 	`SELECT c.id, t.n, t.s FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s FROM events e WHERE e.k = c.id) t`,
 	`SELECT c.id, t.kind, t.v FROM customers c JOIN LATERAL (SELECT e.kind, e.v FROM events e WHERE e.k = c.id AND e.v > 20) t ON true`,
 	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
+	// NOT IN (subquery): an anti-join gated by the subquery's NULLs and
+	// emptiness.
+	`SELECT id, status FROM orders WHERE customer_id NOT IN (SELECT amount % 12 FROM orders o2 WHERE o2.status = 'void' AND o2.id < 30)`,
+	`SELECT id, kind FROM customers c, events e WHERE e.k = c.id AND e.v NOT IN (SELECT amount FROM orders WHERE region = 'ap' AND customer_id = 3)`,
 	// Ordered-set aggregates: the group's values kept in order.
 	`SELECT customer_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS med, percentile_disc(0.25) WITHIN GROUP (ORDER BY amount DESC) AS q, mode() WITHIN GROUP (ORDER BY status) AS m FROM orders GROUP BY customer_id`,
 	`SELECT kind, percentile_disc(0.5) WITHIN GROUP (ORDER BY ts) AS mts, percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE v > 5) AS p, count(*) AS n FROM events GROUP BY kind`,
