@@ -286,8 +286,8 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 		if offset > 0 {
 			bound += fmt.Sprintf(` AND "%srn" > %d`, latPrefix, offset)
 		}
-		text = fmt.Sprintf(`SELECT * FROM (SELECT %s, %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS "%srn" FROM %s%s) AS "%ss" WHERE %s`,
-			strings.Join(fields, ", "), strings.Join(keyCols, ", "), strings.Join(keyText, ", "), strings.Join(order, ", "),
+		text = fmt.Sprintf(`SELECT %s FROM (SELECT %s, %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS "%srn" FROM %s%s) AS "%ss" WHERE %s`,
+			topColumns(sel.Fields, len(keys)), strings.Join(fields, ", "), strings.Join(keyCols, ", "), strings.Join(keyText, ", "), strings.Join(order, ", "),
 			latPrefix, from, where, latPrefix, bound)
 		return text, nil, false, nil
 	}
@@ -319,6 +319,41 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 	}
 	return text, counts, outer, nil
 }
+
+// topColumns lists the columns a LATERAL top-N's rewrite returns: the
+// subquery's and the keys, without the row number, so that the top-N
+// emits no numbers (a number the query never reads would renumber a
+// partition's rows on every insertion above them). With a field whose
+// name it cannot tell (a *, an expression without AS) it is *, number
+// included.
+func topColumns(fl *ast.FieldList, keys int) string {
+	var cols []string
+	for _, f := range fl.Fields {
+		switch c, isCol := f.Expr.(*ast.ColumnNameExpr); {
+		case f.WildCard != nil:
+			return "*"
+		case f.AsName.O != "":
+			cols = append(cols, quoteName(f.AsName.O))
+		case isCol:
+			cols = append(cols, quoteName(c.Name.Name.O))
+		default:
+			return "*"
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range cols {
+		if seen[c] {
+			return "*" // a name twice: ambiguous outside
+		}
+		seen[c] = true
+	}
+	for i := 0; i < keys; i++ {
+		cols = append(cols, fmt.Sprintf(`"%s%d"`, latPrefix, i))
+	}
+	return strings.Join(cols, ", ")
+}
+
+func quoteName(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 var errLateralRestore = notMaintainable("this LATERAL subquery could not be rewritten as a join")
 
