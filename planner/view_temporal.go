@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"strings"
 	"time"
 
 	"github.com/strand-db/strand/exec"
@@ -49,6 +50,9 @@ func (b *Builder) timeBound(c exec.Expr) (views.TimeBound, bool, error) {
 		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
 	}
 	if tb, ok, err := b.elapsedBound(x, op, n); ok || err != nil {
+		return tb, ok, err
+	}
+	if tb, ok, err := b.truncBound(x, op, n); ok || err != nil {
 		return tb, ok, err
 	}
 	if volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
@@ -177,6 +181,64 @@ func (b *Builder) elapsedBound(c exec.Expr, op string, n exec.Expr) (views.TimeB
 		return views.TimeBound{Expr: x, Shift: e + 1, Lower: true}, true, nil
 	case "<=":
 		return views.TimeBound{Expr: x, Shift: e, Lower: true}, true, nil
+	}
+	return views.TimeBound{}, false, nil
+}
+
+// truncUnits are date_trunc's units as the interval from one boundary to
+// the next.
+var truncUnits = map[string]types.Interval{
+	"microsecond": {Micros: 1}, "millisecond": {Micros: 1000}, "second": {Micros: 1e6}, "minute": {Micros: 60e6},
+	"hour": {Micros: 3600e6}, "day": {Days: 1}, "week": {Days: 7}, "month": {Months: 1}, "quarter": {Months: 3},
+	"year": {Months: 12}, "decade": {Months: 120}, "century": {Months: 1200}, "millennium": {Months: 12000},
+}
+
+// truncBound reads `x op date_trunc(unit, now())` (today's rows: ts >=
+// date_trunc('day', now())) as a bound on now(). With B = date_trunc(u,
+// now()) a boundary and next(y) = date_trunc(u, y) + 1 unit, B <= y holds
+// exactly while now() < next(y): so x >= B while now() < next(x), x > B
+// (B <= x - 1µs) while now() < next(x - 1µs), and x < B and x <= B are
+// their negations, lower bounds. date_trunc and the unit's interval are
+// computed in the view's TimeZone, as PostgreSQL computes B, so the bound
+// is exact for every unit, months and days included.
+func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBound, bool, error) {
+	call, ok := n.(*exec.Call)
+	if !ok || call.Fn.Name != "date_trunc" || len(call.Args) != 2 || volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
+		return views.TimeBound{}, false, nil
+	}
+	unit, ok := call.Args[0].(*exec.Const)
+	if !ok || unit.Val == nil {
+		return views.TimeBound{}, false, nil
+	}
+	name, _ := unit.Val.(string)
+	step, ok := truncUnits[strings.ToLower(name)]
+	if !ok {
+		step, ok = truncUnits[strings.TrimSuffix(strings.ToLower(name), "s")]
+	}
+	if !ok {
+		return views.TimeBound{}, false, nil
+	}
+	if shift, ok, err := b.nowPlus(call.Args[1]); err != nil || !ok || shift != 0 {
+		return views.TimeBound{}, false, err
+	}
+	eb := &exprBinder{b: b, scope: &scope{}, what: "WHERE"}
+	y := x
+	if op == ">" || op == "<=" {
+		var err error
+		if y, err = eb.operator("-", x, &exec.Const{Val: types.Interval{Micros: 1}, T: types.Make(types.IntervalOID)}); err != nil {
+			return views.TimeBound{}, false, err
+		}
+	}
+	trunc := copyWith(call, func(c *exec.Call) { c.Args = []exec.Expr{call.Args[0], y} })
+	next, err := eb.operator("+", trunc, &exec.Const{Val: step, T: types.Make(types.IntervalOID)})
+	if err != nil {
+		return views.TimeBound{}, false, err
+	}
+	switch op {
+	case ">=", ">":
+		return views.TimeBound{Expr: next}, true, nil
+	case "<", "<=":
+		return views.TimeBound{Expr: next, Lower: true}, true, nil
 	}
 	return views.TimeBound{}, false, nil
 }

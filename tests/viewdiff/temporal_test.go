@@ -48,6 +48,12 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 		{"tf_day", `SELECT id FROM tf_ev WHERE ts > NOW - interval '1 day' AND ts < NOW + interval '1 day'`},
 		// The elapsed time written as now() - ts.
 		{"tf_elapsed", `SELECT id, amount FROM tf_ev WHERE NOW - ts < interval '2 seconds' AND interval '0' <= NOW - ts`},
+		// Calendar-aligned: this second's rows (and later ones), and the
+		// rows before it; rows leave and enter at each boundary.
+		{"tf_trunc", `SELECT id, ts FROM tf_ev WHERE ts >= date_trunc('second', NOW)`},
+		{"tf_trunc_gt", `SELECT id FROM tf_ev WHERE ts > date_trunc('second', NOW)`},
+		{"tf_trunc_past", `SELECT acct, count(*) AS n FROM tf_ev WHERE ts < date_trunc('second', NOW) AND ts >= NOW - interval '2 seconds' GROUP BY acct`},
+		{"tf_trunc_le", `SELECT id FROM tf_ev WHERE ts <= date_trunc('second', NOW) AND amount > 20`},
 	}
 	for _, d := range defs {
 		if _, err := sc.Exec(ctx, "CREATE MATERIALIZED VIEW "+d.name+" AS "+strings.ReplaceAll(d.def, "NOW", "now()")); err != nil {
@@ -110,6 +116,10 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 	nextID := 1
 	stamp := func() string {
 		at := time.Now().Add(time.Duration(rng.IntN(5000)-3000) * time.Millisecond)
+		if rng.IntN(5) == 0 {
+			// On a second's boundary: where >= and > differ.
+			at = at.Truncate(time.Second)
+		}
 		return fmt.Sprintf("'%s'", at.UTC().Format("2006-01-02 15:04:05.999999Z07:00"))
 	}
 	batch := func() {
