@@ -2,11 +2,13 @@ package planner
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
@@ -38,7 +40,7 @@ var mirrored = map[views.DynOp]views.DynOp{views.DynLT: views.DynGT, views.DynLE
 // rest is what remains. The subquery's side may compute with its value
 // ((SELECT max(ts) FROM t) - interval '1 hour'); the other side has no
 // subquery.
-func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode) {
+func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode, err error) {
 	var keep []ast.ExprNode
 	for _, c := range andParts(where) {
 		x := c
@@ -48,6 +50,19 @@ func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode) {
 				break
 			}
 			x = p.Expr
+		}
+		if e, ok := x.(*ast.CompareSubqueryExpr); ok && !e.All {
+			// x > ANY (SELECT v ...) holds when some v is below x: x >
+			// the least v (NULLs, which min skips, decide nothing in a
+			// WHERE), and no v means no row.
+			if op, ok := dynOps[e.Op]; ok && op != views.DynEQ {
+				t, err := anyTest(e, op)
+				if err != nil {
+					return nil, nil, err
+				}
+				tests = append(tests, t)
+				continue
+			}
 		}
 		if e, ok := x.(*ast.BinaryOperationExpr); ok {
 			if op, ok := dynOps[e.Op]; ok {
@@ -64,7 +79,42 @@ func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode) {
 		}
 		keep = append(keep, c)
 	}
-	return tests, andOf(keep)
+	return tests, andOf(keep), nil
+}
+
+// anyTest is x op ANY (subquery) as x op (SELECT min(v) ...) for > and
+// >=, max for < and <=: the subquery is written out with its value
+// aggregated and parsed again.
+func anyTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error) {
+	sel, err := semiSelect(e.R)
+	if err != nil {
+		return dynTest{}, err
+	}
+	if len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil {
+		return dynTest{}, notMaintainable("an ANY subquery must return one column")
+	}
+	agg := "min"
+	if op == views.DynLT || op == views.DynLE {
+		agg = "max"
+	}
+	value, from := restore(sel.Fields.Fields[0].Expr), restore(sel.From.TableRefs)
+	if value == "" || from == "" {
+		return dynTest{}, notMaintainable("this ANY subquery could not be planned")
+	}
+	text := fmt.Sprintf("SELECT %s(%s) FROM %s", agg, value, from)
+	if sel.Where != nil {
+		text += " WHERE " + restore(sel.Where)
+	}
+	n, err := sql.ParseTranslated(text)
+	if err != nil {
+		return dynTest{}, pgerr.Wrap(err, pgerr.InternalError, "planning ANY")
+	}
+	q, ok := n.(*ast.SelectStmt)
+	if !ok {
+		return dynTest{}, pgerr.New(pgerr.InternalError, "planning ANY: the rewritten query is no query")
+	}
+	sub := &ast.SubqueryExpr{Query: q}
+	return dynTest{expr: e.L, bound: sub, sub: sub, op: op}, nil
 }
 
 // oneScalarSubquery returns the scalar subquery in e when e has exactly

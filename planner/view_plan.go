@@ -254,13 +254,19 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	}
 	var dyns, havingDyns []dynTest
 	if where != nil && hasSubquery(where) {
-		dyns, where = splitDynTests(where)
+		var err error
+		if dyns, where, err = splitDynTests(where); err != nil {
+			return nil, err
+		}
 	}
 	var having ast.ExprNode
 	if sel.Having != nil {
 		having = sel.Having.Expr
 		if hasSubquery(having) {
-			havingDyns, having = splitDynTests(having)
+			var err error
+			if havingDyns, having, err = splitDynTests(having); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if (where != nil && hasSubquery(where)) || (sel.Fields != nil && otherSubqueries(sel.Fields)) || (having != nil && hasSubquery(having)) {

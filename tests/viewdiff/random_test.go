@@ -613,6 +613,12 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 		} else if ts, ok := g.colOf(src, tTS); ok && g.one(3) {
 			x, bound = ts, "(SELECT max(e2.ts) FROM events e2) - interval '2 hours'"
 		}
+		if op != "=" && g.one(4) {
+			// x is an integer column here only if no text or time
+			// column took its place: compare with the integer one.
+			xi, _ := g.colOf(src, tInt)
+			return fmt.Sprintf("%s %s ANY (SELECT o3.amount FROM orders o3 WHERE %s)", xi, op, g.pred(o3, 1)), true
+		}
 		if g.one(2) {
 			return fmt.Sprintf("%s %s %s", bound, op, x), true
 		}
