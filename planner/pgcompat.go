@@ -145,14 +145,7 @@ func (eb *exprBinder) timeValue(name string, prec []ast.ExprNode) (e exec.Expr, 
 
 // regOperand reports whether n is a cast to a reg* type, and which.
 func regOperand(n ast.ExprNode) (string, bool) {
-	for {
-		p, ok := n.(*ast.ParenthesesExpr)
-		if !ok {
-			break
-		}
-		n = p.Expr
-	}
-	f, ok := n.(*ast.FuncCallExpr)
+	f, ok := unparen(n).(*ast.FuncCallExpr)
 	if !ok || strings.ToLower(f.FnName.O) != "pg_cast" || len(f.Args) != 2 {
 		return "", false
 	}

@@ -43,14 +43,7 @@ var mirrored = map[views.DynOp]views.DynOp{views.DynLT: views.DynGT, views.DynLE
 func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode, err error) {
 	var keep []ast.ExprNode
 	for _, c := range andParts(where) {
-		x := c
-		for {
-			p, ok := x.(*ast.ParenthesesExpr)
-			if !ok {
-				break
-			}
-			x = p.Expr
-		}
+		x := unparen(c)
 		if e, ok := x.(*ast.CompareSubqueryExpr); ok && !e.All {
 			// x > ANY (SELECT v ...) holds when some v is below x: x >
 			// the least v (NULLs, which min skips, decide nothing in a

@@ -164,14 +164,7 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 // expression of the subquery's columns alone with one of the outer
 // row's alone.
 func (eb *exprBinder) correlation(c ast.ExprNode) (in, out ast.ExprNode, ok bool) {
-	x := c
-	for {
-		p, isParen := x.(*ast.ParenthesesExpr)
-		if !isParen {
-			break
-		}
-		x = p.Expr
-	}
+	x := unparen(c)
 	e, isOp := x.(*ast.BinaryOperationExpr)
 	if !isOp || e.Op != opcode.EQ {
 		return nil, nil, false

@@ -41,24 +41,10 @@ type semiTest struct {
 func splitSemiTests(where ast.ExprNode) (tests []semiTest, rest ast.ExprNode, err error) {
 	var keep []ast.ExprNode
 	for _, c := range andParts(where) {
-		x := c
-		for {
-			p, ok := x.(*ast.ParenthesesExpr)
-			if !ok {
-				break
-			}
-			x = p.Expr
-		}
+		x := unparen(c)
 		not := false
 		if u, ok := x.(*ast.UnaryOperationExpr); ok && u.Op == opcode.Not {
-			not, x = true, u.V
-			for {
-				p, ok := x.(*ast.ParenthesesExpr)
-				if !ok {
-					break
-				}
-				x = p.Expr
-			}
+			not, x = true, unparen(u.V)
 		}
 		switch e := x.(type) {
 		case *ast.ExistsSubqueryExpr:

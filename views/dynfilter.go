@@ -172,13 +172,9 @@ func (r *run) settle(p *Plan) error {
 
 func (r *run) moveBound(d *DynFilter) error {
 	// The bound is the right input's row when it has exactly one.
-	v, _, err := r.ov.get(d.rightKey)
+	rows, err := r.rightRows(d)
 	if err != nil {
 		return err
-	}
-	rows, err := decodeRightRows(v)
-	if err != nil {
-		return fmt.Errorf("materialized view %d: %w", r.p.View, err)
 	}
 	var bound []byte
 	if len(rows) == 1 && rows[0].n == 1 {
@@ -225,13 +221,9 @@ type rightRow struct {
 // by value, every replaced value would leave a deleted key behind, and
 // the read of the current one would step over all of them.
 func (r *run) dynRight(d *DynFilter, row exec.Row, w int64) error {
-	v, _, err := r.ov.get(d.rightKey)
+	rows, err := r.rightRows(d)
 	if err != nil {
 		return err
-	}
-	rows, err := decodeRightRows(v)
-	if err != nil {
-		return fmt.Errorf("materialized view %d: %w", r.p.View, err)
 	}
 	d.keyBuf = types.AppendKey(d.keyBuf[:0], d.T, row[0])
 	i := slices.IndexFunc(rows, func(x rightRow) bool { return bytes.Equal(x.key, d.keyBuf) })
@@ -255,6 +247,19 @@ func (r *run) dynRight(d *DynFilter, row exec.Row, w int64) error {
 	r.ov.set(d.rightKey, enc)
 	d.dirty = true
 	return nil
+}
+
+// rightRows reads the right input's rows.
+func (r *run) rightRows(d *DynFilter) ([]rightRow, error) {
+	v, _, err := r.ov.get(d.rightKey)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := decodeRightRows(v)
+	if err != nil {
+		return nil, fmt.Errorf("materialized view %d: %w", r.p.View, err)
+	}
+	return rows, nil
 }
 
 func decodeRightRows(v []byte) ([]rightRow, error) {

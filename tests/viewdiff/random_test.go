@@ -34,7 +34,7 @@ func TestRandomViewsEqualPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test against PostgreSQL")
 	}
-	first, last := int64(1), int64(3)
+	first, last := int64(1), int64(6)
 	if v := os.Getenv("RANDVIEW_SEEDS"); v != "" {
 		a, b, _ := strings.Cut(v, "-")
 		first, _ = strconv.ParseInt(a, 10, 64)
@@ -59,11 +59,7 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	s := strandtest.Start(t, dir)
 	sc := s.Connect(t)
 	pc := pg.Connect(t)
-	for _, q := range []string{`DROP TABLE IF EXISTS orders CASCADE`, `DROP TABLE IF EXISTS customers CASCADE`, `DROP TABLE IF EXISTS events CASCADE`} {
-		if _, err := pc.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createWorkloadTables(t, sc, pc)
 	both := func(strandSQL, pgSQL string) {
 		t.Helper()
 		if _, err := sc.Exec(ctx, strandSQL); err != nil {
@@ -73,14 +69,6 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			t.Fatalf("postgres: %s: %v", pgSQL, err)
 		}
 	}
-	for _, ddl := range []string{
-		`CREATE TABLE orders (id int PRIMARY KEY, customer_id int, amount int, status text, region text)`,
-		`CREATE TABLE customers (id int PRIMARY KEY, name text, tier text, region text)`,
-	} {
-		both(ddl, ddl)
-	}
-	both(`CREATE TABLE events (k int, v int, kind text, ts timestamp) APPEND ONLY KEY (k)`, `CREATE TABLE events (k int, v int, kind text, ts timestamp)`)
-
 	rng := rand.New(rand.NewSource(seed))
 	w := &workload{rng: rng}
 	for i := 0; i < 60; i++ {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
@@ -250,13 +252,7 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	s := strandtest.Start(t, "")
 	sc := s.Connect(t)
 	pc := pg.Connect(t)
-	// Each seed starts PostgreSQL's side from scratch.
-	for _, q := range []string{`DROP TABLE IF EXISTS orders CASCADE`, `DROP TABLE IF EXISTS customers CASCADE`, `DROP TABLE IF EXISTS events CASCADE`} {
-		if _, err := pc.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-
+	createWorkloadTables(t, sc, pc)
 	both := func(strandSQL, pgSQL string) {
 		t.Helper()
 		if _, err := sc.Exec(ctx, strandSQL); err != nil {
@@ -266,13 +262,6 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			t.Fatalf("postgres: %s: %v", pgSQL, err)
 		}
 	}
-	for _, ddl := range []string{
-		`CREATE TABLE orders (id int PRIMARY KEY, customer_id int, amount int, status text, region text)`,
-		`CREATE TABLE customers (id int PRIMARY KEY, name text, tier text, region text)`,
-	} {
-		both(ddl, ddl)
-	}
-	both(`CREATE TABLE events (k int, v int, kind text, ts timestamp) APPEND ONLY KEY (k)`, `CREATE TABLE events (k int, v int, kind text, ts timestamp)`)
 
 	rng := rand.New(rand.NewSource(seed))
 	w := &workload{rng: rng}
@@ -342,6 +331,33 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		}
 	}
 	t.Logf("seed %d: %d views, %d statements, %d view checkpoints equal to PostgreSQL", seed, len(supported), w.n, checkpoints)
+}
+
+// createWorkloadTables makes the workload's tables afresh on both servers
+// (PostgreSQL's are dropped first: each seed starts from scratch).
+func createWorkloadTables(t *testing.T, sc, pc *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{`DROP TABLE IF EXISTS orders CASCADE`, `DROP TABLE IF EXISTS customers CASCADE`, `DROP TABLE IF EXISTS events CASCADE`} {
+		if _, err := pc.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ddl := range [][2]string{
+		{`CREATE TABLE orders (id int PRIMARY KEY, customer_id int, amount int, status text, region text)`},
+		{`CREATE TABLE customers (id int PRIMARY KEY, name text, tier text, region text)`},
+		{`CREATE TABLE events (k int, v int, kind text, ts timestamp) APPEND ONLY KEY (k)`, `CREATE TABLE events (k int, v int, kind text, ts timestamp)`},
+	} {
+		if ddl[1] == "" {
+			ddl[1] = ddl[0]
+		}
+		if _, err := sc.Exec(ctx, ddl[0]); err != nil {
+			t.Fatalf("strand: %s: %v", ddl[0], err)
+		}
+		if _, err := pc.Exec(ctx, ddl[1]); err != nil {
+			t.Fatalf("postgres: %s: %v", ddl[1], err)
+		}
+	}
 }
 
 // workload generates statements that mean the same on both servers.
