@@ -29,6 +29,9 @@ type dynTest struct {
 	expr, bound ast.ExprNode
 	sub         *ast.SubqueryExpr
 	op          views.DynOp
+	// all: op ALL (subquery), whose NULL bound passes every row
+	// (quantifiedTest).
+	all bool
 }
 
 var dynOps = map[opcode.Op]views.DynOp{opcode.LT: views.DynLT, opcode.LE: views.DynLE, opcode.GT: views.DynGT, opcode.GE: views.DynGE, opcode.EQ: views.DynEQ}
@@ -44,12 +47,13 @@ func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode, err 
 	var keep []ast.ExprNode
 	for _, c := range andParts(where) {
 		x := unparen(c)
-		if e, ok := x.(*ast.CompareSubqueryExpr); ok && !e.All {
+		if e, ok := x.(*ast.CompareSubqueryExpr); ok {
 			// x > ANY (SELECT v ...) holds when some v is below x: x >
 			// the least v (NULLs, which min skips, decide nothing in a
-			// WHERE), and no v means no row.
+			// WHERE), and no v means no row. x > ALL (...) holds when
+			// there is no v, or none is NULL and x > the greatest.
 			if op, ok := dynOps[e.Op]; ok && op != views.DynEQ {
-				t, err := anyTest(e, op)
+				t, err := quantifiedTest(e, op)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -75,39 +79,53 @@ func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode, err 
 	return tests, andOf(keep), nil
 }
 
-// anyTest is x op ANY (subquery) as x op (SELECT min(v) ...) for > and
-// >=, max for < and <=: the subquery is written out with its value
-// aggregated and parsed again.
-func anyTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error) {
+// quantifiedTest is x op ANY (subquery) as x op (SELECT min(v) ...) for >
+// and >=, max for < and <=; x op ALL (subquery) as x op (SELECT max(v)
+// ...) for > and >= (min for < and <=) when the subquery has rows and no
+// NULL, every row (a NULL x too) when it has none, and no row when it has
+// a NULL: its value is NULL when it has no rows (a DynFilter with
+// AllWhenNull passes everything then), and a HAVING leaves it no row when
+// it has a NULL. The subquery is written out with its value aggregated and
+// parsed again.
+func quantifiedTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error) {
+	what := "ANY"
+	if e.All {
+		what = "ALL"
+	}
 	sel, err := semiSelect(e.R)
 	if err != nil {
 		return dynTest{}, err
 	}
 	if len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil {
-		return dynTest{}, notMaintainable("an ANY subquery must return one column")
+		return dynTest{}, notMaintainable("an %s subquery must return one column", what)
 	}
+	low := op == views.DynGT || op == views.DynGE // the bound is below x
 	agg := "min"
-	if op == views.DynLT || op == views.DynLE {
+	if low == e.All {
 		agg = "max"
 	}
 	value, from := restore(sel.Fields.Fields[0].Expr), restore(sel.From.TableRefs)
 	if value == "" || from == "" {
-		return dynTest{}, notMaintainable("this ANY subquery could not be planned")
+		return dynTest{}, notMaintainable("this %s subquery could not be planned", what)
 	}
-	text := fmt.Sprintf("SELECT %s(%s) FROM %s", agg, value, from)
+	where := ""
 	if sel.Where != nil {
-		text += " WHERE " + restore(sel.Where)
+		where = " WHERE " + restore(sel.Where)
+	}
+	text := fmt.Sprintf("SELECT %s(%s) FROM %s%s", agg, value, from, where)
+	if e.All {
+		text = fmt.Sprintf("SELECT CASE WHEN count(*) = 0 THEN NULL ELSE %s(%s) END FROM %s%s HAVING count(*) = count(%s)", agg, value, from, where, value)
 	}
 	n, err := sql.ParseTranslated(text)
 	if err != nil {
-		return dynTest{}, pgerr.Wrap(err, pgerr.InternalError, "planning ANY")
+		return dynTest{}, pgerr.Wrap(err, pgerr.InternalError, "planning "+what)
 	}
 	q, ok := n.(*ast.SelectStmt)
 	if !ok {
-		return dynTest{}, pgerr.New(pgerr.InternalError, "planning ANY: the rewritten query is no query")
+		return dynTest{}, pgerr.New(pgerr.InternalError, "planning %s: the rewritten query is no query", what)
 	}
 	sub := &ast.SubqueryExpr{Query: q}
-	return dynTest{expr: e.L, bound: sub, sub: sub, op: op}, nil
+	return dynTest{expr: e.L, bound: sub, sub: sub, op: op, all: e.All}, nil
 }
 
 // oneScalarSubquery returns the scalar subquery in e when e has exactly
@@ -137,7 +155,7 @@ func (b *Builder) viewDynFilter(in *viewRel, t dynTest, agg *aggContext) (views.
 	if len(vq.types) != 1 {
 		return nil, notMaintainable("a scalar subquery must return one column")
 	}
-	if !aggregateRow(vq.node) {
+	if !t.all && !aggregateRow(vq.node) {
 		return nil, notMaintainable("a scalar subquery compared in WHERE must be an aggregate without GROUP BY (one row)")
 	}
 	what := "operator " + t.op.String()
@@ -174,7 +192,7 @@ func (b *Builder) viewDynFilter(in *viewRel, t dynTest, agg *aggContext) (views.
 	return &views.DynFilter{
 		Left:  in.node,
 		Right: &views.Project{Input: vq.node, Exprs: []exec.Expr{re}},
-		Expr:  le, Op: t.op, T: ct, Types: in.types(),
+		Expr:  le, Op: t.op, T: ct, Types: in.types(), AllWhenNull: t.all,
 	}, nil
 }
 

@@ -43,6 +43,9 @@ type DynFilter struct {
 	T     types.T
 	Types []types.T // the left rows'
 	ID    uint8
+	// AllWhenNull: a NULL bound passes every row, NULL values too (x >
+	// ALL of no rows), where otherwise it passes none.
+	AllWhenNull bool
 
 	rowsPrefix, rightKey, appliedKey, keyBuf []byte
 	// dirty: the right input changed since the last settle.
@@ -75,6 +78,9 @@ func (d *DynFilter) init(view log.TableID) {
 // passing is the range [lo, hi) of row keys that pass with the bound
 // whose key encoding is bound (nil: no bound); empty when lo >= hi.
 func (d *DynFilter) passing(bound []byte) (lo, hi []byte) {
+	if len(bound) > 0 && bound[0] == 0x00 && d.AllWhenNull {
+		return d.rowsPrefix, prefixEnd(d.rowsPrefix)
+	}
 	if len(bound) == 0 || bound[0] != 0x01 {
 		// No row, or a NULL bound: nothing passes.
 		return nil, nil

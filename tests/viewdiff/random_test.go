@@ -605,7 +605,7 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 			// x is an integer column here only if no text or time
 			// column took its place: compare with the integer one.
 			xi, _ := g.colOf(src, tInt)
-			return fmt.Sprintf("%s %s ANY (SELECT o3.amount FROM orders o3 WHERE %s)", xi, op, g.pred(o3, 1)), true
+			return fmt.Sprintf("%s %s %s (SELECT o3.amount FROM orders o3 WHERE %s)", xi, op, []string{"ANY", "ALL", "SOME"}[g.n(3)], g.pred(o3, 1)), true
 		}
 		if g.one(2) {
 			return fmt.Sprintf("%s %s %s", bound, op, x), true

@@ -214,6 +214,10 @@ var viewDefs = []string{
 	// op ANY (subquery): a dynamic filter on the subquery's min or max.
 	`SELECT id, amount FROM orders WHERE amount > ANY (SELECT v FROM events WHERE kind = 'paid')`,
 	`SELECT id, name FROM customers WHERE id <= SOME (SELECT customer_id FROM orders WHERE status = 'void' AND amount > 50)`,
+	// op ALL (subquery): every row when it has none, none when it has a
+	// NULL, else a comparison with its max or min.
+	`SELECT id, amount FROM orders WHERE amount > ALL (SELECT v FROM events WHERE kind = 'paid' AND k < 4)`,
+	`SELECT id, name FROM customers WHERE id <= ALL (SELECT customer_id FROM orders WHERE status = 'void')`,
 	// NOT IN (subquery): an anti-join gated by the subquery's NULLs and
 	// emptiness.
 	`SELECT id, status FROM orders WHERE customer_id NOT IN (SELECT amount % 12 FROM orders o2 WHERE o2.status = 'void' AND o2.id < 30)`,
