@@ -298,6 +298,17 @@ func (g *viewGen) n(k int) int    { return g.rng.Intn(k) }
 func (g *viewGen) one(k int) bool { return g.rng.Intn(k) == 0 }
 
 func (g *viewGen) source() gsource {
+	if len(g.sources) > 1 && g.one(10) {
+		// Two generated views joined on integer columns.
+		a, b := g.sources[g.n(len(g.sources))], g.sources[g.n(len(g.sources))]
+		ca, okA := g.colOf(a, tInt)
+		cb, okB := g.colOf(b, tInt)
+		if okA && okB && a.from != b.from {
+			cols := append(append([]gcol(nil), a.cols...), prefixed("", renamed(b.cols, "r.", "r2."))...)
+			kind := []string{"JOIN", "LEFT JOIN", "FULL JOIN"}[g.n(3)]
+			return gsource{from: fmt.Sprintf("%s %s %s ON %s = %s", a.from, kind, strings.Replace(b.from, " r", " r2", 1), ca, strings.Replace(cb, "r.", "r2.", 1)), cols: cols, joined: true}
+		}
+	}
 	if len(g.sources) > 0 && g.one(4) {
 		v := g.sources[g.n(len(g.sources))]
 		if c, ok := g.colOf(v, tInt); ok && g.one(3) {
@@ -652,6 +663,15 @@ func (g *viewGen) view() (string, []gcol) {
 		src := gsource{from: "(" + inner + ") s", cols: prefixed("s.", cols)}
 		return g.aggregateOver(src)
 	}
+}
+
+// renamed is cols with the alias prefix from replaced by to.
+func renamed(cols []gcol, from, to string) []gcol {
+	out := make([]gcol, len(cols))
+	for i, c := range cols {
+		out[i] = gcol{strings.Replace(c.expr, from, to, 1), c.typ}
+	}
+	return out
 }
 
 func prefixed(p string, cols []gcol) []gcol {
