@@ -279,6 +279,7 @@ func (b *Builder) notInGate(rel *viewRel, outer *scope, t semiTest) (*viewRel, e
 		Left:  rel.node,
 		Right: &views.Project{Input: vq.node, Exprs: []exec.Expr{bound}},
 		Expr:  isNull, Op: views.DynLE, T: tInt4, Types: rel.types(),
+		Desc: fmt.Sprintf("NOT IN gate: every row while the subquery has no rows, those with %s not NULL while it has no NULL, none while it has one", x),
 	}
 	return &viewRel{node: node, sc: rel.sc, rank: rel.rank}, nil
 }

@@ -46,6 +46,9 @@ type DynFilter struct {
 	// AllWhenNull: a NULL bound passes every row, NULL values too (x >
 	// ALL of no rows), where otherwise it passes none.
 	AllWhenNull bool
+	// Desc, when set, is what EXPLAIN says the filter is for (NOT IN's
+	// gate), in place of its condition.
+	Desc string
 
 	rowsPrefix, rightKey, appliedKey, keyBuf []byte
 	// dirty: the right input changed since the last settle.

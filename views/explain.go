@@ -161,7 +161,11 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		e.Detail("State: each distinct row's count on both sides")
 	case *DynFilter:
 		e.Add("Dynamic Filter")
-		e.Detail("Condition: %s %s (the subquery's value)", x.Expr, x.Op)
+		if x.Desc != "" {
+			e.Detail("%s", x.Desc)
+		} else {
+			e.Detail("Condition: %s %s (the subquery's value)", x.Expr, x.Op)
+		}
 		e.Detail("State: the input's rows ordered by the compared value, and the subquery's row; a move of the value reads the rows between the old and the new")
 	case *ProjectSet:
 		e.Add("ProjectSet")

@@ -115,6 +115,8 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 			"->  Window", "Functions: lag(amount)", "->  Temporal Filter", "now() < ts + 1h0m0s"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
 			"->  Dynamic Filter", "Condition: ts > (the subquery's value)", "the rows between the old and the new", "->  Filter", "Aggregates: max(ts)"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m15 AS SELECT id FROM xm_ev WHERE acct NOT IN (SELECT id FROM xm_acct WHERE region = 'eu')`: {
+			"->  Dynamic Filter", "NOT IN gate: every row while the subquery has no rows", "->  Anti Join", "Join Key: acct = id"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m14 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id ORDER BY amount DESC, id LIMIT 3) t`: {
 			"->  Inner Join", "->  Top-N", "Partition: e.acct", "Rows: 3"},
 	} {
