@@ -26,6 +26,12 @@ import (
 // one row, as a scalar subquery must give). Its other conjuncts may read
 // its own columns only.
 
+// errUncorrelatedScalar refuses a select-list subquery that does not
+// relate to the view's rows: its value is a column of every row, so each
+// change of it would rewrite the whole view.
+var errUncorrelatedScalar = notMaintainable("a scalar subquery in the select list must relate to the view's rows by equalities in its WHERE: " +
+	"one that does not is part of every row, and each change of its value would rewrite the whole view (compare with it in WHERE, a dynamic filter, or read it from a view of its own)")
+
 // scalarJoin is one select-list subquery planned as a join.
 type scalarJoin struct {
 	sub *ast.SubqueryExpr
@@ -70,8 +76,10 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 		return nil, nil, notMaintainable("a scalar subquery needs a FROM clause")
 	case sel.Fields == nil || len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil:
 		return nil, nil, notMaintainable("a scalar subquery must return one column")
-	case sel.Where == nil || hasSubquery(sel.Where) || hasSubquery(sel.Fields):
-		return nil, nil, notMaintainable("a scalar subquery needs a WHERE relating it to the view's rows, and no subquery of its own")
+	case (sel.Where != nil && hasSubquery(sel.Where)) || hasSubquery(sel.Fields):
+		return nil, nil, notMaintainable("a scalar subquery in the select list may not have a subquery of its own")
+	case sel.Where == nil:
+		return nil, nil, errUncorrelatedScalar
 	}
 	// Which conjuncts relate the subquery to the outer row: bind each in
 	// the subquery's scope, the outer row's columns one level up.
@@ -110,6 +118,9 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 		default:
 			return nil, nil, notMaintainable("a scalar subquery's equality must have its own columns on one side and the view's on the other")
 		}
+	}
+	if len(innerSides) == 0 {
+		return nil, nil, errUncorrelatedScalar
 	}
 	value := sel.Fields.Fields[0].Expr
 	aggName, bare := aggregateName(value)
