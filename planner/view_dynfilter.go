@@ -61,6 +61,31 @@ func splitDynTests(where ast.ExprNode) (tests []dynTest, rest ast.ExprNode, err 
 				continue
 			}
 		}
+		if e, ok := x.(*ast.BetweenExpr); ok && !e.Not && !hasSubquery(e.Expr) && (hasSubquery(e.Left) || hasSubquery(e.Right)) {
+			// x BETWEEN a AND b is x >= a AND x <= b: each side with a
+			// subquery a dynamic filter, a plain one a condition.
+			parts := []struct {
+				bound ast.ExprNode
+				op    views.DynOp
+				cmp   opcode.Op
+			}{{e.Left, views.DynGE, opcode.GE}, {e.Right, views.DynLE, opcode.LE}}
+			split := true
+			for _, p := range parts {
+				if hasSubquery(p.bound) && oneScalarSubquery(p.bound) == nil {
+					split = false
+				}
+			}
+			if split {
+				for _, p := range parts {
+					if sub := oneScalarSubquery(p.bound); sub != nil {
+						tests = append(tests, dynTest{expr: e.Expr, bound: p.bound, sub: sub, op: p.op})
+					} else {
+						keep = append(keep, &ast.BinaryOperationExpr{Op: p.cmp, L: e.Expr, R: p.bound})
+					}
+				}
+				continue
+			}
+		}
 		if e, ok := x.(*ast.BinaryOperationExpr); ok {
 			if op, ok := dynOps[e.Op]; ok {
 				lsub, rsub := oneScalarSubquery(e.L), oneScalarSubquery(e.R)

@@ -211,6 +211,8 @@ var viewDefs = []string{
 	`SELECT c.id, t.n, t.s FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s FROM events e WHERE e.k = c.id) t`,
 	`SELECT c.id, t.kind, t.v FROM customers c JOIN LATERAL (SELECT e.kind, e.v FROM events e WHERE e.k = c.id AND e.v > 20) t ON true`,
 	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
+	`SELECT id, customer_id, amount FROM orders WHERE amount BETWEEN (SELECT avg(amount) FROM orders) - 15 AND (SELECT avg(amount) FROM orders WHERE region = 'eu') + 15`,
+	`SELECT k, v FROM events WHERE v BETWEEN 10 AND (SELECT max(v) FROM events WHERE kind = 'open') - 5`,
 	// op ANY (subquery): a dynamic filter on the subquery's min or max.
 	`SELECT id, amount FROM orders WHERE amount > ANY (SELECT v FROM events WHERE kind = 'paid')`,
 	`SELECT id, name FROM customers WHERE id <= SOME (SELECT customer_id FROM orders WHERE status = 'void' AND amount > 50)`,
