@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
@@ -143,12 +144,11 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 			return nil, err
 		}
 		conds = append(conds, conjuncts(w)...)
-		if t.notIn {
-			for _, c := range conds {
-				if depths, ok := outerRefs(c, nil); !ok || len(depths) > 0 {
-					return nil, notMaintainable("NOT IN with a subquery that refers to the outer query is not supported; use NOT EXISTS")
-				}
-			}
+	}
+	correlated := false
+	for _, c := range conds {
+		if depths, ok := outerRefs(c, nil); !ok || len(depths) > 0 {
+			correlated = true
 		}
 	}
 	if t.in != nil {
@@ -220,10 +220,88 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 		sc.cols = append(sc.cols, scopeCol{name: "?" + what, t: c.t, hidden: true})
 	}
 	rel := &viewRel{node: vj, sc: sc, rank: in.rank}
-	if t.notIn {
+	switch {
+	case t.notIn && correlated:
+		return b.notInPerKey(rel, t, ib, from, subWhere)
+	case t.notIn:
 		return b.notInGate(rel, in.sc, t)
 	}
 	return rel, nil
+}
+
+// notInPerKey completes x NOT IN (subquery) when the subquery relates to
+// the outer row by equalities (WHERE s.k = t.k): the gate of notInGate,
+// per value of those equalities. The anti-join's rows are LEFT joined with
+// the subquery's rows counted per key (count(*) and count(v), v its
+// value), and a row passes when its key has no subquery rows, or when none
+// of them is NULL and its x is not NULL.
+func (b *Builder) notInPerKey(rel *viewRel, t semiTest, ib *exprBinder, from ast.ResultSetNode, subWhere ast.ExprNode) (*viewRel, error) {
+	var innerKeys, outerKeys, own []string
+	var outerAST []ast.ExprNode
+	for _, c := range andParts(subWhere) {
+		e, err := ib.bind(c)
+		if err != nil {
+			return nil, err
+		}
+		if depths, ok := outerRefs(e, nil); ok && len(depths) == 0 {
+			own = append(own, "("+restore(c)+")")
+			continue
+		}
+		in, out, ok := ib.correlation(c)
+		if !ok {
+			return nil, notMaintainable("a NOT IN subquery may relate to the outer query only by equalities (a column of its own = an expression of the outer row's)")
+		}
+		innerKeys = append(innerKeys, restore(in))
+		outerKeys = append(outerKeys, restore(out))
+		outerAST = append(outerAST, out)
+	}
+	value, fromText := restore(t.sub.Fields.Fields[0].Expr), restore(from)
+	if value == "" || fromText == "" || slices.Contains(innerKeys, "") || slices.Contains(outerKeys, "") || slices.Contains(own, "()") {
+		return nil, notMaintainable("this NOT IN subquery could not be planned")
+	}
+	var cols []string
+	for i, k := range innerKeys {
+		cols = append(cols, fmt.Sprintf(`%s AS "?k%d"`, k, i))
+	}
+	text := fmt.Sprintf(`SELECT %s, count(*) AS "?c", count(%s) AS "?cv" FROM %s`, strings.Join(cols, ", "), value, fromText)
+	if len(own) > 0 {
+		text += " WHERE " + strings.Join(own, " AND ")
+	}
+	text += " GROUP BY " + strings.Join(innerKeys, ", ")
+	n, err := sql.ParseTranslated(text)
+	if err != nil {
+		return nil, pgerr.Wrap(err, pgerr.InternalError, "planning NOT IN")
+	}
+	q, ok := n.(ast.ResultSetNode)
+	if !ok {
+		return nil, pgerr.New(pgerr.InternalError, "planning NOT IN: the rewritten query is no query")
+	}
+	alias := ast.NewCIStr("?notin")
+	col := func(name string) ast.ExprNode {
+		return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: alias, Name: ast.NewCIStr(name)}}
+	}
+	var on ast.ExprNode
+	for i, o := range outerAST {
+		on = andExpr(on, &ast.BinaryOperationExpr{Op: opcode.EQ, L: o, R: col(fmt.Sprintf("?k%d", i))})
+	}
+	joined, err := b.viewJoinOf(&ast.Join{Right: &ast.TableSource{Source: q, AsName: alias}, Tp: ast.LeftJoin, On: &ast.OnCondition{Expr: on}}, rel)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(rel.sc.cols); i < len(joined.sc.cols); i++ {
+		joined.sc.cols[i].hidden = true
+	}
+	gate := &ast.BinaryOperationExpr{Op: opcode.LogicOr,
+		L: &ast.IsNullExpr{Expr: col("?c")},
+		R: &ast.BinaryOperationExpr{Op: opcode.LogicAnd,
+			L: &ast.BinaryOperationExpr{Op: opcode.EQ, L: col("?c"), R: col("?cv")},
+			R: &ast.IsNullExpr{Expr: t.in, Not: true}},
+	}
+	pred, err := (&exprBinder{b: b, scope: joined.sc, what: "NOT IN"}).bindAs(gate, tBool, "NOT IN")
+	if err != nil {
+		return nil, err
+	}
+	return &viewRel{node: &views.Filter{Input: joined.node, Pred: pred}, sc: joined.sc, rank: rel.rank}, nil
 }
 
 // notInGate completes x NOT IN (subquery), whose anti-join on x = the

@@ -592,6 +592,10 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 	case 0:
 		return fmt.Sprintf("%s IN (SELECT c2.id FROM customers c2 WHERE %s)", x, g.pred(c2, 1)), true
 	case 1:
+		if y, _ := g.colOf(src, tInt); g.one(2) {
+			// Correlated by an equality: the gate per customer.
+			return fmt.Sprintf("%s NOT IN (SELECT o3.amount FROM orders o3 WHERE o3.customer_id = %s AND %s)", x, y, g.pred(o3, 1)), true
+		}
 		return fmt.Sprintf("%s NOT IN (SELECT o3.amount FROM orders o3 WHERE %s)", x, g.pred(o3, 1)), true
 	case 2:
 		return fmt.Sprintf("EXISTS (SELECT 1 FROM events e2 WHERE e2.k = %s AND %s)", x, g.pred(e2, 1)), true

@@ -224,6 +224,9 @@ var viewDefs = []string{
 	// emptiness.
 	`SELECT id, status FROM orders WHERE customer_id NOT IN (SELECT amount % 12 FROM orders o2 WHERE o2.status = 'void' AND o2.id < 30)`,
 	`SELECT id, kind FROM customers c, events e WHERE e.k = c.id AND e.v NOT IN (SELECT amount FROM orders WHERE region = 'ap' AND customer_id = 3)`,
+	// Correlated: the gate per value of the correlation.
+	`SELECT id, amount FROM orders o WHERE amount NOT IN (SELECT v FROM events e WHERE e.k = o.customer_id AND e.kind <> 'void')`,
+	`SELECT c.id, c.name FROM customers c WHERE c.id NOT IN (SELECT o.amount % 12 FROM orders o WHERE o.region = c.region)`,
 	// Ordered-set aggregates: the group's values kept in order.
 	`SELECT customer_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY amount) AS med, percentile_disc(0.25) WITHIN GROUP (ORDER BY amount DESC) AS q, mode() WITHIN GROUP (ORDER BY status) AS m FROM orders GROUP BY customer_id`,
 	`SELECT kind, percentile_disc(0.5) WITHIN GROUP (ORDER BY ts) AS mts, percentile_cont(0.9) WITHIN GROUP (ORDER BY v) FILTER (WHERE v > 5) AS p, count(*) AS n FROM events GROUP BY kind`,
