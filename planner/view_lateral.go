@@ -54,7 +54,11 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	}
 	// Which WHERE conjuncts read l's columns: bound in the subquery's
 	// own FROM, with l one level up.
+	// (Planned again in the rewritten subquery: what planning notes of
+	// the view, its one temporal filter, is noted then.)
+	temporal := b.viewTemporal
 	inner, err := b.viewFrom(sel.From.TableRefs)
+	b.viewTemporal = temporal
 	if err != nil {
 		return nil, true, correlatedLateral(err)
 	}
