@@ -206,8 +206,11 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 	switch {
 	case sel.With != nil:
 		return "", nil, false, notMaintainable("WITH in a LATERAL subquery is not supported")
-	case sel.WindowSpecs != nil:
-		return "", nil, false, notMaintainable("WINDOW in a LATERAL subquery is not supported")
+	case sel.WindowSpecs != nil || windowIn(sel.Fields) != nil:
+		// Its numbering would run over every key's rows at once.
+		return "", nil, false, notMaintainable("window functions in a LATERAL subquery are not supported")
+	case len(sel.Fields.Fields) > 0 && isDistinctOn(sel.Fields):
+		return "", nil, false, notMaintainable("DISTINCT ON in a LATERAL subquery is not supported")
 	case sel.Limit != nil && sel.OrderBy == nil:
 		return "", nil, false, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
 	case sel.Limit != nil && (sel.Distinct || sel.GroupBy != nil || hasAggregate(sel.Fields)):
@@ -351,6 +354,13 @@ func topColumns(fl *ast.FieldList, keys int) string {
 }
 
 func quoteName(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// isDistinctOn reports whether a select list is DISTINCT ON's (the front
+// end's pg_distinct_on marker first, splitDistinctOn).
+func isDistinctOn(fl *ast.FieldList) bool {
+	_, on := splitDistinctOn(fl)
+	return on != nil
+}
 
 var errLateralRestore = notMaintainable("this LATERAL subquery could not be rewritten as a join")
 

@@ -143,6 +143,10 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m11 AS SELECT a.id, t.x FROM xm_acct a, LATERAL (SELECT e.amount + a.id AS x FROM xm_ev e WHERE e.acct = a.id) t`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m12 AS SELECT a.id, t.x FROM xm_acct a JOIN LATERAL (SELECT count(*) AS x FROM xm_ev e WHERE e.acct = a.id) t ON t.x > 1`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m13 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id LIMIT 2) t`,
+		// Window functions and DISTINCT ON would number or pick across
+		// every key's rows at once.
+		`EXPLAIN CREATE MATERIALIZED VIEW m18 AS SELECT a.id, t.r FROM xm_acct a, LATERAL (SELECT row_number() OVER (ORDER BY amount) AS r FROM xm_ev e WHERE e.acct = a.id) t`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m19 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT DISTINCT ON (ts) amount FROM xm_ev e WHERE e.acct = a.id ORDER BY ts, amount) t`,
 		// A select-list subquery that does not relate to the row: each
 		// change of it would rewrite every row.
 		`EXPLAIN CREATE MATERIALIZED VIEW m16 AS SELECT id, amount - (SELECT avg(amount) FROM xm_ev) FROM xm_ev`,
