@@ -307,8 +307,14 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 		text += " GROUP BY " + strings.Join(keyText, ", ")
 		outer = true
 		for _, f := range sel.Fields.Fields {
-			agg, isAgg := f.Expr.(*ast.AggregateFuncExpr)
-			counts = append(counts, isAgg && strings.EqualFold(agg.F, "count"))
+			// Unmatched outer rows read the LEFT join's NULLs: right for
+			// an aggregate of no rows but count's 0, which is put back,
+			// and wrong for anything computed over an aggregate.
+			name, bare := aggregateName(f.Expr)
+			if !bare {
+				return "", nil, false, notMaintainable("a LATERAL aggregate without GROUP BY must list aggregate calls only, not expressions over them")
+			}
+			counts = append(counts, name == "count")
 		}
 		for range keys {
 			counts = append(counts, false)

@@ -208,7 +208,7 @@ var viewDefs = []string{
 	`SELECT c.id, t.amount, t.id AS oid FROM customers c, LATERAL (SELECT o.id, o.amount FROM orders o WHERE o.customer_id = c.id ORDER BY o.amount DESC NULLS LAST, o.id LIMIT 2) t`,
 	`SELECT c.id, t.* FROM customers c LEFT JOIN LATERAL (SELECT o.id AS oid, o.status FROM orders o WHERE c.id = o.customer_id AND o.region = c.region ORDER BY o.status NULLS FIRST, o.id LIMIT 2 OFFSET 1) t ON true`,
 	`SELECT c.name, t.n, t.hi FROM customers c LEFT JOIN LATERAL (SELECT count(*) AS n, max(o.amount) AS hi, count(o.amount) AS na FROM orders o WHERE o.customer_id = c.id AND o.status <> 'void') t ON true`,
-	`SELECT c.id, t.n, t.s FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s FROM events e WHERE e.k = c.id) t`,
+	`SELECT c.id, t.n, t.s, t.f FROM customers c, LATERAL (SELECT count(*) AS n, sum(e.v) AS s, count(*) FILTER (WHERE e.v > 20) AS f FROM events e WHERE e.k = c.id) t`,
 	`SELECT c.id, t.kind, t.v FROM customers c JOIN LATERAL (SELECT e.kind, e.v FROM events e WHERE e.k = c.id AND e.v > 20) t ON true`,
 	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
 	`SELECT id, customer_id, amount FROM orders WHERE amount BETWEEN (SELECT avg(amount) FROM orders) - 15 AND (SELECT avg(amount) FROM orders WHERE region = 'eu') + 15`,
