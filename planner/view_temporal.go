@@ -109,6 +109,20 @@ func (b *Builder) nowPlus(e exec.Expr) (int64, bool, error) {
 	if err != nil || !ok {
 		return 0, ok, err
 	}
+	us, ok, err := b.fixedMicros(iv)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	if call.Fn.Op == "-" {
+		us = -us
+	}
+	return base + us, true, nil
+}
+
+// fixedMicros is a constant interval as microseconds. One with months is
+// refused, as is one with days unless the view's TimeZone is UTC: adding
+// them is not a shift by a fixed time, so a bound would not be exact.
+func (b *Builder) fixedMicros(iv exec.Expr) (int64, bool, error) {
 	v, err := iv.Eval(&exec.Env{Settings: b.settings}, nil)
 	if err != nil || v == nil {
 		return 0, false, err
@@ -120,11 +134,7 @@ func (b *Builder) nowPlus(e exec.Expr) (int64, bool, error) {
 	if d.Days != 0 && !b.utc() {
 		return 0, false, notMaintainable("a temporal filter's interval has days, which need TimeZone UTC to be a fixed time (write hours)")
 	}
-	us := d.Micros + int64(d.Days)*24*int64(time.Hour/time.Microsecond)
-	if call.Fn.Op == "-" {
-		us = -us
-	}
-	return base + us, true, nil
+	return d.Micros + int64(d.Days)*24*int64(time.Hour/time.Microsecond), true, nil
 }
 
 // utc reports whether the statement's TimeZone is UTC.
@@ -193,8 +203,10 @@ var truncUnits = map[string]types.Interval{
 	"year": {Months: 12}, "decade": {Months: 120}, "century": {Months: 1200}, "millennium": {Months: 12000},
 }
 
-// truncBound reads `x op date_trunc(unit, now())` (today's rows: ts >=
-// date_trunc('day', now())) as a bound on now(). With B = date_trunc(u,
+// truncBound reads `x op date_trunc(unit, now()) [± c]` (today's rows:
+// ts >= date_trunc('day', now()); the last 7 days: ts >=
+// date_trunc('day', now()) - interval '6 days') as a bound on now(). An
+// offset c is a fixed time (fixedMicros), moved to x's side. With B = date_trunc(u,
 // now()) a boundary and next(y) = date_trunc(u, y) + 1 unit, B <= y holds
 // exactly while now() < next(y): so x >= B while now() < next(x), x > B
 // (B <= x - 1µs) while now() < next(x - 1µs), and x < B and x <= B are
@@ -202,8 +214,38 @@ var truncUnits = map[string]types.Interval{
 // computed in the view's TimeZone, as PostgreSQL computes B, so the bound
 // is exact for every unit, months and days included.
 func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBound, bool, error) {
+	if volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
+		return views.TimeBound{}, false, nil
+	}
+	// date_trunc(...) ± a constant interval c: x op B + c is x - c op B.
+	var shift int64
+	for {
+		call, ok := n.(*exec.Call)
+		if !ok || len(call.Args) != 2 || (call.Fn.Op != "+" && call.Fn.Op != "-") {
+			break
+		}
+		a, iv := call.Args[0], call.Args[1]
+		if call.Fn.Op == "+" && a.Type().OID == types.IntervalOID {
+			a, iv = iv, a
+		}
+		if a.Type().OID != types.TimestampTZOID || iv.Type().OID != types.IntervalOID || volatile(iv) {
+			return views.TimeBound{}, false, nil
+		}
+		if refs, ok := colRefs(iv, nil); !ok || len(refs) > 0 {
+			return views.TimeBound{}, false, nil
+		}
+		us, ok, err := b.fixedMicros(iv)
+		if err != nil || !ok {
+			return views.TimeBound{}, false, err
+		}
+		if call.Fn.Op == "-" {
+			us = -us
+		}
+		shift += us
+		n = a
+	}
 	call, ok := n.(*exec.Call)
-	if !ok || call.Fn.Name != "date_trunc" || len(call.Args) != 2 || volatile(x) || x.Type().OID != types.TimestampTZOID || n.Type().OID != types.TimestampTZOID {
+	if !ok || call.Fn.Name != "date_trunc" || len(call.Args) != 2 {
 		return views.TimeBound{}, false, nil
 	}
 	unit, ok := call.Args[0].(*exec.Const)
@@ -224,8 +266,11 @@ func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBou
 	eb := &exprBinder{b: b, scope: &scope{}, what: "WHERE"}
 	y := x
 	if op == ">" || op == "<=" {
+		shift++ // x > B + c is x - c - 1µs >= B
+	}
+	if shift != 0 {
 		var err error
-		if y, err = eb.operator("-", x, &exec.Const{Val: types.Interval{Micros: 1}, T: types.Make(types.IntervalOID)}); err != nil {
+		if y, err = eb.operator("-", x, &exec.Const{Val: types.Interval{Micros: shift}, T: types.Make(types.IntervalOID)}); err != nil {
 			return views.TimeBound{}, false, err
 		}
 	}

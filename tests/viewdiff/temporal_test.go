@@ -54,6 +54,9 @@ func TestTemporalFiltersEqualPostgres(t *testing.T) {
 		{"tf_trunc_gt", `SELECT id FROM tf_ev WHERE ts > date_trunc('second', NOW)`},
 		{"tf_trunc_past", `SELECT acct, count(*) AS n FROM tf_ev WHERE ts < date_trunc('second', NOW) AND ts >= NOW - interval '2 seconds' GROUP BY acct`},
 		{"tf_trunc_le", `SELECT id FROM tf_ev WHERE ts <= date_trunc('second', NOW) AND amount > 20`},
+		// With an offset: from the start of the previous second, and
+		// before half a second into this one.
+		{"tf_trunc_offset", `SELECT id, ts FROM tf_ev WHERE ts >= date_trunc('second', NOW) - interval '1 second' AND ts < interval '500 milliseconds' + date_trunc('second', NOW)`},
 	}
 	for _, d := range defs {
 		if _, err := sc.Exec(ctx, "CREATE MATERIALIZED VIEW "+d.name+" AS "+strings.ReplaceAll(d.def, "NOW", "now()")); err != nil {
