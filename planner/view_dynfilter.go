@@ -8,7 +8,6 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
@@ -141,13 +140,9 @@ func quantifiedTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error)
 	if e.All {
 		text = fmt.Sprintf("SELECT CASE WHEN count(*) = 0 THEN NULL ELSE %s(%s) END FROM %s%s HAVING count(*) = count(%s)", agg, value, from, where, value)
 	}
-	n, err := sql.ParseTranslated(text)
+	q, err := parseRewrite(text, what)
 	if err != nil {
-		return dynTest{}, pgerr.Wrap(err, pgerr.InternalError, "planning "+what)
-	}
-	q, ok := n.(*ast.SelectStmt)
-	if !ok {
-		return dynTest{}, pgerr.New(pgerr.InternalError, "planning %s: the rewritten query is no query", what)
+		return dynTest{}, err
 	}
 	sub := &ast.SubqueryExpr{Query: q}
 	return dynTest{expr: e.L, bound: sub, sub: sub, op: op, all: e.All}, nil

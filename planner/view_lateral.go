@@ -101,13 +101,9 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 		}
 		left = true
 	}
-	n, err := sql.ParseTranslated(text)
+	q, err := parseRewrite(text, "a LATERAL subquery")
 	if err != nil {
-		return nil, true, pgerr.Wrap(err, pgerr.InternalError, "rewriting a LATERAL subquery")
-	}
-	q, isQuery := n.(ast.ResultSetNode)
-	if !isQuery {
-		return nil, true, pgerr.New(pgerr.InternalError, "rewriting a LATERAL subquery: the rewritten query is no query")
+		return nil, true, err
 	}
 	alias := ts.AsName
 	if alias.O == "" {
@@ -366,6 +362,21 @@ func quoteName(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) 
 func isDistinctOn(fl *ast.FieldList) bool {
 	_, on := splitDistinctOn(fl)
 	return on != nil
+}
+
+// parseRewrite parses the SQL a view rewrite wrote (in the translated
+// dialect restore writes); what names the rewrite in an error, which is
+// Strand's own (XX000), never the user's.
+func parseRewrite(text, what string) (*ast.SelectStmt, error) {
+	n, err := sql.ParseTranslated(text)
+	if err != nil {
+		return nil, pgerr.Wrap(err, pgerr.InternalError, "planning "+what)
+	}
+	q, ok := n.(*ast.SelectStmt)
+	if !ok {
+		return nil, pgerr.New(pgerr.InternalError, "planning %s: the rewritten query is no SELECT", what)
+	}
+	return q, nil
 }
 
 var errLateralRestore = notMaintainable("this LATERAL subquery could not be rewritten as a join")

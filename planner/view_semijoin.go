@@ -9,7 +9,6 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
@@ -268,13 +267,9 @@ func (b *Builder) notInPerKey(rel *viewRel, t semiTest, ib *exprBinder, from ast
 		text += " WHERE " + strings.Join(own, " AND ")
 	}
 	text += " GROUP BY " + strings.Join(innerKeys, ", ")
-	n, err := sql.ParseTranslated(text)
+	q, err := parseRewrite(text, "NOT IN")
 	if err != nil {
-		return nil, pgerr.Wrap(err, pgerr.InternalError, "planning NOT IN")
-	}
-	q, ok := n.(ast.ResultSetNode)
-	if !ok {
-		return nil, pgerr.New(pgerr.InternalError, "planning NOT IN: the rewritten query is no query")
+		return nil, err
 	}
 	alias := ast.NewCIStr("?notin")
 	col := func(name string) ast.ExprNode {
@@ -328,13 +323,9 @@ func (b *Builder) notInGate(rel *viewRel, outer *scope, t semiTest) (*viewRel, e
 		where = " WHERE " + restore(t.sub.Where)
 	}
 	text := fmt.Sprintf(`SELECT CASE WHEN count(*) = 0 THEN 1 WHEN count(*) = count("?v") THEN 0 ELSE -1 END FROM (SELECT %s AS "?v" FROM %s%s) AS "?notin"`, value, from, where)
-	n, err := sql.ParseTranslated(text)
+	q, err := parseRewrite(text, "NOT IN")
 	if err != nil {
-		return nil, pgerr.Wrap(err, pgerr.InternalError, "planning NOT IN")
-	}
-	q, ok := n.(ast.ResultSetNode)
-	if !ok {
-		return nil, pgerr.New(pgerr.InternalError, "planning NOT IN: the rewritten query is no query")
+		return nil, err
 	}
 	vq, err := b.viewQuery(q)
 	if err != nil {

@@ -229,7 +229,6 @@ func TestTemporalFilterRefusals(t *testing.T) {
 // stamped 0.5 s ahead is inserted when its time comes and deleted 1.5 s
 // later.
 func TestTemporalViewSubscription(t *testing.T) {
-	ctx := context.Background()
 	s := strandtest.Start(t, "")
 	c, w := s.Connect(t), s.Connect(t)
 	strandtest.ExecAll(t, c, `CREATE TABLE ts_ev (id int PRIMARY KEY, ts timestamptz)`,
@@ -239,24 +238,7 @@ func TestTemporalViewSubscription(t *testing.T) {
 	var ops []string
 	deadline := time.Now().Add(10 * time.Second)
 	for len(ops) < 2 && time.Now().Before(deadline) {
-		rows, err := c.Query(ctx, `FETCH ALL c WITH (timeout = '500ms')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			row := map[string]any{}
-			for i, f := range rows.FieldDescriptions() {
-				row[f.Name] = vals[i]
-			}
-			ops = append(ops, fmt.Sprintf("%v %v", row["_op"], row["id"]))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
+		ops = append(ops, fetchOps(t, c)...)
 	}
 	if got := strings.Join(ops, ", "); got != "insert 1, delete 1" {
 		t.Errorf("subscription delivered %q, want \"insert 1, delete 1\"", got)
