@@ -213,6 +213,7 @@ var viewDefs = []string{
 	`SELECT c.tier, t.status, t.c FROM customers c, LATERAL (SELECT o.status, count(*) AS c FROM orders o WHERE o.region = c.region GROUP BY o.status) t`,
 	`SELECT id, customer_id, amount FROM orders WHERE amount BETWEEN (SELECT avg(amount) FROM orders) - 15 AND (SELECT avg(amount) FROM orders WHERE region = 'eu') + 15`,
 	`SELECT k, v FROM events WHERE v BETWEEN 10 AND (SELECT max(v) FROM events WHERE kind = 'open') - 5`,
+	`SELECT id, status FROM orders WHERE amount BETWEEN (SELECT min(amount) FROM orders WHERE status = 'paid') AND 80`,
 	// op ANY (subquery): a dynamic filter on the subquery's min or max.
 	`SELECT id, amount FROM orders WHERE amount > ANY (SELECT v FROM events WHERE kind = 'paid')`,
 	`SELECT id, name FROM customers WHERE id <= SOME (SELECT customer_id FROM orders WHERE status = 'void' AND amount > 50)`,
