@@ -81,42 +81,62 @@ func (b *Builder) timeBound(c exec.Expr) (views.TimeBound, bool, error) {
 // as is one with days unless the view's TimeZone is UTC: adding them is
 // not a shift by a fixed time, so the bound would not be exact.
 func (b *Builder) nowPlus(e exec.Expr) (int64, bool, error) {
-	call, ok := e.(*exec.Call)
-	if !ok {
+	core, shifts := peelShifts(e)
+	call, ok := core.(*exec.Call)
+	if !ok || len(call.Args) != 0 {
 		return 0, false, nil
 	}
-	if len(call.Args) == 0 {
-		switch call.Fn.Name {
-		case "now", "transaction_timestamp", "statement_timestamp":
-			return 0, true, nil
+	switch call.Fn.Name {
+	case "now", "transaction_timestamp", "statement_timestamp":
+		return b.shiftMicros(shifts)
+	}
+	return 0, false, nil
+}
+
+// ivShift is a constant interval added to (or, neg, subtracted from) a
+// timestamptz.
+type ivShift struct {
+	iv  exec.Expr
+	neg bool
+}
+
+// peelShifts takes the constant intervals added to or subtracted from a
+// timestamptz off e: core ± i1 ± i2 … gives core and the i's.
+func peelShifts(e exec.Expr) (core exec.Expr, shifts []ivShift) {
+	for {
+		call, ok := e.(*exec.Call)
+		if !ok || len(call.Args) != 2 || (call.Fn.Op != "+" && call.Fn.Op != "-") {
+			return e, shifts
 		}
-		return 0, false, nil
+		a, iv := call.Args[0], call.Args[1]
+		if call.Fn.Op == "+" && a.Type().OID == types.IntervalOID {
+			a, iv = iv, a
+		}
+		if a.Type().OID != types.TimestampTZOID || iv.Type().OID != types.IntervalOID || volatile(iv) {
+			return e, shifts
+		}
+		if refs, ok := colRefs(iv, nil); !ok || len(refs) > 0 {
+			return e, shifts
+		}
+		shifts = append(shifts, ivShift{iv: iv, neg: call.Fn.Op == "-"})
+		e = a
 	}
-	if len(call.Args) != 2 || (call.Fn.Op != "+" && call.Fn.Op != "-") {
-		return 0, false, nil
+}
+
+// shiftMicros is the sum of shifts in microseconds (fixedMicros).
+func (b *Builder) shiftMicros(shifts []ivShift) (int64, bool, error) {
+	var total int64
+	for _, s := range shifts {
+		us, ok, err := b.fixedMicros(s.iv)
+		if err != nil || !ok {
+			return 0, ok, err
+		}
+		if s.neg {
+			us = -us
+		}
+		total += us
 	}
-	a, iv := call.Args[0], call.Args[1]
-	if call.Fn.Op == "+" && a.Type().OID == types.IntervalOID {
-		a, iv = iv, a
-	}
-	if a.Type().OID != types.TimestampTZOID || iv.Type().OID != types.IntervalOID || volatile(iv) {
-		return 0, false, nil
-	}
-	if refs, ok := colRefs(iv, nil); !ok || len(refs) > 0 {
-		return 0, false, nil
-	}
-	base, ok, err := b.nowPlus(a)
-	if err != nil || !ok {
-		return 0, ok, err
-	}
-	us, ok, err := b.fixedMicros(iv)
-	if err != nil || !ok {
-		return 0, ok, err
-	}
-	if call.Fn.Op == "-" {
-		us = -us
-	}
-	return base + us, true, nil
+	return total, true, nil
 }
 
 // fixedMicros is a constant interval as microseconds. One with months is
@@ -218,33 +238,8 @@ func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBou
 		return views.TimeBound{}, false, nil
 	}
 	// date_trunc(...) ± a constant interval c: x op B + c is x - c op B.
-	var shift int64
-	for {
-		call, ok := n.(*exec.Call)
-		if !ok || len(call.Args) != 2 || (call.Fn.Op != "+" && call.Fn.Op != "-") {
-			break
-		}
-		a, iv := call.Args[0], call.Args[1]
-		if call.Fn.Op == "+" && a.Type().OID == types.IntervalOID {
-			a, iv = iv, a
-		}
-		if a.Type().OID != types.TimestampTZOID || iv.Type().OID != types.IntervalOID || volatile(iv) {
-			return views.TimeBound{}, false, nil
-		}
-		if refs, ok := colRefs(iv, nil); !ok || len(refs) > 0 {
-			return views.TimeBound{}, false, nil
-		}
-		us, ok, err := b.fixedMicros(iv)
-		if err != nil || !ok {
-			return views.TimeBound{}, false, err
-		}
-		if call.Fn.Op == "-" {
-			us = -us
-		}
-		shift += us
-		n = a
-	}
-	call, ok := n.(*exec.Call)
+	core, shifts := peelShifts(n)
+	call, ok := core.(*exec.Call)
 	if !ok || call.Fn.Name != "date_trunc" || len(call.Args) != 2 {
 		return views.TimeBound{}, false, nil
 	}
@@ -260,7 +255,11 @@ func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBou
 	if !ok {
 		return views.TimeBound{}, false, nil
 	}
-	if shift, ok, err := b.nowPlus(call.Args[1]); err != nil || !ok || shift != 0 {
+	if at, ok, err := b.nowPlus(call.Args[1]); err != nil || !ok || at != 0 {
+		return views.TimeBound{}, false, err
+	}
+	shift, ok, err := b.shiftMicros(shifts)
+	if err != nil || !ok {
 		return views.TimeBound{}, false, err
 	}
 	eb := &exprBinder{b: b, scope: &scope{}, what: "WHERE"}
@@ -269,7 +268,6 @@ func (b *Builder) truncBound(x exec.Expr, op string, n exec.Expr) (views.TimeBou
 		shift++ // x > B + c is x - c - 1µs >= B
 	}
 	if shift != 0 {
-		var err error
 		if y, err = eb.operator("-", x, &exec.Const{Val: types.Interval{Micros: shift}, T: types.Make(types.IntervalOID)}); err != nil {
 			return views.TimeBound{}, false, err
 		}
