@@ -64,23 +64,9 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	}
 	scope := &scope{cols: inner.sc.cols, parent: &scope{cols: l.sc.cols}}
 	eb := &exprBinder{b: b, scope: scope, what: "WHERE"}
-	var innerKeys, outerKeys, rest []ast.ExprNode
-	if sel.Where != nil {
-		for _, c := range andParts(sel.Where) {
-			e, err := eb.bind(c)
-			if err != nil {
-				return nil, true, err
-			}
-			if depths, ok := outerRefs(e, nil); ok && len(depths) == 0 {
-				rest = append(rest, c)
-				continue
-			}
-			in, out, ok := eb.correlation(c)
-			if !ok {
-				return nil, true, notMaintainable("a LATERAL subquery may relate to the FROM items before it only by equalities in its WHERE (a column of its own = an expression of theirs)")
-			}
-			innerKeys, outerKeys = append(innerKeys, in), append(outerKeys, out)
-		}
+	innerKeys, outerKeys, rest, err := eb.correlatedEqualities(sel.Where, "a LATERAL subquery")
+	if err != nil {
+		return nil, true, err
 	}
 	if len(innerKeys) == 0 {
 		// Not correlated: an ordinary subquery in FROM.
@@ -157,39 +143,6 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 		rel = &viewRel{node: p, sc: rel.sc, rank: rel.rank}
 	}
 	return rel, true, nil
-}
-
-// correlation splits c, a conjunct that reads the outer row, into its
-// subquery's side and the outer side: c must be an equality of an
-// expression of the subquery's columns alone with one of the outer
-// row's alone.
-func (eb *exprBinder) correlation(c ast.ExprNode) (in, out ast.ExprNode, ok bool) {
-	x := unparen(c)
-	e, isOp := x.(*ast.BinaryOperationExpr)
-	if !isOp || e.Op != opcode.EQ {
-		return nil, nil, false
-	}
-	side := func(n ast.ExprNode) (innerOnly, outerOnly bool) {
-		b, err := eb.bind(n)
-		if err != nil {
-			return false, false
-		}
-		cols, ok1 := colRefs(b, nil)
-		depths, ok2 := outerRefs(b, nil)
-		if !ok1 || !ok2 {
-			return false, false
-		}
-		return len(depths) == 0 && len(cols) > 0, len(cols) == 0 && len(depths) > 0 && onlyOuterDepth(b, 1)
-	}
-	li, lo := side(e.L)
-	ri, ro := side(e.R)
-	switch {
-	case li && ro:
-		return e.L, e.R, true
-	case ri && lo:
-		return e.R, e.L, true
-	}
-	return nil, nil, false
 }
 
 // lateralQuery writes the decorrelated subquery: sel without its

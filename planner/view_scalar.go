@@ -90,34 +90,9 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 	outer := &scope{cols: in.sc.cols}
 	inner := &scope{cols: r.sc.cols, parent: outer}
 	ib := &exprBinder{b: b, scope: inner, what: "WHERE"}
-	var innerSides, outerSides []ast.ExprNode
-	var own []ast.ExprNode
-	for _, c := range andParts(sel.Where) {
-		e, err := ib.bindAs(c, tBool, "argument of WHERE")
-		if err != nil {
-			return nil, nil, err
-		}
-		if !onlyOuterDepth(e, 1) {
-			return nil, nil, notMaintainable("the scalar subquery refers to a query outside the view's own")
-		}
-		if !hasOuter(e) {
-			own = append(own, c)
-			continue
-		}
-		bin, isEq := c.(*ast.BinaryOperationExpr)
-		call, isCall := e.(*exec.Call)
-		if !isEq || bin.Op != opcode.EQ || !isCall || call.Fn.Op != "=" {
-			return nil, nil, notMaintainable("a scalar subquery's conditions on the view's rows must be equalities")
-		}
-		l, r := call.Args[0], call.Args[1]
-		switch {
-		case !hasOuter(l) && onlyOuter(r):
-			innerSides, outerSides = append(innerSides, bin.L), append(outerSides, bin.R)
-		case !hasOuter(r) && onlyOuter(l):
-			innerSides, outerSides = append(innerSides, bin.R), append(outerSides, bin.L)
-		default:
-			return nil, nil, notMaintainable("a scalar subquery's equality must have its own columns on one side and the view's on the other")
-		}
+	innerSides, outerSides, own, err := ib.correlatedEqualities(sel.Where, "a scalar subquery")
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(innerSides) == 0 {
 		return nil, nil, errUncorrelatedScalar
@@ -179,6 +154,45 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 		out = &exec.Coalesce{Args: []exec.Expr{out, &exec.Const{Val: int64(0), T: types.Make(types.Int8OID)}}, T: types.Make(types.Int8OID)}
 	}
 	return &viewRel{node: vj, sc: sc}, out, nil
+}
+
+// correlatedEqualities splits a subquery's WHERE, bound by eb (the
+// subquery's own columns, the outer row's one level up), into its own
+// conjuncts and the equalities that relate it to the outer row: of each,
+// its own side (inner) and the outer row's (outer). Any other condition
+// on the outer row is refused, what naming the subquery.
+func (eb *exprBinder) correlatedEqualities(where ast.ExprNode, what string) (inner, outer, own []ast.ExprNode, err error) {
+	if where == nil {
+		return nil, nil, nil, nil
+	}
+	for _, c := range andParts(where) {
+		e, err := eb.bindAs(c, tBool, "argument of WHERE")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !onlyOuterDepth(e, 1) {
+			return nil, nil, nil, notMaintainable("%s refers to a query outside the view's own", what)
+		}
+		if !hasOuter(e) {
+			own = append(own, c)
+			continue
+		}
+		bin, isEq := unparen(c).(*ast.BinaryOperationExpr)
+		call, isCall := e.(*exec.Call)
+		if !isEq || bin.Op != opcode.EQ || !isCall || call.Fn.Op != "=" {
+			return nil, nil, nil, notMaintainable("%s's conditions on the outer rows must be equalities", what)
+		}
+		l, r := call.Args[0], call.Args[1]
+		switch {
+		case !hasOuter(l) && onlyOuter(r):
+			inner, outer = append(inner, bin.L), append(outer, bin.R)
+		case !hasOuter(r) && onlyOuter(l):
+			inner, outer = append(inner, bin.R), append(outer, bin.L)
+		default:
+			return nil, nil, nil, notMaintainable("%s's equality must have its own columns on one side and the outer row's on the other", what)
+		}
+	}
+	return inner, outer, own, nil
 }
 
 // hasOuter reports whether e reads the outer row.

@@ -235,24 +235,17 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 // value), and a row passes when its key has no subquery rows, or when none
 // of them is NULL and its x is not NULL.
 func (b *Builder) notInPerKey(rel *viewRel, t semiTest, ib *exprBinder, from ast.ResultSetNode, subWhere ast.ExprNode) (*viewRel, error) {
+	innerAST, outerAST, ownAST, err := ib.correlatedEqualities(subWhere, "a NOT IN subquery")
+	if err != nil {
+		return nil, err
+	}
 	var innerKeys, outerKeys, own []string
-	var outerAST []ast.ExprNode
-	for _, c := range andParts(subWhere) {
-		e, err := ib.bind(c)
-		if err != nil {
-			return nil, err
-		}
-		if depths, ok := outerRefs(e, nil); ok && len(depths) == 0 {
-			own = append(own, "("+restore(c)+")")
-			continue
-		}
-		in, out, ok := ib.correlation(c)
-		if !ok {
-			return nil, notMaintainable("a NOT IN subquery may relate to the outer query only by equalities (a column of its own = an expression of the outer row's)")
-		}
-		innerKeys = append(innerKeys, restore(in))
-		outerKeys = append(outerKeys, restore(out))
-		outerAST = append(outerAST, out)
+	for i := range innerAST {
+		innerKeys = append(innerKeys, restore(innerAST[i]))
+		outerKeys = append(outerKeys, restore(outerAST[i]))
+	}
+	for _, c := range ownAST {
+		own = append(own, "("+restore(c)+")")
 	}
 	value, fromText := restore(t.sub.Fields.Fields[0].Expr), restore(from)
 	if value == "" || fromText == "" || slices.Contains(innerKeys, "") || slices.Contains(outerKeys, "") || slices.Contains(own, "()") {
