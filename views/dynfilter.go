@@ -105,17 +105,41 @@ func (d *DynFilter) passing(bound []byte) (lo, hi []byte) {
 	return at, after
 }
 
-func inRange(k, lo, hi []byte) bool {
-	return lo != nil && bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0
+// passes reports whether the row stored under k is in passing(bound),
+// without building the range: k's value encoding follows the rows
+// prefix, and the encodings are prefix-free, so the value equals the
+// bound's when it starts with it, and otherwise compares as its bytes.
+func (d *DynFilter) passes(bound, k []byte) bool {
+	v := k[len(d.rowsPrefix):]
+	if len(bound) > 0 && bound[0] == 0x00 && d.AllWhenNull {
+		return true
+	}
+	if len(bound) == 0 || bound[0] != 0x01 || v[0] != 0x01 {
+		return false // no bound, a NULL bound, or a NULL value
+	}
+	eq := bytes.HasPrefix(v, bound)
+	cmp := bytes.Compare(v, bound)
+	switch d.Op {
+	case DynLT:
+		return !eq && cmp < 0
+	case DynLE:
+		return eq || cmp < 0
+	case DynGT:
+		return !eq && cmp > 0
+	case DynGE:
+		return eq || cmp > 0
+	}
+	return eq
 }
 
-// applied is the key encoding of the bound the output was computed for.
+// dynApplied is the key encoding of the bound the output was computed
+// for (the overlay's: valid until it changes).
 func (r *run) dynApplied(d *DynFilter) ([]byte, error) {
 	v, found, err := r.ov.get(d.appliedKey)
 	if err != nil || !found {
 		return nil, err
 	}
-	return append([]byte(nil), v...), nil
+	return v, nil
 }
 
 func (r *run) dynFilter(d *DynFilter, side int, row exec.Row, w int64) error {
@@ -153,7 +177,7 @@ func (r *run) dynFilter(d *DynFilter, side int, row exec.Row, w int64) error {
 	if err != nil {
 		return err
 	}
-	if lo, hi := d.passing(applied); inRange(d.keyBuf, lo, hi) {
+	if d.passes(applied, d.keyBuf) {
 		return r.emit(d, row, w)
 	}
 	return nil
