@@ -128,13 +128,9 @@ func quantifiedTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error)
 	if low == e.All {
 		agg = "max"
 	}
-	value, from := restore(sel.Fields.Fields[0].Expr), restore(sel.From.TableRefs)
-	if value == "" || from == "" {
+	value, from, where, ok := valueSubqueryText(sel)
+	if !ok {
 		return dynTest{}, notMaintainable("this %s subquery could not be planned", what)
-	}
-	where := ""
-	if sel.Where != nil {
-		where = " WHERE " + restore(sel.Where)
 	}
 	text := fmt.Sprintf("SELECT %s(%s) FROM %s%s", agg, value, from, where)
 	if e.All {
@@ -146,6 +142,20 @@ func quantifiedTest(e *ast.CompareSubqueryExpr, op views.DynOp) (dynTest, error)
 	}
 	sub := &ast.SubqueryExpr{Query: q}
 	return dynTest{expr: e.L, bound: sub, sub: sub, op: op, all: e.All}, nil
+}
+
+// valueSubqueryText writes out a one-column subquery's parts for a
+// rewrite to aggregate: its value, its FROM and its " WHERE …" (or "").
+func valueSubqueryText(sel *ast.SelectStmt) (value, from, where string, ok bool) {
+	value, from = restore(sel.Fields.Fields[0].Expr), restore(sel.From.TableRefs)
+	if sel.Where != nil {
+		if w := restore(sel.Where); w != "" {
+			where = " WHERE " + w
+		} else {
+			return "", "", "", false
+		}
+	}
+	return value, from, where, value != "" && from != ""
 }
 
 // oneScalarSubquery returns the scalar subquery in e when e has exactly

@@ -77,11 +77,12 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	if (j.Tp != ast.CrossJoin && !left) || j.StraightJoin || j.NaturalJoin || j.Using != nil {
 		return nil, true, notMaintainable("a LATERAL subquery may only be joined by a comma, CROSS JOIN, an inner JOIN or a LEFT JOIN")
 	}
-	text, counts, outer, err := lateralQuery(sel, innerKeys, rest)
+	text, counts, err := lateralQuery(sel, innerKeys, rest)
 	if err != nil {
 		return nil, true, err
 	}
-	if outer {
+	if counts != nil {
+		// An aggregate without GROUP BY has a row for every outer row.
 		if !onTrue {
 			return nil, true, notMaintainable("a LATERAL aggregate without GROUP BY may only be joined ON true")
 		}
@@ -148,28 +149,28 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 // lateralQuery writes the decorrelated subquery: sel without its
 // correlated conjuncts (rest are the others), with the subquery's sides of
 // them (keys) as the columns ?lat0, ?lat1, ... It also returns which of
-// its columns are counts (for an aggregate without GROUP BY, whose
-// unmatched outer rows must read 0) and whether the join must be a LEFT
-// one (that same case).
-func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, counts []bool, outer bool, err error) {
+// its columns are counts, for an aggregate without GROUP BY only (nil
+// otherwise): its unmatched outer rows must read 0, and its join must be a
+// LEFT one.
+func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, counts []bool, err error) {
 	switch {
 	case sel.With != nil:
-		return "", nil, false, notMaintainable("WITH in a LATERAL subquery is not supported")
+		return "", nil, notMaintainable("WITH in a LATERAL subquery is not supported")
 	case sel.WindowSpecs != nil || windowIn(sel.Fields) != nil:
 		// Its numbering would run over every key's rows at once.
-		return "", nil, false, notMaintainable("window functions in a LATERAL subquery are not supported")
+		return "", nil, notMaintainable("window functions in a LATERAL subquery are not supported")
 	case len(sel.Fields.Fields) > 0 && isDistinctOn(sel.Fields):
-		return "", nil, false, notMaintainable("DISTINCT ON in a LATERAL subquery is not supported")
+		return "", nil, notMaintainable("DISTINCT ON in a LATERAL subquery is not supported")
 	case sel.Limit != nil && sel.OrderBy == nil:
-		return "", nil, false, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
+		return "", nil, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
 	case sel.Limit != nil && (sel.Distinct || sel.GroupBy != nil || hasAggregate(sel.Fields)):
-		return "", nil, false, notMaintainable("a LATERAL subquery with LIMIT may not group or be DISTINCT")
+		return "", nil, notMaintainable("a LATERAL subquery with LIMIT may not group or be DISTINCT")
 	}
 	var fields []string
 	for _, f := range sel.Fields.Fields {
 		s := restore(f)
 		if s == "" {
-			return "", nil, false, errLateralRestore
+			return "", nil, errLateralRestore
 		}
 		fields = append(fields, s)
 	}
@@ -177,14 +178,14 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 	for i, k := range keys {
 		s := restore(k)
 		if s == "" {
-			return "", nil, false, errLateralRestore
+			return "", nil, errLateralRestore
 		}
 		keyText = append(keyText, s)
 		keyCols = append(keyCols, fmt.Sprintf(`%s AS "%s%d"`, s, latPrefix, i))
 	}
 	from := restore(sel.From.TableRefs)
 	if from == "" {
-		return "", nil, false, errLateralRestore
+		return "", nil, errLateralRestore
 	}
 	where := ""
 	if len(rest) > 0 {
@@ -213,7 +214,7 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 			}
 			s := restore(&ast.ByItem{Expr: e, Desc: by.Desc, NullOrder: by.NullOrder})
 			if s == "" {
-				return "", nil, false, errLateralRestore
+				return "", nil, errLateralRestore
 			}
 			order = append(order, s)
 		}
@@ -222,12 +223,12 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 		if c, err := strconv.ParseInt(restore(sel.Limit.Count), 10, 64); err == nil && c >= 0 {
 			count = c
 		} else {
-			return "", nil, false, notMaintainable("LIMIT in a LATERAL subquery must be a constant")
+			return "", nil, notMaintainable("LIMIT in a LATERAL subquery must be a constant")
 		}
 		if sel.Limit.Offset != nil {
 			o, err := strconv.ParseInt(restore(sel.Limit.Offset), 10, 64)
 			if err != nil || o < 0 {
-				return "", nil, false, notMaintainable("OFFSET in a LATERAL subquery must be a constant")
+				return "", nil, notMaintainable("OFFSET in a LATERAL subquery must be a constant")
 			}
 			offset = o
 		}
@@ -238,7 +239,7 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 		text = fmt.Sprintf(`SELECT %s FROM (SELECT %s, %s, row_number() OVER (PARTITION BY %s ORDER BY %s) AS "%srn" FROM %s%s) AS "%ss" WHERE %s`,
 			topColumns(sel.Fields, len(keys)), strings.Join(fields, ", "), strings.Join(keyCols, ", "), strings.Join(keyText, ", "), strings.Join(order, ", "),
 			latPrefix, from, where, latPrefix, bound)
-		return text, nil, false, nil
+		return text, nil, nil
 	}
 	// Without LIMIT, the subquery's ORDER BY means nothing to a join.
 	text = fmt.Sprintf("SELECT %s%s, %s FROM %s%s", distinct, strings.Join(fields, ", "), strings.Join(keyCols, ", "), from, where)
@@ -251,17 +252,16 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 		text += " GROUP BY " + strings.Join(append(items, keyText...), ", ")
 	case hasAggregate(sel.Fields):
 		if sel.Having != nil {
-			return "", nil, false, notMaintainable("HAVING in a LATERAL aggregate without GROUP BY is not supported")
+			return "", nil, notMaintainable("HAVING in a LATERAL aggregate without GROUP BY is not supported")
 		}
 		text += " GROUP BY " + strings.Join(keyText, ", ")
-		outer = true
 		for _, f := range sel.Fields.Fields {
 			// Unmatched outer rows read the LEFT join's NULLs: right for
 			// an aggregate of no rows but count's 0, which is put back,
 			// and wrong for anything computed over an aggregate.
 			name, bare := aggregateName(f.Expr)
 			if !bare {
-				return "", nil, false, notMaintainable("a LATERAL aggregate without GROUP BY must list aggregate calls only, not expressions over them")
+				return "", nil, notMaintainable("a LATERAL aggregate without GROUP BY must list aggregate calls only, not expressions over them")
 			}
 			counts = append(counts, name == "count")
 		}
@@ -272,7 +272,7 @@ func lateralQuery(sel *ast.SelectStmt, keys, rest []ast.ExprNode) (text string, 
 	if sel.Having != nil {
 		text += " HAVING " + restore(sel.Having.Expr)
 	}
-	return text, counts, outer, nil
+	return text, counts, nil
 }
 
 // topColumns lists the columns a LATERAL top-N's rewrite returns: the

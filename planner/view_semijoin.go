@@ -306,14 +306,9 @@ func (b *Builder) notInPerKey(rel *viewRel, t semiTest, ib *exprBinder, from ast
 // only when the subquery gains or loses its first row or its first NULL,
 // and then every row's answer changes, as it does in PostgreSQL.
 func (b *Builder) notInGate(rel *viewRel, outer *scope, t semiTest) (*viewRel, error) {
-	value := restore(t.sub.Fields.Fields[0].Expr)
-	from := restore(t.sub.From.TableRefs)
-	if value == "" || from == "" {
+	value, from, where, ok := valueSubqueryText(t.sub)
+	if !ok {
 		return nil, notMaintainable("this NOT IN subquery could not be planned")
-	}
-	where := ""
-	if t.sub.Where != nil {
-		where = " WHERE " + restore(t.sub.Where)
 	}
 	text := fmt.Sprintf(`SELECT CASE WHEN count(*) = 0 THEN 1 WHEN count(*) = count("?v") THEN 0 ELSE -1 END FROM (SELECT %s AS "?v" FROM %s%s) AS "?notin"`, value, from, where)
 	q, err := parseRewrite(text, "NOT IN")

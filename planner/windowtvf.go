@@ -7,7 +7,6 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/strand-db/strand/exec"
-	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 )
 
@@ -58,13 +57,9 @@ func windowTVF(sel *ast.SelectStmt) (ast.ResultSetNode, bool, error) {
 		text = fmt.Sprintf(`SELECT %s.*, "w"."w" AS "window_start", "w"."w" + %s AS "window_end" FROM %s, LATERAL (SELECT pg_table_function(%s(%s, %s, %s)) AS "w") AS "w"`,
 			table, size, table, exec.HopWindowsFunc, ts, slide, size)
 	}
-	n, err := sql.ParseTranslated(text)
+	q, err := parseRewrite(text, upper)
 	if err != nil {
 		return nil, true, err
 	}
-	rs, ok := n.(ast.ResultSetNode)
-	if !ok {
-		return nil, true, pgerr.New(pgerr.InternalError, "%s: the rewritten query is no query", upper)
-	}
-	return rs, true, nil
+	return q, true, nil
 }
