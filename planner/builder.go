@@ -37,6 +37,11 @@ type Builder struct {
 	// viewTemporal: the view being planned has its temporal filter
 	// (view_temporal.go).
 	viewTemporal bool
+	// viewTies: the view being planned makes a single rank() or
+	// dense_rank() column that an outer WHERE bounds a top-N with ties
+	// (views/topties.go) instead of a window operator. Views made before
+	// that was done keep the window operator (optTiesTopN).
+	viewTies bool
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

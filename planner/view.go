@@ -116,6 +116,9 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 	if p.plan.ExactSums() {
 		opts[optExactSums] = "true"
 	}
+	if p.ties {
+		opts[optTiesTopN] = "true"
+	}
 	// The definition's names resolve as they did here, through the
 	// creating session's search path (CompileView).
 	opts[optViewSearchPath] = strings.Join(b.searchPath, ",")
@@ -167,6 +170,8 @@ type viewPlan struct {
 	// deps is the view's DependsOn: the plan's sources and the plain
 	// views read on the way.
 	deps []log.TableID
+	// ties: the plan has a top-N with ties (optTiesTopN).
+	ties bool
 }
 
 // CompileView builds a stored view's incremental plan (the maintainer
@@ -212,7 +217,9 @@ func (b *Builder) compileView(td *log.TableDesc) (*views.Plan, error) {
 	if !ok {
 		return nil, pgerr.New(pgerr.InternalError, "view %q: stored definition is not a query", td.Name)
 	}
-	vp, err := b.BuildViewPlan(rs)
+	// A view made before rank() and dense_rank() top-Ns keeps its window
+	// operator and the state it wrote.
+	vp, err := b.buildViewPlan(rs, td.Options[optTiesTopN] == "true")
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +391,12 @@ const (
 // averages of float4, float8 and numeric keep exact states
 // (views/exactsum.go); views made before keep float8 or numeric sums.
 const optExactSums = "exact_sums"
+
+// optTiesTopN is "true" in the options of a view whose rank() or
+// dense_rank() bounded by a WHERE is a top-N with ties
+// (views/topties.go); views made before compute it with the window
+// operator.
+const optTiesTopN = "ties_topn"
 
 // viewRead is the plan node reading a view.
 func viewRead(td *log.TableDesc, alias string) (exec.Node, *scope) {

@@ -18,19 +18,31 @@ import (
 // subqueries, and inner or outer equi-joins of any of them (to any depth);
 // WHERE; projection, or GROUP BY with count, count(DISTINCT), sum, avg,
 // min, max, bool_and, bool_or and HAVING; DISTINCT; UNION [ALL]; ORDER BY
-// ... LIMIT n [OFFSET m] (top-N), and row_number() OVER (PARTITION BY ...
-// ORDER BY ...) in a subquery whose rows the outer WHERE bounds (rn <= n):
-// top-N per group. Anything else is refused with 0A000 naming the part.
+// ... LIMIT n [OFFSET m] (top-N), and row_number(), rank() or
+// dense_rank() OVER (PARTITION BY ... ORDER BY ...) in a subquery whose
+// rows the outer WHERE bounds (rn <= n): top-N per group. Anything else
+// is refused with 0A000 naming the part.
 func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
+	return b.buildViewPlan(q, true)
+}
+
+// buildViewPlan is BuildViewPlan; ties lets a bounded rank() or
+// dense_rank() be a top-N with ties (viewTies).
+func (b *Builder) buildViewPlan(q ast.ResultSetNode, ties bool) (*viewPlan, error) {
 	var reads []log.TableID
-	b.reads, b.viewTemporal = &reads, false
+	b.reads, b.viewTemporal, b.viewTies = &reads, false, ties
 	vq, err := b.viewQuery(q)
-	b.reads = nil
+	b.reads, b.viewTies = nil, false
 	if err != nil {
 		return nil, err
 	}
 	p := &views.Plan{Root: vq.node, OutTypes: vq.types, Distinct: vq.distinct}
 	if err := checkBounded(p.Root); err != nil {
+		if ties && hasTiesTopN(p.Root) {
+			// A rank() that no WHERE bounds: the window operator computes
+			// it per partition, at the partition's cost.
+			return b.buildViewPlan(q, false)
+		}
 		return nil, err
 	}
 	// The view depends on the tables its state is computed from, and on
@@ -41,7 +53,20 @@ func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
 			deps = append(deps, id)
 		}
 	}
-	return &viewPlan{plan: p, names: vq.names, deps: deps}, nil
+	return &viewPlan{plan: p, names: vq.names, deps: deps, ties: hasTiesTopN(p.Root)}, nil
+}
+
+// hasTiesTopN reports whether a plan has a top-N with ties.
+func hasTiesTopN(n views.Node) bool {
+	if t, ok := n.(*views.TopN); ok && t.Ties != views.NoTies {
+		return true
+	}
+	for _, c := range views.Children(n) {
+		if hasTiesTopN(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // viewQuery is a planned query of a view: its operator, output columns,
@@ -359,7 +384,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 	calls := collectWindows(fields, nil)
 	aggs := collectAggs(fields, sel.Having, nil)
 	grouped := sel.GroupBy != nil || sel.Having != nil || len(aggs) > 0
-	general := generalWindows(calls, fields) || (len(calls) > 0 && grouped)
+	general := b.generalWindows(calls, fields) || (len(calls) > 0 && grouped)
 	if general && !grouped {
 		var wn *views.Window
 		if wn, wc, err = b.viewWindow(sel, calls, node, sc, nil); err != nil {
@@ -934,8 +959,9 @@ func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) 
 }
 
 // viewRowNumber recognizes row_number() OVER (PARTITION BY ... ORDER BY
-// ...) in a select list and returns the top-N that numbers the rows; its
-// N is set when an outer WHERE bounds the number.
+// ...) in a select list (or rank() or dense_rank(), with viewTies) and
+// returns the top-N that numbers the rows; its N is set when an outer
+// WHERE bounds the number.
 func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*views.TopN, error) {
 	var w *ast.WindowFuncExpr
 	for _, f := range fields {
@@ -953,16 +979,17 @@ func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*v
 		return nil, nil
 	}
 	spec := w.Spec
+	ties, numbering := b.numberingFunc(w.Name)
 	switch {
-	case w.Name != "row_number" || len(w.Args) > 0:
+	case !numbering || len(w.Args) > 0:
 		return nil, notMaintainable("window function %s is not supported; row_number() is", w.Name)
 	case spec.Name.O != "" || spec.Ref.O != "" || spec.Frame != nil:
-		return nil, notMaintainable("row_number() needs an inline window without a frame")
+		return nil, notMaintainable("%s needs an inline window without a frame", ties)
 	case spec.OrderBy == nil:
-		return nil, notMaintainable("row_number() needs ORDER BY in its window")
+		return nil, notMaintainable("%s needs ORDER BY in its window", ties)
 	}
 	eb := &exprBinder{b: b, scope: sc, what: "window definition"}
-	t := &views.TopN{Input: input, N: -1, RowNumber: true}
+	t := &views.TopN{Input: input, N: -1, RowNumber: true, Ties: ties}
 	for _, c := range sc.cols {
 		t.Types = append(t.Types, c.t)
 	}
@@ -1082,11 +1109,26 @@ func boundRanks(b *Builder, pred exec.Expr, rank map[int]*views.TopN) {
 	}
 }
 
+// numberingFunc reports whether a window function is one a top-N
+// computes (row_number(), and rank() and dense_rank() with viewTies), and
+// how it ranks ties.
+func (b *Builder) numberingFunc(name string) (views.Ties, bool) {
+	switch strings.ToLower(name) {
+	case "row_number":
+		return views.NoTies, true
+	case "rank":
+		return views.TiesRank, b.viewTies
+	case "dense_rank":
+		return views.TiesDense, b.viewTies
+	}
+	return views.NoTies, false
+}
+
 // checkBounded refuses a row_number() that no outer WHERE bounds: every
 // change could renumber a whole partition.
 func checkBounded(n views.Node) error {
 	if t, ok := n.(*views.TopN); ok && t.N < 0 {
-		return notMaintainable("row_number() needs an outer WHERE rn <= n bounding it (top-N per group)")
+		return notMaintainable("%s needs an outer WHERE rn <= n bounding it (top-N per group)", t.Ties)
 	}
 	for _, c := range views.Children(n) {
 		if err := checkBounded(c); err != nil {
@@ -1194,13 +1236,13 @@ func readsColumn(e exec.Expr, idx int) bool {
 }
 
 // generalWindows reports whether a select list's window functions need
-// the window operator: all but a single row_number() column, which is a
-// top-N.
-func generalWindows(calls []*ast.WindowFuncExpr, fields []field) bool {
+// the window operator: all but a single row_number() column (or rank()
+// or dense_rank(), numberingFunc), which is a top-N.
+func (b *Builder) generalWindows(calls []*ast.WindowFuncExpr, fields []field) bool {
 	if len(calls) == 0 {
 		return false
 	}
-	if len(calls) == 1 && strings.EqualFold(calls[0].Name, "row_number") {
+	if _, numbering := b.numberingFunc(calls[0].Name); len(calls) == 1 && numbering {
 		for _, f := range fields {
 			if f.expr == ast.ExprNode(calls[0]) {
 				return false

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 
@@ -179,6 +180,9 @@ type topWindow struct {
 	limit   int64
 	entries []topEntry
 	full    bool
+	// ties: the top-N ranks with ties (topties.go), so a candidate past
+	// the last entry in key order but tied with it is in the window.
+	ties bool
 	// slot, in an intent's window, is the cache's window for the same
 	// partition as of cache generation gen (nil: none): the window the
 	// intent leaves replaces it in place, without a lookup.
@@ -187,6 +191,17 @@ type topWindow struct {
 	// changed: the intent changed the window's entries (they are packed
 	// again before the cache keeps them).
 	changed bool
+}
+
+// past reports whether candidate key k, under a partition prefix of plen
+// bytes, sorts after the window's last entry and every candidate tied
+// with it.
+func (w *topWindow) past(k string, plen int) bool {
+	last := w.entries[len(w.entries)-1].key
+	if !w.ties {
+		return k > string(last)
+	}
+	return bytes.Compare(sortKeyOf([]byte(k), plen), sortKeyOf(last, plen)) > 0
 }
 
 func (w topWindow) size(prefix string) int {
@@ -338,7 +353,7 @@ func (c *stateCache) written(k string, plen int, replaced map[string]int) {
 			if e == nil {
 				continue
 			}
-			if w := e.w; !(w.full && len(w.entries) > 0 && k > string(w.entries[len(w.entries)-1].key)) {
+			if w := e.w; !(w.full && len(w.entries) > 0 && w.past(k, n)) {
 				c.bytes -= w.size(k[:n])
 				c.remove(k[:n], entryWindow)
 				c.nWindows--

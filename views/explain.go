@@ -97,12 +97,19 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 			order = append(order, s)
 		}
 		e.Detail("Order: %s", strings.Join(order, ", "))
-		if x.Offset > 0 {
+		switch {
+		case x.Ties != NoTies:
+			e.Detail("Rows: %s <= %d, with ties", x.Ties, x.N)
+		case x.Offset > 0:
 			e.Detail("Rows: %d after %d", x.N, x.Offset)
-		} else {
+		default:
 			e.Detail("Rows: %d", x.N)
 		}
-		e.Detail("State: every input row as a candidate, in order per partition; a change reads the first %d of its partition", x.Offset+x.N)
+		ties := ""
+		if x.Ties != NoTies {
+			ties = " and their ties"
+		}
+		e.Detail("State: every input row as a candidate, in order per partition; a change reads the first %d of its partition%s", x.Offset+x.N, ties)
 	case *Distinct:
 		e.Add("Distinct")
 		e.Detail("State: each row's multiplicity")

@@ -215,7 +215,7 @@ type Aggregate struct {
 // Order (ties broken by the whole row, or by a keyed table's key with short
 // keys, so the choice is deterministic).
 // With RowNumber, each output row is followed by its position within the
-// partition (row_number(), from 1).
+// partition (row_number(), from 1), or with Ties by its rank().
 type TopN struct {
 	Input     Node
 	Types     []types.T
@@ -223,6 +223,10 @@ type TopN struct {
 	Order     []SortKey
 	Offset, N int64
 	RowNumber bool
+	// Ties makes this the top-N of rank() (TiesRank) or dense_rank()
+	// (TiesDense) <= N: rows tied in Order share a rank, and the window
+	// holds every row whose rank is at most N (Offset is 0). See topn.go.
+	Ties Ties
 	// ConstRank (with RowNumber): the number is read only by the bound
 	// that made this a top-N, so every row carries 1 instead of its
 	// position and a row moving within the window changes nothing.

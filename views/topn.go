@@ -51,7 +51,11 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 	if err != nil {
 		return err
 	}
+	slen := len(buf) - plen
 	buf = appendRowKey(buf, t.compact, t.rowKey, t.rowKeyTypes, t.Types, row)
+	if t.Ties != NoTies {
+		buf = appendSortLen(buf, slen)
+	}
 	t.keyBuf = buf
 	prefix, k := buf[:plen], buf
 	limit := t.Offset + t.N
@@ -67,7 +71,7 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 	var n int64
 	// stored is the value the candidate is stored with, when set.
 	var stored []byte
-	covered := !full || (len(before) > 0 && bytes.Compare(k, before[len(before)-1].key) <= 0)
+	covered := !full || (len(before) > 0 && t.atOrBefore(k, before[len(before)-1].key, plen))
 	if covered {
 		var was int64
 		for _, e := range before {
@@ -122,7 +126,7 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		_, payload := decodeCounted(stored)
 		after = withEntry(before, topEntry{key: bytes.Clone(k), val: payload, n: n})
 		var afterFull bool
-		after, afterFull = trimWindow(after, limit)
+		after, afterFull = t.trim(after, limit, plen)
 		win.entries, win.full, win.changed = after, afterFull, true
 		r.setWindow(prefix, win)
 	} else {
@@ -145,7 +149,7 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		// view reads its changes: there is no diff to make.
 		return nil
 	}
-	return r.topDiff(t, before, after)
+	return r.topDiff(t, before, after, plen)
 }
 
 // withEntry returns es (in key order) with e's key set to e, in order.
@@ -220,13 +224,24 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (win topWindow, er
 	var ends []entryEnd
 	var full bool
 	var covered int64
+	// With ties, a window ends before the first candidate ranked past
+	// limit, which must be read to be known.
+	var tc *tieCounter
+	if t.Ties != NoTies {
+		tc = &tieCounter{ties: t.Ties, plen: len(prefix)}
+		win.ties = true
+	}
 	err = r.ov.scan(prefix, func(k, v []byte) error {
 		n, payload := decodeCounted(v)
+		if tc != nil && tc.next(k, n) > limit {
+			full = true
+			return log.ErrStop
+		}
 		buf = append(buf, k...)
 		kEnd := len(buf)
 		buf = append(buf, payload...)
 		ends = append(ends, entryEnd{kEnd, len(buf), n})
-		if covered += n; covered >= limit {
+		if covered += n; tc == nil && covered >= limit {
 			full = true
 			return log.ErrStop
 		}
@@ -234,6 +249,9 @@ func (r *run) topEntries(t *TopN, prefix []byte, limit int64) (win topWindow, er
 	})
 	if err != nil {
 		return win, err
+	}
+	if tc != nil && !full {
+		full = tc.full(limit)
 	}
 	out := make([]topEntry, len(ends))
 	start := 0
@@ -277,8 +295,9 @@ func packEntries(es []topEntry) []topEntry {
 
 // windowItem is a row's place in a window's output: with row_number, one
 // item per position (the same row at another position is another output
-// row); otherwise one per candidate, weighted by its positions. val is
-// the row's encoding.
+// row); otherwise one per candidate, weighted by its positions (with
+// ties, all of a candidate's positions have its rank). val is the row's
+// encoding.
 type windowItem struct {
 	key, val []byte
 	rank     int64
@@ -286,8 +305,19 @@ type windowItem struct {
 }
 
 // windowItems appends the output rows of a window to out, in key order
-// (then rank).
-func (t *TopN) windowItems(out []windowItem, es []topEntry, w int64) []windowItem {
+// (then rank); plen is the length of the window's partition prefix.
+func (t *TopN) windowItems(out []windowItem, es []topEntry, w int64, plen int) []windowItem {
+	if t.Ties != NoTies {
+		tc := tieCounter{ties: t.Ties, plen: plen}
+		for _, e := range es {
+			rank := tc.next(e.key, e.n)
+			if rank > t.N {
+				break
+			}
+			out = append(out, windowItem{key: e.key, val: e.val, rank: rank, w: w * e.n})
+		}
+		return out
+	}
 	perPosition := t.RowNumber && !t.ConstRank
 	start := len(out)
 	var pos int64
@@ -312,16 +342,17 @@ func (t *TopN) windowItems(out []windowItem, es []topEntry, w int64) []windowIte
 
 // topDiff emits the change from one window to the other: rows that left
 // it out, rows that entered in, and with row_number every row whose
-// position moved out at the old position and in at the new one. Both
-// windows list their rows in key order, so one merge pairs them.
-func (r *run) topDiff(t *TopN, before, after []topEntry) error {
-	perPosition := t.RowNumber && !t.ConstRank
+// position moved out at the old position and in at the new one (with
+// ties, every row whose rank moved). Both windows list their rows in key
+// order, so one merge pairs them.
+func (r *run) topDiff(t *TopN, before, after []topEntry, plen int) error {
+	numbered := t.RowNumber && !t.ConstRank
 	// The item lists live in one scratch slice of the operator (emit
 	// never comes back into it): the old window's items, the new one's,
 	// then the changed ones.
-	items := t.windowItems(t.items[:0], before, -1)
+	items := t.windowItems(t.items[:0], before, -1, plen)
 	nOld := len(items)
-	items = t.windowItems(items, after, 1)
+	items = t.windowItems(items, after, 1, plen)
 	nCur := len(items)
 	// At most every item changes.
 	items = slices.Grow(items, nCur)
@@ -336,7 +367,7 @@ func (r *run) topDiff(t *TopN, before, after []topEntry) error {
 		case j == len(cur):
 			c = -1
 		default:
-			if c = bytes.Compare(old[i].key, cur[j].key); c == 0 && perPosition {
+			if c = bytes.Compare(old[i].key, cur[j].key); c == 0 && numbered {
 				c = cmp.Compare(old[i].rank, cur[j].rank)
 			}
 		}

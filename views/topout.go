@@ -38,6 +38,10 @@ type topOutput struct {
 	// or by 1 with ConstRank.
 	RowNumber bool `json:"row_number,omitempty"`
 	ConstRank bool `json:"const_rank,omitempty"`
+	// Ties: the rows are those ranked within N by rank() or
+	// dense_rank(), the position appended is the rank, and the keys end
+	// with their sort key's length (topties.go).
+	Ties Ties `json:"ties,omitempty"`
 	// Part are the partition's types and Cand the candidate rows' types.
 	Part []types.T `json:"part"`
 	Cand []types.T `json:"cand"`
@@ -87,7 +91,7 @@ func topOutputOf(p *Plan, compact bool) *topOutput {
 			return nil
 		}
 	}
-	return &topOutput{Op: t.ID, Offset: t.Offset, N: t.N, RowNumber: t.RowNumber, ConstRank: t.ConstRank,
+	return &topOutput{Op: t.ID, Offset: t.Offset, N: t.N, RowNumber: t.RowNumber, ConstRank: t.ConstRank, Ties: t.Ties,
 		Part: exprTypes(t.Partition), Cand: t.Types, Cols: cols, Compact: compact}
 }
 
@@ -160,6 +164,11 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 	var part, end, partEnd []byte
 	var pos int64
 	skipped := 0
+	// With ties, tc ranks the partition's candidates; rank is the
+	// current one's, and past is set at the first ranked past N.
+	var tc tieCounter
+	var rank int64
+	var past bool
 	return scan(start, stop, func(k, v []byte) ([]byte, error) {
 		if part == nil || !bytes.HasPrefix(k, part) {
 			pl, err := d.partLen(k[len(prefix):])
@@ -170,14 +179,39 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 			end = prefixEnd(part)
 			partEnd = end[len(prefix):]
 			pos, skipped = 0, 0
+			tc = tieCounter{ties: d.Ties, plen: len(part), last: tc.last[:0]}
+			past = false
 		}
-		if pos >= limit {
+		n, payload := decodeCounted(v)
+		if d.Ties != NoTies && !past {
+			if rank = tc.next(k, n); rank > d.N {
+				past = true
+			}
+		}
+		if pos >= limit && d.Ties == NoTies || past {
 			if skipped++; skipped > topSkip {
 				return end, nil
 			}
 			return nil, nil
 		}
-		n, payload := decodeCounted(v)
+		if d.Ties != NoTies {
+			if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
+				return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
+			}
+			cand[len(d.Cand)] = rank
+			if d.ConstRank {
+				cand[len(d.Cand)] = int64(1)
+			}
+			for i, c := range d.Cols {
+				row[i] = cand[c]
+			}
+			for c := int64(0); c < n; c++ {
+				if err := fn(k[len(prefix):], partEnd, row); err != nil {
+					return nil, err
+				}
+			}
+			return nil, nil
+		}
 		if n > 0 && pos+n > d.Offset {
 			if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
 				return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)

@@ -111,6 +111,14 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 			"->  Filter", "Condition: (e.amount > 5)", "->  Left Join", "Join Key: e.acct = a.id", "->  Changes of xm_acct"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m3 AS SELECT * FROM (SELECT acct, id, row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) AS rn FROM xm_ev) s WHERE rn <= 3`: {
 			"->  Top-N", "Partition: acct", "Order: amount DESC, id", "Rows: 3"},
+		// rank() and dense_rank() bounded by a WHERE: a top-N that keeps
+		// the ties; unbounded, the window operator.
+		`EXPLAIN CREATE MATERIALIZED VIEW m21 AS SELECT * FROM (SELECT acct, id, rank() OVER (PARTITION BY acct ORDER BY amount DESC) AS r FROM xm_ev) s WHERE r <= 3`: {
+			"->  Top-N", "Partition: acct", "Order: amount DESC", "Rows: rank() <= 3, with ties", "the first 3 of its partition and their ties"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m22 AS SELECT id FROM (SELECT id, dense_rank() OVER (ORDER BY amount) AS r FROM xm_ev) s WHERE r = 1`: {
+			"->  Top-N", "Rows: dense_rank() <= 1, with ties"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m23 AS SELECT * FROM (SELECT id, rank() OVER (PARTITION BY acct ORDER BY amount) AS r FROM xm_ev) s WHERE r % 2 = 0`: {
+			"->  Window", "Functions: rank()"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m4 AS SELECT id, lag(amount) OVER (PARTITION BY acct ORDER BY id) FROM xm_ev WHERE ts > now() - interval '1 hour'`: {
 			"->  Window", "Functions: lag(amount)", "->  Temporal Filter", "now() < ts + 1h0m0s"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
@@ -133,6 +141,8 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 	}
 	for _, q := range []string{
 		`EXPLAIN CREATE MATERIALIZED VIEW m5 AS SELECT id, lag(amount) OVER (ORDER BY id) FROM xm_ev`,
+		// Unbounded and unpartitioned: every change could renumber the table.
+		`EXPLAIN CREATE MATERIALIZED VIEW m24 AS SELECT id, rank() OVER (ORDER BY amount) FROM xm_ev`,
 		// A dynamic filter's subquery: one aggregate row, uncorrelated.
 		`EXPLAIN CREATE MATERIALIZED VIEW m7 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m8 AS SELECT id FROM xm_ev WHERE amount > (SELECT max(amount) FROM xm_ev GROUP BY acct)`,

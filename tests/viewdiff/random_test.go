@@ -804,18 +804,38 @@ func (g *viewGen) topPerGroup() (string, []gcol) {
 	part, _ := g.keyExpr(src)
 	order, _ := g.keyExpr(src)
 	dir := []string{"", " DESC", " DESC NULLS LAST"}[g.n(3)]
-	inner := fmt.Sprintf("SELECT %s, row_number() OVER (PARTITION BY %s ORDER BY %s%s, %s) AS rn FROM %s%s",
-		list, part, order, dir, allCols(src), src.from, g.where(src))
+	// row_number() orders by every column, so ties are equal rows;
+	// rank() and dense_rank() number tied rows alike, so their order
+	// need not be total (and ties are what they are for).
+	fn, tiebreak := "row_number()", ", "+allCols(src)
+	switch g.n(4) {
+	case 2:
+		fn, tiebreak = "rank()", ""
+	case 3:
+		fn, tiebreak = "dense_rank()", ""
+	}
+	over := "PARTITION BY " + part + " "
+	if tiebreak == "" && g.one(4) {
+		// One partition: the table's top rows and their ties.
+		over = ""
+	}
+	inner := fmt.Sprintf("SELECT %s, %s OVER (%sORDER BY %s%s%s) AS rn FROM %s%s",
+		list, fn, over, order, dir, tiebreak, src.from, g.where(src))
 	cols = append(cols, gcol{"rn", tBig})
+	bound := []string{"rn <= %d", "rn < %d", "%d >= rn"}[g.n(3)]
+	bound = fmt.Sprintf(bound, 1+g.n(3))
+	if g.one(6) {
+		bound = "rn = 1"
+	}
 	if g.one(2) {
 		// rn is not kept: the rows, not their ranks.
 		names := make([]string, len(cols)-1)
 		for i := range names {
 			names[i] = cols[i].expr
 		}
-		return fmt.Sprintf("SELECT %s FROM (%s) s WHERE rn <= %d", strings.Join(names, ", "), inner, 1+g.n(3)), cols[:len(cols)-1]
+		return fmt.Sprintf("SELECT %s FROM (%s) s WHERE %s", strings.Join(names, ", "), inner, bound), cols[:len(cols)-1]
 	}
-	return fmt.Sprintf("SELECT * FROM (%s) s WHERE rn <= %d", inner, 1+g.n(3)), cols
+	return fmt.Sprintf("SELECT * FROM (%s) s WHERE %s", inner, bound), cols
 }
 
 // window adds window functions over a partition to a projection.

@@ -169,6 +169,17 @@ var viewDefs = []string{
 	`SELECT id, customer_id, amount, lag(amount) OVER (PARTITION BY customer_id ORDER BY id) AS prev, sum(amount) OVER (PARTITION BY customer_id ORDER BY id) AS running FROM orders`,
 	`SELECT id, region, rank() OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST) AS r, dense_rank() OVER (PARTITION BY region ORDER BY status) AS dr, count(*) OVER (PARTITION BY region) AS n, percent_rank() OVER (PARTITION BY region ORDER BY amount) AS pr FROM orders`,
 	`SELECT * FROM (SELECT id, customer_id, amount, rank() OVER (PARTITION BY customer_id ORDER BY amount DESC NULLS LAST) AS r FROM orders) s WHERE r <= 2`,
+	// rank() and dense_rank() bounded by a WHERE: top-Ns with ties. Ties
+	// are rows equal in the order, which rank alike whatever order
+	// PostgreSQL reads them in, so the orders need not be total.
+	`SELECT id, status, region, r FROM (SELECT id, status, region, dense_rank() OVER (PARTITION BY region ORDER BY status NULLS FIRST) AS r FROM orders) s WHERE r <= 2`,
+	`SELECT id, amount FROM (SELECT id, amount, rank() OVER (ORDER BY amount % 10 DESC) AS r FROM orders) s WHERE r <= 5`,
+	`SELECT k, kind, v, dr FROM (SELECT k, kind, v, dense_rank() OVER (PARTITION BY kind ORDER BY v) AS dr FROM events) s WHERE dr = 1`,
+	`SELECT * FROM (SELECT k, v, ts, rank() OVER (PARTITION BY k ORDER BY v DESC) AS r FROM events) s WHERE r < 3 AND r > 1`,
+	`SELECT customer_id, count(*) AS n, sum(amount) AS s FROM (SELECT customer_id, amount, rank() OVER (PARTITION BY customer_id ORDER BY amount) AS r FROM orders) t WHERE r <= 2 GROUP BY customer_id`,
+	`SELECT t.id, c.name, t.r FROM (SELECT id, customer_id, rank() OVER (PARTITION BY region ORDER BY amount DESC) AS r FROM orders) t JOIN customers c ON c.id = t.customer_id WHERE t.r <= 3`,
+	// Not bounded: the window operator computes it per partition.
+	`SELECT * FROM (SELECT id, region, dense_rank() OVER (PARTITION BY region ORDER BY amount) AS r FROM orders) s WHERE r % 2 = 1`,
 	`SELECT k, v, lead(v, 2) OVER (PARTITION BY k ORDER BY ts, v, kind) AS nx, first_value(kind) OVER (PARTITION BY k ORDER BY ts, v, kind) AS f, sum(v) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS mv FROM events`,
 	`SELECT o.id, c.name, row_number() OVER (PARTITION BY c.tier ORDER BY o.id) AS rn, ntile(3) OVER (PARTITION BY c.tier ORDER BY o.id) AS t FROM orders o JOIN customers c ON c.id = o.customer_id`,
 	// Joins on expressions of each side, and on columns of different types.
