@@ -262,8 +262,6 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		return nil, notMaintainable("VALUES is not supported")
 	case sel.From == nil || sel.From.TableRefs == nil:
 		return nil, notMaintainable("a view needs a FROM clause")
-	case sel.WindowSpecs != nil:
-		return nil, notMaintainable("named windows (WINDOW w AS ...) are not supported")
 	case sel.Limit != nil && sel.OrderBy == nil:
 		return nil, notMaintainable("LIMIT without ORDER BY picks arbitrary rows")
 	}

@@ -113,13 +113,17 @@ type backfillRecord struct {
 	// top-N's candidates, as this says (topout.go); views made before
 	// this was done store them.
 	TopOutput *topOutput `json:"top_output,omitempty"`
-	RowsDone  int64      `json:"rows_done"`
-	RowsTotal int64      `json:"rows_total,omitempty"`
-	Steps     int64      `json:"steps"`
-	Started   int64      `json:"started"`
-	Finished  int64      `json:"finished,omitempty"`
-	Error     string     `json:"error,omitempty"`
-	Code      string     `json:"code,omitempty"`
+	// WindowOrder: the view's window operators key their rows by
+	// partition, then ORDER BY values, then row (window.go); views made
+	// before key them by partition and row.
+	WindowOrder bool   `json:"window_order,omitempty"`
+	RowsDone    int64  `json:"rows_done"`
+	RowsTotal   int64  `json:"rows_total,omitempty"`
+	Steps       int64  `json:"steps"`
+	Started     int64  `json:"started"`
+	Finished    int64  `json:"finished,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Code        string `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -240,7 +244,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 // newest (short keys, fact-dimension join output, compact integers, a
 // top-N's rows read from its candidates).
 func newViewRecord(p *Plan) *backfillRecord {
-	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true)}
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true}
 }
 
 // OutputKey returns the output columns a view created now keys its output

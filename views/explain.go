@@ -148,7 +148,17 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		}
 		e.Detail("Functions: %s", strings.Join(fs, ", "))
 		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
-		e.Detail("State: every input row by partition; a change recomputes its partition")
+		if rc := reachOf(x.Funcs); rc != nil {
+			rows := func(n int64) string {
+				if n == 1 {
+					return "1 row"
+				}
+				return fmt.Sprintf("%d rows", n)
+			}
+			e.Detail("State: every input row by partition, in ORDER BY order; a change reads %s on each side of it, and its output changes with the %s before it and the %s after it", rows(rc.back+rc.fwd), rows(rc.fwd), rows(rc.back))
+		} else {
+			e.Detail("State: every input row by partition; a change recomputes its partition")
+		}
 	case *GroupingSets:
 		e.Add("Grouping Sets")
 		e.Detail("Sets: %d, each an aggregate of its own, their rows appended", len(x.Sets))

@@ -447,11 +447,13 @@ type keyLayout struct {
 	// top: the view's rows are read from its root top-N's candidates
 	// and not stored (topout.go).
 	top *topOutput
+	// windowOrder: window operators key rows by ORDER BY values too.
+	windowOrder bool
 }
 
 // layoutOf is the key layout a view's backfill record gives.
 func layoutOf(rec *backfillRecord) keyLayout {
-	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput}
+	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder}
 }
 
 // setLayout fixes the view's key layout: with short keys, a join side
@@ -483,6 +485,8 @@ func (p *Plan) setLayout(l keyLayout) {
 			x.compact = l.compact
 		case *Distinct:
 			x.compact = l.compact
+		case *Window:
+			x.ordered = l.windowOrder
 		case *Join:
 			x.fact, x.compact = nil, l.compact
 			for side, in := range []Node{x.Left, x.Right} {

@@ -424,6 +424,15 @@ func (o *overlay) scanRows(prefix []byte, dec rowDecoder, fn func(k, v []byte, r
 // merge is scan of the range [lower, end) (end nil: no bound), merging
 // pending changes over the stored state, without the cache.
 func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
+	return o.mergeDir(lower, end, false, fn)
+}
+
+// mergeBack is merge from the range's end down to its start.
+func (o *overlay) mergeBack(lower, end []byte, fn func(k, v []byte) error) error {
+	return o.mergeDir(lower, end, true, fn)
+}
+
+func (o *overlay) mergeDir(lower, end []byte, back bool, fn func(k, v []byte) error) error {
 	hi := btreemap.Max[string]()
 	if end != nil {
 		hi = btreemap.LT(string(end))
@@ -432,12 +441,25 @@ func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
 	if err != nil {
 		return err
 	}
-	valid := it.First()
+	var valid bool
+	if back {
+		valid = it.Last()
+	} else {
+		valid = it.First()
+	}
+	// ahead reports whether the stored key comes before pending key k in
+	// the walk's direction.
+	ahead := func(k string) bool {
+		if back {
+			return string(it.Key()) > k
+		}
+		return string(it.Key()) < k
+	}
 	// The pending entries drive the merge: stored keys before each one are
 	// emitted first, a stored key equal to it is overridden by it.
 	var ferr error
-	o.pending.AscendFunc(btreemap.GE(string(lower)), hi, func(k string, p pendingValue) bool {
-		for valid && string(it.Key()) < k {
+	visit := func(k string, p pendingValue) bool {
+		for valid && ahead(k) {
 			v, err := it.ValueAndErr()
 			if err != nil {
 				ferr = err
@@ -446,10 +468,10 @@ func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
 			if ferr = fn(it.Key(), v); ferr != nil {
 				return false
 			}
-			valid = it.Next()
+			valid = step(it, back)
 		}
 		if valid && string(it.Key()) == k {
-			valid = it.Next()
+			valid = step(it, back)
 		}
 		if !p.deleted {
 			if ferr = fn(unsafe.Slice(unsafe.StringData(k), len(k)), p.v); ferr != nil {
@@ -457,8 +479,13 @@ func (o *overlay) merge(lower, end []byte, fn func(k, v []byte) error) error {
 			}
 		}
 		return true
-	})
-	for ; ferr == nil && valid; valid = it.Next() {
+	}
+	if back {
+		o.pending.DescendFunc(hi, btreemap.GE(string(lower)), visit)
+	} else {
+		o.pending.AscendFunc(btreemap.GE(string(lower)), hi, visit)
+	}
+	for ; ferr == nil && valid; valid = step(it, back) {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return err

@@ -34,6 +34,19 @@ type Window struct {
 	Types []types.T
 	ID    uint8
 
+	// ordered (the view's key layout, keyLayout.windowOrder): a row's key
+	// is its partition, then its ORDER BY values (order), then the row,
+	// so that key order is the functions' order. Views made before keep
+	// partition and row.
+	ordered bool
+	order   []SortKey
+	// reach, when every function shares one ORDER BY and reads a bounded
+	// number of rows around its own (lag and lead by constant offsets,
+	// ROWS frames bounded on both sides): the most rows it reads before
+	// (back) and after (fwd). With ordered keys a change then costs
+	// back+fwd rows on each side of it (windowNear), not its partition.
+	reach *windowReach
+
 	prefix     []byte
 	partTypes  []types.T
 	outTypes   []types.T
@@ -45,6 +58,11 @@ func (w *Window) children() []Node { return []Node{w.Input} }
 
 func (w *Window) init(prefix []byte) {
 	w.prefix = prefix
+	w.order = w.order[:0]
+	for _, k := range w.Funcs[0].Order {
+		w.order = append(w.order, SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
+	}
+	w.reach = reachOf(w.Funcs)
 	w.partTypes = exprTypes(w.Funcs[0].Partition)
 	w.outTypes = append([]types.T(nil), w.Types...)
 	for _, f := range w.Funcs {
@@ -69,8 +87,17 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 		buf = appendValue(buf, x.partTypes[i], v)
 	}
 	plen := len(buf)
+	if x.ordered {
+		var err error
+		if buf, err = appendSortKeys(buf, r.env, row, x.order, false); err != nil {
+			return err
+		}
+	}
 	buf = appendTuple(buf, x.Types, row)
 	x.keyBuf = buf
+	if x.ordered && x.reach != nil {
+		return r.windowNear(x, buf, plen, row, w)
+	}
 	partition := string(buf[:plen])
 
 	// One read of the partition gives the rows before the change, the
@@ -113,8 +140,14 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	if err != nil {
 		return err
 	}
-	// The difference, retractions first (so a downstream count never dips
-	// below zero), each in encoding order (a deterministic emission).
+	return r.windowDiff(x, before, afterRows)
+}
+
+// windowDiff emits the difference between a partition's output rows
+// before and after a change: retractions first (so a downstream count
+// never dips below zero), each in encoding order (a deterministic
+// emission).
+func (r *run) windowDiff(x *Window, before, afterRows []exec.Row) error {
 	counts := map[string]int64{}
 	rows := map[string]exec.Row{}
 	for _, side := range []struct {

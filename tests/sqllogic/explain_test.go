@@ -118,9 +118,9 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m22 AS SELECT id FROM (SELECT id, dense_rank() OVER (ORDER BY amount) AS r FROM xm_ev) s WHERE r = 1`: {
 			"->  Top-N", "Rows: dense_rank() <= 1, with ties"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m23 AS SELECT * FROM (SELECT id, rank() OVER (PARTITION BY acct ORDER BY amount) AS r FROM xm_ev) s WHERE r % 2 = 0`: {
-			"->  Window", "Functions: rank()"},
+			"->  Window", "Functions: rank()", "a change recomputes its partition"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m4 AS SELECT id, lag(amount) OVER (PARTITION BY acct ORDER BY id) FROM xm_ev WHERE ts > now() - interval '1 hour'`: {
-			"->  Window", "Functions: lag(amount)", "->  Temporal Filter", "now() < ts + 1h0m0s"},
+			"->  Window", "Functions: lag(amount)", "a change reads 1 row on each side of it", "->  Temporal Filter", "now() < ts + 1h0m0s"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
 			"->  Dynamic Filter", "Condition: ts > (the subquery's value)", "the rows between the old and the new", "->  Filter", "Aggregates: max(ts)"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m15 AS SELECT id FROM xm_ev WHERE acct NOT IN (SELECT id FROM xm_acct WHERE region = 'eu')`: {

@@ -844,21 +844,38 @@ func (g *viewGen) window() (string, []gcol) {
 	list, cols := g.selectList(src, g.types(1+g.n(2)))
 	part, _ := g.keyExpr(src)
 	over := fmt.Sprintf("OVER (PARTITION BY %s ORDER BY %s)", part, allCols(src))
+	// A ROWS frame bounded on both sides: with lag and lead, what a
+	// change reads only around itself (views/windownear.go).
+	bounds := []string{"2 PRECEDING", "1 PRECEDING", "CURRENT ROW", "1 FOLLOWING", "3 FOLLOWING"}
+	lo := g.n(len(bounds))
+	hi := lo + g.n(len(bounds)-lo)
+	framed := fmt.Sprintf("OVER (PARTITION BY %s ORDER BY %s ROWS BETWEEN %s AND %s)", part, allCols(src), bounds[lo], bounds[hi])
 	arg := g.expr(src, tInt, 1)
 	fns := []struct {
 		f   string
 		typ gtype
+		// near: over the bounded frame.
+		near bool
 	}{
-		{"lag(" + arg + ")", tInt},
-		{"lead(" + arg + ", 2)", tInt},
-		{"sum(" + arg + ")", tBig},
-		{"count(*)", tBig},
-		{"rank()", tBig},
-		{"first_value(" + arg + ")", tInt},
+		{"lag(" + arg + ")", tInt, false},
+		{"lead(" + arg + ", 2)", tInt, false},
+		{"sum(" + arg + ")", tBig, false},
+		{"count(*)", tBig, false},
+		{"rank()", tBig, false},
+		{"first_value(" + arg + ")", tInt, false},
+		{"lag(" + arg + ", 3, -1)", tInt, false},
+		{"sum(" + arg + ")", tBig, true},
+		{"count(*)", tBig, true},
+		{"last_value(" + arg + ")", tInt, true},
+		{"min(" + arg + ")", tInt, true},
 	}
 	for i := 0; i < 1+g.n(2); i++ {
 		f := fns[g.n(len(fns))]
-		list += fmt.Sprintf(", %s %s AS c%d", f.f, over, len(cols))
+		o := over
+		if f.near {
+			o = framed
+		}
+		list += fmt.Sprintf(", %s %s AS c%d", f.f, o, len(cols))
 		cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), f.typ})
 	}
 	return fmt.Sprintf("SELECT %s FROM %s%s", list, src.from, g.where(src)), cols
