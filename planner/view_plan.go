@@ -275,6 +275,12 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			return nil, err
 		}
 	}
+	// Conditions over subqueries that relate to the row by equalities:
+	// left joins with them, then a filter (view_scalar.go).
+	var corr []ast.ExprNode
+	if where != nil && hasSubquery(where) {
+		corr, where = b.splitCorrelated(where)
+	}
 	var dyns, havingDyns []dynTest
 	if where != nil && hasSubquery(where) {
 		var err error
@@ -331,6 +337,11 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		if pred != nil {
 			boundRanks(b, pred, in.rank)
 			node = &views.Filter{Input: node, Pred: pred}
+		}
+	}
+	for i, c := range corr {
+		if node, sc, err = b.viewCorrelatedFilter(&viewRel{node: node, sc: sc}, c, 100*(i+1)); err != nil {
+			return nil, err
 		}
 	}
 	// Comparisons with a subquery's value: after the plain conditions,
@@ -394,7 +405,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			post.cols = append(post.cols, scopeCol{name: "?window", t: t})
 		}
 	} else if !general {
-		if win, err = b.viewRowNumber(fields, sc, node); err != nil {
+		if win, err = b.viewRowNumber(sel, fields, sc, node); err != nil {
 			return nil, err
 		}
 		if win != nil {
@@ -629,7 +640,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 			node = trim
 		}
 	}
-	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && from.Right == nil && len(semis) == 0 && len(dyns) == 0 {
+	if win == nil && aggNode == nil && top == nil && len(in.rank) > 0 && from.Right == nil && len(semis) == 0 && len(dyns) == 0 && len(corr) == 0 {
 		constRanks(b, in.rank, where != nil, node, proj.Exprs)
 	}
 	vq.node = node
@@ -960,7 +971,7 @@ func viewUsing(vj *views.Join, l, r *viewRel, using []string) (*viewRel, error) 
 // ...) in a select list (or rank() or dense_rank(), with viewTies) and
 // returns the top-N that numbers the rows; its N is set when an outer
 // WHERE bounds the number.
-func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*views.TopN, error) {
+func (b *Builder) viewRowNumber(sel *ast.SelectStmt, fields []field, sc *scope, input views.Node) (*views.TopN, error) {
 	var w *ast.WindowFuncExpr
 	for _, f := range fields {
 		found := windowIn(f.expr)
@@ -976,13 +987,16 @@ func (b *Builder) viewRowNumber(fields []field, sc *scope, input views.Node) (*v
 	if w == nil {
 		return nil, nil
 	}
-	spec := w.Spec
+	// A named window is resolved; a frame is ignored, as ranking
+	// functions ignore it.
+	spec, err := windowSpec(sel, w.Spec)
+	if err != nil {
+		return nil, err
+	}
 	ties, numbering := b.numberingFunc(w.Name)
 	switch {
 	case !numbering || len(w.Args) > 0:
 		return nil, notMaintainable("window function %s is not supported; row_number() is", w.Name)
-	case spec.Name.O != "" || spec.Ref.O != "" || spec.Frame != nil:
-		return nil, notMaintainable("%s needs an inline window without a frame", ties)
 	case spec.OrderBy == nil:
 		return nil, notMaintainable("%s needs ORDER BY in its window", ties)
 	}

@@ -1,13 +1,16 @@
 package planner
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
 )
@@ -77,7 +80,7 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 	case sel.Fields == nil || len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil:
 		return nil, nil, notMaintainable("a scalar subquery must return one column")
 	case (sel.Where != nil && hasSubquery(sel.Where)) || hasSubquery(sel.Fields):
-		return nil, nil, notMaintainable("a scalar subquery in the select list may not have a subquery of its own")
+		return nil, nil, notMaintainable("a scalar subquery related to the view's rows may not have a subquery of its own")
 	case sel.Where == nil:
 		return nil, nil, errUncorrelatedScalar
 	}
@@ -141,19 +144,123 @@ func (b *Builder) viewScalarJoin(in *viewRel, sub *ast.SubqueryExpr, n int) (*vi
 			return nil, nil, notMaintainable("a scalar subquery's equality compares %s with %s; cast one side", le.Type(), rt)
 		}
 		vj.LeftKeys = append(vj.LeftKeys, le)
-		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: i, T: rt})
+		// Named for EXPLAIN as the subquery writes it.
+		vj.RightKeys = append(vj.RightKeys, &exec.ColRef{Idx: i, T: rt, Name: strings.ReplaceAll(restore(innerSides[i]), `"`, "")})
 	}
 	sc := &scope{cols: append([]scopeCol(nil), in.sc.cols...)}
 	for _, t := range vq.types {
 		sc.cols = append(sc.cols, scopeCol{name: fmt.Sprintf("?subquery%d", n), t: t, hidden: true})
 	}
 	vi := len(innerSides)
-	var out exec.Expr = &exec.ColRef{Idx: lw + vi, T: vq.types[vi]}
+	var out exec.Expr = &exec.ColRef{Idx: lw + vi, T: vq.types[vi], Name: "(subquery)"}
 	if aggName == "count" {
 		// The count of no rows is 0, where the join gives NULL.
 		out = &exec.Coalesce{Args: []exec.Expr{out, &exec.Const{Val: int64(0), T: types.Make(types.Int8OID)}}, T: types.Make(types.Int8OID)}
 	}
 	return &viewRel{node: vj, sc: sc}, out, nil
+}
+
+// A WHERE condition over scalar subqueries that relate to the view's
+// rows by equalities, as a scalar subquery of the select list does,
+//
+//	SELECT id FROM orders o WHERE amount > (SELECT avg(amount) FROM orders p WHERE p.customer_id = o.customer_id)
+//
+// is the same left join of the rows so far with each subquery grouped
+// by its side of the equalities, then a filter that reads the subquery's
+// value from the joined row. A change of a customer's average then costs
+// that customer's rows, as it changes all of their answers.
+
+// splitCorrelated takes out of where its conjuncts whose subqueries are
+// all scalar and correlated; rest is what remains.
+func (b *Builder) splitCorrelated(where ast.ExprNode) (corr []ast.ExprNode, rest ast.ExprNode) {
+	var keep []ast.ExprNode
+	for _, c := range andParts(where) {
+		subs, plain := plainScalarSubqueries(c)
+		ok := plain && len(subs) > 0
+		for _, sq := range subs {
+			ok = ok && b.correlatedSubquery(sq)
+		}
+		if ok {
+			corr = append(corr, c)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	return corr, andOf(keep)
+}
+
+// plainScalarSubqueries returns the scalar subqueries in e; plain is
+// false when e has a subquery of another kind (EXISTS, IN, ANY/ALL).
+func plainScalarSubqueries(e ast.ExprNode) (subs []*ast.SubqueryExpr, plain bool) {
+	v := &plainScalarFinder{plain: true}
+	e.Accept(v)
+	return v.found, v.plain
+}
+
+type plainScalarFinder struct {
+	found []*ast.SubqueryExpr
+	plain bool
+}
+
+func (v *plainScalarFinder) Enter(n ast.Node) (ast.Node, bool) {
+	switch x := n.(type) {
+	case *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
+		v.plain = false
+		return n, true
+	case *ast.PatternInExpr:
+		if x.Sel != nil {
+			v.plain = false
+			return n, true
+		}
+	case *ast.SubqueryExpr:
+		if x.Exists {
+			v.plain = false
+		} else {
+			v.found = append(v.found, x)
+		}
+		return n, true
+	}
+	return n, false
+}
+
+func (v *plainScalarFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// correlatedSubquery reports whether sub refers to the outer query's
+// rows: planned alone, it cannot find a name.
+func (b *Builder) correlatedSubquery(sub *ast.SubqueryExpr) bool {
+	saved := b.viewTemporal
+	_, err := b.viewQuery(sub.Query)
+	b.viewTemporal = saved
+	var pe *pgerr.Error
+	return errors.As(err, &pe) && (pe.Code == pgerr.UndefinedColumn || pe.Code == pgerr.UndefinedTable)
+}
+
+// viewCorrelatedFilter plans cond, a WHERE condition over correlated
+// scalar subqueries, over in's rows: a left join with each subquery
+// (hidden columns numbered from n), then a filter.
+func (b *Builder) viewCorrelatedFilter(in *viewRel, cond ast.ExprNode, n int) (views.Node, *scope, error) {
+	subs, _ := plainScalarSubqueries(cond)
+	cur := in
+	cols := map[*ast.SubqueryExpr]exec.Expr{}
+	for i, sq := range subs {
+		var v exec.Expr
+		var err error
+		if cur, v, err = b.viewScalarJoin(cur, sq, n+i); err != nil {
+			return nil, nil, err
+		}
+		cols[sq] = v
+	}
+	saved := b.scalarCols
+	b.scalarCols = cols
+	pred, err := (&exprBinder{b: b, scope: cur.sc, what: "WHERE"}).bindAs(cond, tBool, "argument of WHERE")
+	b.scalarCols = saved
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := timeVarying("WHERE", pred); err != nil {
+		return nil, nil, err
+	}
+	return &views.Filter{Input: cur.node, Pred: pred}, cur.sc, nil
 }
 
 // correlatedEqualities splits a subquery's WHERE, bound by eb (the

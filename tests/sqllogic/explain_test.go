@@ -119,6 +119,9 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 			"->  Top-N", "Rows: dense_rank() <= 1, with ties"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m23 AS SELECT * FROM (SELECT id, rank() OVER (PARTITION BY acct ORDER BY amount) AS r FROM xm_ev) s WHERE r % 2 = 0`: {
 			"->  Window", "Functions: rank()", "a change recomputes its partition"},
+		// A condition over a subquery related to the row by equalities.
+		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
+			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m4 AS SELECT id, lag(amount) OVER (PARTITION BY acct ORDER BY id) FROM xm_ev WHERE ts > now() - interval '1 hour'`: {
 			"->  Window", "Functions: lag(amount)", "a change reads 1 row on each side of it", "->  Temporal Filter", "now() < ts + 1h0m0s"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
@@ -144,7 +147,8 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		// Unbounded and unpartitioned: every change could renumber the table.
 		`EXPLAIN CREATE MATERIALIZED VIEW m24 AS SELECT id, rank() OVER (ORDER BY amount) FROM xm_ev`,
 		// A dynamic filter's subquery: one aggregate row, uncorrelated.
-		`EXPLAIN CREATE MATERIALIZED VIEW m7 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`,
+		// Related to the row by other than equalities.
+		`EXPLAIN CREATE MATERIALIZED VIEW m7 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct < e.acct)`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m8 AS SELECT id FROM xm_ev WHERE amount > (SELECT max(amount) FROM xm_ev GROUP BY acct)`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m9 AS SELECT id FROM xm_ev WHERE amount > (SELECT amount FROM xm_ev WHERE id = 1)`,
 		// A LATERAL subquery relates to the items before it by

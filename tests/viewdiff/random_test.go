@@ -593,7 +593,7 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 	c2 := gsource{cols: []gcol{{"c2.id", tInt}, {"c2.name", tText}, {"c2.tier", tText}, {"c2.region", tText}}}
 	o3 := gsource{cols: []gcol{{"o3.id", tInt}, {"o3.customer_id", tInt}, {"o3.amount", tInt}, {"o3.status", tText}, {"o3.region", tText}}}
 	e2 := gsource{cols: []gcol{{"e2.k", tInt}, {"e2.v", tInt}, {"e2.kind", tText}, {"e2.ts", tTS}}}
-	switch g.n(6) {
+	switch g.n(7) {
 	case 0:
 		return fmt.Sprintf("%s IN (SELECT c2.id FROM customers c2 WHERE %s)", x, g.pred(c2, 1)), true
 	case 1:
@@ -631,6 +631,21 @@ func (g *viewGen) subqueryPred(src gsource) (string, bool) {
 			return fmt.Sprintf("%s %s %s", bound, op, x), true
 		}
 		return fmt.Sprintf("%s %s %s", x, op, bound), true
+	case 5:
+		// A comparison with a subquery related to the row by an
+		// equality: a left join with it grouped by that, then a filter.
+		y, _ := g.colOf(src, tInt)
+		op := []string{"<", "<=", ">", ">=", "=", "<>"}[g.n(6)]
+		sub := []string{
+			fmt.Sprintf("(SELECT max(o3.amount) FROM orders o3 WHERE o3.customer_id = %s AND %s)", y, g.pred(o3, 1)),
+			fmt.Sprintf("(SELECT count(*) FROM events e2 WHERE e2.k = %s)", y),
+			fmt.Sprintf("(SELECT avg(e2.v) FROM events e2 WHERE e2.k = %s AND %s)", y, g.pred(e2, 1)),
+			fmt.Sprintf("(SELECT c2.id FROM customers c2 WHERE c2.id = %s)", y),
+		}[g.n(4)]
+		if g.one(2) {
+			return fmt.Sprintf("%s %s %s", sub, op, x), true
+		}
+		return fmt.Sprintf("%s %s %s", x, op, sub), true
 	default:
 		if g.one(2) {
 			return fmt.Sprintf("%s = ANY (SELECT e2.v FROM events e2 WHERE %s)", x, g.pred(e2, 1)), true

@@ -178,6 +178,16 @@ var viewDefs = []string{
 	`SELECT * FROM (SELECT k, v, ts, rank() OVER (PARTITION BY k ORDER BY v DESC) AS r FROM events) s WHERE r < 3 AND r > 1`,
 	`SELECT customer_id, count(*) AS n, sum(amount) AS s FROM (SELECT customer_id, amount, rank() OVER (PARTITION BY customer_id ORDER BY amount) AS r FROM orders) t WHERE r <= 2 GROUP BY customer_id`,
 	`SELECT t.id, c.name, t.r FROM (SELECT id, customer_id, rank() OVER (PARTITION BY region ORDER BY amount DESC) AS r FROM orders) t JOIN customers c ON c.id = t.customer_id WHERE t.r <= 3`,
+	// Conditions over subqueries related to the row by equalities: left
+	// joins with each subquery grouped by them, then a filter.
+	`SELECT id, amount FROM orders o WHERE amount > (SELECT avg(amount) FROM orders p WHERE p.customer_id = o.customer_id)`,
+	`SELECT c.id, c.name FROM customers c WHERE (SELECT count(*) FROM orders o WHERE o.customer_id = c.id AND o.status = 'open') = 0`,
+	`SELECT id, region FROM orders o WHERE amount <> (SELECT max(amount) FROM orders p WHERE p.region = o.region) AND status IS NOT NULL`,
+	`SELECT o.id FROM orders o WHERE o.amount > (SELECT c.id * 5 FROM customers c WHERE c.id = o.customer_id)`,
+	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.amount >= (SELECT max(amount) FROM orders p WHERE p.customer_id = c.id) - 10`,
+	// A named window, and a frame (which ranking functions ignore).
+	`SELECT * FROM (SELECT id, region, amount, rank() OVER w AS r FROM orders WINDOW w AS (PARTITION BY region ORDER BY amount DESC NULLS LAST)) s WHERE r <= 2`,
+	`SELECT id, customer_id FROM (SELECT id, customer_id, row_number() OVER (PARTITION BY customer_id ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rn FROM orders) s WHERE rn = 1`,
 	// Not bounded: the window operator computes it per partition.
 	`SELECT * FROM (SELECT id, region, dense_rank() OVER (PARTITION BY region ORDER BY amount) AS r FROM orders) s WHERE r % 2 = 1`,
 	`SELECT k, v, lead(v, 2) OVER (PARTITION BY k ORDER BY ts, v, kind) AS nx, first_value(kind) OVER (PARTITION BY k ORDER BY ts, v, kind) AS f, sum(v) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS mv FROM events`,
