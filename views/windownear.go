@@ -124,30 +124,27 @@ func sameSortKeys(a, b []exec.SortKey) bool {
 func (r *run) windowNear(x *Window, k []byte, plen int, row exec.Row, w int64) error {
 	span := x.reach.back + x.reach.fwd
 	part := k[:plen]
-	decode := func(key, v []byte) (windowEntry, error) {
-		n, payload := decodeCounted(v)
-		rw, err := types.DecodeRow(x.Types, payload)
-		if err != nil {
-			return windowEntry{}, fmt.Errorf("materialized view %d: window row: %w", r.p.View, err)
+	// take reads rows into es, counting their positions in n, until the
+	// read has span of them.
+	take := func(es *[]windowEntry, n *int64) func(key, v []byte) error {
+		return func(key, v []byte) error {
+			c, payload := decodeCounted(v)
+			rw, err := types.DecodeRow(x.Types, payload)
+			if err != nil {
+				return fmt.Errorf("materialized view %d: window row: %w", r.p.View, err)
+			}
+			*es = append(*es, windowEntry{key: bytes.Clone(key), row: rw, n: c})
+			if *n += c; *n >= span {
+				return log.ErrStop
+			}
+			return nil
 		}
-		return windowEntry{key: bytes.Clone(key), row: rw, n: n}, nil
 	}
 	// The span rows before k, read backwards, then put in order.
 	var pre []windowEntry
 	var preN int64
 	if span > 0 {
-		err := r.ov.mergeBack(part, k, func(key, v []byte) error {
-			e, err := decode(key, v)
-			if err != nil {
-				return err
-			}
-			pre = append(pre, e)
-			if preN += e.n; preN >= span {
-				return log.ErrStop
-			}
-			return nil
-		})
-		if err != nil {
+		if err := r.ov.mergeBack(part, k, take(&pre, &preN)); err != nil {
 			return err
 		}
 		slices.Reverse(pre)
@@ -156,20 +153,13 @@ func (r *run) windowNear(x *Window, k []byte, plen int, row exec.Row, w int64) e
 	var had int64
 	var post []windowEntry
 	var postN int64
+	readPost := take(&post, &postN)
 	err := r.ov.merge(k, prefixEnd(part), func(key, v []byte) error {
-		if bytes.Equal(key, k) {
-			had, _ = decodeCounted(v)
-			if span == 0 {
-				return log.ErrStop
-			}
-			return nil
+		if !bytes.Equal(key, k) {
+			return readPost(key, v)
 		}
-		e, err := decode(key, v)
-		if err != nil {
-			return err
-		}
-		post = append(post, e)
-		if postN += e.n; postN >= span {
+		had, _ = decodeCounted(v)
+		if span == 0 {
 			return log.ErrStop
 		}
 		return nil
