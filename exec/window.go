@@ -1,10 +1,12 @@
 package exec
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -254,10 +256,13 @@ type frameValues struct {
 	start, end BoundKind
 	startOff   types.Datum
 	endOff     types.Datum
+	// loc is the session's time zone: a timestamptz ± an interval with
+	// days or months moves by its calendar.
+	loc *time.Location
 }
 
 func (f *WindowFunc) frameOffsets(rt *Runtime) (frameValues, error) {
-	fv := frameValues{mode: f.Frame.Mode, start: f.Frame.Start.Kind, end: f.Frame.End.Kind}
+	fv := frameValues{mode: f.Frame.Mode, start: f.Frame.Start.Kind, end: f.Frame.End.Kind, loc: sessionLoc(rt.Env)}
 	eval := func(b FrameBound, which string) (types.Datum, error) {
 		if b.Kind != OffsetPreceding && b.Kind != OffsetFollowing {
 			return nil, nil
@@ -295,6 +300,11 @@ func negative(v types.Datum) bool {
 		return x < 0
 	case *apd.Decimal:
 		return x.Negative && !x.IsZero()
+	case types.Interval:
+		// As PostgreSQL compares intervals: a month is 30 days, a day 24
+		// hours.
+		days, _ := types.FloorDiv(x.Micros, usPerDay)
+		return int64(x.Months)*30+int64(x.Days)+days < 0
 	}
 	return false
 }
@@ -572,7 +582,7 @@ func (p *partition) rangeBound(k int, kind BoundKind, off types.Datum, start boo
 	}
 	// Move backwards in sort order for PRECEDING: subtract for ASC.
 	add := (kind == OffsetFollowing) != sk.Desc
-	bound, err := offsetValue(cur, off, add)
+	bound, err := offsetValue(p.frame.loc, cur, off, add)
 	if err != nil {
 		return 0, err
 	}
@@ -608,7 +618,34 @@ type boundValue struct {
 	isInt bool
 }
 
-func offsetValue(cur, off types.Datum, add bool) (boundValue, error) {
+func offsetValue(loc *time.Location, cur, off types.Datum, add bool) (boundValue, error) {
+	sign := int64(-1)
+	if add {
+		sign = 1
+	}
+	// A date, timestamp or timestamptz ± an interval, as PostgreSQL's
+	// in_range does it (a date as its midnight): the bound is a
+	// timestamp, compared with the rows' values as timestamps.
+	switch c := cur.(type) {
+	case types.Date:
+		v, err := tsPlusInterval(dateToTS(c), off.(types.Interval), sign)
+		if err != nil {
+			return boundValue{}, err
+		}
+		return boundValue{i: int64(v.(types.Timestamp)), isInt: true}, nil
+	case types.Timestamp:
+		v, err := tsPlusInterval(c, off.(types.Interval), sign)
+		if err != nil {
+			return boundValue{}, err
+		}
+		return boundValue{i: int64(v.(types.Timestamp)), isInt: true}, nil
+	case types.TimestampTZ:
+		v, err := tstzPlusInterval(loc, c, off.(types.Interval), sign)
+		if err != nil {
+			return boundValue{}, err
+		}
+		return boundValue{i: int64(v.(types.TimestampTZ)), isInt: true}, nil
+	}
 	switch c := cur.(type) {
 	case int64:
 		o := off.(int64)
@@ -644,6 +681,12 @@ func offsetValue(cur, off types.Datum, add bool) (boundValue, error) {
 
 func compareOffset(t types.T, v types.Datum, b boundValue) int {
 	switch x := v.(type) {
+	case types.Date:
+		return cmp.Compare(int64(dateToTS(x)), b.i)
+	case types.Timestamp:
+		return cmp.Compare(int64(x), b.i)
+	case types.TimestampTZ:
+		return cmp.Compare(int64(x), b.i)
 	case int64:
 		switch {
 		case x < b.i:

@@ -369,12 +369,14 @@ func (b *Builder) bindFrame(fc *ast.FrameClause, order []exec.SortKey) (exec.Win
 			offT = tFloat8
 		case types.NumericOID:
 			offT = tNumeric
+		case types.DateOID, types.TimestampOID, types.TimestampTZOID:
+			offT = types.Make(types.IntervalOID)
 		default:
 			return pgerr.New(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for column type %s", col)
 		}
 		et := e.Type()
 		if et.OID != types.UnknownOID && et.OID != offT.OID && !(exec.Category(et.OID) == 'N' && exec.ImplicitCast(et.OID, offT.OID)) {
-			return pgerr.New(pgerr.UndefinedFunction, "RANGE with offset PRECEDING/FOLLOWING is not supported for column type %s and offset type %s", col, et).
+			return pgerr.New(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for column type %s and offset type %s", col, et).
 				WithHint("Cast the offset value to an appropriate type.")
 		}
 		into.Offset, err = ob.coerce(e, offT, "argument of RANGE")

@@ -702,6 +702,12 @@ func (t *translator) frame(kind Token) (*node, error) {
 			}
 			n.txt(" CURRENT ROW", tok.Pos)
 		default:
+			// TiDB's grammar takes a number or a parameter as an offset,
+			// or INTERVAL expr unit: any other offset (an interval, a
+			// negative number, a column the planner refuses) is written
+			// in that form, with MICROSECOND as a carrier the planner
+			// ignores (it binds the expression with PostgreSQL's rules).
+			plain := (tok.Kind == TokNumber || tok.Kind == TokParam) && (t.peekN(1).is("preceding") || t.peekN(1).is("following"))
 			e, err := t.exprBP(bpAdd)
 			if err != nil {
 				return err
@@ -710,7 +716,12 @@ func (t *translator) frame(kind Token) (*node, error) {
 			if !d.is("preceding") && !d.is("following") {
 				return t.syntaxErr(d)
 			}
-			n.txt(" ", -1).sub(e, precAtom).txt(" "+strings.ToUpper(d.Text), d.Pos)
+			if plain {
+				n.txt(" ", -1).sub(e, precAtom)
+			} else {
+				n.txt(" INTERVAL ", -1).sub(e, precAtom).txt(" MICROSECOND", -1)
+			}
+			n.txt(" "+strings.ToUpper(d.Text), d.Pos)
 		}
 		return nil
 	}

@@ -198,6 +198,9 @@ var viewDefs = []string{
 	`SELECT k, v, kind, sum(v) OVER w3 AS s3, count(*) OVER w3 AS n3, avg(v) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS m, lag(kind, 3, 'none') OVER (PARTITION BY k ORDER BY ts, v, kind) AS back3 FROM events WINDOW w3 AS (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)`,
 	`SELECT id, region, first_value(amount) OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST, id ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS f, last_value(status) OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST, id ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING) AS l, nth_value(id, 2) OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST, id ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) AS n2, max(amount) OVER (PARTITION BY region ORDER BY amount DESC NULLS LAST, id ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING) AS hi FROM orders`,
 	`SELECT k, count(*) AS n, sum(prev) AS sp FROM (SELECT k, lag(v) OVER (PARTITION BY k ORDER BY ts, v, kind) AS prev FROM events) s GROUP BY k`,
+	// A RANGE frame of an interval: the rows within an hour before each
+	// (its peers included), recomputed per partition.
+	`SELECT k, ts, v, sum(v) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1 hour' PRECEDING AND CURRENT ROW) AS last_hour FROM events`,
 	// Joins on expressions of each side, and on columns of different types.
 	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.amount % 10`,
 	`SELECT o.id, c.tier FROM orders o LEFT JOIN customers c ON upper(c.region) = upper(o.region) AND c.tier <> 'gold'`,
