@@ -702,3 +702,57 @@ func compareOffset(t types.T, v types.Datum, b boundValue) int {
 	}
 	return 0
 }
+
+// RangeShift moves cur by a RANGE frame offset as a frame bound does:
+// forward toward later rows in sort order (for a descending key, toward
+// smaller values), with in_range's arithmetic (a date as its midnight,
+// giving a timestamp). A nil cur or off is returned unchanged. A
+// materialized view uses it to find the rows a change can reach.
+func RangeShift(env *Env, cur, off types.Datum, forward, desc bool) (types.Datum, error) {
+	if cur == nil || off == nil {
+		return cur, nil
+	}
+	add := forward != desc
+	sign := int64(-1)
+	if add {
+		sign = 1
+	}
+	switch c := cur.(type) {
+	case types.Date:
+		return tsPlusInterval(dateToTS(c), off.(types.Interval), sign)
+	case types.Timestamp:
+		return tsPlusInterval(c, off.(types.Interval), sign)
+	case types.TimestampTZ:
+		return tstzPlusInterval(sessionLoc(env), c, off.(types.Interval), sign)
+	}
+	b, err := offsetValue(sessionLoc(env), cur, off, add)
+	if err != nil {
+		return nil, err
+	}
+	switch cur.(type) {
+	case int64:
+		return b.i, nil
+	case float64:
+		return b.f, nil
+	}
+	return b.d, nil
+}
+
+// RangeCmp compares two non-NULL values of a RANGE frame's ORDER BY
+// column (or bounds RangeShift made from them) in value order; a date is
+// compared as its midnight.
+func RangeCmp(t types.T, a, b types.Datum) int {
+	if d, ok := a.(types.Date); ok {
+		a = dateToTS(d)
+	}
+	if d, ok := b.(types.Date); ok {
+		b = dateToTS(d)
+	}
+	switch x := a.(type) {
+	case types.Timestamp:
+		return cmp.Compare(int64(x), int64(b.(types.Timestamp)))
+	case types.TimestampTZ:
+		return cmp.Compare(int64(x), int64(b.(types.TimestampTZ)))
+	}
+	return types.Compare(t, a, b)
+}

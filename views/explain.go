@@ -148,7 +148,9 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		}
 		e.Detail("Functions: %s", strings.Join(fs, ", "))
 		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
-		if rc := reachOf(x.Funcs); rc != nil {
+		if rc := reachOf(x.Funcs); rc != nil && rc.rng != nil {
+			e.Detail("State: every input row by partition, in ORDER BY order; a change reads the rows whose %s is within the frames' offsets of its own, twice over, and its output changes with those within them once", rc.rng.key.Expr)
+		} else if rc != nil {
 			rows := func(n int64) string {
 				if n == 1 {
 					return "1 row"

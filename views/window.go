@@ -96,7 +96,9 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	buf = appendTuple(buf, x.Types, row)
 	x.keyBuf = buf
 	if x.ordered && x.reach != nil {
-		return r.windowNear(x, buf, plen, row, w)
+		if done, err := r.windowNear(x, buf, plen, row, w); done || err != nil {
+			return err
+		}
 	}
 	partition := string(buf[:plen])
 

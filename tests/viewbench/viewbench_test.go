@@ -99,6 +99,11 @@ func BenchmarkInsertRankView(b *testing.B) {
 // group: measured at 10,000 and 100,000 rows.
 const lagView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, v - lag(v) OVER (PARTITION BY g ORDER BY id) AS d FROM t`
 
+// A RANGE frame over id: a group's ids are 1,000 apart, so the frame
+// holds the row and the 5 before it, and a change reads the 10 on each
+// side, at every size.
+const rangeView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEEN 5000 PRECEDING AND CURRENT ROW) AS d FROM t`
+
 const runningView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS d FROM t`
 
 func BenchmarkInsertWindowView(b *testing.B) {
@@ -107,6 +112,7 @@ func BenchmarkInsertWindowView(b *testing.B) {
 		rows          []int
 	}{
 		{"lag", lagView, `v - lag(v) OVER (PARTITION BY g ORDER BY id)`, []int{10_000, 100_000, 1_000_000}},
+		{"range", rangeView, `sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEEN 5000 PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000, 1_000_000}},
 		{"running", runningView, `sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000}},
 	} {
 		check := `SELECT ((SELECT sum(d) FROM wv) - (SELECT sum(d) FROM (SELECT ` + v.fn + ` AS d FROM t) s))::bigint`

@@ -865,6 +865,14 @@ func (g *viewGen) window() (string, []gcol) {
 	lo := g.n(len(bounds))
 	hi := lo + g.n(len(bounds)-lo)
 	framed := fmt.Sprintf("OVER (PARTITION BY %s ORDER BY %s ROWS BETWEEN %s AND %s)", part, allCols(src), bounds[lo], bounds[hi])
+	// A RANGE frame of offsets over one integer column: the values within
+	// them of each row's (order-independent aggregates only, as ties
+	// are peers).
+	ranged := ""
+	if c, ok := g.colOf(src, tInt); ok {
+		ranged = fmt.Sprintf("OVER (PARTITION BY %s ORDER BY %s%s RANGE BETWEEN %d PRECEDING AND %s)", part, c,
+			[]string{"", " DESC", " NULLS FIRST"}[g.n(3)], g.n(4), []string{"CURRENT ROW", "2 FOLLOWING"}[g.n(2)])
+	}
 	arg := g.expr(src, tInt, 1)
 	fns := []struct {
 		f   string
@@ -883,6 +891,17 @@ func (g *viewGen) window() (string, []gcol) {
 		{"count(*)", tBig, true},
 		{"last_value(" + arg + ")", tInt, true},
 		{"min(" + arg + ")", tInt, true},
+	}
+	if ranged != "" && g.one(3) {
+		// All over the RANGE frame: the change reads the values within
+		// reach of its own.
+		for i := 0; i < 1+g.n(2); i++ {
+			f := []string{"sum(" + arg + ")", "count(*)", "max(" + arg + ")"}[g.n(3)]
+			typ := map[bool]gtype{true: tBig, false: tInt}[!strings.HasPrefix(f, "max")]
+			list += fmt.Sprintf(", %s %s AS c%d", f, ranged, len(cols))
+			cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), typ})
+		}
+		return fmt.Sprintf("SELECT %s FROM %s%s", list, src.from, g.where(src)), cols
 	}
 	for i := 0; i < 1+g.n(2); i++ {
 		f := fns[g.n(len(fns))]

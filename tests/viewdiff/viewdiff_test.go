@@ -201,6 +201,9 @@ var viewDefs = []string{
 	// A RANGE frame of an interval: the rows within an hour before each
 	// (its peers included), recomputed per partition.
 	`SELECT k, ts, v, sum(v) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '1 hour' PRECEDING AND CURRENT ROW) AS last_hour FROM events`,
+	`SELECT id, customer_id, amount, count(*) OVER (PARTITION BY customer_id ORDER BY amount DESC RANGE BETWEEN 10 PRECEDING AND 5 FOLLOWING) AS near, max(id) OVER (PARTITION BY customer_id ORDER BY amount DESC RANGE BETWEEN CURRENT ROW AND 5 FOLLOWING) AS hi FROM orders`,
+	`SELECT k, kind, v, sum(v) OVER (PARTITION BY kind ORDER BY ts::date NULLS FIRST RANGE BETWEEN INTERVAL '2 days' PRECEDING AND INTERVAL '1 day' FOLLOWING) AS days, max(v) OVER (PARTITION BY kind ORDER BY ts::date NULLS FIRST RANGE BETWEEN INTERVAL '2 days' PRECEDING AND CURRENT ROW) AS hi FROM events`,
+	`SELECT k, v, avg(v) OVER (PARTITION BY k ORDER BY ts AT TIME ZONE 'UTC' DESC RANGE BETWEEN INTERVAL '90 minutes' PRECEDING AND INTERVAL '30 minutes' FOLLOWING) AS m FROM events`,
 	// Joins on expressions of each side, and on columns of different types.
 	`SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.amount % 10`,
 	`SELECT o.id, c.tier FROM orders o LEFT JOIN customers c ON upper(c.region) = upper(o.region) AND c.tier <> 'gold'`,
