@@ -116,14 +116,18 @@ type backfillRecord struct {
 	// WindowOrder: the view's window operators key their rows by
 	// partition, then ORDER BY values, then row (window.go); views made
 	// before key them by partition and row.
-	WindowOrder bool   `json:"window_order,omitempty"`
-	RowsDone    int64  `json:"rows_done"`
-	RowsTotal   int64  `json:"rows_total,omitempty"`
-	Steps       int64  `json:"steps"`
-	Started     int64  `json:"started"`
-	Finished    int64  `json:"finished,omitempty"`
-	Error       string `json:"error,omitempty"`
-	Code        string `json:"code,omitempty"`
+	WindowOrder bool `json:"window_order,omitempty"`
+	// LSNOutput: a filter or projection of a stream keys its output rows
+	// by their events' LSNs (plan.go, streamRows); views made before key
+	// them by the row.
+	LSNOutput bool   `json:"lsn_output,omitempty"`
+	RowsDone  int64  `json:"rows_done"`
+	RowsTotal int64  `json:"rows_total,omitempty"`
+	Steps     int64  `json:"steps"`
+	Started   int64  `json:"started"`
+	Finished  int64  `json:"finished,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Code      string `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -244,7 +248,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 // newest (short keys, fact-dimension join output, compact integers, a
 // top-N's rows read from its candidates).
 func newViewRecord(p *Plan) *backfillRecord {
-	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true}
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true}
 }
 
 // OutputKey returns the output columns a view created now keys its output
@@ -369,6 +373,7 @@ func (r *run) chunk(p *Plan, rec *backfillRecord) error {
 				return nil
 			}
 			for _, d := range rows {
+				r.lsn = d.lsn
 				if err := r.emit(l, d.row, d.w); err != nil {
 					return err
 				}
@@ -462,7 +467,7 @@ func (r *run) readRows(leaf *Scan, rec *backfillRecord, limit int) (rows []delta
 			if err != nil {
 				return err
 			}
-			rows = append(rows, delta{row: row, w: 1})
+			rows = append(rows, delta{row: row, w: 1, lsn: e.LSN})
 			return nil
 		})
 		return rows, next, end, err

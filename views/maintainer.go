@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -170,6 +171,8 @@ type delta struct {
 	row exec.Row
 	w   int64
 	key []byte
+	// lsn: a stream's event, in a backfill (lsnOutput).
+	lsn uint64
 }
 
 // PrepareIntent implements log.IntentHook. In one overlay, so that each
@@ -323,6 +326,9 @@ func (m *Maintainer) OnCatalog(st log.HookState, old, cur *log.Catalog) ([]log.M
 type run struct {
 	ov  *overlay
 	env *exec.Env
+	// lsn is the LSN of the event whose rows are being applied (a
+	// stream's view keys its output rows by it: lsnOutput).
+	lsn uint64
 	p   *Plan
 	c   *compiled
 	m   *Maintainer
@@ -446,6 +452,7 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 // applyChange turns one log change into weighted rows of a leaf: an update
 // is the old row out and the new row in.
 func (r *run) applyChange(leaf *Scan, ch *log.Change) error {
+	r.lsn = ch.LSN
 	d, ok := r.decoded[ch]
 	if !ok {
 		var err error
@@ -568,6 +575,21 @@ func (r *run) output(out exec.Row, w int64) error {
 		return nil
 	}
 	k := append(p.keyBuf[:0], p.outPrefix...)
+	if p.lsnOutput {
+		// One output row per event, added once: no read.
+		if w != 1 || r.lsn == 0 {
+			return fmt.Errorf("materialized view %d: a stream's event changed its row with weight %d (LSN %d)", p.View, w, r.lsn)
+		}
+		k = binary.BigEndian.AppendUint64(k, r.lsn)
+		p.keyBuf = k
+		v, err := countedRow(1, p.OutTypes, out)
+		if err != nil {
+			return err
+		}
+		r.ov.setFresh(k, v)
+		r.record(k[outKeyStart:], out, 1)
+		return nil
+	}
 	if p.outKeyCols != nil {
 		// Short keys: the output row is keyed by the table key it stands
 		// for (a change's old row, retracted first, has the same key).

@@ -77,6 +77,11 @@ type Plan struct {
 	// yet, and one retracted with none is stored once (freshOutput
 	// below): output writes either without a read.
 	freshOutput bool
+	// lsnOutput: the view is a filter or projection of a stream, and each
+	// output row is keyed by the LSN of the event it comes from
+	// (keyLayout.lsnOutput, output): written without a read, in the
+	// order the events came, so its files do not overlap.
+	lsnOutput bool
 	// temporal is the view's temporal filter, if any (temporal.go; the
 	// planner makes at most one).
 	temporal *Temporal
@@ -449,11 +454,14 @@ type keyLayout struct {
 	top *topOutput
 	// windowOrder: window operators key rows by ORDER BY values too.
 	windowOrder bool
+	// lsnOutput: a filter or projection of a stream keys its output rows
+	// by their events' LSNs (streamRows).
+	lsnOutput bool
 }
 
 // layoutOf is the key layout a view's backfill record gives.
 func layoutOf(rec *backfillRecord) keyLayout {
-	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder}
+	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder, lsnOutput: rec.LSNOutput}
 }
 
 // setLayout fixes the view's key layout: with short keys, a join side
@@ -470,6 +478,7 @@ func (p *Plan) setLayout(l keyLayout) {
 	p.compact = l.compact
 	p.outKeyCols = nil
 	p.top, p.topNode = nil, nil
+	p.lsnOutput = l.lsnOutput && streamRows(p)
 	if l.top != nil {
 		if t := rootTopN(p.Root); t != nil && t.ID == l.top.Op {
 			p.top, p.topNode = l.top, t
@@ -519,6 +528,29 @@ func (p *Plan) setLayout(l keyLayout) {
 		if j, fj := factJoinOf(p); j != nil && j.rowKey[fj.side] != nil {
 			j.fact = fj
 			p.outKeyCols = append(slices.Clone(fj.keyOut), fj.keyCols...)
+		}
+	}
+}
+
+// streamRows reports whether a view's rows are its stream's events, each
+// filtered and projected: every output row then stands for one event, is
+// added once and never retracted (a stream's events are never replaced,
+// and its deletes reach no view).
+func streamRows(p *Plan) bool {
+	if p.Distinct {
+		return false
+	}
+	n := p.Root
+	for {
+		switch x := n.(type) {
+		case *Project:
+			n = x.Input
+		case *Filter:
+			n = x.Input
+		case *Scan:
+			return x.Layout != nil && x.Layout.Desc.Kind == log.Stream
+		default:
+			return false
 		}
 	}
 }

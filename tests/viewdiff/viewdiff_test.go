@@ -267,6 +267,10 @@ var viewDefs = []string{
 	// FULL JOIN ... USING: the merged column is COALESCE(left, right).
 	`SELECT id, o.amount, c.name, o.id AS oid FROM orders o FULL JOIN customers c USING (id)`,
 	`SELECT * FROM orders o FULL JOIN customers c USING (id, region)`,
+	// Filters and projections of a stream: one output row per event,
+	// keyed by its LSN.
+	`SELECT k, v * 2 AS dbl, ts FROM events WHERE kind <> 'void'`,
+	`SELECT kind, v FROM events`,
 }
 
 var (
