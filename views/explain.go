@@ -22,6 +22,10 @@ func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
 	if a, ok := p.Root.(*Aggregate); ok && len(a.Group) > 0 && a.Having == nil {
 		what = "one row per group, keyed by the group (a point lookup by the group reads one key)"
 	}
+	if streamRows(p) {
+		// What a view created now does (lsn_output).
+		what = "one row per event of the stream, keyed by its LSN (written without a read, in arrival order)"
+	}
 	e.Add("Materialized View")
 	e.Detail("Maintained: inside each write's commit (read-your-writes)")
 	e.Detail("State: %s", what)

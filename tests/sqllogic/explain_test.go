@@ -102,11 +102,14 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 	c := strandtest.Start(t, "").Connect(t)
 	strandtest.ExecAll(t, c,
 		`CREATE TABLE xm_ev (id bigint PRIMARY KEY, acct bigint, amount bigint, ts timestamptz)`,
-		`CREATE TABLE xm_acct (id bigint PRIMARY KEY, region text)`)
+		`CREATE TABLE xm_acct (id bigint PRIMARY KEY, region text)`,
+		`CREATE TABLE xm_stream (acct bigint, amount bigint) APPEND ONLY KEY (acct)`)
 	for q, want := range map[string][]string{
 		`EXPLAIN CREATE MATERIALIZED VIEW m1 AS SELECT acct, count(*) AS n, sum(DISTINCT amount) AS s, min(amount) FROM xm_ev GROUP BY acct`: {
 			"Materialized View", "State: one row per group", "->  Aggregate", "Group Key: acct",
 			"Aggregates: count(*), sum(DISTINCT amount), min(amount)", "a deleted extreme gives way", "  ->  Changes of xm_ev"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m26 AS SELECT acct, amount * 2 FROM xm_stream WHERE amount > 5`: {
+			"Materialized View", "State: one row per event of the stream, keyed by its LSN", "->  Filter", "->  Changes of xm_stream"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m2 AS SELECT e.id, a.region FROM xm_ev e LEFT JOIN xm_acct a ON a.id = e.acct WHERE e.amount > 5`: {
 			"->  Filter", "Condition: (e.amount > 5)", "->  Left Join", "Join Key: e.acct = a.id", "->  Changes of xm_acct"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m3 AS SELECT * FROM (SELECT acct, id, row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) AS rn FROM xm_ev) s WHERE rn <= 3`: {
