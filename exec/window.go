@@ -580,9 +580,7 @@ func (p *partition) rangeBound(k int, kind BoundKind, off types.Datum, start boo
 		}
 		return p.groupEnd[p.group[k]] - 1, nil
 	}
-	// Move backwards in sort order for PRECEDING: subtract for ASC.
-	add := (kind == OffsetFollowing) != sk.Desc
-	bound, err := offsetValue(p.frame.loc, cur, off, add)
+	bound, err := rangeShift(p.frame.loc, cur, off, kind == OffsetFollowing, sk.Desc)
 	if err != nil {
 		return 0, err
 	}
@@ -596,7 +594,7 @@ func (p *partition) rangeBound(k int, kind BoundKind, off types.Datum, start boo
 			}
 			return 1
 		}
-		c := compareOffset(t, v, bound)
+		c := RangeCmp(t, v, bound)
 		if sk.Desc {
 			c = -c
 		}
@@ -609,106 +607,18 @@ func (p *partition) rangeBound(k int, kind BoundKind, off types.Datum, start boo
 	return sort.Search(n, func(pos int) bool { return rel(pos) > 0 }) - 1, nil
 }
 
-// boundValue is cur ± off; an int bound that overflows saturates, which
-// keeps the comparison right (every value is within an unbounded side).
-type boundValue struct {
-	i     int64
-	f     float64
-	d     *apd.Decimal
-	isInt bool
-}
-
-func offsetValue(loc *time.Location, cur, off types.Datum, add bool) (boundValue, error) {
-	sign := int64(-1)
-	if add {
-		sign = 1
-	}
-	// A date, timestamp or timestamptz ± an interval, as PostgreSQL's
-	// in_range does it (a date as its midnight): the bound is a
-	// timestamp, compared with the rows' values as timestamps.
-	switch c := cur.(type) {
-	case types.Date:
-		v, err := tsPlusInterval(dateToTS(c), off.(types.Interval), sign)
-		if err != nil {
-			return boundValue{}, err
-		}
-		return boundValue{i: int64(v.(types.Timestamp)), isInt: true}, nil
-	case types.Timestamp:
-		v, err := tsPlusInterval(c, off.(types.Interval), sign)
-		if err != nil {
-			return boundValue{}, err
-		}
-		return boundValue{i: int64(v.(types.Timestamp)), isInt: true}, nil
-	case types.TimestampTZ:
-		v, err := tstzPlusInterval(loc, c, off.(types.Interval), sign)
-		if err != nil {
-			return boundValue{}, err
-		}
-		return boundValue{i: int64(v.(types.TimestampTZ)), isInt: true}, nil
-	}
-	switch c := cur.(type) {
-	case int64:
-		o := off.(int64)
-		if !add {
-			if c < math.MinInt64+o {
-				return boundValue{i: math.MinInt64, isInt: true}, nil
-			}
-			return boundValue{i: c - o, isInt: true}, nil
-		}
-		if c > math.MaxInt64-o {
-			return boundValue{i: math.MaxInt64, isInt: true}, nil
-		}
-		return boundValue{i: c + o, isInt: true}, nil
-	case float64:
-		o := off.(float64)
-		if add {
-			return boundValue{f: c + o}, nil
-		}
-		return boundValue{f: c - o}, nil
-	case *apd.Decimal:
-		o := off.(*apd.Decimal)
-		d := new(apd.Decimal)
-		var err error
-		if add {
-			_, err = numericCtx.Add(d, c, o)
-		} else {
-			_, err = numericCtx.Sub(d, c, o)
-		}
-		return boundValue{d: d}, err
-	}
-	return boundValue{}, pgErr(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for this type")
-}
-
-func compareOffset(t types.T, v types.Datum, b boundValue) int {
-	switch x := v.(type) {
-	case types.Date:
-		return cmp.Compare(int64(dateToTS(x)), b.i)
-	case types.Timestamp:
-		return cmp.Compare(int64(x), b.i)
-	case types.TimestampTZ:
-		return cmp.Compare(int64(x), b.i)
-	case int64:
-		switch {
-		case x < b.i:
-			return -1
-		case x > b.i:
-			return 1
-		}
-		return 0
-	case float64:
-		return types.Compare(t, x, b.f)
-	case *apd.Decimal:
-		return types.Compare(t, x, b.d)
-	}
-	return 0
-}
-
 // RangeShift moves cur by a RANGE frame offset as a frame bound does:
 // forward toward later rows in sort order (for a descending key, toward
 // smaller values), with in_range's arithmetic (a date as its midnight,
-// giving a timestamp). A nil cur or off is returned unchanged. A
-// materialized view uses it to find the rows a change can reach.
+// giving a timestamp; an integer saturates, which keeps comparisons right,
+// every value being within an unbounded side). A nil cur or off is
+// returned unchanged. A materialized view uses it to find the rows a
+// change can reach.
 func RangeShift(env *Env, cur, off types.Datum, forward, desc bool) (types.Datum, error) {
+	return rangeShift(sessionLoc(env), cur, off, forward, desc)
+}
+
+func rangeShift(loc *time.Location, cur, off types.Datum, forward, desc bool) (types.Datum, error) {
 	if cur == nil || off == nil {
 		return cur, nil
 	}
@@ -723,19 +633,29 @@ func RangeShift(env *Env, cur, off types.Datum, forward, desc bool) (types.Datum
 	case types.Timestamp:
 		return tsPlusInterval(c, off.(types.Interval), sign)
 	case types.TimestampTZ:
-		return tstzPlusInterval(sessionLoc(env), c, off.(types.Interval), sign)
-	}
-	b, err := offsetValue(sessionLoc(env), cur, off, add)
-	if err != nil {
-		return nil, err
-	}
-	switch cur.(type) {
+		return tstzPlusInterval(loc, c, off.(types.Interval), sign)
 	case int64:
-		return b.i, nil
+		o := off.(int64)
+		switch {
+		case !add && c < math.MinInt64+o:
+			return int64(math.MinInt64), nil
+		case add && c > math.MaxInt64-o:
+			return int64(math.MaxInt64), nil
+		}
+		return c + sign*o, nil
 	case float64:
-		return b.f, nil
+		return c + float64(sign)*off.(float64), nil
+	case *apd.Decimal:
+		d := new(apd.Decimal)
+		var err error
+		if add {
+			_, err = numericCtx.Add(d, c, off.(*apd.Decimal))
+		} else {
+			_, err = numericCtx.Sub(d, c, off.(*apd.Decimal))
+		}
+		return d, err
 	}
-	return b.d, nil
+	return nil, pgErr(pgerr.FeatureNotSupported, "RANGE with offset PRECEDING/FOLLOWING is not supported for this type")
 }
 
 // RangeCmp compares two non-NULL values of a RANGE frame's ORDER BY
