@@ -190,6 +190,9 @@ type windowEntry struct {
 	key []byte
 	row exec.Row
 	n   int64
+	// near (windowNear, RANGE frames): a change can move the row's
+	// outputs, as its value says when the row is read.
+	near bool
 }
 
 // entries reads a partition's rows in key order. The rows are shared

@@ -242,7 +242,7 @@ func (r *run) windowNear(x *Window, k []byte, plen int, row exec.Row, w int64) (
 				return fmt.Errorf("materialized view %d: window row: %w", r.p.View, err)
 			}
 			e := windowEntry{key: bytes.Clone(key), row: rw, n: c}
-			more, keep, err := rd.next(r, e, *n, back)
+			more, keep, err := rd.next(r, &e, *n, back)
 			if err != nil {
 				return err
 			}
@@ -299,14 +299,14 @@ func (r *run) windowNear(x *Window, k []byte, plen int, row exec.Row, w int64) (
 	outputs := func(count int64) ([]exec.Row, error) {
 		es := slices.Clone(pre)
 		if count > 0 {
-			es = append(es, windowEntry{key: k, row: row, n: count})
+			es = append(es, windowEntry{key: k, row: row, n: count, near: true})
 		}
 		es = append(es, post...)
 		all, err := x.outputs(r, es)
 		if err != nil {
 			return nil, err
 		}
-		return rd.region(r, es, all, preN, count)
+		return rd.region(es, all, preN, count), nil
 	}
 	before, err := outputs(had)
 	if err != nil {
@@ -382,8 +382,9 @@ func (rd *nearRead) place(v, bound types.Datum) int {
 }
 
 // next judges a row read back (or forward) from the change, n positions
-// read before it: keep it, and read more.
-func (rd *nearRead) next(r *run, e windowEntry, n int64, back bool) (more, keep bool, err error) {
+// read before it: keep it, and read more. With RANGE frames it notes
+// whether the change can move the row's outputs (e.near).
+func (rd *nearRead) next(r *run, e *windowEntry, n int64, back bool) (more, keep bool, err error) {
 	if rd.rr == nil {
 		return n+e.n < rd.span, true, nil
 	}
@@ -399,32 +400,26 @@ func (rd *nearRead) next(r *run, e windowEntry, n int64, back bool) (more, keep 
 	case back && rd.place(v, rd.lo) < 0, !back && rd.place(v, rd.hi) > 0:
 		return false, false, nil
 	}
+	e.near = rd.place(v, rd.regionLo) >= 0 && rd.place(v, rd.regionHi) <= 0
 	return true, true, nil
 }
 
 // region returns the outputs (all, one per copy of es's rows in order)
 // of the rows whose outputs a change can move; pre is how many positions
 // come before the changed row, count its copies.
-func (rd *nearRead) region(r *run, es []windowEntry, all []exec.Row, pre, count int64) ([]exec.Row, error) {
+func (rd *nearRead) region(es []windowEntry, all []exec.Row, pre, count int64) []exec.Row {
 	if rd.rr == nil {
 		lo := max(pre-rd.fwd, 0)
 		hi := min(pre+count+rd.back, int64(len(all)))
-		return all[lo:hi], nil
+		return all[lo:hi]
 	}
 	var out []exec.Row
 	i := 0
 	for _, e := range es {
-		v, err := rd.rr.key.Expr.Eval(r.env, e.row)
-		if err != nil {
-			return nil, err
+		if e.near {
+			out = append(out, all[i:i+int(e.n)]...)
 		}
-		in := v != nil && rd.place(v, rd.regionLo) >= 0 && rd.place(v, rd.regionHi) <= 0
-		for range e.n {
-			if in {
-				out = append(out, all[i])
-			}
-			i++
-		}
+		i += int(e.n)
 	}
-	return out, nil
+	return out
 }
