@@ -194,36 +194,30 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 			}
 			return nil, nil
 		}
-		if d.Ties != NoTies {
-			if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
-				return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
+		// Each copy at a position in the window is a row, numbered by
+		// its position (from Offset) or, with ties, by its rank.
+		decoded := false
+		for c := int64(0); c < n; c++ {
+			at := pos + c
+			if d.Ties == NoTies && at >= limit {
+				break
 			}
-			cand[len(d.Cand)] = rank
-			if d.ConstRank {
-				cand[len(d.Cand)] = int64(1)
-			}
-			for i, c := range d.Cols {
-				row[i] = cand[c]
-			}
-			for c := int64(0); c < n; c++ {
-				if err := fn(k[len(prefix):], partEnd, row); err != nil {
-					return nil, err
-				}
-			}
-			return nil, nil
-		}
-		if n > 0 && pos+n > d.Offset {
-			if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
-				return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
-			}
-		}
-		for c := int64(0); c < n && pos < limit; c, pos = c+1, pos+1 {
-			if pos < d.Offset {
+			if d.Ties == NoTies && at < d.Offset {
 				continue
 			}
-			cand[len(d.Cand)] = pos - d.Offset + 1
-			if d.ConstRank {
+			if !decoded {
+				if err := types.DecodeRowInto(cand[:len(d.Cand)], d.Cand, payload); err != nil {
+					return nil, fmt.Errorf("materialized view %d: top-N candidate: %w", view, err)
+				}
+				decoded = true
+			}
+			switch {
+			case d.ConstRank:
 				cand[len(d.Cand)] = int64(1)
+			case d.Ties != NoTies:
+				cand[len(d.Cand)] = rank
+			default:
+				cand[len(d.Cand)] = at - d.Offset + 1
 			}
 			for i, c := range d.Cols {
 				row[i] = cand[c]
@@ -232,6 +226,7 @@ func (d *topOutput) scan(view log.TableID, scan topScan, from, to []byte, fn fun
 				return nil, err
 			}
 		}
+		pos += n
 		return nil, nil
 	})
 }
