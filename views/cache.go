@@ -201,7 +201,7 @@ func (w *topWindow) past(k string, plen int) bool {
 	if !w.ties {
 		return k > string(last)
 	}
-	return bytes.Compare(sortKeyOf([]byte(k), plen), sortKeyOf(last, plen)) > 0
+	return bytes.Compare(sortKeyOf(unsafeBytes(k), plen), sortKeyOf(last, plen)) > 0
 }
 
 func (w topWindow) size(prefix string) int {
