@@ -491,7 +491,7 @@ func (p *partition) add(env *Env, acc Accumulator, k int) error {
 		return acc.Add(env, nil)
 	}
 	v := p.arg(k, 0)
-	if v == nil {
+	if v == nil && !p.wr.f.Agg.NonStrict {
 		return nil
 	}
 	return acc.Add(env, v)

@@ -96,24 +96,49 @@ func windowSpec(sel *ast.SelectStmt, spec ast.WindowSpec) (ast.WindowSpec, error
 	if ref == "" {
 		return spec, nil
 	}
-	var base *ast.WindowSpec
-	for i := range sel.WindowSpecs {
-		if sel.WindowSpecs[i].Name.O == ref {
-			base = &sel.WindowSpecs[i]
-			break
-		}
-	}
-	if base == nil {
+	i := windowIndex(sel.WindowSpecs, ref)
+	if i < 0 {
 		return spec, pgerr.New(pgerr.UndefinedObject, "window %q does not exist", ref)
 	}
-	if spec.OnlyAlias || spec.Ref.O == "" {
+	b, err := windowDef(sel, i)
+	if err != nil || spec.OnlyAlias || spec.Ref.O == "" {
 		// OVER w uses w as it is; a frame on w is allowed only here.
-		return windowSpec(sel, *base)
+		return b, err
 	}
-	b, err := windowSpec(sel, *base)
+	return copyWindow(spec, b, ref)
+}
+
+// windowDef resolves the WINDOW clause's i-th definition, which may copy
+// one defined before it (WINDOW w2 AS (w1 ORDER BY x)).
+func windowDef(sel *ast.SelectStmt, i int) (ast.WindowSpec, error) {
+	d := sel.WindowSpecs[i]
+	ref := d.Ref.O
+	if ref == "" {
+		return d, nil
+	}
+	j := windowIndex(sel.WindowSpecs[:i], ref)
+	if j < 0 {
+		return d, pgerr.New(pgerr.UndefinedObject, "window %q does not exist", ref)
+	}
+	b, err := windowDef(sel, j)
 	if err != nil {
-		return spec, err
+		return d, err
 	}
+	return copyWindow(d, b, ref)
+}
+
+func windowIndex(specs []ast.WindowSpec, name string) int {
+	for i := range specs {
+		if specs[i].Name.O == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// copyWindow is spec over the window b it names (ref), as PostgreSQL
+// copies one: b's PARTITION BY, and its ORDER BY unless spec has one.
+func copyWindow(spec, b ast.WindowSpec, ref string) (ast.WindowSpec, error) {
 	if spec.PartitionBy != nil {
 		return spec, pgerr.New(pgerr.WindowingError, "cannot override PARTITION BY clause of window %q", ref)
 	}

@@ -121,6 +121,12 @@
 // fn(args) WITHIN GROUP (ORDER BY key) is pg_within_group(fn(args), key)
 // (an ordered-set aggregate: percentile_cont, percentile_disc, mode).
 //
+// fn(args) OVER w, for an aggregate TiDB's grammar does not read with OVER
+// (bool_and, bool_or, every, stddev, variance, array_agg, json_agg, ...),
+// is max(pg_window_call(fn(args))) OVER w; the parse turns it back into
+// fn(args) OVER w (parse.go, unwrapWindowCarrier), so the planner never
+// sees the carrier.
+//
 // GROUP BY ROLLUP (...), CUBE (...) and GROUPING SETS (...) are written
 // pg_rollup, pg_cube and pg_grouping_sets calls of pg_gset(e, ...) lists,
 // one per element (planner/groupingsets.go expands them).

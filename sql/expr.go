@@ -1111,6 +1111,16 @@ var quotedFuncs = map[string]bool{"stddev": true, "std": true, "variance": true,
 	// TiDB's own sequence functions take a name, not a string.
 	"nextval": true, "setval": true, "lastval": true, "currval": true}
 
+// tidbWindowFuncs are the functions TiDB's grammar reads with an OVER
+// clause: its aggregates and the SQL window functions.
+var tidbWindowFuncs = wordSet(`avg bit_and bit_or bit_xor count max min sum stddev_pop stddev_samp
+var_pop var_samp row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value
+last_value nth_value`)
+
+// windowCarrier wraps an aggregate TiDB does not read with OVER:
+// fn(args) OVER w is written max(pg_window_call(fn(args))) OVER w.
+const windowCarrier = "pg_window_call"
+
 func isPlainWord(s string) bool {
 	if s == "" || isDigit(s[0]) {
 		return false
@@ -1247,6 +1257,16 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 	}
 	if o := t.peek(); o.is("over") {
 		t.next()
+		if distinct != nil {
+			return nil, errAt(t.src, distinct.Pos, pgerr.FeatureNotSupported, "DISTINCT is not implemented for window functions")
+		}
+		if !tidbWindowFuncs[nameTok.Text] || len(names) > 1 {
+			// TiDB's grammar takes OVER only after its own aggregates
+			// and window functions: any other aggregate (bool_or,
+			// stddev, ...) goes in a carrier that the parse unwraps
+			// (sql/parse.go, unwrapWindowCarrier).
+			n = call("max", nameTok.Pos, call(windowCarrier, nameTok.Pos, n))
+		}
 		n.txt(" OVER ", o.Pos)
 		if w := t.peek(); w.Kind == TokIdent || w.Kind == TokQuotedIdent {
 			t.next()

@@ -158,10 +158,29 @@ type paramCollector struct {
 }
 
 func (v *paramCollector) Enter(n ast.Node) (ast.Node, bool) {
-	if pm, ok := n.(*test_driver.ParamMarkerExpr); ok {
-		v.markers = append(v.markers, pm)
+	switch x := n.(type) {
+	case *test_driver.ParamMarkerExpr:
+		v.markers = append(v.markers, x)
+	case *ast.WindowFuncExpr:
+		unwrapWindowCarrier(x)
 	}
 	return n, false
+}
+
+// unwrapWindowCarrier turns max(pg_window_call(fn(args))) OVER w, as the
+// translator writes an aggregate TiDB does not read with OVER, back into
+// fn(args) OVER w.
+func unwrapWindowCarrier(w *ast.WindowFuncExpr) {
+	if !strings.EqualFold(w.Name, "max") || len(w.Args) != 1 {
+		return
+	}
+	c, ok := w.Args[0].(*ast.FuncCallExpr)
+	if !ok || c.FnName.L != windowCarrier || len(c.Args) != 1 {
+		return
+	}
+	if fn, ok := c.Args[0].(*ast.FuncCallExpr); ok {
+		w.Name, w.Args = fn.FnName.L, fn.Args
+	}
 }
 
 func (v *paramCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
