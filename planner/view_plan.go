@@ -1266,8 +1266,10 @@ func (b *Builder) generalWindows(calls []*ast.WindowFuncExpr, fields []field) bo
 
 // viewWindow plans a view's window functions over input (rows of scope
 // sc; with agg, the aggregation's rows, input set by the caller) as one
-// window operator: every function partitioned alike, and partitioned (a
-// change costs its partition's size, views/window.go).
+// window operator: every function partitioned alike, and partitioned
+// unless a change costs only the rows around it or after it (running and
+// bounded-reach functions; otherwise it costs its partition's size,
+// views/window.go).
 func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, input views.Node, sc *scope, agg *aggContext) (*views.Window, *windowContext, error) {
 	wb := &exprBinder{b: b, scope: sc, agg: agg, what: "window function calls"}
 	w := &views.Window{Input: input}
@@ -1279,9 +1281,6 @@ func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, i
 		f, err := b.bindWindowFunc(wb, sel, c)
 		if err != nil {
 			return nil, nil, err
-		}
-		if len(f.Partition) == 0 {
-			return nil, nil, notMaintainable("window function %s needs PARTITION BY: without it every change would recompute the whole table", f.Name)
 		}
 		if len(w.Funcs) > 0 && !sameExprs(w.Funcs[0].Partition, f.Partition) {
 			return nil, nil, notMaintainable("window functions need the same PARTITION BY")
@@ -1299,6 +1298,9 @@ func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, i
 		}
 		w.Funcs = append(w.Funcs, f)
 		wc.types = append(wc.types, f.T)
+	}
+	if len(w.Funcs[0].Partition) == 0 && w.RecomputesPartition() {
+		return nil, nil, notMaintainable("window function %s needs PARTITION BY: without it every change would recompute the whole table", w.Funcs[0].Name)
 	}
 	return w, wc, nil
 }

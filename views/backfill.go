@@ -120,14 +120,18 @@ type backfillRecord struct {
 	// LSNOutput: a filter or projection of a stream keys its output rows
 	// by their events' LSNs (plan.go, streamRows); views made before key
 	// them by the row.
-	LSNOutput bool   `json:"lsn_output,omitempty"`
-	RowsDone  int64  `json:"rows_done"`
-	RowsTotal int64  `json:"rows_total,omitempty"`
-	Steps     int64  `json:"steps"`
-	Started   int64  `json:"started"`
-	Finished  int64  `json:"finished,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Code      string `json:"code,omitempty"`
+	LSNOutput bool `json:"lsn_output,omitempty"`
+	// WindowRunning: a window operator of running functions (windowrun.go)
+	// stores with each row its functions' values; views made before store
+	// the row alone.
+	WindowRunning bool   `json:"window_running,omitempty"`
+	RowsDone      int64  `json:"rows_done"`
+	RowsTotal     int64  `json:"rows_total,omitempty"`
+	Steps         int64  `json:"steps"`
+	Started       int64  `json:"started"`
+	Finished      int64  `json:"finished,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Code          string `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -248,7 +252,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 // newest (short keys, fact-dimension join output, compact integers, a
 // top-N's rows read from its candidates).
 func newViewRecord(p *Plan) *backfillRecord {
-	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true}
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true}
 }
 
 // OutputKey returns the output columns a view created now keys its output

@@ -151,7 +151,11 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 			fs = append(fs, f.String())
 		}
 		e.Detail("Functions: %s", strings.Join(fs, ", "))
-		e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
+		if len(x.Funcs[0].Partition) == 0 {
+			e.Detail("Partition: none (the rows are one partition)")
+		} else {
+			e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
+		}
 		if rc := reachOf(x.Funcs); rc != nil && rc.rng != nil {
 			e.Detail("State: every input row by partition, in ORDER BY order; a change reads the rows whose %s is within the frames' offsets of its own, twice over, and its output changes with those within them once", rc.rng.key.Expr)
 		} else if rc != nil {
@@ -162,6 +166,12 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 				return fmt.Sprintf("%d rows", n)
 			}
 			e.Detail("State: every input row by partition, in ORDER BY order; a change reads %s on each side of it, and its output changes with the %s before it and the %s after it", rows(rc.back+rc.fwd), rows(rc.fwd), rows(rc.back))
+		} else if rs := runningOf(x.Funcs, x.Types); rs != nil {
+			from := "it"
+			if rs.peers {
+				from = "the first of its peers"
+			}
+			e.Detail("State: every input row by partition, in ORDER BY order, with its functions' values; a change recomputes the rows from %s to the partition's end, continuing from the row before", from)
 		} else {
 			e.Detail("State: every input row by partition; a change recomputes its partition")
 		}

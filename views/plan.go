@@ -457,11 +457,14 @@ type keyLayout struct {
 	// lsnOutput: a filter or projection of a stream keys its output rows
 	// by their events' LSNs (streamRows).
 	lsnOutput bool
+	// windowRunning: window operators of running functions store their
+	// values with each row (windowrun.go).
+	windowRunning bool
 }
 
 // layoutOf is the key layout a view's backfill record gives.
 func layoutOf(rec *backfillRecord) keyLayout {
-	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder, lsnOutput: rec.LSNOutput}
+	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder, lsnOutput: rec.LSNOutput, windowRunning: rec.WindowRunning}
 }
 
 // setLayout fixes the view's key layout: with short keys, a join side
@@ -495,7 +498,7 @@ func (p *Plan) setLayout(l keyLayout) {
 		case *Distinct:
 			x.compact = l.compact
 		case *Window:
-			x.ordered = l.windowOrder
+			x.ordered, x.runLayout = l.windowOrder, l.windowRunning
 		case *Join:
 			x.fact, x.compact = nil, l.compact
 			for side, in := range []Node{x.Left, x.Right} {

@@ -12,7 +12,8 @@ import (
 
 // Window computes window functions (lag, lead, rank, running sums, ...)
 // over its input's rows, partition by partition: every function has the
-// same PARTITION BY, which may not be empty. It keeps every input row
+// same PARTITION BY, which may be empty only when a change does not
+// recompute its partition (RecomputesPartition). It keeps every input row
 // under its partition ('W' op partition row → count, row); a delta row
 // reads its partition's rows, computes the functions over them as a query
 // would (exec.ComputeWindows) before and after the change, and emits the
@@ -46,6 +47,12 @@ type Window struct {
 	// (back) and after (fwd). With ordered keys a change then costs
 	// back+fwd rows on each side of it (windowNear), not its partition.
 	reach *windowReach
+	// running, when every function is a running one (row_number, rank,
+	// a running sum, ...; windowrun.go) and the view's layout has them
+	// (runLayout): each row's value carries the functions' values, and a
+	// change recomputes the rows from it to its partition's end.
+	running   *runningSpec
+	runLayout bool
 
 	prefix     []byte
 	partTypes  []types.T
@@ -56,6 +63,13 @@ type Window struct {
 
 func (w *Window) children() []Node { return []Node{w.Input} }
 
+// RecomputesPartition reports whether a change recomputes its whole
+// partition: some function neither reads a bounded reach around its row
+// (windowNear) nor runs from the partition's start (windowRunning).
+func (w *Window) RecomputesPartition() bool {
+	return reachOf(w.Funcs) == nil && runningOf(w.Funcs, w.Types) == nil
+}
+
 func (w *Window) init(prefix []byte) {
 	w.prefix = prefix
 	w.order = w.order[:0]
@@ -63,6 +77,7 @@ func (w *Window) init(prefix []byte) {
 		w.order = append(w.order, SortKey{Expr: k.Expr, Desc: k.Desc, NullsFirst: k.NullsFirst})
 	}
 	w.reach = reachOf(w.Funcs)
+	w.running = runningOf(w.Funcs, w.Types)
 	w.partTypes = exprTypes(w.Funcs[0].Partition)
 	w.outTypes = append([]types.T(nil), w.Types...)
 	for _, f := range w.Funcs {
@@ -93,8 +108,12 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 			return err
 		}
 	}
+	olen := len(buf)
 	buf = appendTuple(buf, x.Types, row)
 	x.keyBuf = buf
+	if rs := x.runs(); rs != nil {
+		return r.windowRunning(x, rs, buf, plen, olen, row, w)
+	}
 	if x.ordered && x.reach != nil {
 		if done, err := r.windowNear(x, buf, plen, row, w); done || err != nil {
 			return err

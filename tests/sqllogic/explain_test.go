@@ -121,7 +121,19 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m22 AS SELECT id FROM (SELECT id, dense_rank() OVER (ORDER BY amount) AS r FROM xm_ev) s WHERE r = 1`: {
 			"->  Top-N", "Rows: dense_rank() <= 1, with ties"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m23 AS SELECT * FROM (SELECT id, rank() OVER (PARTITION BY acct ORDER BY amount) AS r FROM xm_ev) s WHERE r % 2 = 0`: {
-			"->  Window", "Functions: rank()", "a change recomputes its partition"},
+			"->  Window", "Functions: rank()", "a change recomputes the rows from the first of its peers to the partition's end, continuing from the row before"},
+		// Running functions continue from the row before a change; avg
+		// cannot, and recomputes the partition.
+		`EXPLAIN CREATE MATERIALIZED VIEW m27 AS SELECT id, row_number() OVER w, sum(amount) OVER (w ROWS UNBOUNDED PRECEDING) FROM xm_ev WINDOW w AS (PARTITION BY acct ORDER BY ts, id)`: {
+			"->  Window", "a change recomputes the rows from it to the partition's end"},
+		// Without PARTITION BY, when a change costs the rows around it or
+		// after it: the table is one partition.
+		`EXPLAIN CREATE MATERIALIZED VIEW m29 AS SELECT id, lag(amount) OVER (ORDER BY id) FROM xm_ev`: {
+			"->  Window", "Partition: none (the rows are one partition)", "a change reads 1 row on each side of it"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m30 AS SELECT id, rank() OVER (ORDER BY amount), count(*) OVER (ORDER BY amount) FROM xm_ev`: {
+			"->  Window", "a change recomputes the rows from the first of its peers to the partition's end"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m28 AS SELECT id, avg(amount) OVER (PARTITION BY acct ORDER BY ts) FROM xm_ev`: {
+			"->  Window", "a change recomputes its partition"},
 		// A condition over a subquery related to the row by equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
 			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},
@@ -146,9 +158,10 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		t.Errorf("EXPLAIN created %d views (err %v)", n, err)
 	}
 	for _, q := range []string{
-		`EXPLAIN CREATE MATERIALIZED VIEW m5 AS SELECT id, lag(amount) OVER (ORDER BY id) FROM xm_ev`,
-		// Unbounded and unpartitioned: every change could renumber the table.
-		`EXPLAIN CREATE MATERIALIZED VIEW m24 AS SELECT id, rank() OVER (ORDER BY amount) FROM xm_ev`,
+		// Unpartitioned, and neither running nor bounded: every change
+		// would recompute the table.
+		`EXPLAIN CREATE MATERIALIZED VIEW m5 AS SELECT id, avg(amount) OVER (ORDER BY id) FROM xm_ev`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m24 AS SELECT id, rank() OVER (ORDER BY amount), percent_rank() OVER (ORDER BY amount) FROM xm_ev`,
 		// A dynamic filter's subquery: one aggregate row, uncorrelated.
 		// Related to the row by other than equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m7 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct < e.acct)`,

@@ -874,6 +874,9 @@ func (g *viewGen) window() (string, []gcol) {
 			[]string{"", " DESC", " NULLS FIRST"}[g.n(3)], g.n(4), []string{"CURRENT ROW", "2 FOLLOWING"}[g.n(2)])
 	}
 	arg := g.expr(src, tInt, 1)
+	if g.one(3) {
+		return g.running(src, list, cols, part, arg)
+	}
 	fns := []struct {
 		f   string
 		typ gtype
@@ -910,6 +913,38 @@ func (g *viewGen) window() (string, []gcol) {
 			o = framed
 		}
 		list += fmt.Sprintf(", %s %s AS c%d", f.f, o, len(cols))
+		cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), f.typ})
+	}
+	return fmt.Sprintf("SELECT %s FROM %s%s", list, src.from, g.where(src)), cols
+}
+
+// running adds running window functions (views/windowrun.go), all over
+// one window: over a partial ORDER BY, whose peers the RANGE frame and the
+// ranks see (with values that do not depend on the order of peers), or
+// over ROWS from the partition's start, ordered by every column. The
+// partition is sometimes the whole source.
+func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg string) (string, []gcol) {
+	type fn struct {
+		f   string
+		typ gtype
+	}
+	partBy := "PARTITION BY " + part + " "
+	if g.one(4) {
+		partBy = ""
+	}
+	fns := []fn{{"sum(" + arg + ")", tBig}, {"count(*)", tBig}, {"count(" + arg + ")", tBig}, {"min(" + arg + ")", tInt}, {"max(" + arg + ")", tInt}}
+	var over string
+	if g.one(2) {
+		key, _ := g.keyExpr(src)
+		over = fmt.Sprintf("OVER (%sORDER BY %s%s)", partBy, key, []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.n(4)])
+		fns = append(fns, fn{"rank()", tBig}, fn{"dense_rank()", tBig})
+	} else {
+		over = fmt.Sprintf("OVER (%sORDER BY %s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", partBy, allCols(src))
+		fns = append(fns, fn{"row_number()", tBig}, fn{"first_value(" + arg + ")", tInt}, fn{"last_value(" + arg + ")", tInt})
+	}
+	for i := 0; i < 1+g.n(3); i++ {
+		f := fns[g.n(len(fns))]
+		list += fmt.Sprintf(", %s %s AS c%d", f.f, over, len(cols))
 		cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), f.typ})
 	}
 	return fmt.Sprintf("SELECT %s FROM %s%s", list, src.from, g.where(src)), cols

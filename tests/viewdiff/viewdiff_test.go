@@ -271,6 +271,17 @@ var viewDefs = []string{
 	// keyed by its LSN.
 	`SELECT k, v * 2 AS dbl, ts FROM events WHERE kind <> 'void'`,
 	`SELECT kind, v FROM events`,
+	// Running window functions: a change recomputes the rows from it (or
+	// from its first peer) to its partition's end, continuing from the
+	// row before (views/windowrun.go).
+	`SELECT id, customer_id, amount, sum(amount) OVER (PARTITION BY customer_id ORDER BY amount NULLS FIRST) AS s, count(amount) OVER (PARTITION BY customer_id ORDER BY amount NULLS FIRST) AS c, rank() OVER (PARTITION BY customer_id ORDER BY amount NULLS FIRST) AS r FROM orders`,
+	`SELECT id, region, row_number() OVER w AS rn, max(amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS hi, min(status) OVER (w ROWS UNBOUNDED PRECEDING) AS lo FROM orders WINDOW w AS (PARTITION BY region ORDER BY id)`,
+	`SELECT k, v, kind, dense_rank() OVER (PARTITION BY kind ORDER BY v DESC) AS dr, sum(v) OVER (PARTITION BY kind ORDER BY v DESC) AS s, bool_or(v > 5) OVER (PARTITION BY kind ORDER BY v DESC) AS big FROM events`,
+	`SELECT k, ts, v, sum(v) OVER (PARTITION BY k ORDER BY ts, v, kind) AS balance, first_value(v) OVER (PARTITION BY k ORDER BY ts, v, kind) AS first, last_value(kind) OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS lastk FROM events`,
+	// Without PARTITION BY: the table is one partition.
+	`SELECT id, amount, row_number() OVER (ORDER BY id) AS rn, sum(amount) OVER (ORDER BY id) AS cum FROM orders`,
+	`SELECT customer_id, sum(amount) AS s, sum(sum(amount)) OVER (ORDER BY customer_id NULLS FIRST) AS cum, count(*) OVER (ORDER BY customer_id NULLS FIRST) AS groups FROM orders GROUP BY customer_id`,
+	`SELECT k, v, v - lag(v) OVER (ORDER BY k, ts, v, kind) AS step FROM events`,
 }
 
 var (

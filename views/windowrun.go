@@ -1,0 +1,288 @@
+package views
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/types"
+)
+
+// Running window functions: row_number(), rank(), dense_rank(), and
+// aggregates over a frame from UNBOUNDED PRECEDING to CURRENT ROW (the
+// default frame under an ORDER BY: the running sum, count, min, max).
+// A row's value is a function of the rows up to it (and its peers), so a
+// change moves the values of the rows from it to its partition's end, and
+// those rows' values continue from the value of the row just before
+// them: row_number and rank add that row's position, dense_rank its
+// rank, a running count or sum its count or sum, min the smaller of its
+// min and theirs.
+//
+// So each row is stored with its functions' values (and its position),
+// and a change reads the row before it (before its peers, when a function
+// sees peers), then the rows from it to the partition's end. It computes
+// their values over those rows alone with the query engine's code, and
+// continues each from the row before: an event appended at the end of its
+// partition, the usual case, reads one row and writes one, where the
+// partition's recomputation read all of them. Rows whose stored values
+// move are written again; their outputs move too, so the cost follows the
+// output's change.
+//
+// Functions whose value cannot be continued from the last one's (avg,
+// sum over floats, whose rounding depends on the order of additions;
+// percent_rank and ntile, which depend on the partition's size) keep the
+// whole-partition path.
+
+// runKind is how a running function's value at a row continues from its
+// value at the row before the recomputed rows (the seed).
+type runKind uint8
+
+const (
+	runPos   runKind = iota // row_number, rank: the seed's position, plus
+	runDense                // dense_rank: the seed's rank, plus
+	runCount                // count: the seed's count, plus
+	runAcc                  // sum over exact types, min, max, bool_and, ...: the aggregate of both values
+	runFirst                // first_value: the seed's value, when there is a seed
+	runOwn                  // last_value: the row's own (its last peer's)
+)
+
+// runningSpec is a window operator's running functions.
+type runningSpec struct {
+	kinds []runKind
+	// peers: some function's value at a row depends on the row's peers
+	// (rank, dense_rank, RANGE and GROUPS frames): a change recomputes
+	// from the first of its peers.
+	peers bool
+	// types are a stored row's: the input columns, the position (the
+	// number of rows up to it, its copies included), then the functions'
+	// values at its last copy.
+	types []types.T
+}
+
+// runningOf returns the running spec of funcs, or nil when some function
+// is not a running one or they do not share one ORDER BY.
+func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
+	rs := &runningSpec{types: append(slices.Clone(in), types.Make(types.Int8OID))}
+	for _, f := range funcs {
+		if len(f.Order) == 0 || !sameSortKeys(f.Order, funcs[0].Order) {
+			return nil
+		}
+		fromStart := f.Frame.Start.Kind == exec.UnboundedPreceding && f.Frame.End.Kind == exec.CurrentRow
+		var k runKind
+		switch {
+		case f.Agg != nil:
+			if !fromStart {
+				return nil
+			}
+			switch f.Agg.Name {
+			case "count":
+				k = runCount
+			case "sum":
+				switch f.Agg.Ret.OID {
+				case types.Int8OID, types.NumericOID:
+					k = runAcc
+				default:
+					return nil
+				}
+			case "min", "max", "bool_and", "bool_or", "every", "bit_and", "bit_or", "bit_xor":
+				k = runAcc
+			default:
+				return nil
+			}
+		case f.Name == "row_number":
+			k = runPos
+		case f.Name == "rank":
+			k, rs.peers = runPos, true
+		case f.Name == "dense_rank":
+			k, rs.peers = runDense, true
+		case f.Name == "first_value" || f.Name == "last_value":
+			if !fromStart {
+				return nil
+			}
+			k = runFirst
+			if f.Name == "last_value" {
+				k = runOwn
+			}
+		default:
+			return nil
+		}
+		if (f.Agg != nil || k == runFirst || k == runOwn) && f.Frame.Mode != exec.FrameRows {
+			rs.peers = true
+		}
+		rs.kinds = append(rs.kinds, k)
+		rs.types = append(rs.types, f.T)
+	}
+	return rs
+}
+
+// runs returns the running spec the window's state is stored with, or nil.
+func (x *Window) runs() *runningSpec {
+	if x.ordered && x.runLayout && x.reach == nil {
+		return x.running
+	}
+	return nil
+}
+
+// runEntry is a stored row read by windowRunning, with its stored value.
+type runEntry struct {
+	windowEntry
+	v []byte
+}
+
+// windowRunning applies a weighted input row (key k: its partition is
+// k[:plen], its peers share k[:olen]) to a window of running functions.
+func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int, row exec.Row, w int64) error {
+	part := k[:plen]
+	from := k
+	if rs.peers {
+		from = k[:olen]
+	}
+	decode := func(v []byte) (int64, exec.Row, error) {
+		c, payload := decodeCounted(v)
+		rw, err := types.DecodeRow(rs.types, payload)
+		if err != nil {
+			return 0, nil, fmt.Errorf("materialized view %d: window row: %w", r.p.View, err)
+		}
+		return c, rw, nil
+	}
+	// The seed: the position and values of the row just before.
+	var seed exec.Row
+	err := r.ov.mergeBack(part, from, func(_, v []byte) error {
+		_, rw, err := decode(v)
+		if err != nil {
+			return err
+		}
+		seed = rw[len(x.Types):]
+		return log.ErrStop
+	})
+	if err != nil {
+		return err
+	}
+	// The rows from the change to the partition's end.
+	var es []runEntry
+	at, had := -1, int64(0)
+	err = r.ov.merge(from, prefixEnd(part), func(key, v []byte) error {
+		c, rw, err := decode(v)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(key, k) {
+			at, had = len(es), c
+		}
+		es = append(es, runEntry{windowEntry: windowEntry{key: bytes.Clone(key), row: rw[:len(x.Types)], n: c}, v: bytes.Clone(v)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n := had + w
+	if n < 0 {
+		return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
+	}
+	before := make([]windowEntry, len(es))
+	for i := range es {
+		before[i] = es[i].windowEntry
+	}
+	after := slices.Clone(before)
+	switch {
+	case at >= 0 && n == 0:
+		after = slices.Delete(after, at, at+1)
+	case at >= 0:
+		after[at].n = n
+	case n > 0:
+		i := sort.Search(len(after), func(i int) bool { return bytes.Compare(after[i].key, k) > 0 })
+		after = slices.Insert(after, i, windowEntry{key: slices.Clone(k), row: slices.Clone(row), n: n})
+	}
+	beforeRows, _, err := x.runOutputs(r, rs, seed, before)
+	if err != nil {
+		return err
+	}
+	afterRows, lasts, err := x.runOutputs(r, rs, seed, after)
+	if err != nil {
+		return err
+	}
+	if err := r.windowDiff(x, beforeRows, afterRows); err != nil {
+		return err
+	}
+	// Store each row whose position or values moved, and the change.
+	stored := make(map[string][]byte, len(es))
+	for _, e := range es {
+		stored[string(e.key)] = e.v
+	}
+	if at >= 0 && n == 0 {
+		r.ov.del(k)
+	}
+	for i, e := range after {
+		payload, err := types.EncodeRow(nil, rs.types, append(slices.Clone(e.row), lasts[i]...))
+		if err != nil {
+			return err
+		}
+		v := encodeCounted(e.n, payload)
+		if old, ok := stored[string(e.key)]; !ok || !bytes.Equal(old, v) {
+			r.ov.set(e.key, v)
+		}
+	}
+	return nil
+}
+
+// runOutputs returns the output rows of es (each row as many times as it
+// counts, with the functions' values appended), continued from seed (the
+// position and values of the row before es; nil when es starts its
+// partition), and for each of es its position and values at its last copy.
+func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, es []windowEntry) ([]exec.Row, []exec.Row, error) {
+	out, err := x.outputs(r, es)
+	if err != nil {
+		return nil, nil, err
+	}
+	inW := len(x.Types)
+	var pos int64
+	if seed != nil {
+		pos = seed[0].(int64)
+	}
+	for i, o := range out {
+		for j, kind := range rs.kinds {
+			v, err := continueRun(r.env, kind, x.Funcs[j], seed, j, o[inW+j])
+			if err != nil {
+				return nil, nil, err
+			}
+			out[i][inW+j] = v
+		}
+	}
+	lasts := make([]exec.Row, len(es))
+	i := 0
+	for ei, e := range es {
+		i += int(e.n)
+		pos += e.n
+		lasts[ei] = append(exec.Row{pos}, out[i-1][inW:]...)
+	}
+	return out, lasts, nil
+}
+
+// continueRun returns function f's value at a row, v being its value over
+// the recomputed rows alone, continued from seed (f is the seed's j-th).
+func continueRun(env *exec.Env, kind runKind, f *exec.WindowFunc, seed exec.Row, j int, v types.Datum) (types.Datum, error) {
+	if seed == nil || kind == runOwn {
+		return v, nil
+	}
+	s := seed[1+j]
+	switch kind {
+	case runPos:
+		return seed[0].(int64) + v.(int64), nil
+	case runDense, runCount:
+		return s.(int64) + v.(int64), nil
+	case runFirst:
+		return s, nil
+	}
+	acc := f.Agg.New()
+	for _, x := range []types.Datum{s, v} {
+		if x != nil {
+			if err := acc.Add(env, x); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return acc.Result(env)
+}
