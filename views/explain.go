@@ -156,22 +156,29 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		} else {
 			e.Detail("Partition: %s", exprList(x.Funcs[0].Partition))
 		}
+		rows := func(n int64) string {
+			if n == 1 {
+				return "1 row"
+			}
+			return fmt.Sprintf("%d rows", n)
+		}
 		if rc := reachOf(x.Funcs); rc != nil && rc.rng != nil {
 			e.Detail("State: every input row by partition, in ORDER BY order; a change reads the rows whose %s is within the frames' offsets of its own, twice over, and its output changes with those within them once", rc.rng.key.Expr)
 		} else if rc != nil {
-			rows := func(n int64) string {
-				if n == 1 {
-					return "1 row"
-				}
-				return fmt.Sprintf("%d rows", n)
-			}
 			e.Detail("State: every input row by partition, in ORDER BY order; a change reads %s on each side of it, and its output changes with the %s before it and the %s after it", rows(rc.back+rc.fwd), rows(rc.fwd), rows(rc.back))
 		} else if rs := runningOf(x.Funcs, x.Types); rs != nil {
 			from := "it"
-			if rs.peers {
-				from = "the first of its peers"
+			if rs.fwd > 0 {
+				from = "the " + rows(rs.fwd) + " before it"
 			}
-			e.Detail("State: every input row by partition, in ORDER BY order, with its functions' values; a change recomputes the rows from %s to the partition's end, continuing from the row before", from)
+			if rs.peers {
+				from += " (from the first of its peers)"
+			}
+			lag := ""
+			if rs.back > 0 {
+				lag = fmt.Sprintf(" (and the lag of the first from the %s before)", rows(rs.back))
+			}
+			e.Detail("State: every input row by partition, in ORDER BY order, with its functions' values; a change recomputes the rows from %s to the partition's end, continuing from the row before%s", from, lag)
 		} else {
 			e.Detail("State: every input row by partition; a change recomputes its partition")
 		}

@@ -47,6 +47,7 @@ const (
 	runAcc                  // sum over exact types, min, max, bool_and, ...: the aggregate of both values
 	runFirst                // first_value: the seed's value, when there is a seed
 	runOwn                  // last_value: the row's own (its last peer's)
+	runNear                 // lag, lead: computed over the recomputed rows and the back rows before them
 )
 
 // runningSpec is a window operator's running functions.
@@ -56,6 +57,10 @@ type runningSpec struct {
 	// (rank, dense_rank, RANGE and GROUPS frames): a change recomputes
 	// from the first of its peers.
 	peers bool
+	// back and fwd: the farthest lag and lead. A change moves the lead
+	// of the fwd rows before it, so those are recomputed too, and the
+	// lag of the first recomputed rows reads the back rows before them.
+	back, fwd int64
 	// types are a stored row's: the input columns, the position (the
 	// number of rows up to it, its copies included), then the functions'
 	// values at its last copy.
@@ -92,6 +97,24 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 			default:
 				return nil
 			}
+		case f.Name == "lag" || f.Name == "lead":
+			off := int64(1)
+			if len(f.Args) > 1 {
+				v, ok := constInt(f.Args[1])
+				if !ok {
+					return nil
+				}
+				off = v
+			}
+			if f.Name == "lag" {
+				off = -off
+			}
+			if off < 0 {
+				rs.back = max(rs.back, -off)
+			} else {
+				rs.fwd = max(rs.fwd, off)
+			}
+			k = runNear
 		case f.Name == "row_number":
 			k = runPos
 		case f.Name == "rank":
@@ -148,21 +171,56 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 		}
 		return c, rw, nil
 	}
-	// The seed: the position and values of the row just before.
+	// Backwards from the change: the fwd rows whose lead reaches it (and
+	// the rest of the first one's peers), recomputed too; then the seed,
+	// the row just before the recomputed ones, with the back rows whose
+	// values their lag reads (the context).
+	var es, ctx []runEntry
 	var seed exec.Row
-	err := r.ov.mergeBack(part, from, func(_, v []byte) error {
-		_, rw, err := decode(v)
+	var leadN, ctxN int64
+	var peerKey []byte
+	err := r.ov.mergeBack(part, from, func(key, v []byte) error {
+		c, rw, err := decode(v)
 		if err != nil {
 			return err
 		}
-		seed = rw[len(x.Types):]
-		return log.ErrStop
+		e := runEntry{windowEntry: windowEntry{key: bytes.Clone(key), row: rw[:len(x.Types)], n: c}, v: bytes.Clone(v)}
+		if leadN < rs.fwd || peerKey != nil {
+			// Still among the rows the change's lead reaches, or the
+			// peers of the first of them.
+			var pk []byte
+			if rs.peers {
+				if pk, err = appendSortKeys(nil, r.env, e.row, x.order, false); err != nil {
+					return err
+				}
+			}
+			if leadN >= rs.fwd && !bytes.Equal(pk, peerKey) {
+				peerKey = nil
+			} else {
+				es = append(es, e)
+				leadN += c
+				if leadN >= rs.fwd && rs.peers {
+					peerKey = pk
+				}
+				return nil
+			}
+		}
+		if ctx == nil {
+			seed = rw[len(x.Types):]
+		}
+		ctx = append(ctx, e)
+		ctxN += c
+		if ctxN >= rs.back {
+			return log.ErrStop
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	// The rows from the change to the partition's end.
-	var es []runEntry
+	slices.Reverse(es)
+	slices.Reverse(ctx)
+	// Then the rows from the change to the partition's end.
 	at, had := -1, int64(0)
 	err = r.ov.merge(from, prefixEnd(part), func(key, v []byte) error {
 		c, rw, err := decode(v)
@@ -196,11 +254,15 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 		i := sort.Search(len(after), func(i int) bool { return bytes.Compare(after[i].key, k) > 0 })
 		after = slices.Insert(after, i, windowEntry{key: slices.Clone(k), row: slices.Clone(row), n: n})
 	}
-	beforeRows, _, err := x.runOutputs(r, rs, seed, before)
+	context := make([]windowEntry, len(ctx))
+	for i := range ctx {
+		context[i] = ctx[i].windowEntry
+	}
+	beforeRows, _, err := x.runOutputs(r, rs, seed, context, before)
 	if err != nil {
 		return err
 	}
-	afterRows, lasts, err := x.runOutputs(r, rs, seed, after)
+	afterRows, lasts, err := x.runOutputs(r, rs, seed, context, after)
 	if err != nil {
 		return err
 	}
@@ -231,11 +293,22 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 // runOutputs returns the output rows of es (each row as many times as it
 // counts, with the functions' values appended), continued from seed (the
 // position and values of the row before es; nil when es starts its
-// partition), and for each of es its position and values at its last copy.
-func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, es []windowEntry) ([]exec.Row, []exec.Row, error) {
+// partition) and, for lag, from context (the rows before es), and for
+// each of es its position and values at its last copy.
+func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, context, es []windowEntry) ([]exec.Row, []exec.Row, error) {
 	out, err := x.outputs(r, es)
 	if err != nil {
 		return nil, nil, err
+	}
+	var near []exec.Row
+	if rs.back > 0 || rs.fwd > 0 {
+		// lag and lead over the context and es: the rows of es are the
+		// last ones.
+		all, err := x.outputs(r, append(slices.Clone(context), es...))
+		if err != nil {
+			return nil, nil, err
+		}
+		near = all[len(all)-len(out):]
 	}
 	inW := len(x.Types)
 	var pos int64
@@ -244,6 +317,10 @@ func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, es []windowE
 	}
 	for i, o := range out {
 		for j, kind := range rs.kinds {
+			if kind == runNear {
+				out[i][inW+j] = near[i][inW+j]
+				continue
+			}
 			v, err := continueRun(r.env, kind, x.Funcs[j], seed, j, o[inW+j])
 			if err != nil {
 				return nil, nil, err

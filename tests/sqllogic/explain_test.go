@@ -121,7 +121,7 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m22 AS SELECT id FROM (SELECT id, dense_rank() OVER (ORDER BY amount) AS r FROM xm_ev) s WHERE r = 1`: {
 			"->  Top-N", "Rows: dense_rank() <= 1, with ties"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m23 AS SELECT * FROM (SELECT id, rank() OVER (PARTITION BY acct ORDER BY amount) AS r FROM xm_ev) s WHERE r % 2 = 0`: {
-			"->  Window", "Functions: rank()", "a change recomputes the rows from the first of its peers to the partition's end, continuing from the row before"},
+			"->  Window", "Functions: rank()", "a change recomputes the rows from it (from the first of its peers) to the partition's end, continuing from the row before"},
 		// Running functions continue from the row before a change; avg
 		// cannot, and recomputes the partition.
 		`EXPLAIN CREATE MATERIALIZED VIEW m27 AS SELECT id, row_number() OVER w, sum(amount) OVER (w ROWS UNBOUNDED PRECEDING) FROM xm_ev WINDOW w AS (PARTITION BY acct ORDER BY ts, id)`: {
@@ -131,7 +131,9 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m29 AS SELECT id, lag(amount) OVER (ORDER BY id) FROM xm_ev`: {
 			"->  Window", "Partition: none (the rows are one partition)", "a change reads 1 row on each side of it"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m30 AS SELECT id, rank() OVER (ORDER BY amount), count(*) OVER (ORDER BY amount) FROM xm_ev`: {
-			"->  Window", "a change recomputes the rows from the first of its peers to the partition's end"},
+			"->  Window", "a change recomputes the rows from it (from the first of its peers) to the partition's end"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m31 AS SELECT id, amount - lag(amount) OVER w, lead(id, 2) OVER w, sum(amount) OVER w FROM xm_ev WINDOW w AS (PARTITION BY acct ORDER BY id)`: {
+			"->  Window", "a change recomputes the rows from the 2 rows before it (from the first of its peers) to the partition's end, continuing from the row before (and the lag of the first from the 1 row before)"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m28 AS SELECT id, avg(amount) OVER (PARTITION BY acct ORDER BY ts) FROM xm_ev`: {
 			"->  Window", "a change recomputes its partition"},
 		// A condition over a subquery related to the row by equalities.

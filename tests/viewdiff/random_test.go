@@ -940,7 +940,9 @@ func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg strin
 		fns = append(fns, fn{"rank()", tBig}, fn{"dense_rank()", tBig})
 	} else {
 		over = fmt.Sprintf("OVER (%sORDER BY %s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", partBy, allCols(src))
-		fns = append(fns, fn{"row_number()", tBig}, fn{"first_value(" + arg + ")", tInt}, fn{"last_value(" + arg + ")", tInt})
+		// lag and lead need a total order, as row_number does.
+		fns = append(fns, fn{"row_number()", tBig}, fn{"first_value(" + arg + ")", tInt}, fn{"last_value(" + arg + ")", tInt},
+			fn{"lag(" + arg + ")", tInt}, fn{"lead(" + arg + ", 2)", tInt})
 	}
 	for i := 0; i < 1+g.n(3); i++ {
 		f := fns[g.n(len(fns))]

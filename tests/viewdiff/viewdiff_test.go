@@ -282,6 +282,11 @@ var viewDefs = []string{
 	`SELECT id, amount, row_number() OVER (ORDER BY id) AS rn, sum(amount) OVER (ORDER BY id) AS cum FROM orders`,
 	`SELECT customer_id, sum(amount) AS s, sum(sum(amount)) OVER (ORDER BY customer_id NULLS FIRST) AS cum, count(*) OVER (ORDER BY customer_id NULLS FIRST) AS groups FROM orders GROUP BY customer_id`,
 	`SELECT k, v, v - lag(v) OVER (ORDER BY k, ts, v, kind) AS step FROM events`,
+	// Running functions beside lag and lead: a change also recomputes
+	// the rows whose lead reaches it. Ties are duplicate rows.
+	`SELECT k, v, lead(v) OVER w AS nx, lag(kind, 2) OVER w AS pk, rank() OVER w AS r, sum(v) OVER w AS s FROM events WINDOW w AS (PARTITION BY k ORDER BY ts, v, kind)`,
+	`SELECT id, customer_id, amount - lag(amount, 1, 0) OVER w AS delta, lead(id, 3) OVER w AS later, max(amount) OVER w AS hi, row_number() OVER w AS rn FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)`,
+	`SELECT id, region, lag(status, 3) OVER w AS back3, lead(amount) OVER w AS nx, count(amount) OVER w AS c FROM orders WINDOW w AS (PARTITION BY region ORDER BY id)`,
 }
 
 var (
