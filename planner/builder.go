@@ -42,6 +42,10 @@ type Builder struct {
 	// (views/topties.go) instead of a window operator. Views made before
 	// that was done keep the window operator (optTiesTopN).
 	viewTies bool
+	// viewWindowsOnly: the view being planned computes every window
+	// function with the window operator, a row_number() too: one that no
+	// outer WHERE bounds is no top-N.
+	viewWindowsOnly bool
 }
 
 // SystemTables provides virtual relations (pg_catalog, information_schema)

@@ -29,19 +29,31 @@ func (b *Builder) BuildViewPlan(q ast.ResultSetNode) (*viewPlan, error) {
 // buildViewPlan is BuildViewPlan; ties lets a bounded rank() or
 // dense_rank() be a top-N with ties (viewTies).
 func (b *Builder) buildViewPlan(q ast.ResultSetNode, ties bool) (*viewPlan, error) {
+	return b.planView(q, ties, false)
+}
+
+// planView is buildViewPlan; windowsOnly plans every window function,
+// row_number() too, with the window operator (viewWindowsOnly).
+func (b *Builder) planView(q ast.ResultSetNode, ties, windowsOnly bool) (*viewPlan, error) {
 	var reads []log.TableID
-	b.reads, b.viewTemporal, b.viewTies = &reads, false, ties
+	b.reads, b.viewTemporal, b.viewTies, b.viewWindowsOnly = &reads, false, ties, windowsOnly
 	vq, err := b.viewQuery(q)
-	b.reads, b.viewTies = nil, false
+	b.reads, b.viewTies, b.viewWindowsOnly = nil, false, false
 	if err != nil {
 		return nil, err
 	}
 	p := &views.Plan{Root: vq.node, OutTypes: vq.types, Distinct: vq.distinct}
 	if err := checkBounded(p.Root); err != nil {
-		if ties && hasTiesTopN(p.Root) {
+		switch {
+		case ties && hasTiesTopN(p.Root):
 			// A rank() that no WHERE bounds: the window operator computes
 			// it per partition, at the partition's cost.
-			return b.buildViewPlan(q, false)
+			return b.planView(q, false, windowsOnly)
+		case !windowsOnly:
+			// So does a row_number() that no WHERE bounds; when it runs
+			// from its partition's start a change costs the rows after
+			// it (views/windowrun.go).
+			return b.planView(q, ties, true)
 		}
 		return nil, err
 	}
@@ -1125,6 +1137,9 @@ func boundRanks(b *Builder, pred exec.Expr, rank map[int]*views.TopN) {
 // computes (row_number(), and rank() and dense_rank() with viewTies), and
 // how it ranks ties.
 func (b *Builder) numberingFunc(name string) (views.Ties, bool) {
+	if b.viewWindowsOnly {
+		return views.NoTies, false
+	}
 	switch strings.ToLower(name) {
 	case "row_number":
 		return views.NoTies, true

@@ -287,6 +287,9 @@ var viewDefs = []string{
 	`SELECT k, v, lead(v) OVER w AS nx, lag(kind, 2) OVER w AS pk, rank() OVER w AS r, sum(v) OVER w AS s FROM events WINDOW w AS (PARTITION BY k ORDER BY ts, v, kind)`,
 	`SELECT id, customer_id, amount - lag(amount, 1, 0) OVER w AS delta, lead(id, 3) OVER w AS later, max(amount) OVER w AS hi, row_number() OVER w AS rn FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)`,
 	`SELECT id, region, lag(status, 3) OVER w AS back3, lead(amount) OVER w AS nx, count(amount) OVER w AS c FROM orders WINDOW w AS (PARTITION BY region ORDER BY id)`,
+	// A row_number() that no WHERE bounds: the window operator's, running.
+	`SELECT id, customer_id, row_number() OVER (PARTITION BY customer_id ORDER BY amount DESC NULLS LAST, id) AS rn FROM orders`,
+	`SELECT * FROM (SELECT k, v, row_number() OVER (ORDER BY ts, k, v, kind) AS rn FROM events) s WHERE rn % 3 = 1`,
 }
 
 var (
