@@ -284,9 +284,18 @@ func (a *numAvgAcc) Result(env *Env) (types.Datum, error) {
 		return nil, nil
 	}
 	s, _ := a.sum.Result(env)
-	var n apd.Decimal
-	n.SetInt64(a.n)
-	return numericArith('/')(env, nil, []types.Datum{s, &n})
+	return NumericAvg(env, s.(*apd.Decimal), a.n)
+}
+
+// NumericAvg is avg's value over integers or numerics from their sum and
+// count (NULL for none), with PostgreSQL's division.
+func NumericAvg(env *Env, sum *apd.Decimal, n int64) (types.Datum, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	var d apd.Decimal
+	d.SetInt64(n)
+	return numericArith('/')(env, nil, []types.Datum{sum, &d})
 }
 
 type floatAvgAcc struct {

@@ -229,11 +229,16 @@ func (x *Window) entries(r *run, partition string) ([]windowEntry, error) {
 // outputs returns a partition's rows, each as many times as it counts,
 // with the functions' values appended.
 func (x *Window) outputs(r *run, es []windowEntry) ([]exec.Row, error) {
+	return x.outputsOf(r, es, x.Funcs)
+}
+
+// outputsOf is outputs with funcs' values.
+func (x *Window) outputsOf(r *run, es []windowEntry, funcs []*exec.WindowFunc) ([]exec.Row, error) {
 	var out []exec.Row
 	inW := len(x.Types)
 	for _, e := range es {
 		for range e.n {
-			o := make(exec.Row, inW+len(x.Funcs))
+			o := make(exec.Row, inW+len(funcs))
 			copy(o, e.row)
 			out = append(out, o)
 		}
@@ -241,7 +246,7 @@ func (x *Window) outputs(r *run, es []windowEntry) ([]exec.Row, error) {
 	if len(out) == 0 {
 		return nil, nil
 	}
-	if err := exec.ComputeWindows(r.env, x.Funcs, out, inW); err != nil {
+	if err := exec.ComputeWindows(r.env, funcs, out, inW); err != nil {
 		return nil, err
 	}
 	return out, nil

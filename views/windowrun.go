@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/cockroachdb/apd/v3"
+
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/types"
@@ -31,9 +33,10 @@ import (
 // move are written again; their outputs move too, so the cost follows the
 // output's change.
 //
-// Functions whose value cannot be continued from the last one's (avg,
-// sum over floats, whose rounding depends on the order of additions;
-// percent_rank and ntile, which depend on the partition's size) keep the
+// avg continues from a sum and a count kept beside it. Functions whose
+// value cannot be continued from the last one's (sums and averages over
+// floats, whose rounding depends on the order of additions; percent_rank
+// and ntile, which depend on the partition's size) keep the
 // whole-partition path.
 
 // runKind is how a running function's value at a row continues from its
@@ -48,6 +51,7 @@ const (
 	runFirst                // first_value: the seed's value, when there is a seed
 	runOwn                  // last_value: the row's own (its last peer's)
 	runNear                 // lag, lead: computed over the recomputed rows and the back rows before them
+	runAvg                  // avg over integers or numerics: from the seed's sum and count, kept beside its value
 )
 
 // runningSpec is a window operator's running functions.
@@ -61,9 +65,13 @@ type runningSpec struct {
 	// of the fwd rows before it, so those are recomputed too, and the
 	// lag of the first recomputed rows reads the back rows before them.
 	back, fwd int64
+	// funcs are the functions computed over the recomputed rows: the
+	// window's, then a sum and a count of each avg's argument (avgs).
+	funcs []*exec.WindowFunc
+	avgs  []int
 	// types are a stored row's: the input columns, the position (the
-	// number of rows up to it, its copies included), then the functions'
-	// values at its last copy.
+	// number of rows up to it, its copies included), then the values of
+	// funcs at its last copy.
 	types []types.T
 }
 
@@ -85,6 +93,11 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 			switch f.Agg.Name {
 			case "count":
 				k = runCount
+			case "avg":
+				if f.Agg.Ret.OID != types.NumericOID {
+					return nil // over floats: the sum's rounding depends on its order
+				}
+				k = runAvg
 			case "sum":
 				switch f.Agg.Ret.OID {
 				case types.Int8OID, types.NumericOID:
@@ -137,6 +150,24 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 		}
 		rs.kinds = append(rs.kinds, k)
 		rs.types = append(rs.types, f.T)
+		if k == runAvg {
+			rs.avgs = append(rs.avgs, len(rs.kinds)-1)
+		}
+	}
+	rs.funcs = funcs
+	for _, j := range rs.avgs {
+		// avg continues from its sum and count, computed beside it.
+		f := funcs[j]
+		for _, name := range []string{"sum", "count"} {
+			agg, err := exec.ResolveAgg(name, f.Args[0].Type(), false)
+			if err != nil || agg == nil {
+				return nil
+			}
+			aux := *f
+			aux.Name, aux.Agg, aux.T = name, agg, agg.Ret
+			rs.funcs = append(slices.Clip(rs.funcs), &aux)
+			rs.types = append(rs.types, agg.Ret)
+		}
 	}
 	return rs
 }
@@ -296,7 +327,7 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 // partition) and, for lag, from context (the rows before es), and for
 // each of es its position and values at its last copy.
 func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, context, es []windowEntry) ([]exec.Row, []exec.Row, error) {
-	out, err := x.outputs(r, es)
+	out, err := x.outputsOf(r, es, rs.funcs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -317,15 +348,32 @@ func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, context, es 
 	}
 	for i, o := range out {
 		for j, kind := range rs.kinds {
-			if kind == runNear {
-				out[i][inW+j] = near[i][inW+j]
+			switch kind {
+			case runNear:
+				o[inW+j] = near[i][inW+j]
+				continue
+			case runAvg:
+				// Set below, from the sum and count.
 				continue
 			}
-			v, err := continueRun(r.env, kind, x.Funcs[j], seed, j, o[inW+j])
+			v, err := continueRun(r.env, kind, rs.funcs[j], seed, j, o[inW+j])
 			if err != nil {
 				return nil, nil, err
 			}
-			out[i][inW+j] = v
+			o[inW+j] = v
+		}
+		for h, j := range rs.avgs {
+			// The sum's and the count's columns, continued, then the avg.
+			s, c := len(rs.kinds)+2*h, len(rs.kinds)+2*h+1
+			sum, err := continueRun(r.env, runAcc, rs.funcs[s], seed, s, o[inW+s])
+			if err != nil {
+				return nil, nil, err
+			}
+			n, _ := continueRun(r.env, runCount, rs.funcs[c], seed, c, o[inW+c])
+			o[inW+s], o[inW+c] = sum, n
+			if o[inW+j], err = avgOf(r.env, sum, n.(int64)); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	lasts := make([]exec.Row, len(es))
@@ -335,7 +383,28 @@ func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, context, es 
 		pos += e.n
 		lasts[ei] = append(exec.Row{pos}, out[i-1][inW:]...)
 	}
+	// The output rows end with the window's functions.
+	for i := range out {
+		out[i] = out[i][:inW+len(x.Funcs)]
+	}
 	return out, lasts, nil
+}
+
+// avgOf is avg's value from the sum (an int8 or numeric) and count of its
+// argument.
+func avgOf(env *exec.Env, sum types.Datum, n int64) (types.Datum, error) {
+	var d *apd.Decimal
+	switch s := sum.(type) {
+	case nil:
+		return nil, nil
+	case int64:
+		d = apd.New(s, 0)
+	case *apd.Decimal:
+		d = s
+	default:
+		return nil, fmt.Errorf("avg: a sum of type %T", sum)
+	}
+	return exec.NumericAvg(env, d, n)
 }
 
 // continueRun returns function f's value at a row, v being its value over

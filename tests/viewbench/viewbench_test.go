@@ -110,9 +110,10 @@ const runningView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, sum(v) OVER (P
 
 const rowNumberView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, row_number() OVER (PARTITION BY g ORDER BY id) AS d FROM t`
 
-// The same view with avg, which cannot continue from the row before: a
-// change recomputes its partition.
-const runningAvgView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, sum(v) OVER w AS d, avg(v) OVER w AS a FROM t WINDOW w AS (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
+// The same view with a float avg, which cannot continue from the row
+// before (its sum's rounding depends on the order of additions): a change
+// recomputes its partition.
+const floatAvgView = `CREATE MATERIALIZED VIEW wv AS SELECT id, g, sum(v) OVER w AS d, avg(v::float8) OVER w AS a FROM t WINDOW w AS (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
 
 func BenchmarkInsertWindowView(b *testing.B) {
 	for _, v := range []struct {
@@ -123,7 +124,7 @@ func BenchmarkInsertWindowView(b *testing.B) {
 		{"range", rangeView, `sum(v) OVER (PARTITION BY g ORDER BY id RANGE BETWEEN 5000 PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000, 1_000_000}},
 		{"running", runningView, `sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000, 1_000_000}},
 		{"row_number", rowNumberView, `row_number() OVER (PARTITION BY g ORDER BY id)`, []int{10_000, 100_000, 1_000_000}},
-		{"running_avg", runningAvgView, `sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000}},
+		{"float_avg", floatAvgView, `sum(v) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`, []int{10_000, 100_000}},
 	} {
 		check := `SELECT ((SELECT sum(d) FROM wv) - (SELECT sum(d) FROM (SELECT ` + v.fn + ` AS d FROM t) s))::bigint`
 		for _, rows := range v.rows {

@@ -932,7 +932,8 @@ func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg strin
 	if g.one(4) {
 		partBy = ""
 	}
-	fns := []fn{{"sum(" + arg + ")", tBig}, {"count(*)", tBig}, {"count(" + arg + ")", tBig}, {"min(" + arg + ")", tInt}, {"max(" + arg + ")", tInt}}
+	fns := []fn{{"sum(" + arg + ")", tBig}, {"count(*)", tBig}, {"count(" + arg + ")", tBig}, {"min(" + arg + ")", tInt}, {"max(" + arg + ")", tInt},
+		{"avg(" + arg + ")", tNum}}
 	var over string
 	if g.one(2) {
 		key, _ := g.keyExpr(src)

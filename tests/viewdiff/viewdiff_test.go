@@ -290,6 +290,9 @@ var viewDefs = []string{
 	// A row_number() that no WHERE bounds: the window operator's, running.
 	`SELECT id, customer_id, row_number() OVER (PARTITION BY customer_id ORDER BY amount DESC NULLS LAST, id) AS rn FROM orders`,
 	`SELECT * FROM (SELECT k, v, row_number() OVER (ORDER BY ts, k, v, kind) AS rn FROM events) s WHERE rn % 3 = 1`,
+	// A running avg continues from the sum and count stored beside it.
+	`SELECT id, region, avg(amount) OVER (PARTITION BY region ORDER BY status NULLS FIRST) AS a, count(*) OVER (PARTITION BY region ORDER BY status NULLS FIRST) AS n FROM orders`,
+	`SELECT id, customer_id, avg(amount::numeric / 7) OVER w AS a, sum(amount) OVER w AS s FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED PRECEDING)`,
 }
 
 var (
