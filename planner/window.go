@@ -320,6 +320,9 @@ func (b *Builder) bindWindowArgs(wb *exprBinder, f *exec.WindowFunc, args []ast.
 		return err
 	}
 	if agg == nil {
+		if len(exec.Overloads(f.Name)) > 0 {
+			return pgerr.New(pgerr.WrongObjectType, "OVER specified, but %s is not a window function nor an aggregate function", f.Name)
+		}
 		return pgerr.New(pgerr.UndefinedFunction, "function %s does not exist", f.Name)
 	}
 	f.Agg, f.T = agg, agg.Ret
