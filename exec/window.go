@@ -48,6 +48,9 @@ type WindowFunc struct {
 	Order     []SortKey
 	Frame     WindowFrame
 	T         types.T
+	// Filter, for an aggregate, is its FILTER (WHERE ...): rows it does
+	// not pass are not aggregated.
+	Filter Expr
 }
 
 // FrameMode is ROWS, RANGE or GROUPS.
@@ -151,6 +154,9 @@ func (f *WindowFunc) String() string {
 	for i, a := range f.Args {
 		args[i] = a.String()
 	}
+	if f.Filter != nil {
+		return fmt.Sprintf("%s(%s) FILTER (WHERE %s)", f.Name, strings.Join(args, ", "), f.Filter)
+	}
 	return fmt.Sprintf("%s(%s)", f.Name, strings.Join(args, ", "))
 }
 
@@ -162,6 +168,8 @@ type windowRows struct {
 	keys  [][]types.Datum
 	args  [][]types.Datum
 	order []int
+	// skip: the rows the aggregate's FILTER does not pass.
+	skip []bool
 }
 
 // compute fills column col of every row with f's value and returns the
@@ -194,6 +202,16 @@ func (f *WindowFunc) compute(rt *Runtime, rows []Row, col int) ([]int, error) {
 		}
 		if wr.args[i], err = evalAll(f.Args, r); err != nil {
 			return nil, err
+		}
+		if f.Filter != nil {
+			ok, err := EvalBool(f.Filter, rt.Env, r)
+			if err != nil {
+				return nil, err
+			}
+			if wr.skip == nil {
+				wr.skip = make([]bool, len(rows))
+			}
+			wr.skip[i] = !ok
 		}
 	}
 	sort.SliceStable(wr.order, func(a, b int) bool {
@@ -487,6 +505,9 @@ func (p *partition) framed(env *Env, out []types.Datum) ([]types.Datum, error) {
 }
 
 func (p *partition) add(env *Env, acc Accumulator, k int) error {
+	if p.wr.skip != nil && p.wr.skip[p.rows[k]] {
+		return nil
+	}
 	if p.wr.f.Agg.CountStar {
 		return acc.Add(env, nil)
 	}

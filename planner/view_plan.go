@@ -1301,6 +1301,9 @@ func (b *Builder) viewWindow(sel *ast.SelectStmt, calls []*ast.WindowFuncExpr, i
 			return nil, nil, notMaintainable("window functions need the same PARTITION BY")
 		}
 		parts := append(append(append([]exec.Expr(nil), f.Args...), f.Partition...), sortKeyExprs(f.Order)...)
+		if f.Filter != nil {
+			parts = append(parts, f.Filter)
+		}
 		for _, b := range []exec.FrameBound{f.Frame.Start, f.Frame.End} {
 			if b.Offset != nil {
 				parts = append(parts, b.Offset)

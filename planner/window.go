@@ -197,8 +197,26 @@ func (b *Builder) bindWindowFunc(wb *exprBinder, sel *ast.SelectStmt, x *ast.Win
 			f.Order = append(f.Order, exec.SortKey{Expr: e, Desc: item.Desc, NullsFirst: nf})
 		}
 	}
-	if err := b.bindWindowArgs(wb, f, x.Args); err != nil {
+	args := x.Args
+	var filter ast.ExprNode
+	if n := len(args); n > 0 {
+		// FILTER (WHERE c), which the parse left as a last argument
+		// pg_window_filter(c) (sql/parse.go, unwrapWindowCarrier).
+		if c, ok := args[n-1].(*ast.FuncCallExpr); ok && c.FnName.L == "pg_window_filter" && len(c.Args) == 1 {
+			args, filter = args[:n-1], c.Args[0]
+		}
+	}
+	if err := b.bindWindowArgs(wb, f, args); err != nil {
 		return nil, err
+	}
+	if filter != nil {
+		if f.Agg == nil {
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "FILTER is not implemented for non-aggregate window functions")
+		}
+		fb := &exprBinder{b: b, scope: wb.scope, agg: wb.agg, what: "FILTER"}
+		if f.Filter, err = fb.bindAs(filter, tBool, "argument of FILTER"); err != nil {
+			return nil, err
+		}
 	}
 	if spec.Frame != nil {
 		if f.Frame, err = b.bindFrame(spec.Frame, f.Order); err != nil {

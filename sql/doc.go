@@ -125,7 +125,10 @@
 // (bool_and, bool_or, every, stddev, variance, array_agg, json_agg, ...),
 // is max(pg_window_call(fn(args))) OVER w; the parse turns it back into
 // fn(args) OVER w (parse.go, unwrapWindowCarrier), so the planner never
-// sees the carrier.
+// sees the carrier. fn(args) FILTER (WHERE c) OVER w, for any aggregate,
+// is max(pg_window_call(fn(args), pg_window_filter(c))) OVER w, unwrapped
+// to fn(args, pg_window_filter(c)) OVER w: the planner takes the last
+// argument off as the FILTER.
 //
 // GROUP BY ROLLUP (...), CUBE (...) and GROUPING SETS (...) are written
 // pg_rollup, pg_cube and pg_grouping_sets calls of pg_gset(e, ...) lists,

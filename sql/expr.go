@@ -1117,9 +1117,18 @@ var tidbWindowFuncs = wordSet(`avg bit_and bit_or bit_xor count max min sum stdd
 var_pop var_samp row_number rank dense_rank percent_rank cume_dist ntile lag lead first_value
 last_value nth_value`)
 
+// windowOnlyFuncs are the SQL window functions, which are no aggregates.
+var windowOnlyFuncs = wordSet(`row_number rank dense_rank percent_rank cume_dist ntile lag lead
+first_value last_value nth_value`)
+
 // windowCarrier wraps an aggregate TiDB does not read with OVER:
-// fn(args) OVER w is written max(pg_window_call(fn(args))) OVER w.
-const windowCarrier = "pg_window_call"
+// fn(args) OVER w is written max(pg_window_call(fn(args))) OVER w, and
+// fn(args) FILTER (WHERE c) OVER w is max(pg_window_call(fn(args),
+// pg_window_filter(c))) OVER w.
+const (
+	windowCarrier = "pg_window_call"
+	windowFilter  = "pg_window_filter"
+)
 
 func isPlainWord(s string) bool {
 	if s == "" || isDigit(s[0]) {
@@ -1237,6 +1246,7 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		}
 		n = call("pg_within_group", w.Pos, n, k)
 	}
+	var filter *node
 	if f := t.peek(); f.is("filter") && t.peekN(1).isPunct("(") {
 		t.next()
 		t.next()
@@ -1250,21 +1260,28 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		if err := t.expectPunct(")"); err != nil {
 			return nil, err
 		}
-		if o := t.peek(); o.is("over") {
-			return nil, t.unsupported(o, "FILTER with OVER")
+		if o := t.peek(); !o.is("over") {
+			return call("pg_filter", f.Pos, n, cond), nil
 		}
-		return call("pg_filter", f.Pos, n, cond), nil
+		filter = call(windowFilter, f.Pos, cond)
 	}
 	if o := t.peek(); o.is("over") {
 		t.next()
 		if distinct != nil {
 			return nil, errAt(t.src, distinct.Pos, pgerr.FeatureNotSupported, "DISTINCT is not implemented for window functions")
 		}
-		if !tidbWindowFuncs[nameTok.Text] || len(names) > 1 {
+		switch {
+		case filter != nil && windowOnlyFuncs[nameTok.Text]:
+			// TiDB would not read rank() without its OVER in the carrier.
+			return nil, errAt(t.src, nameTok.Pos, pgerr.FeatureNotSupported, "FILTER is not implemented for non-aggregate window functions")
+		case filter != nil:
+			n = call("max", nameTok.Pos, call(windowCarrier, nameTok.Pos, n, filter))
+		case !tidbWindowFuncs[nameTok.Text] || len(names) > 1:
 			// TiDB's grammar takes OVER only after its own aggregates
 			// and window functions: any other aggregate (bool_or,
-			// stddev, ...) goes in a carrier that the parse unwraps
-			// (sql/parse.go, unwrapWindowCarrier).
+			// stddev, ...), or one with a FILTER, goes in a carrier
+			// that the parse unwraps (sql/parse.go,
+			// unwrapWindowCarrier).
 			n = call("max", nameTok.Pos, call(windowCarrier, nameTok.Pos, n))
 		}
 		n.txt(" OVER ", o.Pos)

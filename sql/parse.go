@@ -3,6 +3,7 @@ package sql
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,19 +168,28 @@ func (v *paramCollector) Enter(n ast.Node) (ast.Node, bool) {
 	return n, false
 }
 
-// unwrapWindowCarrier turns max(pg_window_call(fn(args))) OVER w, as the
-// translator writes an aggregate TiDB does not read with OVER, back into
-// fn(args) OVER w.
+// unwrapWindowCarrier turns max(pg_window_call(fn(args)[, filter])) OVER
+// w, as the translator writes an aggregate TiDB does not read with OVER or
+// one with a FILTER, back into fn(args) OVER w; a FILTER stays as a last
+// argument, pg_window_filter(cond), which the planner takes off.
 func unwrapWindowCarrier(w *ast.WindowFuncExpr) {
 	if !strings.EqualFold(w.Name, "max") || len(w.Args) != 1 {
 		return
 	}
 	c, ok := w.Args[0].(*ast.FuncCallExpr)
-	if !ok || c.FnName.L != windowCarrier || len(c.Args) != 1 {
+	if !ok || c.FnName.L != windowCarrier || len(c.Args) < 1 || len(c.Args) > 2 {
 		return
 	}
-	if fn, ok := c.Args[0].(*ast.FuncCallExpr); ok {
+	switch fn := c.Args[0].(type) {
+	case *ast.FuncCallExpr:
 		w.Name, w.Args = fn.FnName.L, fn.Args
+	case *ast.AggregateFuncExpr:
+		w.Name, w.Args = strings.ToLower(fn.F), fn.Args
+	default:
+		return
+	}
+	if len(c.Args) == 2 {
+		w.Args = append(slices.Clip(w.Args), c.Args[1])
 	}
 }
 

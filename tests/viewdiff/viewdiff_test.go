@@ -293,6 +293,9 @@ var viewDefs = []string{
 	// A running avg continues from the sum and count stored beside it.
 	`SELECT id, region, avg(amount) OVER (PARTITION BY region ORDER BY status NULLS FIRST) AS a, count(*) OVER (PARTITION BY region ORDER BY status NULLS FIRST) AS n FROM orders`,
 	`SELECT id, customer_id, avg(amount::numeric / 7) OVER w AS a, sum(amount) OVER w AS s FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED PRECEDING)`,
+	// FILTER with OVER, running and framed.
+	`SELECT id, customer_id, count(*) FILTER (WHERE status = 'paid') OVER w AS paid, sum(amount) FILTER (WHERE amount > 10) OVER w AS big, avg(amount) FILTER (WHERE status IS NOT NULL) OVER w AS a FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)`,
+	`SELECT k, v, max(v) FILTER (WHERE kind <> 'void') OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS m FROM events`,
 }
 
 var (
