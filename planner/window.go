@@ -317,6 +317,16 @@ func (b *Builder) bindWindowArgs(wb *exprBinder, f *exec.WindowFunc, args []ast.
 		}
 		return nil
 	}
+	if len(args) == 2 && (f.Name == "string_agg" || f.Name == "json_object_agg" || f.Name == "jsonb_object_agg") {
+		// Two-argument aggregates take their arguments as one value, as
+		// in a GROUP BY (bindAggregateCall).
+		ag, err := b.bindAggregateCall(&exprBinder{b: b, scope: wb.scope, agg: wb.agg, what: "window function calls"}, nil, f.Name, args, false)
+		if err != nil {
+			return err
+		}
+		f.Args, f.Agg, f.T = []exec.Expr{ag.Arg}, ag.Func, ag.Func.Ret
+		return nil
+	}
 	if len(args) != 1 {
 		return pgerr.New(pgerr.UndefinedFunction, "function %s with %d arguments does not exist", f.Name, len(args))
 	}

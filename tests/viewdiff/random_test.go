@@ -927,26 +927,31 @@ func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg strin
 	type fn struct {
 		f   string
 		typ gtype
+		agg bool // an aggregate, which may have a FILTER
 	}
 	partBy := "PARTITION BY " + part + " "
 	if g.one(4) {
 		partBy = ""
 	}
-	fns := []fn{{"sum(" + arg + ")", tBig}, {"count(*)", tBig}, {"count(" + arg + ")", tBig}, {"min(" + arg + ")", tInt}, {"max(" + arg + ")", tInt},
-		{"avg(" + arg + ")", tNum}}
+	fns := []fn{{"sum(" + arg + ")", tBig, true}, {"count(*)", tBig, true}, {"count(" + arg + ")", tBig, true},
+		{"min(" + arg + ")", tInt, true}, {"max(" + arg + ")", tInt, true}, {"avg(" + arg + ")", tNum, true}}
 	var over string
 	if g.one(2) {
 		key, _ := g.keyExpr(src)
 		over = fmt.Sprintf("OVER (%sORDER BY %s%s)", partBy, key, []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.n(4)])
-		fns = append(fns, fn{"rank()", tBig}, fn{"dense_rank()", tBig})
+		fns = append(fns, fn{"rank()", tBig, false}, fn{"dense_rank()", tBig, false})
 	} else {
 		over = fmt.Sprintf("OVER (%sORDER BY %s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", partBy, allCols(src))
 		// lag and lead need a total order, as row_number does.
-		fns = append(fns, fn{"row_number()", tBig}, fn{"first_value(" + arg + ")", tInt}, fn{"last_value(" + arg + ")", tInt},
-			fn{"lag(" + arg + ")", tInt}, fn{"lead(" + arg + ", 2)", tInt})
+		fns = append(fns, fn{"row_number()", tBig, false}, fn{"first_value(" + arg + ")", tInt, false}, fn{"last_value(" + arg + ")", tInt, false},
+			fn{"lag(" + arg + ")", tInt, false}, fn{"lead(" + arg + ", 2)", tInt, false})
 	}
 	for i := 0; i < 1+g.n(3); i++ {
 		f := fns[g.n(len(fns))]
+		if f.agg && g.one(4) {
+			// An aggregate's FILTER.
+			f.f += " FILTER (WHERE " + g.pred(src, 1) + ")"
+		}
 		list += fmt.Sprintf(", %s %s AS c%d", f.f, over, len(cols))
 		cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), f.typ})
 	}
