@@ -32,7 +32,11 @@ type Subquery struct {
 	// column 0 of the row it gets, and Arg's value is evaluated first.
 	Arg Expr
 	Cmp Expr
-	T   types.T
+	// Args, instead of Arg, are a row's values ((a, b) IN (SELECT x, y
+	// ...)): Cmp reads them, then the subquery's columns, and decides
+	// NULLs itself.
+	Args []Expr
+	T    types.T
 
 	cached bool
 	rows   []Row
@@ -57,6 +61,9 @@ func (s *Subquery) Eval(env *Env, row Row) (types.Datum, error) {
 	case ExistsSubquery:
 		return len(rows) > 0, nil
 	}
+	if s.Args != nil {
+		return s.rowQuantified(env, row, rows)
+	}
 	x, err := s.Arg.Eval(env, row)
 	if err != nil {
 		return nil, err
@@ -70,6 +77,38 @@ func (s *Subquery) Eval(env *Env, row Row) (types.Datum, error) {
 			if v, err = s.Cmp.Eval(env, pair); err != nil {
 				return nil, err
 			}
+		}
+		switch {
+		case v == nil:
+			sawNull = true
+		case v == true && s.Mode == AnySubquery:
+			return true, nil
+		case v == false && s.Mode == AllSubquery:
+			return false, nil
+		}
+	}
+	if sawNull {
+		return nil, nil
+	}
+	return s.Mode == AllSubquery, nil
+}
+
+// rowQuantified is ANY/ALL over the subquery's rows for a row's values.
+func (s *Subquery) rowQuantified(env *Env, row Row, rows []Row) (types.Datum, error) {
+	pair := make(Row, 0, 2*len(s.Args))
+	for _, a := range s.Args {
+		v, err := a.Eval(env, row)
+		if err != nil {
+			return nil, err
+		}
+		pair = append(pair, v)
+	}
+	sawNull := false
+	for _, r := range rows {
+		pair = append(pair[:len(s.Args)], r...)
+		v, err := s.Cmp.Eval(env, pair)
+		if err != nil {
+			return nil, err
 		}
 		switch {
 		case v == nil:

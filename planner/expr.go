@@ -136,6 +136,8 @@ func (eb *exprBinder) bind(n ast.ExprNode) (exec.Expr, error) {
 		return eb.compareSubquery(x)
 	case *ast.DefaultExpr:
 		return nil, pgerr.New(pgerr.SyntaxError, "DEFAULT is not allowed in this context")
+	case *ast.RowExpr:
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "row values are supported only in comparisons, IN and IN (subquery)")
 	}
 	return nil, pgerr.New(pgerr.FeatureNotSupported, "expression %T is not supported", n)
 }
@@ -306,6 +308,11 @@ func (eb *exprBinder) binary(x *ast.BinaryOperationExpr) (exec.Expr, error) {
 	if !ok {
 		return nil, pgerr.New(pgerr.FeatureNotSupported, "operator %s is not supported", x.Op)
 	}
+	if lv, ok := rowValues(x.L); ok {
+		if rv, ok := rowValues(x.R); ok {
+			return eb.bindRowCompare(op, lv, rv)
+		}
+	}
 	l, err := eb.bind(x.L)
 	if err != nil {
 		return nil, err
@@ -386,6 +393,26 @@ func negateConst(c *exec.Const) (exec.Expr, bool) {
 func (eb *exprBinder) in(x *ast.PatternInExpr) (exec.Expr, error) {
 	if x.Sel != nil {
 		return eb.inSubquery(x)
+	}
+	if lv, ok := rowValues(x.Expr); ok {
+		// (a, b) IN ((1, 2), (3, 4)): the row equal to one of them.
+		alts := make([]exec.Expr, len(x.List))
+		for i, n := range x.List {
+			rv, ok := rowValues(n)
+			if !ok {
+				rv = []ast.ExprNode{n}
+			}
+			e, err := eb.bindRowCompare("=", lv, rv)
+			if err != nil {
+				return nil, err
+			}
+			alts[i] = e
+		}
+		var e exec.Expr = &exec.BoolOp{Args: alts}
+		if x.Not {
+			e = &exec.Not{Arg: e}
+		}
+		return e, nil
 	}
 	a, err := eb.bind(x.Expr)
 	if err != nil {

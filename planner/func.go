@@ -223,6 +223,9 @@ func (eb *exprBinder) compareSubquery(x *ast.CompareSubqueryExpr) (exec.Expr, er
 }
 
 func (eb *exprBinder) quantified(l ast.ExprNode, op string, sq *ast.SubqueryExpr, all bool) (exec.Expr, error) {
+	if lv, ok := rowValues(l); ok {
+		return eb.quantifiedRow(lv, op, sq, all)
+	}
 	arg, err := eb.bind(l)
 	if err != nil {
 		return nil, err
@@ -259,4 +262,46 @@ func (eb *exprBinder) quantified(l ast.ExprNode, op string, sq *ast.SubqueryExpr
 		mode = exec.AllSubquery
 	}
 	return &exec.Subquery{Plan: n, Mode: mode, Correlated: outer.correlated, Arg: arg, Cmp: cmp, T: tBool}, nil
+}
+
+// quantifiedRow is (a, b) op ANY/ALL (SELECT x, y ...), IN too: the row
+// compared with each of the subquery's rows as a row.
+func (eb *exprBinder) quantifiedRow(l []ast.ExprNode, op string, sq *ast.SubqueryExpr, all bool) (exec.Expr, error) {
+	args, err := eb.bindAll(l)
+	if err != nil {
+		return nil, err
+	}
+	outer := &scope{parent: eb.scope, boundary: true}
+	n, err := eb.b.buildQueryIn(sq.Query, outer)
+	if err != nil {
+		return nil, err
+	}
+	cols := n.Columns()
+	switch {
+	case len(cols) > len(args):
+		return nil, pgerr.New(pgerr.SyntaxError, "subquery has too many columns")
+	case len(cols) < len(args):
+		return nil, pgerr.New(pgerr.SyntaxError, "subquery has too few columns")
+	}
+	// The comparison reads the row's values, then the subquery's.
+	pairScope := &scope{}
+	ls, rs := make([]exec.Expr, len(args)), make([]exec.Expr, len(args))
+	for i, a := range args {
+		pairScope.cols = append(pairScope.cols, scopeCol{name: "?l", t: a.Type()})
+		ls[i] = &exec.ColRef{Idx: i, T: a.Type(), Name: a.String()}
+		rs[i] = &exec.ColRef{Idx: len(args) + i, T: cols[i].T, Name: "subquery"}
+	}
+	for _, c := range cols {
+		pairScope.cols = append(pairScope.cols, scopeCol{name: "?r", t: c.T})
+	}
+	pb := &exprBinder{b: eb.b, scope: pairScope, what: eb.what}
+	cmp, err := pb.rowCompare(op, ls, rs)
+	if err != nil {
+		return nil, err
+	}
+	mode := exec.AnySubquery
+	if all {
+		mode = exec.AllSubquery
+	}
+	return &exec.Subquery{Plan: n, Mode: mode, Correlated: outer.correlated, Args: args, Cmp: cmp, T: tBool}, nil
 }

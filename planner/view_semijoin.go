@@ -155,27 +155,41 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(fields) != 1 {
-			return nil, notMaintainable("an IN subquery must return one column")
+		// (a, b) IN (SELECT x, y ...): an equality per column.
+		lefts := []ast.ExprNode{t.in}
+		if lv, ok := rowValues(t.in); ok {
+			lefts = lv
 		}
-		re, err := ib.bind(fields[0].expr)
-		if err != nil {
-			return nil, err
+		switch {
+		case len(lefts) == 1 && len(fields) != 1:
+			return nil, notMaintainable("an IN subquery must return one column")
+		case len(fields) > len(lefts):
+			return nil, pgerr.New(pgerr.SyntaxError, "subquery has too many columns")
+		case len(fields) < len(lefts):
+			return nil, pgerr.New(pgerr.SyntaxError, "subquery has too few columns")
+		case len(lefts) > 1 && t.notIn:
+			return nil, notMaintainable("NOT IN over a row of values is not supported (NOT EXISTS with an equality per column is)")
 		}
 		ob := &exprBinder{b: b, scope: outer, what: "IN"}
-		le, err := ob.bind(t.in)
-		if err != nil {
-			return nil, err
+		for i, l := range lefts {
+			re, err := ib.bind(fields[i].expr)
+			if err != nil {
+				return nil, err
+			}
+			le, err := ob.bind(l)
+			if err != nil {
+				return nil, err
+			}
+			// The IN's left side is the outer row's: as the subquery sees it.
+			le = mapCols(le, func(c *exec.ColRef) exec.Expr {
+				return &exec.OuterRef{Depth: 1, Idx: c.Idx, T: c.T, Name: c.Name}
+			})
+			eq, err := ob.operator("=", le, re)
+			if err != nil {
+				return nil, err
+			}
+			conds = append(conds, eq)
 		}
-		// The IN's left side is the outer row's: as the subquery sees it.
-		le = mapCols(le, func(c *exec.ColRef) exec.Expr {
-			return &exec.OuterRef{Depth: 1, Idx: c.Idx, T: c.T, Name: c.Name}
-		})
-		eq, err := ob.operator("=", le, re)
-		if err != nil {
-			return nil, err
-		}
-		conds = append(conds, eq)
 	}
 	vj := &views.Join{Kind: views.SemiJoin, Left: in.node, LeftTypes: in.types(), RightTypes: r.types()}
 	if t.anti {

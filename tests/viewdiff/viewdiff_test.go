@@ -296,6 +296,10 @@ var viewDefs = []string{
 	// FILTER with OVER, running and framed.
 	`SELECT id, customer_id, count(*) FILTER (WHERE status = 'paid') OVER w AS paid, sum(amount) FILTER (WHERE amount > 10) OVER w AS big, avg(amount) FILTER (WHERE status IS NOT NULL) OVER w AS a FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY id)`,
 	`SELECT k, v, max(v) FILTER (WHERE kind <> 'void') OVER (PARTITION BY k ORDER BY ts, v, kind ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) AS m FROM events`,
+	// Row values: a row-wise comparison, and IN over a row (a semi-join
+	// on an equality per column).
+	`SELECT id, customer_id, amount FROM orders WHERE (customer_id, amount) >= (3, 50) AND (status, region) <> ('void', 'eu')`,
+	`SELECT id, amount FROM orders o WHERE (customer_id, region) IN (SELECT id, region FROM customers WHERE tier <> 'gold')`,
 }
 
 var (
