@@ -61,54 +61,34 @@ func (s *Subquery) Eval(env *Env, row Row) (types.Datum, error) {
 	case ExistsSubquery:
 		return len(rows) > 0, nil
 	}
+	// The pair Cmp reads: the left side's values, then a row's.
+	var pair Row
+	var strict bool
 	if s.Args != nil {
-		return s.rowQuantified(env, row, rows)
+		for _, a := range s.Args {
+			v, err := a.Eval(env, row)
+			if err != nil {
+				return nil, err
+			}
+			pair = append(pair, v)
+		}
+	} else {
+		// One value: a NULL on either side is a NULL comparison.
+		x, err := s.Arg.Eval(env, row)
+		if err != nil {
+			return nil, err
+		}
+		pair, strict = Row{x}, true
 	}
-	x, err := s.Arg.Eval(env, row)
-	if err != nil {
-		return nil, err
-	}
+	left := len(pair)
 	sawNull := false
-	pair := Row{x, nil}
 	for _, r := range rows {
-		pair[1] = r[0]
+		pair = append(pair[:left], r...)
 		var v types.Datum
-		if x != nil && r[0] != nil {
+		if !strict || pair[0] != nil && r[0] != nil {
 			if v, err = s.Cmp.Eval(env, pair); err != nil {
 				return nil, err
 			}
-		}
-		switch {
-		case v == nil:
-			sawNull = true
-		case v == true && s.Mode == AnySubquery:
-			return true, nil
-		case v == false && s.Mode == AllSubquery:
-			return false, nil
-		}
-	}
-	if sawNull {
-		return nil, nil
-	}
-	return s.Mode == AllSubquery, nil
-}
-
-// rowQuantified is ANY/ALL over the subquery's rows for a row's values.
-func (s *Subquery) rowQuantified(env *Env, row Row, rows []Row) (types.Datum, error) {
-	pair := make(Row, 0, 2*len(s.Args))
-	for _, a := range s.Args {
-		v, err := a.Eval(env, row)
-		if err != nil {
-			return nil, err
-		}
-		pair = append(pair, v)
-	}
-	sawNull := false
-	for _, r := range rows {
-		pair = append(pair[:len(s.Args)], r...)
-		v, err := s.Cmp.Eval(env, pair)
-		if err != nil {
-			return nil, err
 		}
 		switch {
 		case v == nil:

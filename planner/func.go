@@ -222,52 +222,15 @@ func (eb *exprBinder) compareSubquery(x *ast.CompareSubqueryExpr) (exec.Expr, er
 	return eb.quantified(x.L, op, sq, x.All)
 }
 
+// quantified is l op ANY/ALL (subquery), IN too; l may be a row, (a, b)
+// IN (SELECT x, y ...), compared with each of the subquery's rows as a
+// row.
 func (eb *exprBinder) quantified(l ast.ExprNode, op string, sq *ast.SubqueryExpr, all bool) (exec.Expr, error) {
-	if lv, ok := rowValues(l); ok {
-		return eb.quantifiedRow(lv, op, sq, all)
+	lv, isRow := rowValues(l)
+	if !isRow {
+		lv = []ast.ExprNode{l}
 	}
-	arg, err := eb.bind(l)
-	if err != nil {
-		return nil, err
-	}
-	outer := &scope{parent: eb.scope, boundary: true}
-	n, err := eb.b.buildQueryIn(sq.Query, outer)
-	if err != nil {
-		return nil, err
-	}
-	cols := n.Columns()
-	if len(cols) != 1 {
-		return nil, pgerr.New(pgerr.SyntaxError, "subquery has too many columns")
-	}
-	ct, ok := exec.CommonType(arg.Type(), cols[0].T)
-	if !ok {
-		return nil, pgerr.New(pgerr.UndefinedFunction, "operator does not exist: %s %s %s", arg.Type(), op, cols[0].T)
-	}
-	if arg, err = eb.coerce(arg, ct, "IN"); err != nil {
-		return nil, err
-	}
-	// The comparison reads (arg, subquery value) as a two-column row.
-	pairScope := &scope{cols: []scopeCol{{name: "?l", t: ct}, {name: "?r", t: cols[0].T}}}
-	pb := &exprBinder{b: eb.b, scope: pairScope, what: eb.what}
-	r, err := pb.coerce(&exec.ColRef{Idx: 1, T: cols[0].T, Name: "subquery"}, ct, "IN")
-	if err != nil {
-		return nil, err
-	}
-	cmp, err := pb.operator(op, &exec.ColRef{Idx: 0, T: ct, Name: arg.String()}, r)
-	if err != nil {
-		return nil, err
-	}
-	mode := exec.AnySubquery
-	if all {
-		mode = exec.AllSubquery
-	}
-	return &exec.Subquery{Plan: n, Mode: mode, Correlated: outer.correlated, Arg: arg, Cmp: cmp, T: tBool}, nil
-}
-
-// quantifiedRow is (a, b) op ANY/ALL (SELECT x, y ...), IN too: the row
-// compared with each of the subquery's rows as a row.
-func (eb *exprBinder) quantifiedRow(l []ast.ExprNode, op string, sq *ast.SubqueryExpr, all bool) (exec.Expr, error) {
-	args, err := eb.bindAll(l)
+	args, err := eb.bindList(lv)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +246,44 @@ func (eb *exprBinder) quantifiedRow(l []ast.ExprNode, op string, sq *ast.Subquer
 	case len(cols) < len(args):
 		return nil, pgerr.New(pgerr.SyntaxError, "subquery has too few columns")
 	}
-	// The comparison reads the row's values, then the subquery's.
+	sub := &exec.Subquery{Plan: n, Mode: exec.AnySubquery, Correlated: outer.correlated, T: tBool}
+	if all {
+		sub.Mode = exec.AllSubquery
+	}
+	if isRow {
+		sub.Args = args
+		sub.Cmp, err = eb.rowAgainst(op, args, cols)
+	} else {
+		sub.Arg, sub.Cmp, err = eb.valueAgainst(op, args[0], cols[0].T)
+	}
+	return sub, err
+}
+
+// valueAgainst returns arg coerced to the common type with a subquery's
+// column of type t, and the comparison, which reads (arg, subquery value)
+// as a two-column row.
+func (eb *exprBinder) valueAgainst(op string, arg exec.Expr, t types.T) (exec.Expr, exec.Expr, error) {
+	ct, ok := exec.CommonType(arg.Type(), t)
+	if !ok {
+		return nil, nil, pgerr.New(pgerr.UndefinedFunction, "operator does not exist: %s %s %s", arg.Type(), op, t)
+	}
+	arg, err := eb.coerce(arg, ct, "IN")
+	if err != nil {
+		return nil, nil, err
+	}
+	pairScope := &scope{cols: []scopeCol{{name: "?l", t: ct}, {name: "?r", t: t}}}
+	pb := &exprBinder{b: eb.b, scope: pairScope, what: eb.what}
+	r, err := pb.coerce(&exec.ColRef{Idx: 1, T: t, Name: "subquery"}, ct, "IN")
+	if err != nil {
+		return nil, nil, err
+	}
+	cmp, err := pb.operator(op, &exec.ColRef{Idx: 0, T: ct, Name: arg.String()}, r)
+	return arg, cmp, err
+}
+
+// rowAgainst is the row-wise comparison of a row's values with a
+// subquery's row, reading the values, then the subquery's columns.
+func (eb *exprBinder) rowAgainst(op string, args []exec.Expr, cols []exec.Column) (exec.Expr, error) {
 	pairScope := &scope{}
 	ls, rs := make([]exec.Expr, len(args)), make([]exec.Expr, len(args))
 	for i, a := range args {
@@ -295,13 +295,5 @@ func (eb *exprBinder) quantifiedRow(l []ast.ExprNode, op string, sq *ast.Subquer
 		pairScope.cols = append(pairScope.cols, scopeCol{name: "?r", t: c.T})
 	}
 	pb := &exprBinder{b: eb.b, scope: pairScope, what: eb.what}
-	cmp, err := pb.rowCompare(op, ls, rs)
-	if err != nil {
-		return nil, err
-	}
-	mode := exec.AnySubquery
-	if all {
-		mode = exec.AllSubquery
-	}
-	return &exec.Subquery{Plan: n, Mode: mode, Correlated: outer.correlated, Args: args, Cmp: cmp, T: tBool}, nil
+	return pb.rowCompare(op, ls, rs)
 }

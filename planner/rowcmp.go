@@ -26,27 +26,15 @@ func (eb *exprBinder) bindRowCompare(op string, l, r []ast.ExprNode) (exec.Expr,
 	if len(l) != len(r) {
 		return nil, pgerr.New(pgerr.SyntaxError, "unequal number of entries in row expressions")
 	}
-	ls, err := eb.bindAll(l)
+	ls, err := eb.bindList(l)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := eb.bindAll(r)
+	rs, err := eb.bindList(r)
 	if err != nil {
 		return nil, err
 	}
 	return eb.rowCompare(op, ls, rs)
-}
-
-func (eb *exprBinder) bindAll(ns []ast.ExprNode) ([]exec.Expr, error) {
-	out := make([]exec.Expr, len(ns))
-	for i, n := range ns {
-		e, err := eb.bind(n)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = e
-	}
-	return out, nil
 }
 
 // rowCompare is ls op rs over bound values, pair by pair.

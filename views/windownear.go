@@ -61,21 +61,8 @@ func reachOf(funcs []*exec.WindowFunc) *windowReach {
 		}
 		switch {
 		case f.Name == "lag" || f.Name == "lead":
-			off := int64(1)
-			if len(f.Args) > 1 {
-				v, ok := constInt(f.Args[1])
-				if !ok {
-					return nil
-				}
-				off = v
-			}
-			if f.Name == "lag" {
-				off = -off
-			}
-			if off < 0 {
-				r.back = max(r.back, -off)
-			} else {
-				r.fwd = max(r.fwd, off)
+			if !addOffset(f, &r.back, &r.fwd) {
+				return nil
 			}
 		case f.Agg != nil || f.Name == "first_value" || f.Name == "last_value" || f.Name == "nth_value":
 			if f.Frame.Mode != exec.FrameRows {
@@ -184,6 +171,28 @@ func sameOffset(a, b types.Datum) bool {
 		return ok && x.Cmp(y) == 0
 	}
 	return a == b
+}
+
+// addOffset widens back or fwd to the rows lag or lead f reads, and
+// reports false when its offset is not a constant.
+func addOffset(f *exec.WindowFunc, back, fwd *int64) bool {
+	off := int64(1)
+	if len(f.Args) > 1 {
+		v, ok := constInt(f.Args[1])
+		if !ok {
+			return false
+		}
+		off = v
+	}
+	if f.Name == "lag" {
+		off = -off
+	}
+	if off < 0 {
+		*back = max(*back, -off)
+	} else {
+		*fwd = max(*fwd, off)
+	}
+	return true
 }
 
 // constInt returns the value of a constant integer expression (a literal,

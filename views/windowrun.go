@@ -111,21 +111,8 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 				return nil
 			}
 		case f.Name == "lag" || f.Name == "lead":
-			off := int64(1)
-			if len(f.Args) > 1 {
-				v, ok := constInt(f.Args[1])
-				if !ok {
-					return nil
-				}
-				off = v
-			}
-			if f.Name == "lag" {
-				off = -off
-			}
-			if off < 0 {
-				rs.back = max(rs.back, -off)
-			} else {
-				rs.fwd = max(rs.fwd, off)
+			if !addOffset(f, &rs.back, &rs.fwd) {
+				return nil
 			}
 			k = runNear
 		case f.Name == "row_number":

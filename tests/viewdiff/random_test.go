@@ -474,6 +474,10 @@ func (g *viewGen) pred(src gsource, depth int) string {
 			}
 		case 2, 3:
 			if c, ok := g.colOf(src, tText); ok {
+				if i, ok := g.colOf(src, tInt); ok && g.one(6) {
+					// A row-wise comparison, NULLs in either column.
+					return fmt.Sprintf("(%s, %s) %s (%d, %s)", i, c, []string{"<", "<=", ">", ">=", "=", "<>"}[g.n(6)], g.n(40), g.constant(tText, src))
+				}
 				switch g.n(5) {
 				case 0:
 					return fmt.Sprintf("%s = %s", c, g.constant(tText, src))
