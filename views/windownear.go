@@ -59,37 +59,45 @@ func reachOf(funcs []*exec.WindowFunc) *windowReach {
 		if len(f.Order) == 0 || !sameSortKeys(f.Order, funcs[0].Order) {
 			return nil
 		}
-		switch {
-		case f.Name == "lag" || f.Name == "lead":
-			if !addOffset(f, &r.back, &r.fwd) {
-				return nil
-			}
-		case f.Agg != nil || f.Name == "first_value" || f.Name == "last_value" || f.Name == "nth_value":
-			if f.Frame.Mode != exec.FrameRows {
-				return nil
-			}
-			for _, b := range []exec.FrameBound{f.Frame.Start, f.Frame.End} {
-				switch b.Kind {
-				case exec.CurrentRow:
-				case exec.OffsetPreceding, exec.OffsetFollowing:
-					v, ok := constInt(b.Offset)
-					if !ok || v < 0 {
-						return nil
-					}
-					if b.Kind == exec.OffsetPreceding {
-						r.back = max(r.back, v)
-					} else {
-						r.fwd = max(r.fwd, v)
-					}
-				default:
-					return nil
-				}
-			}
-		default:
+		if !addReach(f, &r.back, &r.fwd) {
 			return nil
 		}
 	}
 	return &r
+}
+
+// addReach widens back and fwd to the rows f reads before and after its
+// own, and reports false when that is not a bounded number: f is lag or
+// lead by a constant offset, or an aggregate or value function over a
+// ROWS frame bounded on both sides.
+func addReach(f *exec.WindowFunc, back, fwd *int64) bool {
+	switch {
+	case f.Name == "lag" || f.Name == "lead":
+		return addOffset(f, back, fwd)
+	case f.Agg != nil || f.Name == "first_value" || f.Name == "last_value" || f.Name == "nth_value":
+		if f.Frame.Mode != exec.FrameRows {
+			return false
+		}
+		for _, b := range []exec.FrameBound{f.Frame.Start, f.Frame.End} {
+			switch b.Kind {
+			case exec.CurrentRow:
+			case exec.OffsetPreceding, exec.OffsetFollowing:
+				v, ok := constInt(b.Offset)
+				if !ok || v < 0 {
+					return false
+				}
+				if b.Kind == exec.OffsetPreceding {
+					*back = max(*back, v)
+				} else {
+					*fwd = max(*fwd, v)
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // rangeReachOf returns the reach of funcs when each is an aggregate or a

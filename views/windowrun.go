@@ -86,6 +86,10 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 		fromStart := f.Frame.Start.Kind == exec.UnboundedPreceding && f.Frame.End.Kind == exec.CurrentRow
 		var k runKind
 		switch {
+		case !fromStart && f.Name != "lag" && f.Name != "lead" && addReach(f, &rs.back, &rs.fwd):
+			// A ROWS frame bounded on both sides, read around the row as
+			// lag and lead are.
+			k = runNear
 		case f.Agg != nil:
 			if !fromStart {
 				return nil
@@ -111,7 +115,7 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 				return nil
 			}
 		case f.Name == "lag" || f.Name == "lead":
-			if !addOffset(f, &rs.back, &rs.fwd) {
+			if !addReach(f, &rs.back, &rs.fwd) {
 				return nil
 			}
 			k = runNear
@@ -132,7 +136,7 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 		default:
 			return nil
 		}
-		if (f.Agg != nil || k == runFirst || k == runOwn) && f.Frame.Mode != exec.FrameRows {
+		if (f.Agg != nil || k == runFirst || k == runOwn) && k != runNear && f.Frame.Mode != exec.FrameRows {
 			rs.peers = true
 		}
 		rs.kinds = append(rs.kinds, k)

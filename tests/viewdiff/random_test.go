@@ -932,23 +932,30 @@ func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg strin
 		f   string
 		typ gtype
 		agg bool // an aggregate, which may have a FILTER
+		// over, when set, replaces the window's frame (same ORDER BY).
+		over string
 	}
 	partBy := "PARTITION BY " + part + " "
 	if g.one(4) {
 		partBy = ""
 	}
-	fns := []fn{{"sum(" + arg + ")", tBig, true}, {"count(*)", tBig, true}, {"count(" + arg + ")", tBig, true},
-		{"min(" + arg + ")", tInt, true}, {"max(" + arg + ")", tInt, true}, {"avg(" + arg + ")", tNum, true}}
+	fns := []fn{{"sum(" + arg + ")", tBig, true, ""}, {"count(*)", tBig, true, ""}, {"count(" + arg + ")", tBig, true, ""},
+		{"min(" + arg + ")", tInt, true, ""}, {"max(" + arg + ")", tInt, true, ""}, {"avg(" + arg + ")", tNum, true, ""}}
 	var over string
 	if g.one(2) {
 		key, _ := g.keyExpr(src)
 		over = fmt.Sprintf("OVER (%sORDER BY %s%s)", partBy, key, []string{"", " DESC", " NULLS FIRST", " DESC NULLS LAST"}[g.n(4)])
-		fns = append(fns, fn{"rank()", tBig, false}, fn{"dense_rank()", tBig, false})
+		fns = append(fns, fn{"rank()", tBig, false, ""}, fn{"dense_rank()", tBig, false, ""})
 	} else {
 		over = fmt.Sprintf("OVER (%sORDER BY %s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", partBy, allCols(src))
 		// lag and lead need a total order, as row_number does.
-		fns = append(fns, fn{"row_number()", tBig, false}, fn{"first_value(" + arg + ")", tInt, false}, fn{"last_value(" + arg + ")", tInt, false},
-			fn{"lag(" + arg + ")", tInt, false}, fn{"lead(" + arg + ", 2)", tInt, false})
+		fns = append(fns, fn{"row_number()", tBig, false, ""}, fn{"first_value(" + arg + ")", tInt, false, ""}, fn{"last_value(" + arg + ")", tInt, false, ""},
+			fn{"lag(" + arg + ")", tInt, false, ""}, fn{"lead(" + arg + ", 2)", tInt, false, ""})
+		// Beside them, a ROWS frame bounded on both sides.
+		bounds := []string{"2 PRECEDING", "1 PRECEDING", "CURRENT ROW", "1 FOLLOWING", "3 FOLLOWING"}
+		lo := g.n(len(bounds))
+		framed := fmt.Sprintf("OVER (%sORDER BY %s ROWS BETWEEN %s AND %s)", partBy, allCols(src), bounds[lo], bounds[lo+g.n(len(bounds)-lo)])
+		fns = append(fns, fn{"sum(" + arg + ")", tBig, true, framed}, fn{"max(" + arg + ")", tInt, true, framed})
 	}
 	for i := 0; i < 1+g.n(3); i++ {
 		f := fns[g.n(len(fns))]
@@ -956,7 +963,11 @@ func (g *viewGen) running(src gsource, list string, cols []gcol, part, arg strin
 			// An aggregate's FILTER.
 			f.f += " FILTER (WHERE " + g.pred(src, 1) + ")"
 		}
-		list += fmt.Sprintf(", %s %s AS c%d", f.f, over, len(cols))
+		o := over
+		if f.over != "" {
+			o = f.over
+		}
+		list += fmt.Sprintf(", %s %s AS c%d", f.f, o, len(cols))
 		cols = append(cols, gcol{fmt.Sprintf("c%d", len(cols)), f.typ})
 	}
 	return fmt.Sprintf("SELECT %s FROM %s%s", list, src.from, g.where(src)), cols

@@ -300,6 +300,8 @@ var viewDefs = []string{
 	// on an equality per column).
 	`SELECT id, customer_id, amount FROM orders WHERE (customer_id, amount) >= (3, 50) AND (status, region) <> ('void', 'eu')`,
 	`SELECT id, amount FROM orders o WHERE (customer_id, region) IN (SELECT id, region FROM customers WHERE tier <> 'gold')`,
+	// Running functions beside ROWS frames bounded on both sides.
+	`SELECT id, region, row_number() OVER w AS rn, sum(amount) OVER (w ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS s, first_value(id) OVER (w ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS nx, count(*) OVER w AS n FROM orders WINDOW w AS (PARTITION BY region ORDER BY id)`,
 }
 
 var (
