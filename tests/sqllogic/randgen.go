@@ -226,7 +226,7 @@ func (g *Generator) boolExpr(depth int) string {
 		}
 	}
 	d := depth - 1
-	switch g.r.IntN(14) {
+	switch g.r.IntN(16) {
 	case 0, 1:
 		return "(" + g.boolExpr(d) + " AND " + g.boolExpr(d) + ")"
 	case 2, 3:
@@ -256,6 +256,15 @@ func (g *Generator) boolExpr(depth int) string {
 		return "CASE WHEN " + g.boolExpr(d) + " THEN " + g.boolExpr(d) + " ELSE " + g.boolExpr(d) + " END"
 	case 11:
 		return "COALESCE(" + g.boolExpr(d) + ", " + g.boolExpr(d) + ")"
+	case 12:
+		// Row values compared row-wise.
+		return "(" + g.intExpr(d) + ", " + g.textExpr() + ") " + g.pick(cmpOps) + " (" + g.intExpr(0) + ", " + g.textLit() + ")"
+	case 13:
+		rows := make([]string, 1+g.r.IntN(3))
+		for i := range rows {
+			rows[i] = "(" + g.lit() + ", " + g.lit() + ")"
+		}
+		return "(" + g.intExpr(d) + ", " + g.intExpr(d) + ")" + g.pick([]string{" IN (", " NOT IN ("}) + strings.Join(rows, ", ") + ")"
 	default:
 		return g.intExpr(d) + " " + g.pick(cmpOps) + " " + g.intExpr(d)
 	}
