@@ -303,26 +303,33 @@ func inArgs(k ast.ExprNode, args []ast.ExprNode) bool {
 	return false
 }
 
-// bindAggregateCall binds the function and argument of an aggregate call.
-func (b *Builder) bindAggregateCall(eb *exprBinder, n ast.ExprNode, name string, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
-	if name == "string_agg" && len(args) == 2 {
-		return b.stringAgg(eb, args, distinct)
+// twoArgAggregate binds string_agg(value, delimiter) and
+// json(b)_object_agg(key, value), whose two arguments are one value to the
+// aggregate (exec.StringAgg, exec.JSONPair), with inner binding the
+// arguments (over the aggregation's rows for a window's).
+func (b *Builder) twoArgAggregate(inner *exprBinder, name string, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
+	if name == "string_agg" {
+		return b.stringAgg(inner, args, distinct)
 	}
-	if (name == "json_object_agg" || name == "jsonb_object_agg") && len(args) == 2 {
-		inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
-		pair := &exec.JSONPair{}
-		var err error
-		if pair.Key, err = inner.bind(args[0]); err == nil {
-			if pair.Key, err = inner.resolveUnknown(pair.Key, tText); err == nil {
-				if pair.Value, err = inner.bind(args[1]); err == nil {
-					pair.Value, err = inner.resolveUnknown(pair.Value, tText)
-				}
+	pair := &exec.JSONPair{}
+	var err error
+	if pair.Key, err = inner.bind(args[0]); err == nil {
+		if pair.Key, err = inner.resolveUnknown(pair.Key, tText); err == nil {
+			if pair.Value, err = inner.bind(args[1]); err == nil {
+				pair.Value, err = inner.resolveUnknown(pair.Value, tText)
 			}
 		}
-		if err != nil {
-			return exec.Aggregate{}, err
-		}
-		return exec.Aggregate{Func: exec.JSONObjectAgg(name == "jsonb_object_agg"), Arg: pair, Distinct: distinct}, nil
+	}
+	if err != nil {
+		return exec.Aggregate{}, err
+	}
+	return exec.Aggregate{Func: exec.JSONObjectAgg(name == "jsonb_object_agg"), Arg: pair, Distinct: distinct}, nil
+}
+
+// bindAggregateCall binds the function and argument of an aggregate call.
+func (b *Builder) bindAggregateCall(eb *exprBinder, n ast.ExprNode, name string, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
+	if len(args) == 2 && (name == "string_agg" || name == "json_object_agg" || name == "jsonb_object_agg") {
+		return b.twoArgAggregate(&exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}, name, args, distinct)
 	}
 	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
 	star := false

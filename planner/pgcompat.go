@@ -303,9 +303,9 @@ func (eb *exprBinder) subscript(args []ast.ExprNode) (exec.Expr, error) {
 
 var tOIDCompat = types.Make(types.OIDOID)
 
-// stringAgg binds string_agg(value, delimiter) (see exec.StringAgg).
-func (b *Builder) stringAgg(eb *exprBinder, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
-	inner := &exprBinder{b: b, scope: eb.scope, what: "aggregate function calls"}
+// stringAgg binds string_agg(value, delimiter) (see exec.StringAgg), its
+// arguments with inner.
+func (b *Builder) stringAgg(inner *exprBinder, args []ast.ExprNode, distinct bool) (exec.Aggregate, error) {
 	pair := make([]exec.Expr, 2)
 	for i, a := range args {
 		e, err := inner.bindAs(a, tText, "string_agg")

@@ -320,7 +320,7 @@ func (b *Builder) bindWindowArgs(wb *exprBinder, f *exec.WindowFunc, args []ast.
 	if len(args) == 2 && (f.Name == "string_agg" || f.Name == "json_object_agg" || f.Name == "jsonb_object_agg") {
 		// Two-argument aggregates take their arguments as one value, as
 		// in a GROUP BY (bindAggregateCall).
-		ag, err := b.bindAggregateCall(&exprBinder{b: b, scope: wb.scope, agg: wb.agg, what: "window function calls"}, nil, f.Name, args, false)
+		ag, err := b.twoArgAggregate(&exprBinder{b: b, scope: wb.scope, agg: wb.agg, what: "window function calls"}, f.Name, args, false)
 		if err != nil {
 			return err
 		}
