@@ -33,11 +33,13 @@ import (
 // move are written again; their outputs move too, so the cost follows the
 // output's change.
 //
-// avg continues from a sum and a count kept beside it. Functions whose
-// value cannot be continued from the last one's (sums and averages over
-// floats, whose rounding depends on the order of additions; percent_rank
-// and ntile, which depend on the partition's size) keep the
-// whole-partition path.
+// avg continues from a sum and a count kept beside it. lag, lead and
+// ROWS frames bounded on both sides can sit beside them: a change also
+// recomputes the rows whose frame or lead reaches it, and those read the
+// rows before the recomputed ones. Functions whose value cannot be
+// continued from the last one's (sums and averages over floats, whose
+// rounding depends on the order of additions; percent_rank and ntile,
+// which depend on the partition's size) keep the whole-partition path.
 
 // runKind is how a running function's value at a row continues from its
 // value at the row before the recomputed rows (the seed).
@@ -50,7 +52,7 @@ const (
 	runAcc                  // sum over exact types, min, max, bool_and, ...: the aggregate of both values
 	runFirst                // first_value: the seed's value, when there is a seed
 	runOwn                  // last_value: the row's own (its last peer's)
-	runNear                 // lag, lead: computed over the recomputed rows and the back rows before them
+	runNear                 // lag, lead, bounded ROWS frames: computed over the recomputed rows and the back rows before them
 	runAvg                  // avg over integers or numerics: from the seed's sum and count, kept beside its value
 )
 
