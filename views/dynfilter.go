@@ -189,7 +189,13 @@ func (r *run) dynFilter(d *DynFilter, side int, row exec.Row, w int64) error {
 // is left changed.
 func (r *run) settle(p *Plan) error {
 	for again := true; again; {
-		again = false
+		// The running windows' changes first: their outputs may reach a
+		// dynamic filter, and a filter's moves a window above it.
+		flushed, err := r.flushRunning()
+		if err != nil {
+			return err
+		}
+		again = flushed
 		for _, d := range p.dyn {
 			if !d.dirty {
 				continue

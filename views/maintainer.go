@@ -361,6 +361,9 @@ type run struct {
 	// now.
 	now, viewTime int64
 	tickPartial   bool
+	// running are the running windows' changes of the plan being passed,
+	// applied once its leaves are fed (windowrun.go).
+	running pendingRuns
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -405,6 +408,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.ov, r.c, r.m, r.p = ov, c, m, nil
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
 	r.tickPartial = false
+	r.running = pendingRuns{}
 	return r
 }
 

@@ -111,8 +111,8 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	olen := len(buf)
 	buf = appendTuple(buf, x.Types, row)
 	x.keyBuf = buf
-	if rs := x.runs(); rs != nil {
-		return r.windowRunning(x, rs, buf, plen, olen, row, w)
+	if x.runs() != nil {
+		return r.deferRunning(x, buf, plen, olen, row, w)
 	}
 	if x.ordered && x.reach != nil {
 		if done, err := r.windowNear(x, buf, plen, row, w); done || err != nil {

@@ -179,13 +179,92 @@ type runEntry struct {
 	v []byte
 }
 
-// windowRunning applies a weighted input row (key k: its partition is
-// k[:plen], its peers share k[:olen]) to a window of running functions.
-func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int, row exec.Row, w int64) error {
-	part := k[:plen]
-	from := k
+// runChange is a change of a running window's partition: a row, its key
+// and weight, and where its peer prefix ends in the key.
+type runChange struct {
+	key  []byte
+	olen int
+	row  exec.Row
+	w    int64
+}
+
+// pendingRuns are the changes a pass made to running windows, applied at
+// its end (flushRunning): a backfill step's rows of one partition then
+// cost one recomputation of the rows after the first of them, not one
+// each.
+type pendingRuns struct {
+	windows []*Window
+	parts   map[*Window]map[string][]runChange
+	order   map[*Window][]string
+}
+
+// deferRunning files a change of a running window (key k, partition
+// k[:plen]) for the end of the pass. The row is copied through its
+// encoding: operators' rows are scratch.
+func (r *run) deferRunning(x *Window, k []byte, plen, olen int, row exec.Row, w int64) error {
+	payload, err := types.EncodeRow(nil, x.Types, row)
+	if err != nil {
+		return err
+	}
+	kept, err := types.DecodeRow(x.Types, payload)
+	if err != nil {
+		return err
+	}
+	pr := &r.running
+	if pr.parts == nil {
+		pr.parts, pr.order = map[*Window]map[string][]runChange{}, map[*Window][]string{}
+	}
+	parts := pr.parts[x]
+	if parts == nil {
+		parts = map[string][]runChange{}
+		pr.parts[x] = parts
+		pr.windows = append(pr.windows, x)
+	}
+	part := string(k[:plen])
+	if _, ok := parts[part]; !ok {
+		pr.order[x] = append(pr.order[x], part)
+	}
+	parts[part] = append(parts[part], runChange{key: bytes.Clone(k), olen: olen, row: kept, w: w})
+	return nil
+}
+
+// flushRunning applies the pending changes of running windows, partition
+// by partition in the order they came, and reports whether there were
+// any (their outputs may have filed more, for a window above).
+func (r *run) flushRunning() (bool, error) {
+	pr := r.running
+	if len(pr.windows) == 0 {
+		return false, nil
+	}
+	r.running = pendingRuns{}
+	for _, x := range pr.windows {
+		for _, part := range pr.order[x] {
+			if err := r.windowRunning(x, x.runs(), []byte(part), pr.parts[x][part]); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// windowRunning applies changes of one partition (part) to a window of
+// running functions.
+func (r *run) windowRunning(x *Window, rs *runningSpec, part []byte, changes []runChange) error {
+	// In key order, one per key with the weights summed; the
+	// recomputation starts at the first (at its first peer).
+	slices.SortStableFunc(changes, func(a, b runChange) int { return bytes.Compare(a.key, b.key) })
+	merged := changes[:0]
+	for _, c := range changes {
+		if n := len(merged); n > 0 && bytes.Equal(merged[n-1].key, c.key) {
+			merged[n-1].w += c.w
+			continue
+		}
+		merged = append(merged, c)
+	}
+	changes = merged
+	from := changes[0].key
 	if rs.peers {
-		from = k[:olen]
+		from = changes[0].key[:changes[0].olen]
 	}
 	decode := func(v []byte) (int64, exec.Row, error) {
 		c, payload := decodeCounted(v)
@@ -244,15 +323,11 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 	}
 	slices.Reverse(es)
 	slices.Reverse(ctx)
-	// Then the rows from the change to the partition's end.
-	at, had := -1, int64(0)
+	// Then the rows from the first change to the partition's end.
 	err = r.ov.merge(from, prefixEnd(part), func(key, v []byte) error {
 		c, rw, err := decode(v)
 		if err != nil {
 			return err
-		}
-		if bytes.Equal(key, k) {
-			at, had = len(es), c
 		}
 		es = append(es, runEntry{windowEntry: windowEntry{key: bytes.Clone(key), row: rw[:len(x.Types)], n: c}, v: bytes.Clone(v)})
 		return nil
@@ -260,23 +335,29 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 	if err != nil {
 		return err
 	}
-	n := had + w
-	if n < 0 {
-		return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
-	}
 	before := make([]windowEntry, len(es))
 	for i := range es {
 		before[i] = es[i].windowEntry
 	}
 	after := slices.Clone(before)
-	switch {
-	case at >= 0 && n == 0:
-		after = slices.Delete(after, at, at+1)
-	case at >= 0:
-		after[at].n = n
-	case n > 0:
-		i := sort.Search(len(after), func(i int) bool { return bytes.Compare(after[i].key, k) > 0 })
-		after = slices.Insert(after, i, windowEntry{key: slices.Clone(k), row: slices.Clone(row), n: n})
+	var gone [][]byte
+	for _, ch := range changes {
+		i, found := sort.Find(len(after), func(i int) int { return bytes.Compare(ch.key, after[i].key) })
+		n := ch.w
+		if found {
+			n += after[i].n
+		}
+		switch {
+		case n < 0:
+			return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
+		case found && n == 0:
+			after = slices.Delete(after, i, i+1)
+			gone = append(gone, ch.key)
+		case found:
+			after[i].n = n
+		case n > 0:
+			after = slices.Insert(after, i, windowEntry{key: ch.key, row: ch.row, n: n})
+		}
 	}
 	context := make([]windowEntry, len(ctx))
 	for i := range ctx {
@@ -298,7 +379,7 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, k []byte, plen, olen int
 	for _, e := range es {
 		stored[string(e.key)] = e.v
 	}
-	if at >= 0 && n == 0 {
+	for _, k := range gone {
 		r.ov.del(k)
 	}
 	for i, e := range after {
