@@ -71,6 +71,10 @@ type runningSpec struct {
 	// window's, then a sum and a count of each avg's argument (avgs).
 	funcs []*exec.WindowFunc
 	avgs  []int
+	// near are the runNear functions' indexes in funcs, nearFuncs the
+	// functions: only they are computed over the rows before too.
+	near      []int
+	nearFuncs []*exec.WindowFunc
 	// types are a stored row's: the input columns, the position (the
 	// number of rows up to it, its copies included), then the values of
 	// funcs at its last copy.
@@ -143,8 +147,11 @@ func runningOf(funcs []*exec.WindowFunc, in []types.T) *runningSpec {
 		}
 		rs.kinds = append(rs.kinds, k)
 		rs.types = append(rs.types, f.T)
-		if k == runAvg {
+		switch k {
+		case runAvg:
 			rs.avgs = append(rs.avgs, len(rs.kinds)-1)
+		case runNear:
+			rs.near, rs.nearFuncs = append(rs.near, len(rs.kinds)-1), append(rs.nearFuncs, f)
 		}
 	}
 	rs.funcs = funcs
@@ -405,29 +412,28 @@ func (x *Window) runOutputs(r *run, rs *runningSpec, seed exec.Row, context, es 
 	if err != nil {
 		return nil, nil, err
 	}
-	var near []exec.Row
-	if rs.back > 0 || rs.fwd > 0 {
-		// lag and lead over the context and es: the rows of es are the
-		// last ones.
-		all, err := x.outputs(r, append(slices.Clone(context), es...))
+	inW := len(x.Types)
+	if len(rs.near) > 0 {
+		// lag, lead and bounded frames over the context and es, whose
+		// rows are the last ones.
+		all, err := x.outputsOf(r, append(slices.Clone(context), es...), rs.nearFuncs)
 		if err != nil {
 			return nil, nil, err
 		}
-		near = all[len(all)-len(out):]
+		for i, o := range all[len(all)-len(out):] {
+			for h, j := range rs.near {
+				out[i][inW+j] = o[inW+h]
+			}
+		}
 	}
-	inW := len(x.Types)
 	var pos int64
 	if seed != nil {
 		pos = seed[0].(int64)
 	}
-	for i, o := range out {
+	for _, o := range out {
 		for j, kind := range rs.kinds {
-			switch kind {
-			case runNear:
-				o[inW+j] = near[i][inW+j]
-				continue
-			case runAvg:
-				// Set below, from the sum and count.
+			if kind == runNear || kind == runAvg {
+				// Set above; an avg below, from its sum and count.
 				continue
 			}
 			v, err := continueRun(r.env, kind, rs.funcs[j], seed, j, o[inW+j])
