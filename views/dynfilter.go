@@ -183,32 +183,6 @@ func (r *run) dynFilter(d *DynFilter, side int, row exec.Row, w int64) error {
 	return nil
 }
 
-// settle moves each changed dynamic filter of the plan's output to the
-// bound its right input now gives. Moving one may change another's
-// input (a filter under another's subquery), so it repeats until none
-// is left changed.
-func (r *run) settle(p *Plan) error {
-	for again := true; again; {
-		// The running windows' changes first: their outputs may reach a
-		// dynamic filter, and a filter's moves a window above it.
-		flushed, err := r.flushRunning()
-		if err != nil {
-			return err
-		}
-		again = flushed
-		for _, d := range p.dyn {
-			if !d.dirty {
-				continue
-			}
-			d.dirty, again = false, true
-			if err := r.moveBound(d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func (r *run) moveBound(d *DynFilter) error {
 	// The bound is the right input's row when it has exactly one.
 	rows, err := r.rightRows(d)

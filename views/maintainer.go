@@ -453,6 +453,32 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 	return nil
 }
 
+// settle finishes a plan's pass once its leaves are fed: it applies the
+// running windows' filed changes (windowrun.go) and moves each changed
+// dynamic filter to the bound its right input now gives (dynfilter.go).
+// Either may change the other's input (a window's output reaching a
+// filter, a filter's moves a window above it, a filter under another's
+// subquery), so it repeats until nothing is left to do.
+func (r *run) settle(p *Plan) error {
+	for again := true; again; {
+		flushed, err := r.flushRunning()
+		if err != nil {
+			return err
+		}
+		again = flushed
+		for _, d := range p.dyn {
+			if !d.dirty {
+				continue
+			}
+			d.dirty, again = false, true
+			if err := r.moveBound(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // applyChange turns one log change into weighted rows of a leaf: an update
 // is the old row out and the new row in.
 func (r *run) applyChange(leaf *Scan, ch *log.Change) error {
