@@ -6,6 +6,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/strand-db/strand/exec"
+	"github.com/strand-db/strand/sql"
 	"github.com/strand-db/strand/sql/pgerr"
 	"github.com/strand-db/strand/sql/types"
 )
@@ -201,8 +202,8 @@ func (b *Builder) bindWindowFunc(wb *exprBinder, sel *ast.SelectStmt, x *ast.Win
 	var filter ast.ExprNode
 	if n := len(args); n > 0 {
 		// FILTER (WHERE c), which the parse left as a last argument
-		// pg_window_filter(c) (sql/parse.go, unwrapWindowCarrier).
-		if c, ok := args[n-1].(*ast.FuncCallExpr); ok && c.FnName.L == "pg_window_filter" && len(c.Args) == 1 {
+		// (sql.WindowFilter, unwrapWindowCarrier).
+		if c, ok := args[n-1].(*ast.FuncCallExpr); ok && c.FnName.L == sql.WindowFilter && len(c.Args) == 1 {
 			args, filter = args[:n-1], c.Args[0]
 		}
 	}

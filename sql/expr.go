@@ -1127,7 +1127,9 @@ first_value last_value nth_value`)
 // pg_window_filter(c))) OVER w.
 const (
 	windowCarrier = "pg_window_call"
-	windowFilter  = "pg_window_filter"
+	// WindowFilter names the last argument the parse leaves on a window
+	// aggregate with a FILTER: WindowFilter(cond); the planner takes it off.
+	WindowFilter = "pg_window_filter"
 )
 
 func isPlainWord(s string) bool {
@@ -1263,7 +1265,7 @@ func (t *translator) funcCall(names []Token) (*node, error) {
 		if o := t.peek(); !o.is("over") {
 			return call("pg_filter", f.Pos, n, cond), nil
 		}
-		filter = call(windowFilter, f.Pos, cond)
+		filter = call(WindowFilter, f.Pos, cond)
 	}
 	if o := t.peek(); o.is("over") {
 		t.next()
