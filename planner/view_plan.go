@@ -911,6 +911,7 @@ func (b *Builder) viewJoinOf(j *ast.Join, l *viewRel) (*viewRel, error) {
 		return nil, notMaintainable("a join needs an equality between the two sides' columns")
 	}
 	vj.On = andAll(rest)
+	vj.Band = eb.joinBand(rest, lw)
 	return &viewRel{node: vj, sc: sc}, nil
 }
 

@@ -228,6 +228,7 @@ func (b *Builder) viewSemiJoin(in *viewRel, t semiTest) (*viewRel, error) {
 	}
 	vj.Right = right
 	vj.On = andAll(rest)
+	vj.Band = ib.joinBand(rest, lw)
 	sc := &scope{cols: append([]scopeCol(nil), in.sc.cols...)}
 	for _, c := range r.sc.cols {
 		sc.cols = append(sc.cols, scopeCol{name: "?" + what, t: c.t, hidden: true})

@@ -124,14 +124,18 @@ type backfillRecord struct {
 	// WindowRunning: a window operator of running functions (windowrun.go)
 	// stores with each row its functions' values; views made before store
 	// the row alone.
-	WindowRunning bool   `json:"window_running,omitempty"`
-	RowsDone      int64  `json:"rows_done"`
-	RowsTotal     int64  `json:"rows_total,omitempty"`
-	Steps         int64  `json:"steps"`
-	Started       int64  `json:"started"`
-	Finished      int64  `json:"finished,omitempty"`
-	Error         string `json:"error,omitempty"`
-	Code          string `json:"code,omitempty"`
+	WindowRunning bool `json:"window_running,omitempty"`
+	// JoinBand: a join bounded by a range of a column (joinband.go) keys
+	// its rows by the join key, then that column; views made before key
+	// them by the join key and the row.
+	JoinBand  bool   `json:"join_band,omitempty"`
+	RowsDone  int64  `json:"rows_done"`
+	RowsTotal int64  `json:"rows_total,omitempty"`
+	Steps     int64  `json:"steps"`
+	Started   int64  `json:"started"`
+	Finished  int64  `json:"finished,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Code      string `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -250,9 +254,10 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 
 // newViewRecord is the record of a view created now: its key layout, the
 // newest (short keys, fact-dimension join output, compact integers, a
-// top-N's rows read from its candidates).
+// top-N's rows read from its candidates, ordered window rows with their
+// running values, banded join rows).
 func newViewRecord(p *Plan) *backfillRecord {
-	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true}
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true, JoinBand: true}
 }
 
 // OutputKey returns the output columns a view created now keys its output

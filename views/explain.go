@@ -57,7 +57,11 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		if x.On != nil {
 			e.Detail("Join Filter: %s", x.On)
 		}
-		e.Detail("State: both inputs' rows, indexed by the join key; a change reads the other side's rows with its key")
+		if x.Band != nil && x.On != nil {
+			e.Detail("State: both inputs' rows, indexed by the join key, then: %s", x.Band.note())
+		} else {
+			e.Detail("State: both inputs' rows, indexed by the join key; a change reads the other side's rows with its key")
+		}
 	case *Aggregate:
 		e.Add("Aggregate")
 		if len(x.Group) > 0 {

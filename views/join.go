@@ -8,7 +8,8 @@ import (
 	"github.com/strand-db/strand/sql/types"
 )
 
-// A join keeps each input's rows under 'j' op side joinkey row, with the
+// A join keeps each input's rows under 'j' op side joinkey row (joinkey
+// band row when the join has a band, joinband.go), with the
 // row's multiplicity and its match count: how many rows of the other side
 // (with multiplicity) share its key and pass the rest of the ON condition.
 // A delta row of one side is joined with the other side's rows for its key
@@ -145,7 +146,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	// The entries live in the operator's scratch: emit never comes back
 	// into this join (a parent never feeds its input).
 	entries := j.entries[:0]
-	err := r.ov.scanRows(buf, j.decode[other], func(k, v []byte, orow exec.Row) error {
+	collect := func(k, v []byte, orow exec.Row) error {
 		n, matches, payload, err := decodeJoinValue(v)
 		if err != nil {
 			return err
@@ -156,7 +157,22 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 		}
 		entries = append(entries, e)
 		return nil
-	})
+	}
+	var err error
+	if lo, hi, banded, none := r.bandRange(j, side, row, buf); !banded {
+		err = r.ov.scanRows(buf, j.decode[other], collect)
+	} else if !none {
+		// Only the rows within the band (joinband.go), read past the
+		// cache, which keeps whole prefixes.
+		dec := j.decode[other]
+		err = r.ov.merge(lo, hi, func(k, v []byte) error {
+			orow, err := dec(v)
+			if err != nil {
+				return err
+			}
+			return collect(k, v, orow)
+		})
+	}
 	j.entries = entries
 	if err != nil {
 		return err
@@ -214,7 +230,8 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matches int64) error {
 	myTypes := j.sideTypes(side)
 	// Remember this row on its side, with its match count.
-	j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), j.compact, j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
+	j.rowBuf = j.appendBand(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), side, row)
+	j.rowBuf = appendRowKey(j.rowBuf, j.compact, j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
 	k := j.rowBuf
 	// (With short keys an updated row's old version, retracted just
 	// before, has the same key: pending, and not fresh.)
@@ -305,7 +322,8 @@ func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byt
 		// unless this intent changed the key the stored state has none (a
 		// dimension row updated in place then writes no tombstone for it
 		// when the new version moves the row out again).
-		j.rowBuf = appendRowKey(append(append(append(j.rowBuf[:0], j.prefix...), byte(other)), jk...), j.compact, j.rowKey[other], j.rowKeyTypes[other], fTypes, frow)
+		j.rowBuf = j.appendBand(append(append(append(j.rowBuf[:0], j.prefix...), byte(other)), jk...), other, frow)
+		j.rowBuf = appendRowKey(j.rowBuf, j.compact, j.rowKey[other], j.rowKeyTypes[other], fTypes, frow)
 		v, err := joinRowValue(m.n, 0, fTypes, frow)
 		if err != nil {
 			return err

@@ -170,6 +170,12 @@ type Join struct {
 	// whole row (nil: the whole row).
 	rowKey      [2][]int
 	rowKeyTypes [2][]types.T
+	// Band, set by the planner, bounds the other side's rows a delta row
+	// can match by a column of theirs (an interval join, joinband.go);
+	// nil for none. band is Band when the view's layout keys the rows by
+	// it (keyLayout.joinBand), else nil.
+	Band *JoinBand
+	band *JoinBand
 	// fact is set when the view keeps this join's matched fact rows only
 	// in its output rows (factJoinOf); nil otherwise.
 	fact *factJoin
@@ -460,11 +466,14 @@ type keyLayout struct {
 	// windowRunning: window operators of running functions store their
 	// values with each row (windowrun.go).
 	windowRunning bool
+	// joinBand: joins with a Band key their rows by its column after the
+	// join key (joinband.go).
+	joinBand bool
 }
 
 // layoutOf is the key layout a view's backfill record gives.
 func layoutOf(rec *backfillRecord) keyLayout {
-	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder, lsnOutput: rec.LSNOutput, windowRunning: rec.WindowRunning}
+	return keyLayout{short: rec.ShortKeys, factOutput: rec.FactOutput, compact: rec.CompactKeys, top: rec.TopOutput, windowOrder: rec.WindowOrder, lsnOutput: rec.LSNOutput, windowRunning: rec.WindowRunning, joinBand: rec.JoinBand}
 }
 
 // setLayout fixes the view's key layout: with short keys, a join side
@@ -500,7 +509,10 @@ func (p *Plan) setLayout(l keyLayout) {
 		case *Window:
 			x.ordered, x.runLayout = l.windowOrder, l.windowRunning
 		case *Join:
-			x.fact, x.compact = nil, l.compact
+			x.fact, x.compact, x.band = nil, l.compact, nil
+			if l.joinBand && x.On != nil {
+				x.band = x.Band
+			}
 			for side, in := range []Node{x.Left, x.Right} {
 				x.rowKey[side], x.rowKeyTypes[side] = nil, nil
 				if s := keyedScan(in); short && s != nil && freshRows(in) {

@@ -37,6 +37,9 @@ const (
 	// rewriting the rows after it (views/windowrun.go).
 	runningSQL = `SELECT writer, seq, sum(seq) OVER w AS total, row_number() OVER w AS n, avg(seq) OVER w AS mean FROM events WINDOW w AS (PARTITION BY writer ORDER BY seq)`
 	rollupSQL  = `SELECT writer, count(*) AS n, max(seq) AS last FROM events GROUP BY ROLLUP (writer)`
+	// An interval join: each side's rows by seq within a writer
+	// (views/joinband.go).
+	bandSQL = `SELECT a.writer, a.seq, b.seq AS near FROM events a JOIN events b ON a.writer = b.writer AND b.seq BETWEEN a.seq - 2 AND a.seq`
 	// A dynamic filter: the debits above the average.
 	aboveSQL = `SELECT id, amount FROM debits WHERE amount > (SELECT avg(amount) FROM debits)`
 	// A temporal filter: the events of the last 2 s (NOW is the
@@ -69,6 +72,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE MATERIALIZED VIEW recent AS ` + strings.ReplaceAll(recentSQL, "NOW", "now()"),
 		`CREATE MATERIALIZED VIEW windowed AS ` + windowSQL,
 		`CREATE MATERIALIZED VIEW running AS ` + runningSQL,
+		`CREATE MATERIALIZED VIEW banded AS ` + bandSQL,
 		`CREATE MATERIALIZED VIEW rolled AS ` + rollupSQL,
 		`CREATE MATERIALIZED VIEW above AS ` + aboveSQL,
 	} {
@@ -201,7 +205,7 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 	}
 	// Every view equals its query recomputed over the recovered tables.
 	for view, q := range map[string]string{"per_writer": perWriterSQL, "matched": matchedSQL, "top_debits": topSQL,
-		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL, "windowed": windowSQL, "running": runningSQL, "rolled": rollupSQL, "above": aboveSQL} {
+		"spread": spreadSQL, "latest": latestSQL, "paired": pairedSQL, "windowed": windowSQL, "running": runningSQL, "banded": bandSQL, "rolled": rollupSQL, "above": aboveSQL} {
 		got, want := lines(t, c, "SELECT * FROM "+view), lines(t, c, q)
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)

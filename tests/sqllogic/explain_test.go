@@ -137,6 +137,17 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 			"->  Window", "a change recomputes the rows from the 2 rows before it (from the first of its peers) to the partition's end, continuing from the row before (and the lag of the first from the 1 row before)"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m28 AS SELECT id, avg(amount::float8) OVER (PARTITION BY acct ORDER BY ts) FROM xm_ev`: {
 			"->  Window", "a change recomputes its partition"},
+		// Interval joins: each side's rows by the column ON bounds, a
+		// change reading those within its bounds. Over timestamptz, a day
+		// is not a fixed time, so e.ts - interval '1 day' <= f.ts does
+		// not bound e.ts from above.
+		`EXPLAIN CREATE MATERIALIZED VIEW m32 AS SELECT e.id, f.id AS f FROM xm_ev e JOIN xm_ev f ON f.acct = e.acct AND f.ts BETWEEN e.ts - interval '1 hour' AND e.ts`: {
+			"->  Inner Join", "Join Key: e.acct = f.acct",
+			"left rows by e.ts, a change of the right side reading those >= f.ts and <= (f.ts + '01:00:00'::interval)",
+			"right rows by f.ts, a change of the left side reading those >= (e.ts - '01:00:00'::interval) and <= e.ts"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m33 AS SELECT e.id FROM xm_ev e WHERE NOT EXISTS (SELECT 1 FROM xm_ev f WHERE f.acct = e.acct AND f.ts BETWEEN e.ts - interval '1 day' AND e.ts AND f.id <> e.id)`: {
+			"->  Anti Join", "left rows by e.ts, a change of the right side reading those >= f.ts;",
+			"right rows by f.ts, a change of the left side reading those >= (e.ts - '1 day'::interval) and <= e.ts"},
 		// A condition over a subquery related to the row by equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
 			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},

@@ -135,6 +135,26 @@ func BenchmarkInsertWindowView(b *testing.B) {
 	}
 }
 
+// An interval join: each row of t with the rows of its group up to 5,000
+// ids before it (6 rows, its own included, as ids of a group are 1,000
+// apart). Each group holds rows/1,000 rows; a change reads the 6 within
+// its band, not its group (views/joinband.go).
+const bandJoinView = `CREATE MATERIALIZED VIEW jv AS SELECT a.id, b.id AS near FROM t a JOIN t b ON a.g = b.g AND b.id BETWEEN a.id - 5000 AND a.id`
+
+func BenchmarkInsertIntervalJoinView(b *testing.B) {
+	for _, rows := range []int{10_000, 100_000, 1_000_000} {
+		// Row i pairs with the rows of its group among the 6 ids
+		// i - 5000, ..., i that exist.
+		var want int64
+		for i := 1; i <= rows; i++ {
+			want += int64(min(6, (i-1)/groups+1))
+		}
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			benchInsert(b, rows, bandJoinView, `SELECT count(*) FROM jv`, want)
+		})
+	}
+}
+
 // benchInsert loads rows into t under view, checks that check gives want
 // (the view equal to its query), then times single-row INSERTs.
 func benchInsert(b *testing.B, rows int, view, check string, want int64) {

@@ -270,6 +270,10 @@ func tableSources() []gsource {
 		{from: "orders o FULL JOIN customers c ON c.id = o.customer_id", cols: cat(orders("o"), customers), joined: true},
 		{from: "orders o JOIN events e ON e.k = o.customer_id", cols: cat(orders("o"), events), joined: true},
 		{from: "orders o JOIN orders o2 ON o.customer_id = o2.customer_id AND o.id < o2.id", cols: cat(orders("o"), orders("o2")), joined: true},
+		// Interval (band) joins.
+		{from: "events e JOIN events e2 ON e2.k = e.k AND e2.ts BETWEEN e.ts - interval '20 minutes' AND e.ts + interval '5 minutes'",
+			cols: cat(events, []gcol{{"e2.k", tInt}, {"e2.v", tInt}, {"e2.kind", tText}, {"e2.ts", tTS}}), joined: true},
+		{from: "orders o LEFT JOIN events e ON e.k = o.customer_id AND e.v >= o.amount - 10 AND e.v < o.amount", cols: cat(orders("o"), events), joined: true},
 		{from: "orders o JOIN customers c ON o.customer_id = c.id LEFT JOIN events e ON e.k = c.id AND e.kind = o.status", cols: cat(orders("o"), customers, events), joined: true},
 		{from: "customers c JOIN orders o ON o.region = c.region", cols: cat(customers, orders("o")), joined: true},
 		// LATERAL subqueries: a top-N, an aggregate and a filter per row.

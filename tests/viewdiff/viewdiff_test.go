@@ -302,6 +302,15 @@ var viewDefs = []string{
 	`SELECT id, amount FROM orders o WHERE (customer_id, region) IN (SELECT id, region FROM customers WHERE tier <> 'gold')`,
 	// Running functions beside ROWS frames bounded on both sides.
 	`SELECT id, region, row_number() OVER w AS rn, sum(amount) OVER (w ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS s, first_value(id) OVER (w ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING) AS nx, count(*) OVER w AS n FROM orders WINDOW w AS (PARTITION BY region ORDER BY id)`,
+	// Interval (band) joins: each side's rows ordered by the bounded
+	// column, a change reading only those within its bounds.
+	`SELECT a.k, a.v, a.ts, b.v AS bv, b.kind FROM events a JOIN events b ON a.k = b.k AND b.ts BETWEEN a.ts - interval '30 minutes' AND a.ts + interval '10 minutes'`,
+	`SELECT o.id, o.amount, e.v, e.ts FROM orders o LEFT JOIN events e ON e.k = o.customer_id AND e.v > o.amount - 5 AND e.v <= o.amount + 3`,
+	`SELECT a.k, a.ts, b.ts AS bts, b.v FROM events a FULL JOIN events b ON a.k = b.k AND a.ts + interval '1 day' < b.ts + interval '1 day 20 minutes' AND b.ts < a.ts`,
+	`SELECT o.customer_id, count(*) AS n, sum(e.v) AS s FROM orders o JOIN events e ON e.k = o.customer_id AND e.v BETWEEN o.amount AND o.amount + 20 GROUP BY o.customer_id`,
+	`SELECT a.id, b.id AS near FROM orders a RIGHT JOIN orders b ON a.customer_id = b.customer_id AND b.id BETWEEN a.id - 3 AND a.id + 3 AND b.id <> a.id`,
+	`SELECT o.id, o.amount FROM orders o WHERE EXISTS (SELECT 1 FROM events e WHERE e.k = o.customer_id AND e.v >= o.amount AND e.v < o.amount + 15)`,
+	`SELECT e.k, e.ts FROM events e WHERE NOT EXISTS (SELECT 1 FROM events f WHERE f.k = e.k AND f.ts > e.ts AND f.ts <= e.ts + interval '40 minutes')`,
 }
 
 var (
