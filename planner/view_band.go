@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"slices"
+
 	"github.com/cockroachdb/apd/v3"
 
 	"github.com/strand-db/strand/exec"
@@ -188,4 +190,34 @@ func readsOnly(e exec.Expr, side, lw int) bool {
 		}
 	}
 	return true
+}
+
+// joinConditions moves the conjuncts of a WHERE right over an inner join
+// that relate its two sides into the join's ON, when they bound a column
+// of a side (joinBand): for an inner join ON and WHERE mean the same, and
+// in ON the bounds narrow what a change reads (JOIN c ON c.user_id =
+// o.user_id WHERE c.ts BETWEEN o.ts - interval '1 hour' AND o.ts). It
+// returns what stays in WHERE.
+func (eb *exprBinder) joinConditions(n views.Node, pred exec.Expr) exec.Expr {
+	j, ok := n.(*views.Join)
+	if !ok || j.Kind != views.InnerJoin || pred == nil {
+		return pred
+	}
+	lw := len(j.LeftTypes)
+	var moved, rest []exec.Expr
+	for _, c := range conjuncts(pred) {
+		refs, ok := colRefs(c, nil)
+		if ok && !volatile(c) && !hasOuter(c) && slices.ContainsFunc(refs, func(r int) bool { return r < lw }) &&
+			slices.ContainsFunc(refs, func(r int) bool { return r >= lw }) {
+			moved = append(moved, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	if eb.joinBand(moved, lw) == nil {
+		return pred
+	}
+	j.On = andAll(append(conjuncts(j.On), moved...))
+	j.Band = eb.joinBand(conjuncts(j.On), lw)
+	return andAll(rest)
 }

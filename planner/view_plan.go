@@ -332,6 +332,7 @@ func (b *Builder) viewSelect(sel *ast.SelectStmt) (*viewQuery, error) {
 		if err != nil {
 			return nil, err
 		}
+		pred = eb.joinConditions(node, pred)
 		// Conjuncts over now() make a temporal filter (views/temporal.go),
 		// under the filter of the rest (which a top-N's rank bounds may
 		// empty, constRanks).

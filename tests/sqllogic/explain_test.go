@@ -148,6 +148,11 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m33 AS SELECT e.id FROM xm_ev e WHERE NOT EXISTS (SELECT 1 FROM xm_ev f WHERE f.acct = e.acct AND f.ts BETWEEN e.ts - interval '1 day' AND e.ts AND f.id <> e.id)`: {
 			"->  Anti Join", "left rows by e.ts, a change of the right side reading those >= f.ts;",
 			"right rows by f.ts, a change of the left side reading those >= (e.ts - '1 day'::interval) and <= e.ts"},
+		// The same bounds in WHERE over an inner join move into its ON;
+		// a condition on one side stays in WHERE.
+		`EXPLAIN CREATE MATERIALIZED VIEW m34 AS SELECT e.id, f.id AS f FROM xm_ev e JOIN xm_ev f ON f.acct = e.acct WHERE f.amount > 5 AND f.ts BETWEEN e.ts - interval '1 hour' AND e.ts`: {
+			"->  Filter", "Condition: (f.amount > 5)", "->  Inner Join", "Join Filter: ((f.ts >= (e.ts - '01:00:00'::interval)) AND (f.ts <= e.ts))",
+			"right rows by f.ts, a change of the left side reading those >= (e.ts - '01:00:00'::interval) and <= e.ts"},
 		// A condition over a subquery related to the row by equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
 			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},

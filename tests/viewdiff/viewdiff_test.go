@@ -311,6 +311,9 @@ var viewDefs = []string{
 	`SELECT a.id, b.id AS near FROM orders a RIGHT JOIN orders b ON a.customer_id = b.customer_id AND b.id BETWEEN a.id - 3 AND a.id + 3 AND b.id <> a.id`,
 	`SELECT o.id, o.amount FROM orders o WHERE EXISTS (SELECT 1 FROM events e WHERE e.k = o.customer_id AND e.v >= o.amount AND e.v < o.amount + 15)`,
 	`SELECT e.k, e.ts FROM events e WHERE NOT EXISTS (SELECT 1 FROM events f WHERE f.k = e.k AND f.ts > e.ts AND f.ts <= e.ts + interval '40 minutes')`,
+	// The bounds in WHERE over an inner join move into its ON.
+	`SELECT a.k, a.kind, count(*) AS n, max(b.v) AS hi FROM events a JOIN events b ON a.k = b.k WHERE b.ts >= a.ts - interval '45 minutes' AND b.ts < a.ts AND a.v > 5 AND b.v <> a.v GROUP BY a.k, a.kind`,
+	`SELECT o.id, e.v FROM orders o, events e WHERE e.k = o.customer_id AND o.amount - 4 <= e.v AND e.v - 4 <= o.amount`,
 }
 
 var (
