@@ -68,6 +68,10 @@ type config struct {
 	// loopback address), password or scram-sha-256 (default elsewhere).
 	Auth            string
 	TLSCert, TLSKey string
+	// UnixSocketDir, when set, is a directory where the PostgreSQL port is
+	// also served on a Unix-domain socket, .s.PGSQL.<port>, as PostgreSQL's
+	// unix_socket_directories does ("" for none).
+	UnixSocketDir string
 	// Warehouse is where Iceberg tables go: a local folder or
 	// s3://bucket/prefix; S3 says how to reach the latter (credentials come
 	// from the AWS_* environment variables).
@@ -100,6 +104,7 @@ func parseServeFlags(args []string, getenv func(string) string) (config, error) 
 	fs.StringVar(&cfg.Auth, "auth", env("auth", ""), "trust, password or scram-sha-256; default trust on loopback, scram-sha-256 elsewhere (env STRAND_AUTH)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", env("tls-cert", ""), "TLS certificate file for the PostgreSQL port (env STRAND_TLS_CERT)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", env("tls-key", ""), "TLS key file (env STRAND_TLS_KEY)")
+	fs.StringVar(&cfg.UnixSocketDir, "unix-socket-dir", env("unix-socket-dir", ""), "also serve the PostgreSQL protocol on the Unix socket <dir>/.s.PGSQL.<port>, where psql -h <dir> -p <port> finds it; empty for none (env STRAND_UNIX_SOCKET_DIR)")
 	fs.StringVar(&cfg.Warehouse, "warehouse", env("warehouse", "./strand-warehouse"), "Iceberg warehouse: a folder or s3://bucket/prefix (env STRAND_WAREHOUSE)")
 	fs.StringVar(&cfg.S3.Endpoint, "s3-endpoint", env("s3-endpoint", ""), "S3 endpoint URL for an s3:// warehouse, e.g. http://127.0.0.1:9000 for MinIO; empty means AWS (env STRAND_S3_ENDPOINT)")
 	fs.StringVar(&cfg.S3.Region, "s3-region", env("s3-region", ""), "S3 region; empty means AWS_REGION, else us-east-1 (env STRAND_S3_REGION)")

@@ -164,9 +164,18 @@ func serve(ctx context.Context, cfg config) error {
 	if err != nil {
 		return fmt.Errorf("listen postgres on %s: %w", cfg.PGAddr, err)
 	}
-	pgErr := make(chan error, 1)
+	pgErr := make(chan error, 2)
 	go func() { pgErr <- pg.Serve(pgLn) }()
 	logger.Info("postgres protocol listening", slog.String("addr", pgLn.Addr().String()), slog.String("auth", string(auth)))
+	if cfg.UnixSocketDir != "" {
+		_, port, _ := net.SplitHostPort(pgLn.Addr().String())
+		unixLn, err := listenUnixSocket(filepath.Join(cfg.UnixSocketDir, ".s.PGSQL."+port))
+		if err != nil {
+			return err
+		}
+		go func() { pgErr <- pg.Serve(unixLn) }()
+		logger.Info("postgres protocol listening", slog.String("socket", unixLn.Addr().String()), slog.String("auth", string(auth)))
+	}
 
 	select {
 	case <-ctx.Done():
@@ -224,4 +233,31 @@ func failpoint(fp string, logger *slog.Logger) func(table.Identifier, []string) 
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // SIGKILL cannot be caught: this never returns
 	}
+}
+
+// listenUnixSocket listens on the Unix socket at path, where PostgreSQL's
+// clients look for a server's socket. A socket file left by a server that
+// died is replaced; one a server still answers on is an error. Closing
+// the listener (at shutdown) removes the file.
+func listenUnixSocket(path string) (net.Listener, error) {
+	if _, err := os.Stat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen postgres on %s: another server is listening there", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("listen postgres on %s: remove stale socket: %w", path, err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen postgres on %s: %w", path, err)
+	}
+	// Any local user may connect, as with PostgreSQL's default
+	// unix_socket_permissions (0777); authentication still applies.
+	if err := os.Chmod(path, 0o777); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen postgres on %s: %w", path, err)
+	}
+	return ln, nil
 }

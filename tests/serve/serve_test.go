@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,63 @@ func TestVersionAndEnvironment(t *testing.T) {
 	out, err = cmd.CombinedOutput()
 	if err == nil || !strings.Contains(strings.ToLower(string(out)), "trust") {
 		t.Fatalf("trust on a public address: %q %v", out, err)
+	}
+}
+
+// --unix-socket-dir serves the PostgreSQL protocol on <dir>/.s.PGSQL.<port>
+// too, where libpq's host=<dir> looks; a socket left by a killed server is
+// replaced at the next start, and a clean shutdown removes it.
+func TestUnixSocket(t *testing.T) {
+	ctx := context.Background()
+	root, sockDir := t.TempDir(), t.TempDir()
+	p := strandtest.StartProcess(t, filepath.Join(root, "data"), "--warehouse", filepath.Join(root, "warehouse"), "--unix-socket-dir", sockDir)
+	defer p.Kill(t)
+	_, port, _ := strings.Cut(p.PGAddr, ":")
+	sock := filepath.Join(sockDir, ".s.PGSQL."+port)
+	dsn := "host=" + sockDir + " port=" + port + " user=strand dbname=strand sslmode=disable"
+	query := func(q string) int64 {
+		t.Helper()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatalf("connect over %s: %v", sock, err)
+		}
+		defer c.Close(ctx)
+		if got := c.PgConn().Conn().RemoteAddr().Network(); got != "unix" {
+			t.Fatalf("connected over %s, want unix", got)
+		}
+		var n int64
+		if err := c.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	if n := query(`WITH t AS (SELECT 41 AS x) SELECT x + 1 FROM t`); n != 42 {
+		t.Fatalf("got %d", n)
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `CREATE TABLE u (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `INSERT INTO u VALUES (1), (2), (3)`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+
+	p.Kill(t)
+	if _, err := os.Stat(sock); err != nil {
+		t.Fatalf("a killed server leaves its socket file: %v", err)
+	}
+	p.Restart(t)
+	if n := query(`SELECT count(*) FROM u`); n != 3 {
+		t.Fatalf("after restart over the socket: %d rows, want 3", n)
+	}
+	if err := p.Terminate(t); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Fatalf("socket file after a clean shutdown: %v", err)
 	}
 }
