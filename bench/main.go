@@ -68,6 +68,8 @@ type options struct {
 	out         string
 	repo        string
 	keep        bool
+	// unix: pgbench reaches both servers over their Unix sockets.
+	unix bool
 }
 
 // bench is one invocation: the options, the servers (started on first use
@@ -106,6 +108,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results/latest.md", "where to write the result table (markdown)")
 	flag.StringVar(&o.repo, "repo", ".", "repository root (where go.mod is)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data dirs, server logs)")
+	flag.BoolVar(&o.unix, "unix", false, "drive pgbench over both servers' Unix sockets instead of TCP on 127.0.0.1")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -230,13 +233,26 @@ func (b *bench) servers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if b.strand, err = startStrand(ctx, bin, b.root); err != nil {
+	var extra []string
+	if b.opt.unix {
+		sock := filepath.Join(b.root, "strand-socket")
+		if err := os.MkdirAll(sock, 0o755); err != nil {
+			return err
+		}
+		extra = []string{"--unix-socket-dir", sock}
+	}
+	if b.strand, err = startStrand(ctx, bin, b.root, extra...); err != nil {
 		return err
 	}
 	if b.pg, err = startPostgres(ctx, b.root); err != nil {
 		return err
 	}
 	b.note("PostgreSQL 15 settings (everything else default): " + strings.Join(pgSettings, ", ") + ".")
+	if b.opt.unix {
+		b.note("pgbench connects to both servers over their Unix sockets (-unix); setup and checks use TCP.")
+	} else {
+		b.note("pgbench connects to both servers over TCP on 127.0.0.1.")
+	}
 	return nil
 }
 

@@ -19,6 +19,9 @@ import (
 type server interface {
 	Name() string
 	DSN() string
+	// SocketDSN reaches the server over its Unix socket ("" when it has
+	// none).
+	SocketDSN() string
 	Stop() error
 }
 
@@ -26,9 +29,11 @@ type server interface {
 // directory and free loopback ports, exactly as a user would start it.
 type strandServer struct {
 	dir, pgAddr, httpAddr string
-	logPath               string
-	cmd                   *exec.Cmd
-	done                  chan struct{}
+	// socketDir is the --unix-socket-dir given, if any.
+	socketDir string
+	logPath   string
+	cmd       *exec.Cmd
+	done      chan struct{}
 }
 
 // buildStrand compiles cmd/strand into dir and returns the binary's path.
@@ -66,6 +71,11 @@ func startStrand(ctx context.Context, bin, root string, extra ...string) (*stran
 	// working directory (the default); extra flags may override it.
 	args := append([]string{"serve", "--data-dir", s.dir, "--warehouse", filepath.Join(root, "strand-warehouse"),
 		"--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
+	for i, a := range extra {
+		if a == "--unix-socket-dir" && i+1 < len(extra) {
+			s.socketDir = extra[i+1]
+		}
+	}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
@@ -96,6 +106,14 @@ func (s *strandServer) Exited() string {
 
 func (s *strandServer) DSN() string {
 	return fmt.Sprintf("postgres://strand@%s/strand?sslmode=disable", s.pgAddr)
+}
+
+func (s *strandServer) SocketDSN() string {
+	if s.socketDir == "" {
+		return ""
+	}
+	_, port, _ := net.SplitHostPort(s.pgAddr)
+	return fmt.Sprintf("postgres://strand@/strand?host=%s&port=%s&sslmode=disable", s.socketDir, port)
 }
 
 // Stop sends SIGTERM (a clean shutdown: commits in flight are synced) and
@@ -145,6 +163,10 @@ func startPostgres(ctx context.Context, root string) (*pgServer, error) {
 }
 
 func (s *pgServer) Name() string { return "postgres" }
+
+func (s *pgServer) SocketDSN() string {
+	return fmt.Sprintf("postgres://postgres@/postgres?host=%s&port=%d&sslmode=disable", s.SocketDir(), s.Port())
+}
 
 // waitReady polls until the server answers SELECT 1, it exits, or 60s pass.
 func waitReady(ctx context.Context, dsn string, done <-chan struct{}, logPath string) error {

@@ -39,7 +39,11 @@ func (b *bench) rounds(ctx context.Context, measures ...func() (float64, error))
 // tps returns a measurement that runs a pgbench script and yields its TPS.
 func (b *bench) tps(ctx context.Context, s server, script, mode string, clients int) func() (float64, error) {
 	return func() (float64, error) {
-		r, err := runPgbench(ctx, s.DSN(), b.script(script), mode, clients, b.opt.duration)
+		dsn := s.DSN()
+		if b.opt.unix {
+			dsn = s.SocketDSN()
+		}
+		r, err := runPgbench(ctx, dsn, b.script(script), mode, clients, b.opt.duration)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", s.Name(), err)
 		}

@@ -221,6 +221,9 @@ func (s *Server) DSN() string {
 // Port is the TCP port the server listens on.
 func (s *Server) Port() int { return s.port }
 
+// SocketDir is the directory of the server's Unix socket (.s.PGSQL.<port>).
+func (s *Server) SocketDir() string { return s.dir }
+
 // Stop shuts the server down (fast shutdown) and removes its directory,
 // unless it was given as Options.Dir.
 func (s *Server) Stop() error {
