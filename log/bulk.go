@@ -52,7 +52,10 @@ import (
 //
 // A table that a materialized view reads takes the ordinary path instead:
 // the chunk becomes one intent of plain writes, so the view maintainer gets
-// it as one large delta inside the same commit.
+// it as one large delta inside the same commit. A large chunk's batch (its
+// events, heads and the views' state) is then not applied but written as
+// SSTables and ingested the same way (ingestbatch.go): the events of a
+// stream under a view are not flushed and compacted again either.
 
 // Bulk is a chunk of rows for one table, encoded by the caller (keys with
 // the order-preserving key codec, rows with the row codec of SchemaVersion).
@@ -459,7 +462,8 @@ func (l *Log) sequenceBulk(in *Intent) error {
 		return nil
 	}
 	if p == nil {
-		// A view reads the table: one ordinary intent of plain writes.
+		// A view reads the table: one ordinary intent of plain writes,
+		// which a large chunk commits by ingestion (ingestBatch).
 		b := in.Bulk
 		in.Writes = make([]Write, b.Len())
 		cond := Cond{Kind: NotExists}
@@ -468,6 +472,9 @@ func (l *Log) sequenceBulk(in *Intent) error {
 		}
 		for i := range in.Writes {
 			in.Writes[i] = Write{Table: b.Table, Key: b.Key(i), Cond: cond, SchemaVersion: b.SchemaVersion, Row: b.Row(i)}
+		}
+		if b.Len() >= bulkIngestMin {
+			return l.sequenceIngested(in)
 		}
 		return l.sequenceRun([]*Intent{in})
 	}
@@ -540,17 +547,7 @@ func (l *Log) ingestBulk(p *bulkPlan, last uint64) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		mb := l.db.NewBatch()
-		defer mb.Close()
-		var lb [8]byte
-		putUint64(lb[:], last)
-		if err := mb.Set(keyLastLSN, lb[:], nil); err != nil {
-			metaErr = err
-			return
-		}
-		if err := l.db.Apply(mb, pebble.Sync); err != nil {
-			metaErr = fmt.Errorf("write last lsn: %w", err)
-		}
+		metaErr = l.syncLastLSN(last)
 	}()
 	// Only heads keep the bloom filter: they take the point reads of keys
 	// that may not exist (INSERT's check). Version entries are read by
