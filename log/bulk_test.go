@@ -220,82 +220,28 @@ func TestBulkCrash(t *testing.T) {
 			ctx := context.Background()
 			tab := createTable(t, l, "t", Keyed)
 			const chunk = 4096
-			var acked atomic.Int64
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for c := 0; c < 40; c++ {
-					ids := span(c*chunk, (c+1)*chunk)
-					if c%3 == 2 {
-						// Reversed: not sorted, and above nothing yet,
-						// but planned through the sort.
-						for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
-							ids[i], ids[j] = ids[j], ids[i]
-						}
+			crashed, ackedAtCrash := crashDuringChunks(t, rng, fs, l, 40, func(c int) error {
+				ids := span(c*chunk, (c+1)*chunk)
+				if c%3 == 2 {
+					// Reversed: not sorted, and above nothing yet,
+					// but planned through the sort.
+					for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+						ids[i], ids[j] = ids[j], ids[i]
 					}
-					if c%4 == 3 {
-						ids = ids[:100] // small: the batch path
-					}
-					if _, err := l.CommitBulk(ctx, bulkOf(tab, ids...)); err != nil {
-						return
-					}
-					if _, err := put(t, l, tab, fmt.Sprint("single", c), "x", Cond{}); err != nil {
-						return
-					}
-					acked.Store(int64(c + 1))
 				}
-			}()
-			for ingests(l) < uint64(2+rng.Intn(10)) {
-				select {
-				case <-done:
-				default:
-					continue
+				if c%4 == 3 {
+					ids = ids[:100] // small: the batch path
 				}
-				break
-			}
-			crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.Intn(101), RNG: randv2.New(randv2.NewPCG(rng.Uint64(), rng.Uint64()))})
-			ackedAtCrash := int(acked.Load())
-			<-done
-			l.Close()
+				if _, err := l.CommitBulk(ctx, bulkOf(tab, ids...)); err != nil {
+					return err
+				}
+				_, err := put(t, l, tab, fmt.Sprint("single", c), "x", Cond{})
+				return err
+			})
 
 			l = openMem(t, crashed)
 			defer l.Close()
-			s := l.Snapshot()
-			whole := 0
-			for c := 0; c < 40; c++ {
-				n := chunk
-				if c%4 == 3 {
-					n = 100
-				}
-				found := 0
-				for i := c * chunk; i < c*chunk+n; i++ {
-					if _, ok, err := s.Head(tab, bulkKey(i)); err != nil {
-						t.Fatal(err)
-					} else if ok {
-						found++
-					}
-				}
-				if found != 0 && found != n {
-					t.Fatalf("chunk %d: %d of its %d rows recovered", c, found, n)
-				}
-				if found == 0 && c < ackedAtCrash {
-					t.Fatalf("acknowledged chunk %d lost (%d acknowledged)", c, ackedAtCrash)
-				}
-				if found == n {
-					whole++
-				}
-			}
-			lsn := s.LSN()
-			var maxLSN uint64
-			s.Events(tab, 0, func(e *Event) error { maxLSN = max(maxLSN, e.LSN); return nil })
-			s.Release()
-			if maxLSN > lsn {
-				t.Fatalf("an event at lsn %d above the recovered lsn %d", maxLSN, lsn)
-			}
-			res, err := put(t, l, tab, "after", "x", Cond{})
-			if err != nil || res.LSN <= maxLSN {
-				t.Fatalf("commit after recovery: %+v %v (max event lsn %d)", res, err, maxLSN)
-			}
+			whole := checkRecoveredChunks(t, l, tab, 40, chunk, ackedAtCrash)
 			t.Logf("%d chunks acknowledged at the crash, %d recovered whole", ackedAtCrash, whole)
 		})
 	}
@@ -334,4 +280,81 @@ func BenchmarkBulk(b *testing.B) {
 			b.ReportMetric(float64(b.N*chunk)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+}
+
+// crashDuringChunks runs commit(0), ..., commit(n-1) on l in the
+// background, takes a crash image of fs once the log has ingested a
+// (seeded) few chunks, lets the writer finish and closes l. It returns the
+// image and how many commits had returned when it was taken.
+func crashDuringChunks(t *testing.T, rng *rand.Rand, fs *vfs.MemFS, l *Log, n int, commit func(c int) error) (vfs.FS, int) {
+	t.Helper()
+	var acked atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := 0; c < n; c++ {
+			if commit(c) != nil {
+				return
+			}
+			acked.Store(int64(c + 1))
+		}
+	}()
+	for ingests(l) < uint64(2+rng.Intn(10)) {
+		select {
+		case <-done:
+		default:
+			continue
+		}
+		break
+	}
+	crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.Intn(101), RNG: randv2.New(randv2.NewPCG(rng.Uint64(), rng.Uint64()))})
+	ackedAtCrash := int(acked.Load())
+	<-done
+	l.Close()
+	return crashed, ackedAtCrash
+}
+
+// checkRecoveredChunks checks a log recovered from crashDuringChunks: each
+// of its chunks (every fourth one 100 rows, the others chunk rows) whole
+// or absent, none of the first acked absent, no event above the recovered
+// LSN, and a commit after recovery above them all. It returns how many
+// chunks were recovered whole.
+func checkRecoveredChunks(t *testing.T, l *Log, tab TableID, chunks, chunk, acked int) (whole int) {
+	t.Helper()
+	s := l.Snapshot()
+	for c := 0; c < chunks; c++ {
+		n := chunk
+		if c%4 == 3 {
+			n = 100
+		}
+		found := 0
+		for i := c * chunk; i < c*chunk+n; i++ {
+			if _, ok, err := s.Head(tab, bulkKey(i)); err != nil {
+				t.Fatal(err)
+			} else if ok {
+				found++
+			}
+		}
+		if found != 0 && found != n {
+			t.Fatalf("chunk %d: %d of its %d rows recovered", c, found, n)
+		}
+		if found == 0 && c < acked {
+			t.Fatalf("acknowledged chunk %d lost (%d acknowledged)", c, acked)
+		}
+		if found == n {
+			whole++
+		}
+	}
+	lsn := s.LSN()
+	var maxLSN uint64
+	s.Events(tab, 0, func(e *Event) error { maxLSN = max(maxLSN, e.LSN); return nil })
+	s.Release()
+	if maxLSN > lsn {
+		t.Fatalf("an event at lsn %d above the recovered lsn %d", maxLSN, lsn)
+	}
+	res, err := put(t, l, tab, "after", "x", Cond{})
+	if err != nil || res.LSN <= maxLSN {
+		t.Fatalf("commit after recovery: %+v %v (max event lsn %d)", res, err, maxLSN)
+	}
+	return whole
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
-	randv2 "math/rand/v2"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -191,72 +189,22 @@ func TestBulkIntoViewedTableCrash(t *testing.T) {
 			l, tab := openViewed(t, fs)
 			ctx := context.Background()
 			const chunk = 4096
-			var acked atomic.Int64
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for c := 0; c < 30; c++ {
-					ids := span(c*chunk, (c+1)*chunk)
-					if c%4 == 3 {
-						ids = ids[:100]
-					}
-					if _, err := l.CommitBulk(ctx, bulkOf(tab, ids...)); err != nil {
-						return
-					}
-					if _, err := put(t, l, tab, fmt.Sprint("single", c), "x", Cond{}); err != nil {
-						return
-					}
-					acked.Store(int64(c + 1))
+			crashed, ackedAtCrash := crashDuringChunks(t, rng, fs, l, 30, func(c int) error {
+				ids := span(c*chunk, (c+1)*chunk)
+				if c%4 == 3 {
+					ids = ids[:100]
 				}
-			}()
-			for ingests(l) < uint64(2+rng.Intn(10)) {
-				select {
-				case <-done:
-				default:
-					continue
+				if _, err := l.CommitBulk(ctx, bulkOf(tab, ids...)); err != nil {
+					return err
 				}
-				break
-			}
-			crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.Intn(101), RNG: randv2.New(randv2.NewPCG(rng.Uint64(), rng.Uint64()))})
-			ackedAtCrash := int(acked.Load())
-			<-done
-			l.Close()
+				_, err := put(t, l, tab, fmt.Sprint("single", c), "x", Cond{})
+				return err
+			})
 
 			l, tab = openViewed(t, crashed)
 			defer l.Close()
 			checkViewed(t, l, tab)
-			s := l.Snapshot()
-			for c := 0; c < 30; c++ {
-				n := chunk
-				if c%4 == 3 {
-					n = 100
-				}
-				found := 0
-				for i := c * chunk; i < c*chunk+n; i++ {
-					if _, ok, err := s.Head(tab, bulkKey(i)); err != nil {
-						t.Fatal(err)
-					} else if ok {
-						found++
-					}
-				}
-				if found != 0 && found != n {
-					t.Fatalf("chunk %d: %d of its %d rows recovered", c, found, n)
-				}
-				if found == 0 && c < ackedAtCrash {
-					t.Fatalf("acknowledged chunk %d lost (%d acknowledged)", c, ackedAtCrash)
-				}
-			}
-			lsn := s.LSN()
-			var maxLSN uint64
-			s.Events(tab, 0, func(e *Event) error { maxLSN = max(maxLSN, e.LSN); return nil })
-			s.Release()
-			if maxLSN > lsn {
-				t.Fatalf("an event at lsn %d above the recovered lsn %d", maxLSN, lsn)
-			}
-			res, err := put(t, l, tab, "after", "x", Cond{})
-			if err != nil || res.LSN <= maxLSN {
-				t.Fatalf("commit after recovery: %+v %v (max event lsn %d)", res, err, maxLSN)
-			}
+			checkRecoveredChunks(t, l, tab, 30, chunk, ackedAtCrash)
 			checkViewed(t, l, tab)
 		})
 	}

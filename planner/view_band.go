@@ -3,8 +3,6 @@ package planner
 import (
 	"slices"
 
-	"github.com/cockroachdb/apd/v3"
-
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
@@ -137,7 +135,7 @@ func (eb *exprBinder) bandTerm(x exec.Expr) (col *exec.ColRef, k exec.Expr, plus
 		return nil, nil, false, false
 	}
 	v, err := b.Eval(&exec.Env{Settings: eb.b.settings}, nil)
-	if err != nil || v == nil || !translation(c.T, v) {
+	if err != nil || v == nil || !views.ExactOffset(c.T, v) {
 		return nil, nil, false, false
 	}
 	return c, b, call.Fn.Op == "+", true
@@ -150,29 +148,6 @@ func bandType(t types.T) bool {
 	case types.Int2OID, types.Int4OID, types.Int8OID, types.NumericOID,
 		types.DateOID, types.TimestampOID, types.TimestampTZOID:
 		return true
-	}
-	return false
-}
-
-// translation reports whether adding off to values of type t moves them
-// all by the same amount, so that col + off op y and col op y - off agree.
-func translation(t types.T, off types.Datum) bool {
-	switch t.OID {
-	case types.Int2OID, types.Int4OID, types.Int8OID, types.DateOID:
-		_, ok := off.(int64)
-		return ok
-	case types.NumericOID:
-		switch off.(type) {
-		case int64, *apd.Decimal:
-			return true
-		}
-		return false
-	case types.TimestampOID:
-		iv, ok := off.(types.Interval)
-		return ok && iv.Months == 0
-	case types.TimestampTZOID:
-		iv, ok := off.(types.Interval)
-		return ok && iv.Months == 0 && iv.Days == 0
 	}
 	return false
 }

@@ -130,7 +130,7 @@ func rangeReachOf(funcs []*exec.WindowFunc) *rangeReach {
 				return nil
 			}
 			v, ok := constDatum(b.Offset)
-			if !ok || !exactOffset(rr.key.Expr.Type(), v) {
+			if !ok || !ExactOffset(rr.key.Expr.Type(), v) {
 				return nil
 			}
 			if *into != nil && !sameOffset(*into, v) {
@@ -157,13 +157,18 @@ func constDatum(e exec.Expr) (types.Datum, bool) {
 	return nil, false
 }
 
-// exactOffset reports whether moving a value of type t by off is a
-// translation, so that the reach computed from a change is exact.
-func exactOffset(t types.T, off types.Datum) bool {
+// ExactOffset reports whether moving a value of type t by off is a
+// translation (every value moves by the same amount), so that a reach or a
+// bound computed from a value and the offset is exact: a window's RANGE
+// reach, an interval join's bounds (planner/view_band.go).
+func ExactOffset(t types.T, off types.Datum) bool {
 	switch t.OID {
 	case types.Int2OID, types.Int4OID, types.Int8OID, types.NumericOID:
 		return true
 	case types.DateOID, types.TimestampOID:
+		if _, ok := off.(int64); ok && t.OID == types.DateOID {
+			return true // date ± integer days
+		}
 		iv, ok := off.(types.Interval)
 		return ok && iv.Months == 0
 	case types.TimestampTZOID:
