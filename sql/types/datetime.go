@@ -1061,6 +1061,15 @@ func parseDateTimeFields(s string, set *Settings, typ string, timeOnly bool) (*t
 	return tm, nil
 }
 
+// timestampFields is parseDateTimeFields for a timestamp, reading the ISO
+// form PostgreSQL prints without the general parser (isotimestamp.go).
+func timestampFields(s string, set *Settings, typ string, zone bool) (*tmFields, error) {
+	if tm, ok := isoTimestampFields(s, zone); ok && isoFastPath {
+		return &tm, nil
+	}
+	return parseDateTimeFields(s, set, typ, false)
+}
+
 // parseDate is date_in.
 func parseDate(s string, set *Settings) (Datum, error) {
 	tm, err := parseDateTimeFields(s, set, "date", false)
@@ -1102,7 +1111,7 @@ func tmToLocal(tm *tmFields) (int64, bool) {
 
 // parseTimestamp is timestamp_in; an explicit zone is ignored, as there.
 func parseTimestamp(s string, typmod int32, set *Settings) (Datum, error) {
-	tm, err := parseDateTimeFields(s, set, "timestamp", false)
+	tm, err := timestampFields(s, set, "timestamp", false)
 	if err != nil {
 		return nil, err
 	}
@@ -1130,7 +1139,7 @@ func parseTimestamp(s string, typmod int32, set *Settings) (Datum, error) {
 
 // parseTimestampTZ is timestamptz_in.
 func parseTimestampTZ(s string, typmod int32, set *Settings) (Datum, error) {
-	tm, err := parseDateTimeFields(s, set, "timestamp with time zone", false)
+	tm, err := timestampFields(s, set, "timestamp with time zone", true)
 	if err != nil {
 		return nil, err
 	}
