@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,20 +65,42 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	}
 	scope := &scope{cols: inner.sc.cols, parent: &scope{cols: l.sc.cols}}
 	eb := &exprBinder{b: b, scope: scope, what: "WHERE"}
-	innerKeys, outerKeys, rest, err := eb.correlatedEqualities(sel.Where, "a LATERAL subquery")
+	innerKeys, outerKeys, rest, others, err := eb.correlatedConditions(sel.Where, "a LATERAL subquery", true)
 	if err != nil {
 		return nil, true, err
+	}
+	if len(others) > 0 && (len(innerKeys) == 0 || sel.GroupBy != nil || sel.Having != nil || hasAggregate(sel.Fields) || sel.Distinct || sel.Limit != nil) {
+		// Other conditions on the outer rows join a plain filter's rows
+		// (below); a top-N or an aggregate per outer row would need them
+		// per row, and a join needs an equality.
+		return nil, true, notMaintainable("a LATERAL subquery's conditions on the outer rows must be equalities, but for a subquery that only filters rows, which may also compare them otherwise beside an equality")
 	}
 	if len(innerKeys) == 0 {
 		// Not correlated: an ordinary subquery in FROM.
 		return nil, false, nil
+	}
+	alias := ts.AsName
+	if alias.O == "" {
+		return nil, true, notMaintainable("a LATERAL subquery needs an alias")
+	}
+	// The other conditions go to the join's ON, reading the subquery's
+	// columns they need as more hidden columns of it.
+	var exported []ast.ExprNode
+	var moved ast.ExprNode
+	for _, c := range others {
+		cond, cols, err := b.lateralCondition(c, inner.sc, alias, len(innerKeys)+len(exported))
+		if err != nil {
+			return nil, true, err
+		}
+		exported = append(exported, cols...)
+		moved = andExpr(moved, cond)
 	}
 	onTrue := j.On == nil || b.isTrue(j.On.Expr)
 	left := j.Tp == ast.LeftJoin
 	if (j.Tp != ast.CrossJoin && !left) || j.StraightJoin || j.NaturalJoin || j.Using != nil {
 		return nil, true, notMaintainable("a LATERAL subquery may only be joined by a comma, CROSS JOIN, an inner JOIN or a LEFT JOIN")
 	}
-	text, counts, err := lateralQuery(sel, innerKeys, rest)
+	text, counts, err := lateralQuery(sel, append(slices.Clip(innerKeys), exported...), rest)
 	if err != nil {
 		return nil, true, err
 	}
@@ -92,18 +115,18 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	if err != nil {
 		return nil, true, err
 	}
-	alias := ts.AsName
-	if alias.O == "" {
-		return nil, true, notMaintainable("a LATERAL subquery needs an alias")
-	}
 	// The join of l with the rewritten subquery, ON its key columns
-	// equal to the outer expressions (and the join's own ON).
+	// equal to the outer expressions (and the other conditions, and the
+	// join's own ON).
 	var on ast.ExprNode
 	for i, o := range outerKeys {
 		eq := &ast.BinaryOperationExpr{Op: opcode.EQ, L: &ast.ColumnNameExpr{Name: &ast.ColumnName{
 			Table: alias, Name: ast.NewCIStr(fmt.Sprintf("%s%d", latPrefix, i)),
 		}}, R: o}
 		on = andExpr(on, eq)
+	}
+	if moved != nil {
+		on = andExpr(on, moved)
 	}
 	if !onTrue {
 		on = andExpr(on, j.On.Expr)
@@ -350,4 +373,65 @@ func andExpr(a, b ast.ExprNode) ast.ExprNode {
 		return b
 	}
 	return &ast.BinaryOperationExpr{Op: opcode.LogicAnd, L: a, R: b}
+}
+
+// lateralCondition rewrites a LATERAL subquery's condition on the outer
+// rows other than an equality (e.ts BETWEEN o.ts - interval '1 hour' AND
+// o.ts) for the join's ON: each of the subquery's own columns in it (those
+// its FROM, in scope sc, names) becomes the hidden column ?lat<next>,
+// <next+1>, ... of the rewritten subquery (alias), and cols are those
+// columns as the subquery's select list computes them. The condition is
+// parsed again from its text, so the shared statement is not changed.
+func (b *Builder) lateralCondition(c ast.ExprNode, sc *scope, alias ast.CIStr, next int) (cond ast.ExprNode, cols []ast.ExprNode, err error) {
+	text := restore(c)
+	if text == "" {
+		return nil, nil, errLateralRestore
+	}
+	q, err := parseRewrite("SELECT "+text, "a LATERAL subquery")
+	if err != nil || len(q.Fields.Fields) != 1 {
+		return nil, nil, errLateralRestore
+	}
+	own := &exprBinder{b: b, scope: &scope{cols: sc.cols}, what: "WHERE"}
+	r := &lateralRefs{own: own, alias: alias, next: next}
+	out, _ := q.Fields.Fields[0].Expr.Accept(r)
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	return out.(ast.ExprNode), r.cols, nil
+}
+
+// lateralRefs replaces the subquery's own columns in a condition with
+// the hidden columns that carry them out of it.
+type lateralRefs struct {
+	own   *exprBinder
+	alias ast.CIStr
+	next  int
+	cols  []ast.ExprNode
+	err   error
+}
+
+func (v *lateralRefs) Enter(n ast.Node) (ast.Node, bool) {
+	if _, isSub := n.(*ast.SubqueryExpr); isSub {
+		v.err = notMaintainable("a LATERAL subquery's condition on the outer rows may not hold a subquery")
+		return n, true
+	}
+	return n, false
+}
+
+func (v *lateralRefs) Leave(n ast.Node) (ast.Node, bool) {
+	c, isCol := n.(*ast.ColumnNameExpr)
+	if !isCol || v.err != nil {
+		return n, v.err == nil
+	}
+	if _, err := v.own.bind(c); err != nil {
+		var pe *pgerr.Error
+		if errors.As(err, &pe) && (pe.Code == pgerr.UndefinedColumn || pe.Code == pgerr.UndefinedTable) {
+			return n, true // the outer row's
+		}
+		v.err = err
+		return n, false
+	}
+	name := fmt.Sprintf("%s%d", latPrefix, v.next+len(v.cols))
+	v.cols = append(v.cols, &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: c.Name.Table, Name: c.Name.Name}})
+	return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: v.alias, Name: ast.NewCIStr(name)}}, true
 }

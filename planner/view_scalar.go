@@ -269,16 +269,24 @@ func (b *Builder) viewCorrelatedFilter(in *viewRel, cond ast.ExprNode, n int) (v
 // its own side (inner) and the outer row's (outer). Any other condition
 // on the outer row is refused, what naming the subquery.
 func (eb *exprBinder) correlatedEqualities(where ast.ExprNode, what string) (inner, outer, own []ast.ExprNode, err error) {
+	inner, outer, own, _, err = eb.correlatedConditions(where, what, false)
+	return inner, outer, own, err
+}
+
+// correlatedConditions is correlatedEqualities that, with others, returns
+// the other conditions on the outer row (ranges, say) in rest instead of
+// refusing them.
+func (eb *exprBinder) correlatedConditions(where ast.ExprNode, what string, others bool) (inner, outer, own, rest []ast.ExprNode, err error) {
 	if where == nil {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	for _, c := range andParts(where) {
 		e, err := eb.bindAs(c, tBool, "argument of WHERE")
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		if !onlyOuterDepth(e, 1) {
-			return nil, nil, nil, notMaintainable("%s refers to a query outside the view's own", what)
+			return nil, nil, nil, nil, notMaintainable("%s refers to a query outside the view's own", what)
 		}
 		if !hasOuter(e) {
 			own = append(own, c)
@@ -287,7 +295,11 @@ func (eb *exprBinder) correlatedEqualities(where ast.ExprNode, what string) (inn
 		bin, isEq := unparen(c).(*ast.BinaryOperationExpr)
 		call, isCall := e.(*exec.Call)
 		if !isEq || bin.Op != opcode.EQ || !isCall || call.Fn.Op != "=" {
-			return nil, nil, nil, notMaintainable("%s's conditions on the outer rows must be equalities", what)
+			if others {
+				rest = append(rest, c)
+				continue
+			}
+			return nil, nil, nil, nil, notMaintainable("%s's conditions on the outer rows must be equalities", what)
 		}
 		l, r := call.Args[0], call.Args[1]
 		switch {
@@ -296,10 +308,14 @@ func (eb *exprBinder) correlatedEqualities(where ast.ExprNode, what string) (inn
 		case !hasOuter(r) && onlyOuter(l):
 			inner, outer = append(inner, bin.R), append(outer, bin.L)
 		default:
-			return nil, nil, nil, notMaintainable("%s's equality must have its own columns on one side and the outer row's on the other", what)
+			if others {
+				rest = append(rest, c)
+				continue
+			}
+			return nil, nil, nil, nil, notMaintainable("%s's equality must have its own columns on one side and the outer row's on the other", what)
 		}
 	}
-	return inner, outer, own, nil
+	return inner, outer, own, rest, nil
 }
 
 // hasOuter reports whether e reads the outer row.

@@ -153,6 +153,10 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m34 AS SELECT e.id, f.id AS f FROM xm_ev e JOIN xm_ev f ON f.acct = e.acct WHERE f.amount > 5 AND f.ts BETWEEN e.ts - interval '1 hour' AND e.ts`: {
 			"->  Filter", "Condition: (f.amount > 5)", "->  Inner Join", "Join Filter: ((f.ts >= (e.ts - '01:00:00'::interval)) AND (f.ts <= e.ts))",
 			"right rows by f.ts, a change of the left side reading those >= (e.ts - '01:00:00'::interval) and <= e.ts"},
+		// A LATERAL subquery that only filters, compared with the outer
+		// rows beside an equality: a join with those conditions in ON.
+		`EXPLAIN CREATE MATERIALIZED VIEW m35 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id * 2) t`: {
+			"->  Inner Join", "Join Key: a.id = t.?lat0", "Join Filter: (t.?lat1 > (a.id * 2))", "right rows by t.?lat1, a change of the left side reading those >= (a.id * 2)"},
 		// A condition over a subquery related to the row by equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
 			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},
@@ -192,6 +196,11 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m11 AS SELECT a.id, t.x FROM xm_acct a, LATERAL (SELECT e.amount + a.id AS x FROM xm_ev e WHERE e.acct = a.id) t`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m12 AS SELECT a.id, t.x FROM xm_acct a JOIN LATERAL (SELECT count(*) AS x FROM xm_ev e WHERE e.acct = a.id) t ON t.x > 1`,
 		`EXPLAIN CREATE MATERIALIZED VIEW m13 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id LIMIT 2) t`,
+		// Other conditions on the outer rows: only beside an equality, in
+		// a subquery that only filters.
+		`EXPLAIN CREATE MATERIALIZED VIEW m36 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id ORDER BY amount LIMIT 2) t`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m37 AS SELECT a.id, t.n FROM xm_acct a, LATERAL (SELECT count(*) AS n FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id) t`,
+		`EXPLAIN CREATE MATERIALIZED VIEW m38 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT DISTINCT amount FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id) t`,
 		// Over no rows count(*) + 1 is 1, which an unmatched row's NULL
 		// is not.
 		`EXPLAIN CREATE MATERIALIZED VIEW m20 AS SELECT a.id, t.n FROM xm_acct a, LATERAL (SELECT count(*) + 1 AS n FROM xm_ev e WHERE e.acct = a.id) t`,

@@ -281,6 +281,8 @@ func tableSources() []gsource {
 			cols: cat(customers, []gcol{{"t.oid", tInt}, {"t.amount", tInt}}), joined: true},
 		{from: "customers c LEFT JOIN LATERAL (SELECT count(*) AS n, max(e.v) AS mv FROM events e WHERE e.k = c.id AND e.v > 10) t ON true",
 			cols: cat(customers, []gcol{{"t.n", tBig}, {"t.mv", tInt}}), joined: true},
+		{from: "orders o LEFT JOIN LATERAL (SELECT e.v, e.ts FROM events e WHERE e.k = o.customer_id AND e.v BETWEEN o.amount - 8 AND o.amount) t ON true",
+			cols: cat(orders("o"), []gcol{{"t.v", tInt}, {"t.ts", tTS}}), joined: true},
 		{from: "orders o JOIN LATERAL (SELECT e.kind, e.ts FROM events e WHERE e.k = o.customer_id AND e.v < 30) t ON true",
 			cols: cat(orders("o"), []gcol{{"t.kind", tText}, {"t.ts", tTS}}), joined: true},
 	}

@@ -314,6 +314,10 @@ var viewDefs = []string{
 	// The bounds in WHERE over an inner join move into its ON.
 	`SELECT a.k, a.kind, count(*) AS n, max(b.v) AS hi FROM events a JOIN events b ON a.k = b.k WHERE b.ts >= a.ts - interval '45 minutes' AND b.ts < a.ts AND a.v > 5 AND b.v <> a.v GROUP BY a.k, a.kind`,
 	`SELECT o.id, e.v FROM orders o, events e WHERE e.k = o.customer_id AND o.amount - 4 <= e.v AND e.v - 4 <= o.amount`,
+	// A LATERAL subquery that only filters may compare the outer rows
+	// otherwise beside an equality: a join with those conditions in ON.
+	`SELECT o.id, t.v, t.kind FROM orders o, LATERAL (SELECT e.v, e.kind FROM events e WHERE e.k = o.customer_id AND e.v BETWEEN o.amount - 5 AND o.amount + 5) t`,
+	`SELECT c.id, t.ts, t.v FROM customers c LEFT JOIN LATERAL (SELECT ts, v FROM events e WHERE k = c.id AND v > c.id * 3 AND kind <> c.tier) t ON true`,
 }
 
 var (
