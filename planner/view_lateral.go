@@ -88,7 +88,7 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	var exported []ast.ExprNode
 	var moved ast.ExprNode
 	for _, c := range others {
-		cond, cols, err := b.lateralCondition(c, inner.sc, alias, len(innerKeys)+len(exported))
+		cond, cols, err := b.lateralCondition(c, inner.sc, l.sc, alias, len(innerKeys)+len(exported))
 		if err != nil {
 			return nil, true, err
 		}
@@ -380,9 +380,12 @@ func andExpr(a, b ast.ExprNode) ast.ExprNode {
 // o.ts) for the join's ON: each of the subquery's own columns in it (those
 // its FROM, in scope sc, names) becomes the hidden column ?lat<next>,
 // <next+1>, ... of the rewritten subquery (alias), and cols are those
-// columns as the subquery's select list computes them. The condition is
-// parsed again from its text, so the shared statement is not changed.
-func (b *Builder) lateralCondition(c ast.ExprNode, sc *scope, alias ast.CIStr, next int) (cond ast.ExprNode, cols []ast.ExprNode, err error) {
+// columns as the subquery's select list computes them. An unqualified
+// column of the outer rows (scope outer) is qualified with its table, as
+// the rewritten subquery's own columns may share its name in the ON. The
+// condition is parsed again from its text, so the shared statement is not
+// changed.
+func (b *Builder) lateralCondition(c ast.ExprNode, sc, outer *scope, alias ast.CIStr, next int) (cond ast.ExprNode, cols []ast.ExprNode, err error) {
 	text := restore(c)
 	if text == "" {
 		return nil, nil, errLateralRestore
@@ -392,7 +395,7 @@ func (b *Builder) lateralCondition(c ast.ExprNode, sc *scope, alias ast.CIStr, n
 		return nil, nil, errLateralRestore
 	}
 	own := &exprBinder{b: b, scope: &scope{cols: sc.cols}, what: "WHERE"}
-	r := &lateralRefs{own: own, alias: alias, next: next}
+	r := &lateralRefs{own: own, outer: &exprBinder{b: b, scope: outer, what: "WHERE"}, alias: alias, next: next}
 	out, _ := q.Fields.Fields[0].Expr.Accept(r)
 	if r.err != nil {
 		return nil, nil, r.err
@@ -404,6 +407,7 @@ func (b *Builder) lateralCondition(c ast.ExprNode, sc *scope, alias ast.CIStr, n
 // the hidden columns that carry them out of it.
 type lateralRefs struct {
 	own   *exprBinder
+	outer *exprBinder
 	alias ast.CIStr
 	next  int
 	cols  []ast.ExprNode
@@ -426,7 +430,15 @@ func (v *lateralRefs) Leave(n ast.Node) (ast.Node, bool) {
 	if _, err := v.own.bind(c); err != nil {
 		var pe *pgerr.Error
 		if errors.As(err, &pe) && (pe.Code == pgerr.UndefinedColumn || pe.Code == pgerr.UndefinedTable) {
-			return n, true // the outer row's
+			// The outer row's.
+			if c.Name.Table.O == "" {
+				if e, err := v.outer.bind(c); err == nil {
+					if ref, isRef := e.(*exec.ColRef); isRef && v.outer.scope.cols[ref.Idx].table != "" {
+						return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ast.NewCIStr(v.outer.scope.cols[ref.Idx].table), Name: c.Name.Name}}, true
+					}
+				}
+			}
+			return n, true
 		}
 		v.err = err
 		return n, false

@@ -318,6 +318,9 @@ var viewDefs = []string{
 	// otherwise beside an equality: a join with those conditions in ON.
 	`SELECT o.id, t.v, t.kind FROM orders o, LATERAL (SELECT e.v, e.kind FROM events e WHERE e.k = o.customer_id AND e.v BETWEEN o.amount - 5 AND o.amount + 5) t`,
 	`SELECT c.id, t.ts, t.v FROM customers c LEFT JOIN LATERAL (SELECT ts, v FROM events e WHERE k = c.id AND v > c.id * 3 AND kind <> c.tier) t ON true`,
+	// An unqualified outer column whose name the subquery's output
+	// shares: qualified when the condition moves to the join's ON.
+	`SELECT c.region, t.id FROM customers c, LATERAL (SELECT e.v AS id FROM events e WHERE e.k = c.id AND e.v > id * 2) t`,
 }
 
 var (
