@@ -57,7 +57,7 @@ func explainNode(e *exec.Explainer, n Node, name func(log.TableID) string) {
 		if x.On != nil {
 			e.Detail("Join Filter: %s", x.On)
 		}
-		if x.Band != nil && x.On != nil {
+		if x.Band != nil {
 			e.Detail("State: both inputs' rows, indexed by the join key, then: %s", x.Band.note())
 		} else {
 			e.Detail("State: both inputs' rows, indexed by the join key; a change reads the other side's rows with its key")

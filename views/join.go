@@ -164,14 +164,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 	} else if !none {
 		// Only the rows within the band (joinband.go), read past the
 		// cache, which keeps whole prefixes.
-		dec := j.decode[other]
-		err = r.ov.merge(lo, hi, func(k, v []byte) error {
-			orow, err := dec(v)
-			if err != nil {
-				return err
-			}
-			return collect(k, v, orow)
-		})
+		err = r.ov.mergeRows(lo, hi, j.decode[other], collect)
 	}
 	j.entries = entries
 	if err != nil {
@@ -230,8 +223,7 @@ func (r *run) join(j *Join, side int, row exec.Row, w int64) error {
 func (r *run) remember(j *Join, side int, row exec.Row, w int64, jk []byte, matches int64) error {
 	myTypes := j.sideTypes(side)
 	// Remember this row on its side, with its match count.
-	j.rowBuf = j.appendBand(append(append(append(j.rowBuf[:0], j.prefix...), byte(side)), jk...), side, row)
-	j.rowBuf = appendRowKey(j.rowBuf, j.compact, j.rowKey[side], j.rowKeyTypes[side], myTypes, row)
+	j.rowBuf = j.storedKey(j.rowBuf[:0], side, jk, row)
 	k := j.rowBuf
 	// (With short keys an updated row's old version, retracted just
 	// before, has the same key: pending, and not fresh.)
@@ -322,8 +314,7 @@ func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byt
 		// unless this intent changed the key the stored state has none (a
 		// dimension row updated in place then writes no tombstone for it
 		// when the new version moves the row out again).
-		j.rowBuf = j.appendBand(append(append(append(j.rowBuf[:0], j.prefix...), byte(other)), jk...), other, frow)
-		j.rowBuf = appendRowKey(j.rowBuf, j.compact, j.rowKey[other], j.rowKeyTypes[other], fTypes, frow)
+		j.rowBuf = j.storedKey(j.rowBuf[:0], other, jk, frow)
 		v, err := joinRowValue(m.n, 0, fTypes, frow)
 		if err != nil {
 			return err
@@ -335,6 +326,17 @@ func (r *run) dimensionLeaves(j *Join, side int, row exec.Row, w int64, jk []byt
 		}
 	}
 	return r.remember(j, side, row, w, jk, matches)
+}
+
+// storedKey appends the key a row of side with join key jk is stored
+// under: prefix, side, join key, the banded column's value (when side is
+// banded, joinband.go), and the row's identity (appendRowKey).
+func (j *Join) storedKey(buf []byte, side int, jk []byte, row exec.Row) []byte {
+	buf = append(append(append(buf, j.prefix...), byte(side)), jk...)
+	if c := j.bandCol(side); c >= 0 {
+		buf = appendValueIn(buf, j.compact, j.sideTypes(side)[c], row[c])
+	}
+	return appendRowKey(buf, j.compact, j.rowKey[side], j.rowKeyTypes[side], j.sideTypes(side), row)
 }
 
 // sideTypes is the column types of a side's rows (0: left, 1: right).

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/strand-db/strand/exec"
@@ -49,16 +50,6 @@ func (j *Join) bandCol(side int) int {
 	return j.band.Col[side]
 }
 
-// appendBand appends, for a row of side, the banded column's value to a
-// stored row's key (after the join key), when side has one.
-func (j *Join) appendBand(buf []byte, side int, row exec.Row) []byte {
-	c := j.bandCol(side)
-	if c < 0 {
-		return buf
-	}
-	return appendValueIn(buf, j.compact, j.sideTypes(side)[c], row[c])
-}
-
 // bandRange returns the key range of the other side's rows a delta row
 // of side can match, under the other side's key prefix (prefix, other
 // side, join key): the rows whose banded column lies within the bounds
@@ -72,34 +63,29 @@ func (r *run) bandRange(j *Join, side int, row exec.Row, prefix []byte) (lo, hi 
 		return nil, nil, false, false
 	}
 	t := j.sideTypes(other)[c]
-	bound := func(e exec.Expr) (types.Datum, bool, bool) {
-		if e == nil {
-			return nil, false, false
-		}
-		v, err := e.Eval(r.env, row)
-		if err != nil {
-			return nil, false, false
-		}
-		return v, v != nil, v == nil
-	}
+	key := func(v types.Datum) []byte { return appendValueIn(slices.Clip(prefix), j.compact, t, v) }
 	// Non-NULL values of the column sort after the NULL marker (0) and
 	// carry the marker 1 (appendValue): no bound reads [1, 2).
-	lo = append(prefix[:len(prefix):len(prefix)], 1)
-	hi = append(prefix[:len(prefix):len(prefix)], 2)
-	v, ok, null := bound(j.band.Lower[side])
-	if null {
-		return nil, nil, true, true
-	}
-	if ok {
-		lo = appendValueIn(prefix[:len(prefix):len(prefix)], j.compact, t, v)
-	}
-	if v, ok, null = bound(j.band.Upper[side]); null {
-		return nil, nil, true, true
-	}
-	if ok {
-		// Every key whose column equals v starts with its encoding (no
-		// value's encoding is a prefix of another's).
-		hi = prefixEnd(appendValueIn(prefix[:len(prefix):len(prefix)], j.compact, t, v))
+	lo = append(slices.Clip(prefix), 1)
+	hi = append(slices.Clip(prefix), 2)
+	for i, e := range [2]exec.Expr{j.band.Lower[side], j.band.Upper[side]} {
+		if e == nil {
+			continue
+		}
+		v, err := e.Eval(r.env, row)
+		switch {
+		case err != nil:
+			// An end left open: the bound overflowed where the
+			// condition it comes from need not.
+		case v == nil:
+			return nil, nil, true, true
+		case i == 0:
+			lo = key(v)
+		default:
+			// Every key whose column equals v starts with its
+			// encoding (no value's encoding is a prefix of another's).
+			hi = prefixEnd(key(v))
+		}
 	}
 	return lo, hi, true, false
 }

@@ -170,10 +170,10 @@ type Join struct {
 	// whole row (nil: the whole row).
 	rowKey      [2][]int
 	rowKeyTypes [2][]types.T
-	// Band, set by the planner, bounds the other side's rows a delta row
-	// can match by a column of theirs (an interval join, joinband.go);
-	// nil for none. band is Band when the view's layout keys the rows by
-	// it (keyLayout.joinBand), else nil.
+	// Band, set by the planner from On's conjuncts, bounds the other
+	// side's rows a delta row can match by a column of theirs (an
+	// interval join, joinband.go); nil for none. band is Band when the
+	// view's layout keys the rows by it (keyLayout.joinBand), else nil.
 	Band *JoinBand
 	band *JoinBand
 	// fact is set when the view keeps this join's matched fact rows only
@@ -510,7 +510,7 @@ func (p *Plan) setLayout(l keyLayout) {
 			x.ordered, x.runLayout = l.windowOrder, l.windowRunning
 		case *Join:
 			x.fact, x.compact, x.band = nil, l.compact, nil
-			if l.joinBand && x.On != nil {
+			if l.joinBand {
 				x.band = x.Band
 			}
 			for side, in := range []Node{x.Left, x.Right} {

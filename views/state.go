@@ -463,7 +463,12 @@ func (o *overlay) scanRows(prefix []byte, dec rowDecoder, fn func(k, v []byte, r
 	if o.cache != nil && !o.pendingUnder(prefix) {
 		return o.scanStored(prefix, dec, fn)
 	}
-	return o.merge(prefix, prefixEnd(prefix), func(k, v []byte) error {
+	return o.mergeRows(prefix, prefixEnd(prefix), dec, fn)
+}
+
+// mergeRows is merge that also hands fn each entry's row, decoded by dec.
+func (o *overlay) mergeRows(lower, end []byte, dec rowDecoder, fn func(k, v []byte, row exec.Row) error) error {
+	return o.merge(lower, end, func(k, v []byte) error {
 		row, err := dec(v)
 		if err != nil {
 			return err
