@@ -1,8 +1,6 @@
 package planner
 
 import (
-	"slices"
-
 	"github.com/strand-db/strand/exec"
 	"github.com/strand-db/strand/sql/types"
 	"github.com/strand-db/strand/views"
@@ -131,7 +129,7 @@ func (eb *exprBinder) bandTerm(x exec.Expr) (col *exec.ColRef, k exec.Expr, plus
 	if !isCol || c.T.OID != x.Type().OID {
 		return nil, nil, false, false
 	}
-	if refs, known := colRefs(b, nil); !known || len(refs) > 0 || volatile(b) || hasOuter(b) {
+	if l, r, known := joinSides(b, 0); !known || l || r || hasOuter(b) {
 		return nil, nil, false, false
 	}
 	v, err := b.Eval(&exec.Env{Settings: eb.b.settings}, nil)
@@ -155,21 +153,13 @@ func bandType(t types.T) bool {
 // readsOnly reports whether e reads only columns of side (of a row whose
 // left side is lw wide), and nothing that varies between reads.
 func readsOnly(e exec.Expr, side, lw int) bool {
-	refs, ok := colRefs(e, nil)
-	if !ok || volatile(e) || hasOuter(e) {
-		return false
-	}
-	for _, r := range refs {
-		if (r >= lw) != (side == 1) {
-			return false
-		}
-	}
-	return true
+	l, r, ok := joinSides(e, lw)
+	return ok && !hasOuter(e) && (side == 0 && !r || side == 1 && !l)
 }
 
 // joinConditions moves the conjuncts of a WHERE right over an inner join
-// that relate its two sides into the join's ON, when they bound a column
-// of a side (joinBand): for an inner join ON and WHERE mean the same, and
+// that relate its two sides into the join's ON, when the ON then bounds a
+// column of a side (joinBand): for an inner join ON and WHERE mean the same, and
 // in ON the bounds narrow what a change reads (JOIN c ON c.user_id =
 // o.user_id WHERE c.ts BETWEEN o.ts - interval '1 hour' AND o.ts). It
 // returns what stays in WHERE.
@@ -181,18 +171,20 @@ func (eb *exprBinder) joinConditions(n views.Node, pred exec.Expr) exec.Expr {
 	lw := len(j.LeftTypes)
 	var moved, rest []exec.Expr
 	for _, c := range conjuncts(pred) {
-		refs, ok := colRefs(c, nil)
-		if ok && !volatile(c) && !hasOuter(c) && slices.ContainsFunc(refs, func(r int) bool { return r < lw }) &&
-			slices.ContainsFunc(refs, func(r int) bool { return r >= lw }) {
+		if l, r, ok := joinSides(c, lw); ok && l && r && !hasOuter(c) {
 			moved = append(moved, c)
 		} else {
 			rest = append(rest, c)
 		}
 	}
-	if eb.joinBand(moved, lw) == nil {
+	if len(moved) == 0 {
 		return pred
 	}
-	j.On = andAll(append(conjuncts(j.On), moved...))
-	j.Band = eb.joinBand(conjuncts(j.On), lw)
+	on := append(conjuncts(j.On), moved...)
+	band := eb.joinBand(on, lw)
+	if band == nil {
+		return pred
+	}
+	j.On, j.Band = andAll(on), band
 	return andAll(rest)
 }

@@ -1431,20 +1431,14 @@ func exprEquiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 		return nil, nil, false
 	}
 	side := func(x exec.Expr) int {
-		refs, ok := colRefs(x, nil)
-		if !ok || len(refs) == 0 || volatile(x) {
+		l, r, ok := joinSides(x, lw)
+		switch {
+		case !ok || l == r:
 			return -1
+		case l:
+			return 0
 		}
-		s := 0
-		if refs[0] >= lw {
-			s = 1
-		}
-		for _, r := range refs {
-			if (r >= lw) != (s == 1) {
-				return -1
-			}
-		}
-		return s
+		return 1
 	}
 	a, b := call.Args[0], call.Args[1]
 	sa, sb := side(a), side(b)
@@ -1455,6 +1449,20 @@ func exprEquiSides(e exec.Expr, lw int) (exec.Expr, exec.Expr, bool) {
 		return b, shiftCols(a, -lw), true
 	}
 	return nil, nil, false
+}
+
+// joinSides reports which sides of a join's row (the left one lw wide) e
+// reads; ok is false when e holds a part colRefs does not know or varies
+// between reads (volatile).
+func joinSides(e exec.Expr, lw int) (left, right, ok bool) {
+	refs, known := colRefs(e, nil)
+	if !known || volatile(e) {
+		return false, false, false
+	}
+	for _, r := range refs {
+		left, right = left || r < lw, right || r >= lw
+	}
+	return left, right, true
 }
 
 // isTrue reports whether e is a constant that is true (ON true).
