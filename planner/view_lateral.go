@@ -85,15 +85,9 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	}
 	// The other conditions go to the join's ON, reading the subquery's
 	// columns they need as more hidden columns of it.
-	var exported []ast.ExprNode
-	var moved ast.ExprNode
-	for _, c := range others {
-		cond, cols, err := b.lateralCondition(c, inner.sc, l.sc, alias, len(innerKeys)+len(exported))
-		if err != nil {
-			return nil, true, err
-		}
-		exported = append(exported, cols...)
-		moved = andExpr(moved, cond)
+	moved, exported, err := b.lateralConditions(others, inner.sc, l.sc, alias, len(innerKeys))
+	if err != nil {
+		return nil, true, err
 	}
 	onTrue := j.On == nil || b.isTrue(j.On.Expr)
 	left := j.Tp == ast.LeftJoin
@@ -120,9 +114,7 @@ func (b *Builder) viewLateral(j *ast.Join, l *viewRel) (rel *viewRel, ok bool, e
 	// join's own ON).
 	var on ast.ExprNode
 	for i, o := range outerKeys {
-		eq := &ast.BinaryOperationExpr{Op: opcode.EQ, L: &ast.ColumnNameExpr{Name: &ast.ColumnName{
-			Table: alias, Name: ast.NewCIStr(fmt.Sprintf("%s%d", latPrefix, i)),
-		}}, R: o}
+		eq := &ast.BinaryOperationExpr{Op: opcode.EQ, L: latColumn(alias, i), R: o}
 		on = andExpr(on, eq)
 	}
 	if moved != nil {
@@ -375,42 +367,56 @@ func andExpr(a, b ast.ExprNode) ast.ExprNode {
 	return &ast.BinaryOperationExpr{Op: opcode.LogicAnd, L: a, R: b}
 }
 
-// lateralCondition rewrites a LATERAL subquery's condition on the outer
-// rows other than an equality (e.ts BETWEEN o.ts - interval '1 hour' AND
-// o.ts) for the join's ON: each of the subquery's own columns in it (those
-// its FROM, in scope sc, names) becomes the hidden column ?lat<next>,
-// <next+1>, ... of the rewritten subquery (alias), and cols are those
-// columns as the subquery's select list computes them. An unqualified
-// column of the outer rows (scope outer) is qualified with its table, as
-// the rewritten subquery's own columns may share its name in the ON. The
-// condition is parsed again from its text, so the shared statement is not
-// changed.
-func (b *Builder) lateralCondition(c ast.ExprNode, sc, outer *scope, alias ast.CIStr, next int) (cond ast.ExprNode, cols []ast.ExprNode, err error) {
-	text := restore(c)
-	if text == "" {
-		return nil, nil, errLateralRestore
+// latColumn names the rewritten subquery's hidden column ?lat<i>.
+func latColumn(alias ast.CIStr, i int) *ast.ColumnNameExpr {
+	return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: alias, Name: ast.NewCIStr(fmt.Sprintf("%s%d", latPrefix, i))}}
+}
+
+// lateralConditions rewrites a LATERAL subquery's conditions on the outer
+// rows other than equalities (e.ts BETWEEN o.ts - interval '1 hour' AND
+// o.ts) for the join's ON, and returns them ANDed: each of the subquery's
+// own columns in them (those its FROM, in scope sc, names) becomes a
+// hidden column of the rewritten subquery (alias), ?lat<first>, ... one per
+// column however often it appears, so that e.ts > o.a AND e.ts < o.b bound
+// one column; cols are those columns as the subquery's select list
+// computes them. An unqualified column of the outer rows (scope outer) is
+// qualified with its table, as the subquery's own columns may share its
+// name in the ON. Each condition is parsed again from its text, so the
+// shared statement is not changed.
+func (b *Builder) lateralConditions(conds []ast.ExprNode, sc, outer *scope, alias ast.CIStr, first int) (cond ast.ExprNode, cols []ast.ExprNode, err error) {
+	r := &lateralRefs{
+		own:   &exprBinder{b: b, scope: &scope{cols: sc.cols}, what: "WHERE"},
+		outer: &exprBinder{b: b, scope: outer, what: "WHERE"},
+		alias: alias, first: first, byCol: map[int]int{},
 	}
-	q, err := parseRewrite("SELECT "+text, "a LATERAL subquery")
-	if err != nil || len(q.Fields.Fields) != 1 {
-		return nil, nil, errLateralRestore
+	for _, c := range conds {
+		text := restore(c)
+		if text == "" {
+			return nil, nil, errLateralRestore
+		}
+		q, err := parseRewrite("SELECT "+text, "a LATERAL subquery")
+		if err != nil || len(q.Fields.Fields) != 1 {
+			return nil, nil, errLateralRestore
+		}
+		out, _ := q.Fields.Fields[0].Expr.Accept(r)
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+		cond = andExpr(cond, out.(ast.ExprNode))
 	}
-	own := &exprBinder{b: b, scope: &scope{cols: sc.cols}, what: "WHERE"}
-	r := &lateralRefs{own: own, outer: &exprBinder{b: b, scope: outer, what: "WHERE"}, alias: alias, next: next}
-	out, _ := q.Fields.Fields[0].Expr.Accept(r)
-	if r.err != nil {
-		return nil, nil, r.err
-	}
-	return out.(ast.ExprNode), r.cols, nil
+	return cond, r.cols, nil
 }
 
 // lateralRefs replaces the subquery's own columns in a condition with
 // the hidden columns that carry them out of it.
 type lateralRefs struct {
-	own   *exprBinder
-	outer *exprBinder
-	alias ast.CIStr
-	next  int
+	own, outer *exprBinder
+	alias      ast.CIStr
+	first      int
+	// cols are the exported columns; byCol gives, per column of the
+	// subquery's FROM, its place among them.
 	cols  []ast.ExprNode
+	byCol map[int]int
 	err   error
 }
 
@@ -427,23 +433,39 @@ func (v *lateralRefs) Leave(n ast.Node) (ast.Node, bool) {
 	if !isCol || v.err != nil {
 		return n, v.err == nil
 	}
-	if _, err := v.own.bind(c); err != nil {
-		var pe *pgerr.Error
-		if errors.As(err, &pe) && (pe.Code == pgerr.UndefinedColumn || pe.Code == pgerr.UndefinedTable) {
-			// The outer row's.
-			if c.Name.Table.O == "" {
-				if e, err := v.outer.bind(c); err == nil {
-					if ref, isRef := e.(*exec.ColRef); isRef && v.outer.scope.cols[ref.Idx].table != "" {
-						return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ast.NewCIStr(v.outer.scope.cols[ref.Idx].table), Name: c.Name.Name}}, true
-					}
-				}
-			}
-			return n, true
-		}
-		v.err = err
+	e, err := v.own.bind(c)
+	if err != nil {
+		return v.outerColumn(c, err)
+	}
+	ref, isRef := e.(*exec.ColRef)
+	if !isRef {
+		v.err = errLateralRestore
 		return n, false
 	}
-	name := fmt.Sprintf("%s%d", latPrefix, v.next+len(v.cols))
-	v.cols = append(v.cols, &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: c.Name.Table, Name: c.Name.Name}})
-	return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: v.alias, Name: ast.NewCIStr(name)}}, true
+	i, seen := v.byCol[ref.Idx]
+	if !seen {
+		i = len(v.cols)
+		v.byCol[ref.Idx] = i
+		v.cols = append(v.cols, &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: c.Name.Table, Name: c.Name.Name}})
+	}
+	return latColumn(v.alias, v.first+i), true
+}
+
+// outerColumn keeps a column the subquery's FROM does not name (err says
+// so): the outer rows', qualified with its table when it was not.
+func (v *lateralRefs) outerColumn(c *ast.ColumnNameExpr, err error) (ast.Node, bool) {
+	var pe *pgerr.Error
+	if !errors.As(err, &pe) || pe.Code != pgerr.UndefinedColumn && pe.Code != pgerr.UndefinedTable {
+		v.err = err
+		return c, false
+	}
+	if c.Name.Table.O != "" {
+		return c, true
+	}
+	e, err := v.outer.bind(c)
+	ref, isRef := e.(*exec.ColRef)
+	if err != nil || !isRef || v.outer.scope.cols[ref.Idx].table == "" {
+		return c, true
+	}
+	return &ast.ColumnNameExpr{Name: &ast.ColumnName{Table: ast.NewCIStr(v.outer.scope.cols[ref.Idx].table), Name: c.Name.Name}}, true
 }

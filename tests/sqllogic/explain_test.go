@@ -157,6 +157,10 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		// rows beside an equality: a join with those conditions in ON.
 		`EXPLAIN CREATE MATERIALIZED VIEW m35 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id * 2) t`: {
 			"->  Inner Join", "Join Key: a.id = t.?lat0", "Join Filter: (t.?lat1 > (a.id * 2))", "right rows by t.?lat1, a change of the left side reading those >= (a.id * 2)"},
+		// Two conditions on one of the subquery's columns bound it from
+		// both ends: it is carried out once.
+		`EXPLAIN CREATE MATERIALIZED VIEW m39 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id AND e.amount > a.id AND amount < a.id * 10) t`: {
+			"Join Filter: ((t.?lat1 > a.id) AND (t.?lat1 < (a.id * 10)))", "right rows by t.?lat1, a change of the left side reading those >= a.id and <= (a.id * 10)"},
 		// A condition over a subquery related to the row by equalities.
 		`EXPLAIN CREATE MATERIALIZED VIEW m25 AS SELECT id FROM xm_ev e WHERE amount > (SELECT max(amount) FROM xm_ev f WHERE f.acct = e.acct)`: {
 			"->  Filter", "->  Left Join", "Join Key: e.acct = f.acct", "->  Aggregate", "Group Key: f.acct"},
