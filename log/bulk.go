@@ -535,41 +535,61 @@ const bulkDir = "bulk"
 // ingestBulk writes a fresh chunk as two or three SSTables (heads, events,
 // and versions when any key has more than one row) and ingests them.
 func (l *Log) ingestBulk(p *bulkPlan, last uint64) error {
-	fs := l.fs()
-	dir := filepath.Join(l.opts.Dir, bulkDir)
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("bulk: %w", err)
-	}
-	// The last LSN is written and synced (see the comment at the top)
-	// while the files are written: the fsync overlaps their CPU work.
-	var wg sync.WaitGroup
-	var metaErr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		metaErr = l.syncLastLSN(last)
-	}()
 	// Only heads keep the bloom filter: they take the point reads of keys
 	// that may not exist (INSERT's check). Version entries are read by
 	// range, events by the LSN a version entry names, never in vain.
-	wo := l.pebbleOpts.MakeWriterOptions(0, l.db.TableFormat())
-	wo.Compression = bulkCompression
-	noFilter := wo
-	noFilter.FilterPolicy = nil
-	type part struct {
-		name  string
-		wo    sstable.WriterOptions
-		write func(bulkWriter) error
+	wo, noFilter := l.ingestWriterOptions()
+	parts := []sstPart{
+		{"heads", wo, func(w *sstable.Writer) error { return p.writeHeads(w.Set) }},
+		{"events", noFilter, func(w *sstable.Writer) error { return p.writeEvents(w.Set) }},
 	}
-	parts := []part{{"heads", wo, p.writeHeads}, {"events", noFilter, p.writeEvents}}
 	if p.hasVersions() {
 		// Pebble refuses to ingest an empty SSTable.
-		parts = append(parts, part{"versions", noFilter, p.writeVersions})
+		parts = append(parts, sstPart{"versions", noFilter, func(w *sstable.Writer) error { return p.writeVersions(w.Set) }})
 	}
+	if err := l.ingestParts(p.firstLSN, last, parts); err != nil {
+		return fmt.Errorf("bulk: ingest %d rows: %w", p.n(), err)
+	}
+	return nil
+}
+
+// ingestWriterOptions are the options of ingested SSTables, with the
+// log's bloom filter and without it.
+func (l *Log) ingestWriterOptions() (wo, noFilter sstable.WriterOptions) {
+	wo = l.pebbleOpts.MakeWriterOptions(0, l.db.TableFormat())
+	wo.Compression = bulkCompression
+	noFilter = wo
+	noFilter.FilterPolicy = nil
+	return wo, noFilter
+}
+
+// sstPart is one SSTable of an ingest: its name (in its file's name), its
+// writer options, and what it holds, in key order.
+type sstPart struct {
+	name  string
+	wo    sstable.WriterOptions
+	write func(w *sstable.Writer) error
+}
+
+// ingestParts writes parts as SSTables, one goroutine each, and ingests
+// them atomically. The last LSN is written and synced (see the comment at
+// the top) while the files are written: the fsync overlaps their CPU work.
+func (l *Log) ingestParts(first, last uint64, parts []sstPart) error {
+	fs := l.fs()
+	dir := filepath.Join(l.opts.Dir, bulkDir)
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(parts)+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[len(parts)] = l.syncLastLSN(last)
+	}()
 	paths := make([]string, len(parts))
-	errs := make([]error, len(parts))
 	for k, part := range parts {
-		paths[k] = filepath.Join(dir, fmt.Sprintf("%020d-%s.sst", p.firstLSN, part.name))
+		paths[k] = filepath.Join(dir, fmt.Sprintf("%020d-%s.sst", first, part.name))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -582,24 +602,21 @@ func (l *Log) ingestBulk(p *bulkPlan, last uint64) error {
 			_ = fs.Remove(path)
 		}
 	}()
-	if err := errors.Join(append(errs, metaErr)...); err != nil {
-		return fmt.Errorf("bulk: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	if err := l.db.Ingest(context.Background(), paths); err != nil {
-		return fmt.Errorf("bulk: ingest %d rows: %w", p.n(), err)
-	}
-	return nil
+	return l.db.Ingest(context.Background(), paths)
 }
 
 // writeSST writes one sorted run of key-value pairs as an SSTable and syncs
 // it.
-func writeSST(fs vfs.FS, path string, wo sstable.WriterOptions, write func(bulkWriter) error) error {
+func writeSST(fs vfs.FS, path string, wo sstable.WriterOptions, write func(w *sstable.Writer) error) error {
 	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	if err := write(func(k, v []byte) error { return w.Set(k, v) }); err != nil {
+	if err := write(w); err != nil {
 		w.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}

@@ -2,17 +2,11 @@ package log
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // A COPY chunk into a table that a materialized view reads is sequenced as
@@ -64,97 +58,66 @@ func (l *Log) sequenceIngested(in *Intent) error {
 	return nil
 }
 
-// ingestRec is one record of a batch being ingested.
-type ingestRec struct {
-	kind       pebble.InternalKeyKind
-	key, value []byte
-	ord        int
-}
-
-// ingestBatch writes b's records (but the last LSN, which it writes and
-// syncs beside them) as SSTables and ingests them. It reports false, having
-// written nothing, when b holds records other than sets and deletes.
+// ingestBatch writes b's records (but the last LSN, which ingestParts
+// writes and syncs beside them) as SSTables, one per key span, and ingests
+// them. It reports false, having written nothing, when b holds records
+// other than sets and deletes.
 func (l *Log) ingestBatch(b *pebble.Batch, last uint64) (bool, error) {
-	var recs []ingestRec
-	rd := b.Reader()
-	for ord := 0; ; ord++ {
-		kind, k, v, ok, err := rd.Next()
-		if err != nil {
-			return false, fmt.Errorf("read batch: %w", err)
-		}
-		if !ok {
-			break
-		}
-		if kind != pebble.InternalKeyKindSet && kind != pebble.InternalKeyKindDelete {
-			return false, nil
-		}
-		if bytes.Equal(k, keyLastLSN) {
-			continue
-		}
-		recs = append(recs, ingestRec{kind: kind, key: k, value: v, ord: ord})
+	recs, ok, err := batchRecords(b, nil)
+	if err != nil || !ok {
+		return false, err
 	}
 	// Key order; of a key written twice, the later write.
-	slices.SortFunc(recs, func(a, b ingestRec) int {
+	slices.SortFunc(recs, func(a, b sortedRec) int {
 		if c := bytes.Compare(a.key, b.key); c != 0 {
 			return c
 		}
 		return a.ord - b.ord
 	})
-	runs := [][]ingestRec{}
-	for i := 0; i < len(recs); i++ {
-		if i+1 < len(recs) && bytes.Equal(recs[i].key, recs[i+1].key) {
+	wo, noFilter := l.ingestWriterOptions()
+	var parts []sstPart
+	var run []sortedRec
+	for i := range recs {
+		if i+1 < len(recs) && bytes.Equal(recs[i].key, recs[i+1].key) || bytes.Equal(recs[i].key, keyLastLSN) {
 			continue
 		}
-		if n := len(runs); n == 0 || !bytes.Equal(ingestSpan(runs[n-1][0].key), ingestSpan(recs[i].key)) {
-			runs = append(runs, nil)
+		if len(run) > 0 && !bytes.Equal(ingestSpan(run[0].key), ingestSpan(recs[i].key)) {
+			parts = append(parts, recordsPart(len(parts), wo, noFilter, run))
+			run = nil
 		}
-		runs[len(runs)-1] = append(runs[len(runs)-1], recs[i])
+		run = append(run, recs[i])
 	}
-	if len(runs) == 0 {
+	if len(run) == 0 {
 		return false, nil
 	}
-	fs := l.fs()
-	dir := filepath.Join(l.opts.Dir, bulkDir)
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("ingest batch: %w", err)
-	}
-	wo := l.pebbleOpts.MakeWriterOptions(0, l.db.TableFormat())
-	wo.Compression = bulkCompression
-	var wg sync.WaitGroup
-	errs := make([]error, len(runs)+1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		errs[len(runs)] = l.syncLastLSN(last)
-	}()
-	paths := make([]string, len(runs))
-	for i, run := range runs {
-		paths[i] = filepath.Join(dir, fmt.Sprintf("%020d-batch-%03d.sst", last, i))
-		o := wo
-		if run[0].key[0] == nsEvent {
-			// Events are read by range or by the LSN a version
-			// names, never in vain: no filter (as bulk.go).
-			o.FilterPolicy = nil
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = writeRecords(fs, paths[i], o, run)
-		}()
-	}
-	wg.Wait()
-	defer func() {
-		for _, path := range paths {
-			_ = fs.Remove(path)
-		}
-	}()
-	if err := errors.Join(errs...); err != nil {
-		return false, fmt.Errorf("ingest batch: %w", err)
-	}
-	if err := l.db.Ingest(context.Background(), paths); err != nil {
+	parts = append(parts, recordsPart(len(parts), wo, noFilter, run))
+	if err := l.ingestParts(last, last, parts); err != nil {
 		return false, fmt.Errorf("ingest batch of %d records: %w", len(recs), err)
 	}
 	return true, nil
+}
+
+// recordsPart is the SSTable of a run of sorted records: events are read
+// by range or by the LSN a version names, never in vain, so without a
+// filter (as bulk.go).
+func recordsPart(i int, wo, noFilter sstable.WriterOptions, run []sortedRec) sstPart {
+	if run[0].key[0] == nsEvent {
+		wo = noFilter
+	}
+	return sstPart{name: fmt.Sprintf("batch-%03d", i), wo: wo, write: func(w *sstable.Writer) error {
+		for _, r := range run {
+			var err error
+			if r.kind == pebble.InternalKeyKindSet {
+				err = w.Set(r.key, r.value)
+			} else {
+				err = w.Delete(r.key)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
 }
 
 // ingestSpan is the span of keys an ingested SSTable keeps to: a
@@ -182,30 +145,6 @@ func (l *Log) syncLastLSN(last uint64) error {
 	}
 	if err := l.db.Apply(mb, pebble.Sync); err != nil {
 		return fmt.Errorf("write last lsn: %w", err)
-	}
-	return nil
-}
-
-// writeRecords writes sorted records as an SSTable and syncs it.
-func writeRecords(fs vfs.FS, path string, wo sstable.WriterOptions, recs []ingestRec) error {
-	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		return err
-	}
-	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
-	for _, r := range recs {
-		if r.kind == pebble.InternalKeyKindSet {
-			err = w.Set(r.key, r.value)
-		} else {
-			err = w.Delete(r.key)
-		}
-		if err != nil {
-			w.Close()
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

@@ -264,13 +264,34 @@ func (g *groupCommit) apply() error {
 	return nil
 }
 
-// sortedRec is one record of the held batch, for sorted.
+// sortedRec is one record of a batch, for sorted and ingestBatch.
 type sortedRec struct {
 	kind       pebble.InternalKeyKind
 	key, value []byte
 	// ord is the record's position in the batch: records with equal keys,
 	// and all events, keep their order.
 	ord int
+}
+
+// batchRecords appends b's records to dst in batch order. It reports
+// false when one is neither a set nor a delete of a key (a range
+// deletion, whose effect on the records around it depends on their
+// order). The records point into b.
+func batchRecords(b *pebble.Batch, dst []sortedRec) ([]sortedRec, bool, error) {
+	rd := b.Reader()
+	for ord := 0; ; ord++ {
+		kind, k, v, ok, err := rd.Next()
+		if err != nil {
+			return dst, false, fmt.Errorf("read batch: %w", err)
+		}
+		if !ok {
+			return dst, true, nil
+		}
+		if (kind != pebble.InternalKeyKindSet && kind != pebble.InternalKeyKindDelete) || len(k) == 0 {
+			return dst, false, nil
+		}
+		dst = append(dst, sortedRec{kind: kind, key: k, value: v, ord: ord})
+	}
 }
 
 // sorted returns a copy of the held batch with its records in key order,
@@ -294,22 +315,11 @@ func (g *groupCommit) sorted() *pebble.Batch {
 	if g.b.Count() < 8 {
 		return nil
 	}
-	recs := g.sortScratch[:0]
+	recs, ok, err := batchRecords(g.b, g.sortScratch[:0])
 	// The records point into the batch: drop them when done.
 	defer func() { clear(recs); g.sortScratch = recs[:0] }()
-	rd := g.b.Reader()
-	for ord := 0; ; ord++ {
-		kind, k, v, ok, err := rd.Next()
-		if err != nil {
-			return nil
-		}
-		if !ok {
-			break
-		}
-		if (kind != pebble.InternalKeyKindSet && kind != pebble.InternalKeyKindDelete) || len(k) == 0 {
-			return nil
-		}
-		recs = append(recs, sortedRec{kind: kind, key: k, value: v, ord: ord})
+	if err != nil || !ok {
+		return nil
 	}
 	slices.SortFunc(recs, func(a, b sortedRec) int {
 		if a.key[0] != b.key[0] {
