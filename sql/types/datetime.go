@@ -1064,7 +1064,7 @@ func parseDateTimeFields(s string, set *Settings, typ string, timeOnly bool) (*t
 // timestampFields is parseDateTimeFields for a timestamp, reading the ISO
 // form PostgreSQL prints without the general parser (isotimestamp.go).
 func timestampFields(s string, set *Settings, typ string, zone bool) (*tmFields, error) {
-	if tm, ok := isoTimestampFields(s, zone); ok && isoFastPath {
+	if tm, ok := isoTimestampFields(s, zone); ok {
 		return &tm, nil
 	}
 	return parseDateTimeFields(s, set, typ, false)
@@ -1115,6 +1115,12 @@ func parseTimestamp(s string, typmod int32, set *Settings) (Datum, error) {
 	if err != nil {
 		return nil, err
 	}
+	return timestampOf(tm, s, typmod)
+}
+
+// timestampOf is the timestamp that parsed fields give (s is the input,
+// for errors).
+func timestampOf(tm *tmFields, s string, typmod int32) (Datum, error) {
 	switch tm.special {
 	case resEpoch:
 		return Timestamp(-unixToPostgresMicros), nil
@@ -1143,6 +1149,12 @@ func parseTimestampTZ(s string, typmod int32, set *Settings) (Datum, error) {
 	if err != nil {
 		return nil, err
 	}
+	return timestampTZOf(tm, s, typmod, set)
+}
+
+// timestampTZOf is the timestamptz that parsed fields give in set's time
+// zone (s is the input, for errors).
+func timestampTZOf(tm *tmFields, s string, typmod int32, set *Settings) (Datum, error) {
 	switch tm.special {
 	case resEpoch:
 		return TimestampTZ(-unixToPostgresMicros), nil

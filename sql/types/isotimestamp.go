@@ -10,9 +10,6 @@ package types
 // a zone name) is left to the general parser, so the results agree
 // (isotimestamp_test.go compares the two).
 
-// isoFastPath is off only in the test that compares the two parsers.
-var isoFastPath = true
-
 // isoTimestampFields parses s in the ISO form; zone says whether a
 // trailing numeric UTC offset is allowed (timestamptz), which sets fTZ and
 // tzOff as the general parser does.
@@ -21,24 +18,13 @@ func isoTimestampFields(s string, zone bool) (tmFields, bool) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' || s[16] != ':' {
 		return tm, false
 	}
-	num := func(b string) (int, bool) {
-		n := 0
-		for i := 0; i < len(b); i++ {
-			c := b[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
 	var ok [6]bool
-	tm.year, ok[0] = num(s[0:4])
-	tm.mon, ok[1] = num(s[5:7])
-	tm.mday, ok[2] = num(s[8:10])
-	tm.hour, ok[3] = num(s[11:13])
-	tm.min, ok[4] = num(s[14:16])
-	tm.sec, ok[5] = num(s[17:19])
+	tm.year, ok[0] = digits(s[0:4])
+	tm.mon, ok[1] = digits(s[5:7])
+	tm.mday, ok[2] = digits(s[8:10])
+	tm.hour, ok[3] = digits(s[11:13])
+	tm.min, ok[4] = digits(s[14:16])
+	tm.sec, ok[5] = digits(s[17:19])
 	if ok != [6]bool{true, true, true, true, true, true} || tm.year < 1 || tm.mon < 1 || tm.mon > 12 ||
 		tm.mday < 1 || tm.mday > DaysInMonth(tm.year, tm.mon) || tm.hour > 23 || tm.min > 59 || tm.sec > 59 {
 		return tm, false
@@ -49,12 +35,12 @@ func isoTimestampFields(s string, zone bool) (tmFields, bool) {
 		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 			i++
 		}
-		digits := rest[1:i]
-		if len(digits) == 0 || len(digits) > 6 {
+		frac := rest[1:i]
+		if len(frac) == 0 || len(frac) > 6 {
 			return tm, false
 		}
-		f, _ := num(digits)
-		for n := len(digits); n < 6; n++ {
+		f, _ := digits(frac)
+		for n := len(frac); n < 6; n++ {
 			f *= 10
 		}
 		tm.fsec = int64(f)
@@ -69,14 +55,14 @@ func isoTimestampFields(s string, zone bool) (tmFields, bool) {
 		var okh, okm bool
 		switch len(rest) {
 		case 3: // +HH
-			hh, okh = num(rest[1:3])
+			hh, okh = digits(rest[1:3])
 			okm = true
 		case 6: // +HH:MM
 			if rest[3] != ':' {
 				return tm, false
 			}
-			hh, okh = num(rest[1:3])
-			mm, okm = num(rest[4:6])
+			hh, okh = digits(rest[1:3])
+			mm, okm = digits(rest[4:6])
 		default:
 			return tm, false
 		}
@@ -91,4 +77,18 @@ func isoTimestampFields(s string, zone bool) (tmFields, bool) {
 	}
 	tm.special, tm.mer = -1, -1
 	return tm, true
+}
+
+// digits is the number b's decimal digits write; false when b holds
+// anything else.
+func digits(b string) (int, bool) {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
