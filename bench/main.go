@@ -234,8 +234,8 @@ func (b *bench) servers(ctx context.Context) error {
 		return err
 	}
 	var extra []string
+	sock := filepath.Join(b.root, "strand-socket")
 	if b.opt.unix {
-		sock := filepath.Join(b.root, "strand-socket")
 		if err := os.MkdirAll(sock, 0o755); err != nil {
 			return err
 		}
@@ -243,6 +243,9 @@ func (b *bench) servers(ctx context.Context) error {
 	}
 	if b.strand, err = startStrand(ctx, bin, b.root, extra...); err != nil {
 		return err
+	}
+	if b.opt.unix {
+		b.strand.socketDir = sock
 	}
 	if b.pg, err = startPostgres(ctx, b.root); err != nil {
 		return err

@@ -29,7 +29,8 @@ type server interface {
 // directory and free loopback ports, exactly as a user would start it.
 type strandServer struct {
 	dir, pgAddr, httpAddr string
-	// socketDir is the --unix-socket-dir given, if any.
+	// socketDir is the --unix-socket-dir it was started with, if any
+	// (set by whoever gave the flag).
 	socketDir string
 	logPath   string
 	cmd       *exec.Cmd
@@ -71,11 +72,6 @@ func startStrand(ctx context.Context, bin, root string, extra ...string) (*stran
 	// working directory (the default); extra flags may override it.
 	args := append([]string{"serve", "--data-dir", s.dir, "--warehouse", filepath.Join(root, "strand-warehouse"),
 		"--pg-addr", pgAddr, "--http-addr", httpAddr, "--log-level", "warn"}, extra...)
-	for i, a := range extra {
-		if a == "--unix-socket-dir" && i+1 < len(extra) {
-			s.socketDir = extra[i+1]
-		}
-	}
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
