@@ -136,6 +136,10 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				state[i] = new(apd.Decimal)
 			case types.Float8OID:
 				state[i] = float64(0)
+			default:
+				// The scratch row holds the last group's state: an
+				// exact sum's scale counts (a bytea) start empty.
+				state[i] = nil
 			}
 		}
 	}

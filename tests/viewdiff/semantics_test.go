@@ -188,3 +188,28 @@ func TestViewTimeZoneIsCreators(t *testing.T) {
 	insert(40, 70)
 	compare()
 }
+
+// A group's numeric sum and variance print with the display scale of its
+// own values. The maintainer decodes each group's state into one scratch
+// row; a group met for the first time after another in the same intent (a
+// backfill chunk, a multi-row INSERT) kept the other's scale counts, so
+// its sums printed with too many decimals.
+func TestGroupScalesAreTheirOwn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test against PostgreSQL")
+	}
+	p := newPair(t)
+	if _, err := p.pc.Exec(context.Background(), `DROP TABLE IF EXISTS gscale CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	const def = `SELECT g, sum(n) AS s, avg(n) AS a, stddev_pop(i::numeric / 4) AS sd, var_samp(n) AS vs FROM gscale GROUP BY g`
+	p.both(`CREATE TABLE gscale (id int PRIMARY KEY, g text, n numeric, i int)`,
+		// i = 3 divides to 20 decimals, 22 and 44 to 16; n has 5, 1 and 0.
+		`INSERT INTO gscale VALUES (1, 'a', 1.12345, 3), (2, 'b', 2.5, 44), (3, 'b', 1, 22)`)
+	if _, err := p.sc.Exec(context.Background(), `CREATE MATERIALIZED VIEW gscale_v AS `+def); err != nil {
+		t.Fatal(err)
+	}
+	p.same("after the backfill", `SELECT * FROM gscale_v`, def)
+	p.both(`INSERT INTO gscale VALUES (4, 'c', 1.0001, 3), (5, 'd', 7.5, 44), (6, 'd', 0.5, 22)`)
+	p.same("after new groups in one INSERT", `SELECT * FROM gscale_v`, def)
+}
