@@ -51,6 +51,21 @@ type HookInput struct {
 	// CommitTime of its events: views with temporal filters advance
 	// their clock to it.
 	CommitTime int64
+	// Note is set by a DurableHook to something it wants back once the
+	// intent's writes are durable (see DurableHook); ignored when the
+	// hook fails the intent.
+	Note any
+}
+
+// DurableHook is an IntentHook told when what it prepared became durable:
+// the Notes it set, for the intents that committed, come back in commit
+// order once their batch is fsynced and published, with the publication
+// that made it visible (Snapshot.Publication). Durable runs on the
+// goroutine that acknowledges commits, so it must be quick and must not
+// block. A view subscription uses it to follow a view's changes without
+// reading the view (views/feed.go).
+type DurableHook interface {
+	Durable(publication, lsn uint64, notes []any)
 }
 
 // HookWorker is a CommitHook with background work (view backfills). The
@@ -81,7 +96,12 @@ func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, 
 	}()
 	hs, _ := st.(HookState)
 	if ih, ok := s.hook.(IntentHook); ok {
-		return ih.PrepareIntent(&HookInput{State: hs, Old: s.cat, Catalog: cat, Changes: s.changes, Task: in.HookTask, LastLSN: lastLSN, CommitTime: commitTime})
+		hi := &HookInput{State: hs, Old: s.cat, Catalog: cat, Changes: s.changes, Task: in.HookTask, LastLSN: lastLSN, CommitTime: commitTime}
+		muts, err = ih.PrepareIntent(hi)
+		// Kept even when the hook fails: the log hands back only the
+		// notes of intents that committed (Log.durable).
+		in.hookNote = hi.Note
+		return muts, err
 	}
 	if cat != s.cat {
 		m, err := s.hook.OnCatalog(hs, s.cat, cat)

@@ -76,6 +76,8 @@ type Intent struct {
 	result Result
 	err    error
 	done   chan struct{}
+	// hookNote is the commit hook's HookInput.Note, for DurableHook.
+	hookNote any
 }
 
 // Result is what a committed intent got.

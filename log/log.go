@@ -219,12 +219,14 @@ func (l *Log) recover() (*Catalog, uint64, error) {
 	return cat, lsn, nil
 }
 
-// publish makes the state of a durable batch the one readers see.
-func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) {
+// publish makes the state of a durable batch the one readers see and
+// returns its publication number.
+func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) uint64 {
 	s := &Snapshot{snap: snap, cat: cat, lsn: lsn, cold: l.cold}
 	s.refs.Store(1)
 	l.pub.Lock()
 	old := l.pub.cur
+	s.pub = old.pub + 1
 	l.pub.cur = s
 	changed := l.pub.changed
 	l.pub.changed = make(chan struct{})
@@ -232,7 +234,11 @@ func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) {
 	close(changed)
 	old.Release()
 	l.metrics.durableLSN.Set(float64(lsn))
+	return s.pub
 }
+
+// Hook returns the commit hook the log was opened with (nil: none).
+func (l *Log) Hook() CommitHook { return l.opts.Hook }
 
 // Snapshot returns the state as of the last durable commit. The caller must
 // Release it.

@@ -414,11 +414,29 @@ func (l *Log) sequenceRun(group []*Intent) error {
 	return nil
 }
 
+// durable hands the commit hook the notes of a published batch's
+// committed intents (DurableHook).
+func (l *Log) durable(p *pendingBatch, pub uint64) {
+	dh, ok := l.opts.Hook.(DurableHook)
+	if !ok {
+		return
+	}
+	var notes []any
+	for _, in := range p.intents {
+		if in.err == nil && in.hookNote != nil {
+			notes = append(notes, in.hookNote)
+		}
+	}
+	if len(notes) > 0 {
+		dh.Durable(pub, p.lsn, notes)
+	}
+}
+
 func (l *Log) syncLoop() {
 	defer close(l.syncDone)
 	for p := range l.toSync {
 		if p.durable {
-			l.publish(p.snap, p.cat, p.lsn)
+			l.durable(p, l.publish(p.snap, p.cat, p.lsn))
 			l.router.enqueueGap(p.cat, p.lsn)
 		} else if p.batch != nil {
 			err := p.batch.SyncWait()
@@ -437,7 +455,7 @@ func (l *Log) syncLoop() {
 				}
 				continue
 			}
-			l.publish(p.snap, p.cat, p.lsn)
+			l.durable(p, l.publish(p.snap, p.cat, p.lsn))
 			// The router reads the durable batch's events for live
 			// subscriptions and closes it; this only queues it.
 			l.router.enqueue(p.batch, p.cat, p.lsn)

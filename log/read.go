@@ -18,6 +18,8 @@ type Snapshot struct {
 	snap *pebble.Snapshot
 	cat  *Catalog
 	lsn  uint64
+	// pub numbers the snapshots the log published, from 1 after Open.
+	pub  uint64
 	refs atomic.Int32
 	// cold reads tiered events (retention.go).
 	cold *coldSource
@@ -35,6 +37,11 @@ func (s *Snapshot) Release() {
 
 // LSN is the last commit position the snapshot contains.
 func (s *Snapshot) LSN() uint64 { return s.lsn }
+
+// Publication numbers the durable states the log published since it was
+// opened, in order: unlike the LSN it grows with every batch, also one that
+// only a commit hook wrote (a view's backfill step or clock tick).
+func (s *Snapshot) Publication() uint64 { return s.pub }
 
 // Catalog is the catalog as of the snapshot.
 func (s *Snapshot) Catalog() *Catalog { return s.cat }

@@ -145,9 +145,9 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	}
 	// The old output row is needed to tell what changed; a merged
 	// aggregate overwrites its row whatever changed, so it needs it only
-	// for the views that read this one.
+	// for the views that read this one and the view's feeds.
 	var oldOut exec.Row
-	if found && (!p.merged || r.c.read[view]) {
+	if found && (!p.merged || r.keepsDeltas(view)) {
 		if oldOut, err = r.groupOutput(p, gk, state, 0); err != nil {
 			return err
 		}

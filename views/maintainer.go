@@ -35,6 +35,10 @@ type Maintainer struct {
 	// for at most one step, and the worker pauses as long between steps.
 	ChunkRows int
 	ChunkTime time.Duration
+	// FeedBytes bounds the changes a subscriber's feed holds before it
+	// drops them and the subscriber reads the view again (feed.go;
+	// default 64 MiB).
+	FeedBytes int
 
 	mu struct {
 		sync.Mutex
@@ -61,6 +65,14 @@ type Maintainer struct {
 	temporalViews atomic.Bool
 	// muts is the last intent's mutations slice, reused by the next.
 	muts []log.Mutation
+
+	// feeds are the subscribers' feeds by view, watched the views that
+	// have any (feed.go).
+	feeds struct {
+		sync.Mutex
+		byView map[log.TableID][]*Feed
+	}
+	watched atomic.Pointer[map[log.TableID]bool]
 }
 
 // compiled is the plans of one catalog.
@@ -202,11 +214,20 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		if m.cache != nil {
 			m.cache.reset()
 		}
+		watched := m.watchedViews()
+		var dropped []log.TableID
 		for id, td := range in.Old.Tables {
 			if _, ok := in.Catalog.Tables[id]; !ok && td.Kind == log.View {
 				start := viewPrefix(id)
 				muts = append(muts, log.Mutation{Key: start, End: prefixEnd(start)})
+				if watched[id] {
+					dropped = append(dropped, id)
+				}
 			}
+		}
+		if dropped != nil {
+			// The feeds learn it once the drop is durable (feed.go).
+			in.Note = &feedNote{dropped: dropped}
 		}
 	}
 	c, err := m.plans(in.Catalog)
@@ -236,6 +257,7 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	ov.cache = m.cache
 	m.run = m.run.reuse(ov, c, m)
 	r := m.run
+	r.watched = m.watchedViews()
 	r.now = time.Now().UnixMicro()
 	if in.CommitTime != 0 {
 		r.now = in.CommitTime
@@ -288,6 +310,12 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	}
 	for _, id := range r.newlyLive {
 		m.live[id] = true
+	}
+	if n := r.note(); n != nil {
+		if d, ok := in.Note.(*feedNote); ok {
+			n.dropped = d.dropped
+		}
+		in.Note = n
 	}
 	if r.waiting {
 		select {
@@ -364,6 +392,12 @@ type run struct {
 	// running are the running windows' changes of the plan being passed,
 	// applied once its leaves are fed (windowrun.go).
 	running pendingRuns
+	// watched are the views with feeds, feedOut their output changes in
+	// this intent, feedResync those whose changes could not be kept
+	// (feed.go).
+	watched    map[log.TableID]bool
+	feedOut    map[log.TableID][]FeedChange
+	feedResync map[log.TableID]bool
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -409,6 +443,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
 	r.tickPartial = false
 	r.running = pendingRuns{}
+	r.feedOut, r.feedResync = nil, nil
 	return r
 }
 
@@ -679,6 +714,9 @@ const outKeyStart = 6
 // record keeps an output delta, stored under key in the view's output,
 // for the views that read this one.
 func (r *run) record(key []byte, out exec.Row, w int64) {
+	if r.watched[r.p.View] {
+		r.noteChange(out, w)
+	}
 	if !r.c.read[r.p.View] {
 		return
 	}

@@ -144,9 +144,9 @@ func (r *run) topN(t *TopN, row exec.Row, w int64) error {
 		next.changed = true
 		r.setWindow(prefix, next)
 	}
-	if t == r.p.topNode && !r.c.read[r.p.View] {
+	if t == r.p.topNode && !r.keepsDeltas(r.p.View) {
 		// The view's rows are read from the candidates (topout.go) and no
-		// view reads its changes: there is no diff to make.
+		// view or feed reads its changes: there is no diff to make.
 		return nil
 	}
 	return r.topDiff(t, before, after, plen)

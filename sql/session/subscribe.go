@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,10 +33,10 @@ import (
 // version) for a delete; an update passes when either row passes, so a
 // subscriber sees rows enter and leave its filter.
 //
-// A materialized view has no per-key event log: its subscription follows
-// the view's base tables through the log and, whenever they changed, reads
-// the view's rows from the new durable snapshot and diffs them against the
-// last ones, so each delivery costs the view's size.
+// A materialized view has no per-key event log: its subscription reads the
+// view's rows once and then applies the changes the view maintainer
+// computed, as they become durable (views/feed.go), so a delivery costs
+// what changed.
 
 // subscribe streams a subscription's changes as COPY rows until the client
 // cancels.
@@ -239,8 +240,8 @@ func (sc *subCursor) close() {
 	if sc.sub != nil {
 		sc.sub.Close()
 	}
-	if sc.view != nil && sc.view.sub != nil {
-		sc.view.sub.Close()
+	if sc.view != nil {
+		sc.view.close()
 	}
 }
 
@@ -625,21 +626,21 @@ func fetchTimeout(f *sql.Fetch) (time.Duration, error) {
 	return wait, nil
 }
 
-// viewFeed follows a materialized view: it waits for its base tables to
-// change, then diffs the view's rows against the last ones it saw.
+// viewFeed follows a materialized view: it reads the view's rows once,
+// then applies the changes the maintainer hands its feed as they become
+// durable (views/feed.go), and reads the view again only when the feed
+// lost changes.
 type viewFeed struct {
 	td          *log.TableDesc
 	sendInitial bool
-	sub         *log.Subscription
-	pos         uint64
+	feed        *views.Feed
+	// pos is the LSN of the durable state last delivered, pub its
+	// publication: the feed's batches published after it are new.
+	pos, pub uint64
 	// last maps each row's key (its key columns' text, or the whole row
 	// for a view without a key) to the row and its multiplicity.
 	last map[string]viewRow
 	read *views.Read
-	// temporal: the view has a temporal filter; at is the time it was
-	// last read at.
-	temporal bool
-	at       types.TimestampTZ
 }
 
 type viewRow struct {
@@ -648,22 +649,19 @@ type viewRow struct {
 }
 
 func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
-	snap := sc.eng.Log.Snapshot()
-	rows, err := v.rows(ctx, snap)
-	pos := snap.LSN()
-	cat := snap.Catalog()
-	if err == nil {
-		v.at, v.temporal, err = views.ReadTime(snap, v.td.ID)
+	m, ok := sc.eng.Log.Hook().(interface {
+		Watch(log.TableID) *views.Feed
+	})
+	if !ok {
+		return pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view needs the view maintainer")
 	}
-	snap.Release()
+	// Watch before the read: every batch published after the read's
+	// snapshot reaches the feed.
+	v.feed = m.Watch(v.td.ID)
+	rows, err := v.readAll(ctx, sc)
 	if err != nil {
 		return err
 	}
-	bases := baseTables(cat, v.td.ID)
-	if v.sub, err = sc.eng.Log.Subscribe(log.SubscriptionSpec{TableIDs: bases, From: pos}); err != nil {
-		return err
-	}
-	v.pos = pos
 	if v.sendInitial {
 		v.diff(sc, map[string]viewRow{}, rows)
 	}
@@ -671,76 +669,137 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	return nil
 }
 
-func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
-	// A view with a temporal filter also changes when its time moves on
-	// without a write (views/temporal.go): its time is looked at every
-	// fifth of a tick while its tables do not change, and the view read
-	// again when it moved.
-	wait := ctx
-	if v.temporal {
-		var cancel context.CancelFunc
-		wait, cancel = context.WithTimeout(ctx, views.TickInterval/5)
-		defer cancel()
+func (v *viewFeed) close() {
+	if v.feed != nil {
+		v.feed.Close()
 	}
-	evs, err := v.sub.Next(wait, 1<<16)
-	ticked := false
-	switch {
-	case err != nil && v.temporal && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
-		ticked = true
-	case err != nil:
-		return err
-	case evs[len(evs)-1].LSN <= v.pos:
-		return nil // already covered by an earlier read of the view
-	}
+}
+
+// readAll reads the view's rows at the durable state and makes it the
+// one delivered.
+func (v *viewFeed) readAll(ctx context.Context, sc *subCursor) (map[string]viewRow, error) {
 	snap := sc.eng.Log.Snapshot()
 	defer snap.Release()
 	if _, ok := snap.Catalog().Table(v.td.ID); !ok {
-		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
-	}
-	if v.temporal {
-		at, _, err := views.ReadTime(snap, v.td.ID)
-		if err != nil {
-			return err
-		}
-		if ticked && at == v.at {
-			return nil
-		}
-		v.at = at
+		return nil, pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
 	rows, err := v.rows(ctx, snap)
 	if err != nil {
+		return nil, err
+	}
+	v.pos, v.pub = snap.LSN(), snap.Publication()
+	return rows, nil
+}
+
+// fetch waits for the feed's next changes and adds them to the cursor's
+// pending rows.
+func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
+	batches, resync, dropped := v.feed.Take()
+	if len(batches) == 0 && !resync && !dropped {
+		select {
+		case <-v.feed.Ready():
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		batches, resync, dropped = v.feed.Take()
+	}
+	if dropped {
+		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
+	}
+	if !resync {
+		old, cur, ok, err := v.apply(batches)
+		if err != nil {
+			return err
+		}
+		if ok {
+			v.diff(sc, old, cur)
+			for k := range old {
+				delete(v.last, k)
+			}
+			maps.Copy(v.last, cur)
+			return nil
+		}
+		// The changes do not fit the rows delivered: read them again.
+	}
+	rows, err := v.readAll(ctx, sc)
+	if err != nil {
 		return err
 	}
-	v.pos = snap.LSN()
 	v.diff(sc, v.last, rows)
 	v.last = rows
 	return nil
 }
 
-// baseTables lists the tables a view reads, through the views it reads.
-func baseTables(cat *log.Catalog, id log.TableID) []log.TableID {
-	var out []log.TableID
-	seen := map[log.TableID]bool{}
-	var walk func(id log.TableID)
-	walk = func(id log.TableID) {
-		if seen[id] {
-			return
+// apply folds the feed's batches published after the last delivered
+// state into the rows they touch: old has those keys' delivered rows, cur
+// their rows after the batches. ok is false when a change removes a row
+// that was not delivered.
+func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow, ok bool, err error) {
+	// Net weight per row first: within the batches a row may come and go.
+	type net struct {
+		row exec.Row
+		w   int
+	}
+	nets := map[string]*net{}
+	var order []string
+	for _, b := range batches {
+		if b.Publication <= v.pub {
+			continue // in the rows read at or after it
 		}
-		seen[id] = true
-		td, ok := cat.Table(id)
-		if !ok {
-			return
-		}
-		if td.Kind != log.View {
-			out = append(out, id)
-			return
-		}
-		for _, d := range td.DependsOn {
-			walk(d)
+		v.pos, v.pub = b.LSN, b.Publication
+		for _, c := range b.Changes {
+			row, err := c.Decode(v.read.Types)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			k := string(c.Row)
+			n := nets[k]
+			if n == nil {
+				n = &net{row: row}
+				nets[k] = n
+				order = append(order, k)
+			}
+			n.w += int(c.W)
 		}
 	}
-	walk(id)
-	return out
+	old, cur = map[string]viewRow{}, map[string]viewRow{}
+	touch := func(k string) {
+		if _, seen := cur[k]; seen {
+			return
+		}
+		if e, was := v.last[k]; was {
+			old[k] = e
+			cur[k] = e
+		} else {
+			cur[k] = viewRow{}
+		}
+	}
+	// Rows leave before rows enter: a key's new row replaces its old one.
+	for _, pass := range []int{-1, 1} {
+		for _, full := range order {
+			n := nets[full]
+			if n.w*pass <= 0 {
+				continue
+			}
+			k := v.keyOf(n.row)
+			touch(k)
+			e := cur[k]
+			e.n += n.w
+			if pass > 0 {
+				e.row = n.row
+			}
+			if e.n < 0 {
+				return nil, nil, false, nil
+			}
+			cur[k] = e
+		}
+	}
+	for k, e := range cur {
+		if e.n == 0 {
+			delete(cur, k)
+		}
+	}
+	return old, cur, true, nil
 }
 
 func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]viewRow, error) {
@@ -774,6 +833,8 @@ func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]vie
 	return out, err
 }
 
+// keyOf is a row's key: its key columns' text, or the whole row's for a
+// view without a key.
 func (v *viewFeed) keyOf(row exec.Row) string {
 	idx := v.read.KeyIdx
 	var b strings.Builder

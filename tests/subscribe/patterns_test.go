@@ -194,6 +194,23 @@ func TestSubscribeMaterializedView(t *testing.T) {
 	if _, err := c.Exec(context.Background(), `DECLARE p CURSOR FOR SUBSCRIBE totals WITH (start = '3')`); err == nil || !strings.Contains(err.Error(), "0A000") {
 		t.Fatalf("view from a position: %v", err)
 	}
+	// A FETCH waiting on a view that is dropped ends with 42P01.
+	run(t, c, `BEGIN`, `DECLARE w CURSOR FOR SUBSCRIBE totals WITH (start = 'now')`)
+	fetched := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(context.Background(), `FETCH ALL w WITH (timeout = '20s')`)
+		fetched <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	run(t, w, `DROP MATERIALIZED VIEW totals`)
+	select {
+	case err := <-fetched:
+		if err == nil || !strings.Contains(err.Error(), "42P01") {
+			t.Fatalf("FETCH on a dropped view: %v, want 42P01", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("FETCH on a dropped view still waits after 10s")
+	}
 }
 
 // TestTableNotify: a table with notify = 'channel' notifies LISTENers once

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/session"
 	"github.com/strand-db/strand/tests/pgoracle"
 	"github.com/strand-db/strand/tests/strandtest"
 )
@@ -340,13 +342,40 @@ func TestViewsEqualPostgres(t *testing.T) {
 	}
 	pg := pgoracle.StartT(t)
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed, nil) })
 	}
 }
 
-func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
+// TestViewSubscriptionsFollowViews: a subscriber to each view, applying
+// the changes it is delivered to the rows it started with, has the view's
+// rows at every checkpoint of the workload. One server keeps every feed
+// small, so that its subscribers often lose their changes and read their
+// views again.
+func TestViewSubscriptionsFollowViews(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test against PostgreSQL")
+	}
+	pg := pgoracle.StartT(t)
+	for _, feedBytes := range []int{0, 2048} {
+		t.Run(fmt.Sprint("feedBytes", feedBytes), func(t *testing.T) {
+			m := session.NewMaintainer()
+			m.FeedBytes = feedBytes
+			s := strandtest.StartWith(t, log.Options{Dir: t.TempDir(), Hook: m})
+			runSeed(t, pg, 6, s)
+		})
+	}
+}
+
+// runSeed runs the workload of one seed against the views, comparing each
+// with PostgreSQL at every checkpoint. With follow, the server to use,
+// each view is also followed by a subscription whose changes must add up
+// to the view's rows at every checkpoint.
+func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.Server) {
 	ctx := context.Background()
-	s := strandtest.Start(t, "")
+	s := follow
+	if s == nil {
+		s = strandtest.Start(t, "")
+	}
 	sc := s.Connect(t)
 	pc := pg.Connect(t)
 	createWorkloadTables(t, sc, pc)
@@ -380,6 +409,10 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		}
 		supported = append(supported, i)
 	}
+	var subs *viewSubscribers
+	if follow != nil {
+		subs = subscribeViews(t, s.Connect(t), supported)
+	}
 	checkpoints := 0
 	// A view that stays empty proves nothing: each must have rows at some
 	// checkpoint.
@@ -395,6 +428,9 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			checkpoints++
 			if len(got) > 0 {
 				seenRows[i] = true
+			}
+			if subs != nil {
+				subs.check(t, i, got, w.n)
 			}
 		}
 	}

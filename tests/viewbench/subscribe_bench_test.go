@@ -1,0 +1,70 @@
+package viewbench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/jackc/pgx/v5"
+
+	strandlog "github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/session"
+	"github.com/strand-db/strand/tests/strandtest"
+)
+
+// BenchmarkViewSubscription: a subscriber follows a view of rows/2 rows
+// (SUBSCRIBE through a cursor); each operation INSERTs one row the view
+// takes and FETCHes its change. A delivery should cost the change, not
+// the view's size (views/feed.go).
+//
+//	go test ./tests/viewbench -run XXX -bench ViewSubscription -benchtime 200x
+func BenchmarkViewSubscription(b *testing.B) {
+	for _, rows := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			ctx := context.Background()
+			s := strandtest.StartWith(b, strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Hook: session.NewMaintainer()})
+			w, sub := s.Connect(b), s.Connect(b)
+			for _, q := range []string{
+				`CREATE TABLE t (id int8 PRIMARY KEY, g int, v int)`,
+				`CREATE MATERIALIZED VIEW low AS SELECT id, g, v FROM t WHERE v % 2 = 0`,
+			} {
+				if _, err := w.Exec(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			src := pgx.CopyFromFunc(func() func() ([]any, error) {
+				i := 0
+				return func() ([]any, error) {
+					if i == rows {
+						return nil, nil
+					}
+					i++
+					return []any{int64(i), int32(i % groups), int32(i)}, nil
+				}
+			}())
+			if _, err := w.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "g", "v"}, src); err != nil {
+				b.Fatal(err)
+			}
+			for _, q := range []string{`BEGIN`, `DECLARE c CURSOR FOR SUBSCRIBE low WITH (start = 'now')`} {
+				if _, err := sub.Exec(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				id := int64(rows + 1 + i)
+				if _, err := w.Exec(ctx, `INSERT INTO t VALUES ($1, $2, $3)`, id, int32(id%groups), int32(2*i)); err != nil {
+					b.Fatal(err)
+				}
+				var got int64
+				if err := sub.QueryRow(ctx, `FETCH 1 c WITH (timeout = '10s')`).Scan(nil, nil, nil, nil, nil, &got, nil, nil); err != nil {
+					b.Fatalf("fetch the change of row %d: %v", id, err)
+				}
+				if got != id {
+					b.Fatalf("fetched row %d, want %d", got, id)
+				}
+			}
+		})
+	}
+}
