@@ -660,6 +660,7 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	v.feed = m.Watch(v.td.ID)
 	rows, err := v.readAll(ctx, sc)
 	if err != nil {
+		v.close()
 		return err
 	}
 	if v.sendInitial {
