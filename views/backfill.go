@@ -128,14 +128,19 @@ type backfillRecord struct {
 	// JoinBand: a join bounded by a range of a column (joinband.go) keys
 	// its rows by the join key, then that column; views made before key
 	// them by the join key and the row.
-	JoinBand  bool   `json:"join_band,omitempty"`
-	RowsDone  int64  `json:"rows_done"`
-	RowsTotal int64  `json:"rows_total,omitempty"`
-	Steps     int64  `json:"steps"`
-	Started   int64  `json:"started"`
-	Finished  int64  `json:"finished,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Code      string `json:"code,omitempty"`
+	JoinBand bool `json:"join_band,omitempty"`
+	// WindowDefer: the view's window operators keep their rows aside
+	// until the sources are read, then take them in order
+	// (windowdefer.go); Settle is how far each has.
+	WindowDefer bool           `json:"window_defer,omitempty"`
+	Settle      []windowSettle `json:"settle,omitempty"`
+	RowsDone    int64          `json:"rows_done"`
+	RowsTotal   int64          `json:"rows_total,omitempty"`
+	Steps       int64          `json:"steps"`
+	Started     int64          `json:"started"`
+	Finished    int64          `json:"finished,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	Code        string         `json:"code,omitempty"`
 }
 
 func recordKey(view log.TableID) []byte { return sub(view, 'b') }
@@ -257,7 +262,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 // top-N's rows read from its candidates, ordered window rows with their
 // running values, banded join rows).
 func newViewRecord(p *Plan) *backfillRecord {
-	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true, JoinBand: true}
+	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true, JoinBand: true, WindowDefer: true}
 }
 
 // OutputKey returns the output columns a view created now keys its output
@@ -366,6 +371,17 @@ func (r *run) chunk(p *Plan, rec *backfillRecord) error {
 	for n < limit && time.Now().Before(deadline) {
 		src, leaf := r.nextSource(p, rec)
 		if leaf == nil {
+			if rec.WindowDefer {
+				// Every source is read: the windows take their rows.
+				r.use(p)
+				taken, settled, err := r.settleWindows(p, rec, limit-n)
+				if err != nil {
+					return err
+				}
+				if n += taken; !settled {
+					continue
+				}
+			}
 			rec.State, rec.Cur, rec.Cursor, rec.Finished = stateLive, 0, nil, time.Now().UnixMicro()
 			break
 		}

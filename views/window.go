@@ -111,6 +111,9 @@ func (r *run) window(x *Window, row exec.Row, w int64) error {
 	olen := len(buf)
 	buf = appendTuple(buf, x.Types, row)
 	x.keyBuf = buf
+	if r.defersWindow(x, buf) {
+		return r.deferWindow(x, buf, row, w)
+	}
 	if x.runs() != nil {
 		return r.deferRunning(x, buf, plen, olen, row, w)
 	}

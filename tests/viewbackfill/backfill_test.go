@@ -49,6 +49,16 @@ var viewDefs = []struct{ name, def string }{
 	{"v_stream", `SELECT acct, count(*) AS n, sum(amount) AS s FROM log GROUP BY acct`},
 	{"v_self", `SELECT a.id, b.id AS twin FROM ev a JOIN ev b ON a.acct = b.acct AND a.amount = b.amount AND a.id < b.id`},
 	{"v_left", `SELECT a.id, a.region, e.id AS eid FROM acct a LEFT JOIN ev e ON e.acct = a.id AND e.amount > 995`},
+	// Window operators keep their rows aside until the backfill has read
+	// its sources, then take them in their order (views/windowdefer.go),
+	// while writes land on both sides of each one's settle cursor:
+	// running functions (taken a chunk at a time within a partition),
+	// percent_rank (whole partitions), lag, and a window over a window
+	// (settled bottom up).
+	{"v_running", `SELECT id, acct, row_number() OVER (PARTITION BY acct % 20 ORDER BY amount, id) AS rn, sum(amount) OVER (PARTITION BY acct % 20 ORDER BY amount, id) AS s FROM ev`},
+	{"v_prank", `SELECT id, percent_rank() OVER (PARTITION BY acct ORDER BY amount, id) AS pr FROM ev`},
+	{"v_lag", `SELECT id, lag(amount) OVER (PARTITION BY acct % 20 ORDER BY amount, id) AS prev FROM ev`},
+	{"v_win2", `SELECT id, rn, sum(rn) OVER (PARTITION BY acct % 20 ORDER BY amount DESC, id) AS srn FROM (SELECT id, acct, amount, row_number() OVER (PARTITION BY acct ORDER BY id DESC) AS rn FROM ev) t`},
 }
 
 func TestBackfillWhileWriting(t *testing.T) {
@@ -417,6 +427,74 @@ func TestBackfillResumesAfterKill(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("view %s differs from its query after the restart: %d rows vs %d\n%s", v.name, len(got), len(want), strandtest.RowsDiff(got, want))
 		}
+	}
+}
+
+// TestWindowSettleResumesAfterKill kills `strand serve` while a view's
+// window operators take their rows, after the backfill has read its
+// source (views/windowdefer.go): the settle resumes from the cursors its
+// last durable step recorded, and the view ends equal to its query.
+func TestWindowSettleResumesAfterKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", "32")
+	dir := filepath.Join(t.TempDir(), "data")
+	p := strandtest.StartProcess(t, dir)
+	defer p.Kill(t)
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, c)
+	// Two windows, the upper one over the lower one's rows: each settles
+	// in many steps.
+	const def = `SELECT id, rn, sum(rn) OVER (PARTITION BY acct % 20 ORDER BY amount DESC, id) AS srn FROM (SELECT id, acct, amount, row_number() OVER (PARTITION BY acct % 30 ORDER BY amount, id) AS rn FROM ev) t`
+	go create(ctx, p.DSN(), "v_settle", def) // ends with the kill
+	// Every row of ev read, and still backfilling: the windows are
+	// settling.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := backfilling(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m["v_settle"] == events {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("v_settle never seen backfilling with all %d rows read (last: %v)", events, m)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.Kill(t)
+	c.Close(ctx)
+
+	p.Restart(t)
+	c, err = pgx.Connect(ctx, p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var state string
+		if err := c.QueryRow(ctx, `SELECT state FROM pg_catalog.strand_views WHERE name = 'v_settle'`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		if state == "live" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("v_settle still %s after the restart", state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := strandtest.SortedRows(t, c, "SELECT * FROM v_settle")
+	want := strandtest.SortedRows(t, c, def)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("v_settle differs from its query after the restart: %d rows vs %d\n%s", len(got), len(want), strandtest.RowsDiff(got, want))
 	}
 }
 
