@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -51,6 +52,9 @@ type Log struct {
 	metrics    *metrics
 	// router hands published batches to live subscriptions (subscribe.go).
 	router *router
+	// submitted counts the intents handed to Commit but the commit
+	// hook's tasks (Submitted).
+	submitted atomic.Uint64
 	// hookWorker runs the commit hook's background work (hookcommit.go).
 	hookWorker struct {
 		cancel func()
@@ -236,6 +240,11 @@ func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) uint64 {
 	l.metrics.durableLSN.Set(float64(lsn))
 	return s.pub
 }
+
+// Submitted counts the intents handed to Commit since the log was opened,
+// but the commit hook's own tasks (Intent.HookTask): the hook's worker
+// gives way to writers only while there are some.
+func (l *Log) Submitted() uint64 { return l.submitted.Load() }
 
 // Hook returns the commit hook the log was opened with (nil: none).
 func (l *Log) Hook() CommitHook { return l.opts.Hook }

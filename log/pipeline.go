@@ -522,6 +522,9 @@ func (l *Log) broken() error {
 // failed. Once submitted, an intent is carried through even if ctx ends, so
 // that the caller learns its outcome; ctx only bounds the wait to submit.
 func (l *Log) Commit(ctx context.Context, in *Intent) (*Result, error) {
+	if in.HookTask == nil {
+		l.submitted.Add(1)
+	}
 	in.done = make(chan struct{})
 	in.err = nil
 	in.result = Result{}

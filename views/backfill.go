@@ -59,9 +59,11 @@ import (
 // applying the rows to the view, which must happen in the sequencer anyway
 // (view state has one writer). A step stops after ChunkRows rows or
 // ChunkTime, whichever comes first, so a writer waits for at most one
-// step; intents that arrive meanwhile commit in the next group. The worker
-// then pauses as long as the step took, so that writers keep at least half
-// of the sequencer's time while a backfill runs.
+// step; intents that arrive meanwhile commit in the next group. When
+// writers submitted intents during the step, the worker then pauses as
+// long as the step took, so that writers keep at least half of the
+// sequencer's time while a backfill runs; with none the next step goes
+// at once.
 //
 // Order: the commit that creates a view writes its record, initialises the
 // state of an empty input (aggregates without GROUP BY), and takes the
@@ -590,6 +592,7 @@ func (w *worker) drain(ctx context.Context) {
 		if n := w.total.Load(); n > 0 {
 			t.total, t.totalView = n, w.view
 		}
+		writes := w.l.Submitted()
 		_, err := w.l.Commit(ctx, &log.Intent{HookTask: t})
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, log.ErrClosed) {
@@ -614,6 +617,11 @@ func (w *worker) drain(ctx context.Context) {
 			return
 		}
 		w.progress(ctx, t)
+		if w.l.Submitted() == writes {
+			// No writer came while the step ran: the next one goes at
+			// once (a writer arriving meanwhile waits for one step).
+			continue
+		}
 		// Writers get the sequencer for as long as the step held it: a
 		// step's intents queue behind it, so back-to-back steps would
 		// leave each writer one commit per step.
