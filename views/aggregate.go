@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -227,7 +228,9 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			}
 		case AggMin, AggMax:
 			if v != nil {
-				mk := appendValueIn(append(append(opPrefix(view, 'm', p.ID), byte(ai)), gk...), p.compact, a.Arg.Type(), v)
+				mp := append(append(opPrefix(view, 'm', p.ID), byte(ai)), gk...)
+				plen := len(mp)
+				mk := appendValueIn(mp, p.compact, a.Arg.Type(), v)
 				// The value itself is kept beside its count: the key
 				// encoding normalizes (1.50 and 1.5 share a key) and min
 				// and max must return the value as written.
@@ -235,9 +238,11 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 				if err != nil {
 					return err
 				}
-				if _, _, err := ov.addCount(mk, w, payload); err != nil {
+				before, after, err := ov.addCount(mk, w, payload)
+				if err != nil {
 					return err
 				}
+				r.movedExtreme(mk[:plen], mk, before, after)
 			}
 		case AggBoolAnd, AggBoolOr:
 			if v != nil {
@@ -486,7 +491,7 @@ func (r *run) groupOutput(p *Aggregate, gk []byte, state exec.Row, slot int) (ex
 			}
 		case AggMin, AggMax:
 			prefix := append(append(opPrefix(r.p.View, 'm', p.ID), byte(ai)), gk...)
-			k, err := ov.extreme(prefix, a.Kind == AggMax)
+			k, err := r.extreme(prefix, a.Kind == AggMax)
 			if err != nil {
 				return nil, err
 			}
@@ -610,4 +615,69 @@ func (r *run) initUngrouped(p *Aggregate) error {
 		return err
 	}
 	return r.groupChanged(p, nil, nil, out)
+}
+
+// extremeMemo is what an intent learned of one min/max index (a group's
+// values of one aggregate): its first and last keys, when known (a nil
+// key known: the index is empty).
+type extremeMemo struct {
+	lo, hi     []byte
+	loOK, hiOK bool
+}
+
+// extreme is the overlay's first (or last) key under a min/max index
+// prefix, remembered for the rest of the intent: a backfill step or a
+// multi-row write adds many values to the same groups, and each would
+// otherwise seek the index again.
+func (r *run) extreme(prefix []byte, last bool) ([]byte, error) {
+	m := r.extremes[string(prefix)]
+	if m != nil {
+		if !last && m.loOK {
+			return m.lo, nil
+		}
+		if last && m.hiOK {
+			return m.hi, nil
+		}
+	}
+	k, err := r.ov.extreme(prefix, last)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		if r.extremes == nil {
+			r.extremes = map[string]*extremeMemo{}
+		}
+		m = &extremeMemo{}
+		r.extremes[string(prefix)] = m
+	}
+	if last {
+		m.hi, m.hiOK = k, true
+	} else {
+		m.lo, m.loOK = k, true
+	}
+	return k, nil
+}
+
+// movedExtreme tells the memo of a min/max index that key's count went
+// from before to after: a key that appears may become an end, an end
+// that goes is no longer known.
+func (r *run) movedExtreme(prefix, key []byte, before, after int64) {
+	m := r.extremes[string(prefix)]
+	switch {
+	case m == nil:
+	case before <= 0 && after > 0:
+		if m.loOK && (m.lo == nil || bytes.Compare(key, m.lo) < 0) {
+			m.lo = bytes.Clone(key)
+		}
+		if m.hiOK && (m.hi == nil || bytes.Compare(key, m.hi) > 0) {
+			m.hi = bytes.Clone(key)
+		}
+	case before > 0 && after <= 0:
+		if bytes.Equal(key, m.lo) {
+			m.lo, m.loOK = nil, false
+		}
+		if bytes.Equal(key, m.hi) {
+			m.hi, m.hiOK = nil, false
+		}
+	}
 }

@@ -398,6 +398,9 @@ type run struct {
 	watched    map[log.TableID]bool
 	feedOut    map[log.TableID][]FeedChange
 	feedResync map[log.TableID]bool
+	// extremes are the min/max indexes' ends this intent has read
+	// (aggregate.go).
+	extremes map[string]*extremeMemo
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -444,6 +447,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.tickPartial = false
 	r.running = pendingRuns{}
 	r.feedOut, r.feedResync = nil, nil
+	clear(r.extremes)
 	return r
 }
 
