@@ -227,7 +227,37 @@ func (r *run) windowPartition(x *Window, partition []byte, changes []runChange) 
 	if err != nil {
 		return err
 	}
+	after, gone, err := mergeWindowChanges(r.p.View, es, changes)
+	if err != nil {
+		return err
+	}
+	for _, k := range gone {
+		r.ov.del(k)
+	}
+	for _, ch := range changes {
+		i, found := sort.Find(len(after), func(i int) int { return bytes.Compare(ch.key, after[i].key) })
+		if !found {
+			continue
+		}
+		payload, err := types.EncodeRow(nil, x.Types, after[i].row)
+		if err != nil {
+			return err
+		}
+		r.ov.set(ch.key, encodeCounted(after[i].n, payload))
+	}
+	afterRows, err := x.outputs(r, after)
+	if err != nil {
+		return err
+	}
+	return r.windowDiff(x, before, afterRows)
+}
+
+// mergeWindowChanges applies weighted changes, in key order and one per
+// key, to a partition's entries es (in key order, left as they are): the
+// entries after them, and the keys whose count fell to zero.
+func mergeWindowChanges(view log.TableID, es []windowEntry, changes []runChange) ([]windowEntry, [][]byte, error) {
 	after := slices.Clone(es)
+	var gone [][]byte
 	for _, ch := range changes {
 		i, found := sort.Find(len(after), func(i int) int { return bytes.Compare(ch.key, after[i].key) })
 		n := ch.w
@@ -236,28 +266,15 @@ func (r *run) windowPartition(x *Window, partition []byte, changes []runChange) 
 		}
 		switch {
 		case n < 0:
-			return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
-		case n == 0:
-			if found {
-				r.ov.del(ch.key)
-				after = slices.Delete(after, i, i+1)
-			}
-			continue
-		}
-		payload, err := types.EncodeRow(nil, x.Types, ch.row)
-		if err != nil {
-			return err
-		}
-		r.ov.set(ch.key, encodeCounted(n, payload))
-		if found {
+			return nil, nil, fmt.Errorf("materialized view %d: negative multiplicity %d in a window", view, n)
+		case found && n == 0:
+			after = slices.Delete(after, i, i+1)
+			gone = append(gone, ch.key)
+		case found:
 			after[i].n = n
-		} else {
+		case n > 0:
 			after = slices.Insert(after, i, windowEntry{key: ch.key, row: ch.row, n: n})
 		}
 	}
-	afterRows, err := x.outputs(r, after)
-	if err != nil {
-		return err
-	}
-	return r.windowDiff(x, before, afterRows)
+	return after, gone, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -346,25 +345,9 @@ func (r *run) windowRunning(x *Window, rs *runningSpec, part []byte, changes []r
 	for i := range es {
 		before[i] = es[i].windowEntry
 	}
-	after := slices.Clone(before)
-	var gone [][]byte
-	for _, ch := range changes {
-		i, found := sort.Find(len(after), func(i int) int { return bytes.Compare(ch.key, after[i].key) })
-		n := ch.w
-		if found {
-			n += after[i].n
-		}
-		switch {
-		case n < 0:
-			return fmt.Errorf("materialized view %d: negative multiplicity %d in a window", r.p.View, n)
-		case found && n == 0:
-			after = slices.Delete(after, i, i+1)
-			gone = append(gone, ch.key)
-		case found:
-			after[i].n = n
-		case n > 0:
-			after = slices.Insert(after, i, windowEntry{key: ch.key, row: ch.row, n: n})
-		}
+	after, gone, err := mergeWindowChanges(r.p.View, before, changes)
+	if err != nil {
+		return err
 	}
 	context := make([]windowEntry, len(ctx))
 	for i := range ctx {

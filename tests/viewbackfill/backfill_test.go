@@ -334,16 +334,9 @@ func TestBackfillResumesAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess crash test")
 	}
-	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", "64")
-	dir := filepath.Join(t.TempDir(), "data")
-	p := strandtest.StartProcess(t, dir)
+	p, c := startLoaded(t, "64")
 	defer p.Kill(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, p.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	load(t, c)
 	const groupDef = `SELECT acct, count(*) AS n, sum(amount) AS s, max(amount) AS hi FROM ev GROUP BY acct`
 	const joinDef = `SELECT e.id, e.amount, a.region FROM ev e JOIN acct a ON e.acct = a.id`
 	if err := create(ctx, p.DSN(), "v_group", groupDef); err != nil {
@@ -392,11 +385,7 @@ func TestBackfillResumesAfterKill(t *testing.T) {
 	c.Close(ctx)
 
 	p.Restart(t)
-	c, err = pgx.Connect(ctx, p.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
+	c = connect(t, p)
 	var state string
 	var rowsDone int64
 	// The progress the last durable step recorded survived: the backfill
@@ -407,26 +396,51 @@ func TestBackfillResumesAfterKill(t *testing.T) {
 	if rowsDone < doneAtKill {
 		t.Errorf("after the restart v_join is %s with %d rows done; %d were durable before the kill", state, rowsDone, doneAtKill)
 	}
-	deadline = time.Now().Add(60 * time.Second)
+	rowsDone = waitLive(t, c, "v_join")
+	t.Logf("killed with about %d rows of v_join done; it resumed and went live with %d rows read", doneAtKill, rowsDone)
+	sameAsQuery(t, c, "v_group", groupDef)
+	sameAsQuery(t, c, "v_join", joinDef)
+}
+
+// connect connects to p; the connection closes when the test ends.
+func connect(t *testing.T, p *strandtest.Process) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), p.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// waitLive waits up to a minute for a view to be live and returns its
+// rows done.
+func waitLive(t *testing.T, c *pgx.Conn, name string) int64 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if err := c.QueryRow(ctx, `SELECT state, rows_done FROM pg_catalog.strand_views WHERE name = 'v_join'`).Scan(&state, &rowsDone); err != nil {
+		var state string
+		var rowsDone int64
+		if err := c.QueryRow(context.Background(), `SELECT state, rows_done FROM pg_catalog.strand_views WHERE name = $1`, name).Scan(&state, &rowsDone); err != nil {
 			t.Fatal(err)
 		}
 		if state == "live" {
-			break
+			return rowsDone
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("v_join still %s after the restart (%d rows done)", state, rowsDone)
+			t.Fatalf("%s still %s after the restart (%d rows done)", name, state, rowsDone)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Logf("killed with about %d rows of v_join done; it resumed and went live with %d rows read", doneAtKill, rowsDone)
-	for _, v := range []struct{ name, def string }{{"v_group", groupDef}, {"v_join", joinDef}} {
-		got := strandtest.SortedRows(t, c, "SELECT * FROM "+v.name)
-		want := strandtest.SortedRows(t, c, v.def)
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Errorf("view %s differs from its query after the restart: %d rows vs %d\n%s", v.name, len(got), len(want), strandtest.RowsDiff(got, want))
-		}
+}
+
+// sameAsQuery reports a view whose rows differ from its query's.
+func sameAsQuery(t *testing.T, c *pgx.Conn, name, def string) {
+	t.Helper()
+	got := strandtest.SortedRows(t, c, "SELECT * FROM "+name)
+	want := strandtest.SortedRows(t, c, def)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("view %s differs from its query after the restart: %d rows vs %d\n%s", name, len(got), len(want), strandtest.RowsDiff(got, want))
 	}
 }
 
@@ -438,16 +452,9 @@ func TestWindowSettleResumesAfterKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("subprocess crash test")
 	}
-	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", "32")
-	dir := filepath.Join(t.TempDir(), "data")
-	p := strandtest.StartProcess(t, dir)
+	p, c := startLoaded(t, "32")
 	defer p.Kill(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, p.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	load(t, c)
 	// Two windows, the upper one over the lower one's rows: each settles
 	// in many steps.
 	const def = `SELECT id, rn, sum(rn) OVER (PARTITION BY acct % 20 ORDER BY amount DESC, id) AS srn FROM (SELECT id, acct, amount, row_number() OVER (PARTITION BY acct % 30 ORDER BY amount, id) AS rn FROM ev) t`
@@ -472,30 +479,24 @@ func TestWindowSettleResumesAfterKill(t *testing.T) {
 	c.Close(ctx)
 
 	p.Restart(t)
-	c, err = pgx.Connect(ctx, p.DSN())
+	c = connect(t, p)
+	waitLive(t, c, "v_settle")
+	sameAsQuery(t, c, "v_settle", def)
+}
+
+// startLoaded starts `strand serve` with backfill steps of chunkRows rows
+// and loads the base tables through c.
+func startLoaded(t *testing.T, chunkRows string) (*strandtest.Process, *pgx.Conn) {
+	t.Helper()
+	t.Setenv("STRAND_VIEW_BACKFILL_CHUNK_ROWS", chunkRows)
+	p := strandtest.StartProcess(t, filepath.Join(t.TempDir(), "data"))
+	c, err := pgx.Connect(context.Background(), p.DSN())
 	if err != nil {
+		p.Kill(t)
 		t.Fatal(err)
 	}
-	defer c.Close(ctx)
-	deadline = time.Now().Add(60 * time.Second)
-	for {
-		var state string
-		if err := c.QueryRow(ctx, `SELECT state FROM pg_catalog.strand_views WHERE name = 'v_settle'`).Scan(&state); err != nil {
-			t.Fatal(err)
-		}
-		if state == "live" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("v_settle still %s after the restart", state)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	got := strandtest.SortedRows(t, c, "SELECT * FROM v_settle")
-	want := strandtest.SortedRows(t, c, def)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("v_settle differs from its query after the restart: %d rows vs %d\n%s", len(got), len(want), strandtest.RowsDiff(got, want))
-	}
+	load(t, c)
+	return p, c
 }
 
 // TestCreateInTransaction creates views inside a transaction that also

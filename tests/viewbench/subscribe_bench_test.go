@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/jackc/pgx/v5"
 
 	strandlog "github.com/strand-db/strand/log"
 	"github.com/strand-db/strand/sql/session"
@@ -25,27 +24,12 @@ func BenchmarkViewSubscription(b *testing.B) {
 			ctx := context.Background()
 			s := strandtest.StartWith(b, strandlog.Options{Dir: "/strand", FS: vfs.NewMem(), Hook: session.NewMaintainer()})
 			w, sub := s.Connect(b), s.Connect(b)
-			for _, q := range []string{
+			loadTable(b, w, []string{
 				`CREATE TABLE t (id int8 PRIMARY KEY, g int, v int)`,
 				`CREATE MATERIALIZED VIEW low AS SELECT id, g, v FROM t WHERE v % 2 = 0`,
-			} {
-				if _, err := w.Exec(ctx, q); err != nil {
-					b.Fatal(err)
-				}
-			}
-			src := pgx.CopyFromFunc(func() func() ([]any, error) {
-				i := 0
-				return func() ([]any, error) {
-					if i == rows {
-						return nil, nil
-					}
-					i++
-					return []any{int64(i), int32(i % groups), int32(i)}, nil
-				}
-			}())
-			if _, err := w.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "g", "v"}, src); err != nil {
-				b.Fatal(err)
-			}
+			}, []string{"id", "g", "v"}, rows, func(i int) []any {
+				return []any{int64(i), int32(i % groups), int32(i)}
+			})
 			for _, q := range []string{`BEGIN`, `DECLARE c CURSOR FOR SUBSCRIBE low WITH (start = 'now')`} {
 				if _, err := sub.Exec(ctx, q); err != nil {
 					b.Fatal(err)

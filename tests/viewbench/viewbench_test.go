@@ -166,27 +166,9 @@ func benchInsert(b *testing.B, rows int, view, check string, want int64) {
 		b.Fatal(err)
 	}
 	defer c.Close(ctx)
-	for _, q := range []string{
-		`CREATE TABLE t (id int8 PRIMARY KEY, g int, v int)`,
-		view,
-	} {
-		if _, err := c.Exec(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
-	src := pgx.CopyFromFunc(func() func() ([]any, error) {
-		i := 0
-		return func() ([]any, error) {
-			if i == rows {
-				return nil, nil
-			}
-			i++
-			return []any{int64(i), int32(i % groups), int32(i % 997)}, nil
-		}
-	}())
-	if _, err := c.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "g", "v"}, src); err != nil {
-		b.Fatal(err)
-	}
+	loadTable(b, c, []string{`CREATE TABLE t (id int8 PRIMARY KEY, g int, v int)`, view}, []string{"id", "g", "v"}, rows, func(i int) []any {
+		return []any{int64(i), int32(i % groups), int32(i % 997)}
+	})
 	var n int64
 	if err := c.QueryRow(ctx, check).Scan(&n); err != nil || n != want {
 		b.Fatalf("%s: %d, want %d (%v)", check, n, want, err)
@@ -201,4 +183,27 @@ func benchInsert(b *testing.B, rows int, view, check string, want int64) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(hook.nanos.Load())/float64(b.N), "view-ns/insert")
+}
+
+// loadTable runs ddl (a CREATE TABLE t, views) and COPYs rows rows into
+// t's columns cols, row(i) being row i's values (i from 1).
+func loadTable(b *testing.B, c *pgx.Conn, ddl, cols []string, rows int, row func(i int) []any) {
+	b.Helper()
+	ctx := context.Background()
+	for _, q := range ddl {
+		if _, err := c.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == rows {
+			return nil, nil
+		}
+		i++
+		return row(i), nil
+	})
+	if _, err := c.CopyFrom(ctx, pgx.Identifier{"t"}, cols, src); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -31,22 +29,9 @@ func BenchmarkWindowBackfill(b *testing.B) {
 				ctx := context.Background()
 				s := strandtest.Start(b, "")
 				c := s.Connect(b)
-				if _, err := c.Exec(ctx, `CREATE TABLE t (id int8 PRIMARY KEY, g int, ts int8, v int)`); err != nil {
-					b.Fatal(err)
-				}
-				src := pgx.CopyFromFunc(func() func() ([]any, error) {
-					i := 0
-					return func() ([]any, error) {
-						if i == rows {
-							return nil, nil
-						}
-						i++
-						return []any{int64(i), int32(i % 10), int64(rows - i), int32(i % 97)}, nil
-					}
-				}())
-				if _, err := c.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id", "g", "ts", "v"}, src); err != nil {
-					b.Fatal(err)
-				}
+				loadTable(b, c, []string{`CREATE TABLE t (id int8 PRIMARY KEY, g int, ts int8, v int)`}, []string{"id", "g", "ts", "v"}, rows, func(i int) []any {
+					return []any{int64(i), int32(i % 10), int64(rows - i), int32(i % 97)}
+				})
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					name := fmt.Sprintf("w%d", i)
