@@ -663,6 +663,11 @@ func (w *worker) progress(ctx context.Context, t *backfillTask) {
 		total := t.rec.RowsTotal
 		attrs := []any{slog.String("view", w.name(t.view)), slog.Int64("rows_done", t.rec.RowsDone), slog.Int64("rows_total", total),
 			slog.Int64("steps", t.rec.Steps), slog.Float64("rows_per_s", float64(t.rec.RowsDone)/now.Sub(time.UnixMicro(t.rec.Started)).Seconds())}
+		if len(t.rec.Settle) > 0 {
+			// Every source is read; the windows take their rows
+			// (windowdefer.go).
+			attrs = append(attrs, slog.String("phase", "settling windows"))
+		}
 		w.logger.Info("materialized view backfill", attrs...)
 	}
 }

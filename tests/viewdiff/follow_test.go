@@ -17,35 +17,39 @@ type viewSubscribers struct {
 	// rows holds, per view, its rows (text, joined by |) under their key
 	// (the subscription's _key): one row under a key of a keyed view, the
 	// row's copies under it otherwise.
-	rows map[int]map[string][]string
+	rows map[string]map[string][]string
+	// defs are the views' definitions, for messages.
+	defs map[string]string
 }
 
-// subscribeViews opens a cursor on each view that starts with its rows.
-func subscribeViews(t *testing.T, c *pgx.Conn, views []int) *viewSubscribers {
+// subscribeViews opens a cursor on each view (name → definition) that
+// starts with its rows.
+func subscribeViews(t *testing.T, c *pgx.Conn, defs map[string]string) *viewSubscribers {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := c.Exec(ctx, `BEGIN`); err != nil {
 		t.Fatal(err)
 	}
-	s := &viewSubscribers{c: c, rows: map[int]map[string][]string{}}
-	for _, i := range views {
-		if _, err := c.Exec(ctx, fmt.Sprintf(`DECLARE c%d CURSOR FOR SUBSCRIBE v%d`, i, i)); err != nil {
-			t.Fatalf("subscribe to view %d (%s): %v", i, viewDefs[i], err)
+	s := &viewSubscribers{c: c, rows: map[string]map[string][]string{}, defs: defs}
+	for name, def := range defs {
+		if _, err := c.Exec(ctx, fmt.Sprintf(`DECLARE c_%s CURSOR FOR SUBSCRIBE %s`, name, name)); err != nil {
+			t.Fatalf("subscribe to %s (%s): %v", name, def, err)
 		}
-		s.rows[i] = map[string][]string{}
+		s.rows[name] = map[string][]string{}
 	}
 	return s
 }
 
-// check fetches what view i's cursor has and compares the rows it adds up
-// to with want (the view's sorted rows).
-func (s *viewSubscribers) check(t *testing.T, i int, want []string, statements int) {
+// check fetches what view name's cursor has and compares the rows it adds
+// up to with want (the view's sorted rows).
+func (s *viewSubscribers) check(t *testing.T, name string, want []string, statements int) {
 	t.Helper()
-	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH ALL c%d WITH (timeout = '0s')`, i), pgx.QueryExecModeSimpleProtocol)
+	def := s.defs[name]
+	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH ALL c_%s WITH (timeout = '0s')`, name), pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
-		t.Fatalf("fetch view %d: %v", i, err)
+		t.Fatalf("fetch %s: %v", name, err)
 	}
-	byKey := s.rows[i]
+	byKey := s.rows[name]
 	for rows.Next() {
 		// _position, _relation, _key, _version, _op, then the view's
 		// columns.
@@ -65,13 +69,13 @@ func (s *viewSubscribers) check(t *testing.T, i int, want []string, statements i
 			byKey[key] = append(byKey[key], row)
 		case "update":
 			if len(byKey[key]) != 1 {
-				t.Fatalf("view %d (%s): update of key %q, which has %d rows", i, viewDefs[i], key, len(byKey[key]))
+				t.Fatalf("%s (%s): update of key %q, which has %d rows", name, def, key, len(byKey[key]))
 			}
 			byKey[key] = []string{row}
 		case "delete":
 			have := byKey[key]
 			if len(have) == 0 {
-				t.Fatalf("view %d (%s): delete of key %q, which has no row", i, viewDefs[i], key)
+				t.Fatalf("%s (%s): delete of key %q, which has no row", name, def, key)
 			}
 			if len(have) == 1 {
 				delete(byKey, key)
@@ -79,11 +83,11 @@ func (s *viewSubscribers) check(t *testing.T, i int, want []string, statements i
 				byKey[key] = have[1:]
 			}
 		default:
-			t.Fatalf("view %d: op %q", i, op)
+			t.Fatalf("%s: op %q", name, op)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatalf("fetch view %d: %v", i, err)
+		t.Fatalf("fetch %s: %v", name, err)
 	}
 	var got []string
 	for _, rs := range byKey {
@@ -91,6 +95,6 @@ func (s *viewSubscribers) check(t *testing.T, i int, want []string, statements i
 	}
 	sort.Strings(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("view %d (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", i, viewDefs[i], statements, got, want)
+		t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, def, statements, got, want)
 	}
 }

@@ -119,6 +119,22 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		}
 		return b.String()
 	}
+	// Every third seed also follows each view through a subscription,
+	// whose changes must add up to the view's rows at every checkpoint
+	// (views/feed.go); the others keep the maintainer's path for views
+	// nobody watches.
+	var subs *viewSubscribers
+	follow := func() {
+		if seed%3 != 0 {
+			return
+		}
+		defs := map[string]string{}
+		for _, v := range views {
+			defs[v.name] = v.def
+		}
+		subs = subscribeViews(t, s.Connect(t), defs)
+	}
+	follow()
 	checkpoints, copied := 0, 0
 	// A view that is always empty proves little: most must have rows at
 	// some checkpoint.
@@ -135,6 +151,9 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			if len(got) > 0 {
 				seen[v.name] = true
 			}
+			if subs != nil {
+				subs.check(t, v.name, got, w.n)
+			}
 		}
 	}
 	compare()
@@ -144,6 +163,7 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 			s.Stop()
 			s = strandtest.Start(t, dir)
 			sc = s.Connect(t)
+			follow()
 			compare()
 		}
 		if rng.Intn(6) == 0 {

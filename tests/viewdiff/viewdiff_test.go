@@ -411,7 +411,11 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.S
 	}
 	var subs *viewSubscribers
 	if follow != nil {
-		subs = subscribeViews(t, s.Connect(t), supported)
+		defs := map[string]string{}
+		for _, i := range supported {
+			defs[fmt.Sprintf("v%d", i)] = viewDefs[i]
+		}
+		subs = subscribeViews(t, s.Connect(t), defs)
 	}
 	checkpoints := 0
 	// A view that stays empty proves nothing: each must have rows at some
@@ -430,7 +434,7 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.S
 				seenRows[i] = true
 			}
 			if subs != nil {
-				subs.check(t, i, got, w.n)
+				subs.check(t, fmt.Sprintf("v%d", i), got, w.n)
 			}
 		}
 	}
