@@ -165,6 +165,8 @@ func (r *run) settleWindow(p *Plan, x *Window, s *windowSettle, budget int) (int
 			return log.ErrStop
 		}
 		lastPart = part
+		// olen is where the key's partition ends (the changes of a
+		// partition are applied together below).
 		taken = append(taken, runChange{key: append(slices.Clone(x.prefix), k[len(prefix):]...), olen: len(part), row: row, w: n})
 		return nil
 	})
