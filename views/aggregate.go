@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -79,6 +80,12 @@ func isFloat(t types.T) bool { return t.OID == types.Float4OID || t.OID == types
 // of the group's output row: the old row out, the new row in. At the root
 // the output row is stored under the group key, so a point lookup by group
 // is one read and an update overwrites the row in place.
+//
+// In an intent of several changes (a multi-row statement, a transaction,
+// a COPY chunk, a backfill step) a group's rows are folded into its state
+// in memory and its output computed and stored once, when the plan's pass
+// settles (flushGroups): a chunk that brings hundreds of rows to a group
+// costs one output, not hundreds.
 func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	ov, env, view := r.ov, r.env, r.p.View
 	// The group values, the state and the output rows live in the
@@ -94,6 +101,11 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
 	skey := p.stateBuf
 	gk := skey[len(p.prefix):]
+	if r.fold {
+		if g := r.groups.get(p, gk); g != nil {
+			return r.foldRow(p, g.gk, g.state, row, w)
+		}
+	}
 	sts := p.sts
 	var state exec.Row
 	// A merged aggregate keeps the state in its output row's value; a
@@ -153,7 +165,22 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 			return err
 		}
 	}
-	ng := len(gvals)
+	if err := r.foldRow(p, gk, state, row, w); err != nil {
+		return err
+	}
+	if r.fold {
+		r.groups.add(r.p, p, skey, len(p.prefix), state, oldOut, legacy)
+		return nil
+	}
+	return r.finishGroup(p, skey, gk, state, oldOut, legacy)
+}
+
+// foldRow folds a weighted row into a group's state (and the group's
+// keyed state: distinct values, min/max indexes, lists).
+func (r *run) foldRow(p *Aggregate, gk []byte, state exec.Row, row exec.Row, w int64) error {
+	ov, env, view := r.ov, r.env, r.p.View
+	var err error
+	ng := len(p.Group)
 	state[ng] = state[ng].(int64) + w
 	f := ng + 1
 	for ai, a := range p.Aggs {
@@ -269,6 +296,15 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 		}
 		f += aggStateWidth(a)
 	}
+	return nil
+}
+
+// finishGroup computes a group's new output row from its state, stores the
+// state and emits the output's change.
+func (r *run) finishGroup(p *Aggregate, skey, gk []byte, state, oldOut exec.Row, legacy bool) error {
+	ov, sts := r.ov, p.sts
+	ng := len(p.Group)
+	var err error
 	var newOut exec.Row
 	// An ungrouped aggregate keeps its (possibly empty) state: its row
 	// stays, with count 0 and NULL sums, as in PostgreSQL.
@@ -680,4 +716,68 @@ func (r *run) movedExtreme(prefix, key []byte, before, after int64) {
 			m.hi, m.hiOK = nil, false
 		}
 	}
+}
+
+// foldedGroup is a group whose rows an intent folds in memory (group): its
+// keys, its state as folded so far, and its output row before the intent.
+type foldedGroup struct {
+	plan     *Plan
+	p        *Aggregate
+	skey, gk []byte
+	state    exec.Row
+	oldOut   exec.Row
+	legacy   bool
+}
+
+// foldedGroups are the groups of a plan's pass folded in memory, in the
+// order they were first met (flushGroups finishes them in that order, so
+// that the emitted changes are deterministic).
+type foldedGroups struct {
+	order []*foldedGroup
+	byKey map[*Aggregate]map[string]*foldedGroup
+}
+
+func (f *foldedGroups) get(p *Aggregate, gk []byte) *foldedGroup {
+	return f.byKey[p][string(gk)]
+}
+
+// add keeps a group met for the first time, copying what lives in the
+// operator's scratch rows.
+func (f *foldedGroups) add(plan *Plan, p *Aggregate, skey []byte, plen int, state, oldOut exec.Row, legacy bool) {
+	k := bytes.Clone(skey)
+	g := &foldedGroup{plan: plan, p: p, skey: k, gk: k[plen:], state: slices.Clone(state), legacy: legacy}
+	if oldOut != nil {
+		g.oldOut = slices.Clone(oldOut)
+	}
+	if f.byKey == nil {
+		f.byKey = map[*Aggregate]map[string]*foldedGroup{}
+	}
+	m := f.byKey[p]
+	if m == nil {
+		m = map[string]*foldedGroup{}
+		f.byKey[p] = m
+	}
+	m[string(g.gk)] = g
+	f.order = append(f.order, g)
+}
+
+// flushGroups finishes the folded groups (settle) and reports whether
+// there were any: their outputs may reach operators above.
+func (r *run) flushGroups() (bool, error) {
+	gs := r.groups
+	if len(gs.order) == 0 {
+		return false, nil
+	}
+	r.groups = foldedGroups{}
+	for _, g := range gs.order {
+		if g.plan != r.p {
+			// Every pass settles its plan's groups before the next
+			// plan's: a group of another plan here is a bug.
+			return true, fmt.Errorf("materialized view %d: a group of view %d was left folded", r.p.View, g.plan.View)
+		}
+		if err := r.finishGroup(g.p, g.skey, g.gk, g.state, g.oldOut, g.legacy); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }

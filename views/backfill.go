@@ -248,6 +248,11 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 				return err
 			}
 		}
+		// The initial rows reach the operators above now, in this
+		// plan (an aggregate above folds them until its pass settles).
+		if err := r.settle(p); err != nil {
+			return err
+		}
 		rec := r.recs[p.View]
 		if err := r.chunk(p, rec); err != nil {
 			return err

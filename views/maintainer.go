@@ -263,6 +263,7 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 		r.now = in.CommitTime
 	}
 	r.now -= pgEpochUnixMicros
+	r.fold = len(in.Changes) > 1 || in.Task != nil || catChanged
 	defer ov.close()
 	if catChanged {
 		if err := r.startBackfills(in.Old, in.LastLSN); err != nil {
@@ -401,6 +402,10 @@ type run struct {
 	// extremes are the min/max indexes' ends this intent has read
 	// (aggregate.go).
 	extremes map[string]*extremeMemo
+	// fold: the intent has several changes, and aggregates fold each
+	// group's rows in memory (groups) until their plan's pass settles.
+	fold   bool
+	groups foldedGroups
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -448,6 +453,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.running = pendingRuns{}
 	r.feedOut, r.feedResync = nil, nil
 	clear(r.extremes)
+	r.fold, r.groups = false, foldedGroups{}
 	return r
 }
 
@@ -492,19 +498,24 @@ func (r *run) pass(viewsToo bool, feed func(p *Plan, rec *backfillRecord, leaf *
 	return nil
 }
 
-// settle finishes a plan's pass once its leaves are fed: it applies the
-// running windows' filed changes (windowrun.go) and moves each changed
-// dynamic filter to the bound its right input now gives (dynfilter.go).
+// settle finishes a plan's pass once its leaves are fed: it finishes the
+// groups its aggregates folded (aggregate.go), applies the running
+// windows' filed changes (windowrun.go) and moves each changed dynamic
+// filter to the bound its right input now gives (dynfilter.go).
 // Either may change the other's input (a window's output reaching a
 // filter, a filter's moves a window above it, a filter under another's
 // subquery), so it repeats until nothing is left to do.
 func (r *run) settle(p *Plan) error {
 	for again := true; again; {
+		folded, err := r.flushGroups()
+		if err != nil {
+			return err
+		}
 		flushed, err := r.flushRunning()
 		if err != nil {
 			return err
 		}
-		again = flushed
+		again = folded || flushed
 		for _, d := range p.dyn {
 			if !d.dirty {
 				continue

@@ -200,7 +200,9 @@ func (r *run) settleWindow(p *Plan, x *Window, s *windowSettle, budget int) (int
 		}
 		i = j
 	}
-	return len(taken), nil
+	// The outputs' effects above (an aggregate's folded groups) are
+	// finished in this plan.
+	return len(taken), r.settle(p)
 }
 
 // partitionKey is the key prefix of row's partition (the operator's
