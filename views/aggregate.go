@@ -101,7 +101,8 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
 	skey := p.stateBuf
 	gk := skey[len(p.prefix):]
-	if r.fold {
+	fold := r.fold && r.p.foldsGroups(p)
+	if fold {
 		if g := r.groups.get(p, gk); g != nil {
 			return r.foldRow(p, g.gk, g.state, row, w)
 		}
@@ -168,7 +169,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	if err := r.foldRow(p, gk, state, row, w); err != nil {
 		return err
 	}
-	if r.fold {
+	if fold {
 		r.groups.add(r.p, p, skey, len(p.prefix), state, oldOut, legacy)
 		return nil
 	}
@@ -780,4 +781,25 @@ func (r *run) flushGroups() (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// foldsGroups reports whether aggregate a's groups may be folded within a
+// pass: only when what lies above it up to the view's output takes its
+// changes as deltas alone (filters, projections, other aggregates), not
+// an operator that also reads state as of the change's moment (a join's
+// other side, a window's partition, a top-N's candidates).
+func (p *Plan) foldsGroups(a *Aggregate) bool {
+	var n Node = a
+	for {
+		e, ok := p.parents[n]
+		if !ok {
+			return true
+		}
+		switch e.n.(type) {
+		case *Filter, *Project, *Aggregate, *GroupingSets:
+		default:
+			return false
+		}
+		n = e.n
+	}
 }
