@@ -101,7 +101,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
 	skey := p.stateBuf
 	gk := skey[len(p.prefix):]
-	fold := r.fold && r.p.foldsGroups(p)
+	fold := r.fold && p.folds
 	if fold {
 		if g := r.groups.get(p, gk); g != nil {
 			return r.foldRow(p, g.gk, g.state, row, w)

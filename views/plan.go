@@ -55,6 +55,8 @@ type Plan struct {
 	ungrouped []*Aggregate
 	// dyn are the dynamic filters, settled after each pass (dynfilter.go).
 	dyn []*DynFilter
+	// windows are the window operators, each after those below it.
+	windows []*Window
 	// outPrefix is the key prefix of the view's output rows (0x10 view
 	// 'o'), and keyBuf scratch for an output key; set by initKeys.
 	outPrefix, keyBuf []byte
@@ -220,6 +222,9 @@ type Aggregate struct {
 	// group's state in the value of its output row (one key per group
 	// instead of two); with HAVING a group may have state and no row.
 	merged bool
+	// folds: a multi-change intent may fold its groups' rows in memory
+	// (Plan.foldsGroups, set by prepare).
+	folds bool
 }
 
 // TopN keeps, per partition, the rows at positions [Offset, Offset+N) in
@@ -348,6 +353,7 @@ func (p *Plan) prepare() {
 	}
 	p.parents = map[Node]edge{}
 	var id uint8
+	var aggs []*Aggregate
 	var walk func(n Node)
 	walk = func(n Node) {
 		switch x := n.(type) {
@@ -358,6 +364,7 @@ func (p *Plan) prepare() {
 			x.fresh = [2]bool{freshRows(x.Left), freshRows(x.Right)}
 		case *Aggregate:
 			x.ID, id = id, id+1
+			aggs = append(aggs, x)
 			if len(x.Group) == 0 {
 				p.ungrouped = append(p.ungrouped, x)
 			}
@@ -371,6 +378,7 @@ func (p *Plan) prepare() {
 			p.temporal = x
 		case *Window:
 			x.ID, id = id, id+1
+			p.windows = append(p.windows, x)
 		case *SetOpAll:
 			x.ID, id = id, id+1
 		case *DynFilter:
@@ -384,6 +392,12 @@ func (p *Plan) prepare() {
 		}
 	}
 	walk(p.Root)
+	for _, a := range aggs {
+		a.folds = p.foldsGroups(a)
+	}
+	// Found in preorder, each before those below it: the settle of a
+	// backfill takes them the other way round (windowdefer.go).
+	slices.Reverse(p.windows)
 	// Each empty-input row is emitted into its consumers, which must have
 	// their own first: the walk's preorder puts an aggregate before those
 	// it reads, except a grouping set's, which comes after its operator's

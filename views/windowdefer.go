@@ -95,28 +95,12 @@ func (r *run) deferWindow(x *Window, key []byte, row exec.Row, w int64) error {
 	return err
 }
 
-// planWindows lists p's window operators, each after those below it.
-func planWindows(p *Plan) []*Window {
-	var out []*Window
-	var walk func(n Node)
-	walk = func(n Node) {
-		for _, c := range n.children() {
-			walk(c)
-		}
-		if x, ok := n.(*Window); ok {
-			out = append(out, x)
-		}
-	}
-	walk(p.Root)
-	return out
-}
-
 // settleWindows applies up to about budget of p's pending window rows
 // (r.use(p) done): it returns how many it took and whether every window
 // is settled.
 func (r *run) settleWindows(p *Plan, rec *backfillRecord, budget int) (int, bool, error) {
 	took := 0
-	for _, x := range planWindows(p) {
+	for _, x := range p.windows {
 		s := rec.windowSettleOf(x.ID)
 		if s == nil {
 			rec.Settle = append(rec.Settle, windowSettle{ID: x.ID})
