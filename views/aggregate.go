@@ -338,10 +338,14 @@ func (r *run) finishGroup(p *Aggregate, skey, gk []byte, state, oldOut exec.Row,
 func (r *run) mergedChanged(p *Aggregate, gk []byte, state, oldOut, newOut exec.Row) error {
 	if oldOut == nil || newOut == nil || !sameRow(p.outTypes, oldOut, newOut) {
 		if oldOut != nil {
-			r.record(gk, oldOut, -1)
+			if err := r.record(gk, oldOut, -1); err != nil {
+				return err
+			}
 		}
 		if newOut != nil {
-			r.record(gk, newOut, 1)
+			if err := r.record(gk, newOut, 1); err != nil {
+				return err
+			}
 		}
 	}
 	p.outKeyBuf = append(append(p.outKeyBuf[:0], r.p.outPrefix...), gk...)
@@ -422,13 +426,17 @@ func (r *run) groupChanged(p *Aggregate, gk []byte, oldOut, newOut exec.Row) err
 	p.outKeyBuf = append(append(p.outKeyBuf[:0], r.p.outPrefix...), gk...)
 	okey := p.outKeyBuf
 	if oldOut != nil {
-		r.record(gk, oldOut, -1)
+		if err := r.record(gk, oldOut, -1); err != nil {
+			return err
+		}
 	}
 	if newOut == nil {
 		ov.del(okey)
 		return nil
 	}
-	r.record(gk, newOut, 1)
+	if err := r.record(gk, newOut, 1); err != nil {
+		return err
+	}
 	v, err := countedRow(1, r.p.OutTypes, newOut)
 	if err != nil {
 		return err

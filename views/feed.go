@@ -23,9 +23,9 @@ import (
 //
 // A subscriber reads the view once at a snapshot and then applies the
 // batches published after it (Publication > the snapshot's). A feed holds
-// at most Maintainer.FeedBytes of changes: one whose reader falls further behind
-// drops them and says so (Take's resync), and the reader reads the view
-// again, as it does if the view's output could not be encoded.
+// at most Maintainer.FeedBytes of changes: one whose reader falls further
+// behind drops them and says so (Take's resync), and the reader reads the
+// view again.
 
 // defaultFeedBytes bounds the changes a feed holds for a reader that does
 // not take them (Maintainer.FeedBytes).
@@ -70,7 +70,6 @@ func (c FeedChange) Decode(cols []types.T) (exec.Row, error) {
 // changed, and the watched views it dropped.
 type feedNote struct {
 	changes map[log.TableID][]FeedChange
-	resync  []log.TableID
 	dropped []log.TableID
 }
 
@@ -128,8 +127,7 @@ func (m *Maintainer) storeWatched() {
 func (f *Feed) Ready() <-chan struct{} { return f.ready }
 
 // Take returns the batches the feed holds and empties it. resync says
-// changes were lost (the reader fell behind, or a change could not be
-// encoded): read the view again, at a snapshot taken after this call, and
+// changes were lost (the reader fell behind): read the view again, at a snapshot taken after this call, and
 // go on with the batches published after it. dropped says the view was
 // dropped.
 func (f *Feed) Take() (batches []FeedBatch, resync, dropped bool) {
@@ -140,23 +138,27 @@ func (f *Feed) Take() (batches []FeedBatch, resync, dropped bool) {
 	return batches, resync, dropped
 }
 
-// add appends a durable batch's changes of the feed's view.
+// add appends a durable batch's changes of the feed's view; past the
+// feed's limit it drops them all (resync).
 func (f *Feed) add(b FeedBatch, size int) {
-	f.mu.Lock()
-	switch {
-	case f.resync:
-		// Everything up to the reader's next read is lost anyway.
-	case f.bytes+size > f.limit:
-		f.batches, f.bytes, f.resync = nil, 0, true
-	default:
-		f.batches = append(f.batches, b)
-		f.bytes += size
-	}
-	f.mu.Unlock()
-	f.signal()
+	f.update(func() {
+		switch {
+		case f.resync:
+			// Everything up to the reader's next read is lost anyway.
+		case f.bytes+size > f.limit:
+			f.batches, f.bytes, f.resync = nil, 0, true
+		default:
+			f.batches = append(f.batches, b)
+			f.bytes += size
+		}
+	})
 }
 
-func (f *Feed) signal() {
+// update changes the feed under its lock and wakes its reader.
+func (f *Feed) update(change func()) {
+	f.mu.Lock()
+	change()
+	f.mu.Unlock()
 	select {
 	case f.ready <- struct{}{}:
 	default:
@@ -182,20 +184,9 @@ func (m *Maintainer) Durable(pub, lsn uint64, notes []any) {
 				f.add(FeedBatch{Publication: pub, LSN: lsn, Changes: changes}, size)
 			}
 		}
-		for _, view := range note.resync {
-			for _, f := range m.feeds.byView[view] {
-				f.mu.Lock()
-				f.batches, f.bytes, f.resync = nil, 0, true
-				f.mu.Unlock()
-				f.signal()
-			}
-		}
 		for _, view := range note.dropped {
 			for _, f := range m.feeds.byView[view] {
-				f.mu.Lock()
-				f.dropped = true
-				f.mu.Unlock()
-				f.signal()
+				f.update(func() { f.dropped = true })
 			}
 		}
 	}
@@ -208,39 +199,17 @@ func (r *run) keepsDeltas(view log.TableID) bool {
 }
 
 // noteChange keeps an output change of a watched view for the intent's
-// note.
-func (r *run) noteChange(out exec.Row, w int64) {
-	view := r.p.View
-	if r.feedResync[view] {
-		return
-	}
+// note (encoded: the row may be an operator's scratch).
+func (r *run) noteChange(out exec.Row, w int64) error {
 	row, err := types.EncodeRow(nil, r.p.OutTypes, out)
 	if err != nil {
-		// The readers read the view instead.
-		if r.feedResync == nil {
-			r.feedResync = map[log.TableID]bool{}
-		}
-		r.feedResync[view] = true
-		return
+		return err
 	}
 	if r.feedOut == nil {
 		r.feedOut = map[log.TableID][]FeedChange{}
 	}
-	r.feedOut[view] = append(r.feedOut[view], FeedChange{Row: row, W: w})
-}
-
-// note returns the intent's note for the feeds, or nil when it changed
-// no watched view; the run forgets what it handed over.
-func (r *run) note() *feedNote {
-	if len(r.feedOut) == 0 && len(r.feedResync) == 0 {
-		return nil
-	}
-	n := &feedNote{changes: r.feedOut}
-	for id := range r.feedResync {
-		n.resync = append(n.resync, id)
-	}
-	r.feedOut, r.feedResync = nil, nil
-	return n
+	r.feedOut[r.p.View] = append(r.feedOut[r.p.View], FeedChange{Row: row, W: w})
+	return nil
 }
 
 // watchedViews returns the views with feeds (nil: none); the map is

@@ -312,11 +312,15 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	for _, id := range r.newlyLive {
 		m.live[id] = true
 	}
-	if n := r.note(); n != nil {
-		if d, ok := in.Note.(*feedNote); ok {
-			n.dropped = d.dropped
+	if len(r.feedOut) > 0 {
+		// The watched views' changes join the note (feed.go); the run
+		// hands them over.
+		n, _ := in.Note.(*feedNote)
+		if n == nil {
+			n = &feedNote{}
+			in.Note = n
 		}
-		in.Note = n
+		n.changes, r.feedOut = r.feedOut, nil
 	}
 	if r.waiting {
 		select {
@@ -394,11 +398,9 @@ type run struct {
 	// applied once its leaves are fed (windowrun.go).
 	running pendingRuns
 	// watched are the views with feeds, feedOut their output changes in
-	// this intent, feedResync those whose changes could not be kept
-	// (feed.go).
-	watched    map[log.TableID]bool
-	feedOut    map[log.TableID][]FeedChange
-	feedResync map[log.TableID]bool
+	// this intent (feed.go).
+	watched map[log.TableID]bool
+	feedOut map[log.TableID][]FeedChange
 	// extremes are the min/max indexes' ends this intent has read
 	// (aggregate.go).
 	extremes map[string]*extremeMemo
@@ -451,7 +453,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
 	r.tickPartial = false
 	r.running = pendingRuns{}
-	r.feedOut, r.feedResync = nil, nil
+	r.feedOut = nil
 	clear(r.extremes)
 	r.fold, r.groups = false, foldedGroups{}
 	return r
@@ -651,8 +653,7 @@ func (r *run) output(out exec.Row, w int64) error {
 	if p.top != nil {
 		// The rows are not stored (topout.go): the views that read this
 		// one see the change, keyed by the candidate it comes from.
-		r.record(r.topKey[topPrefixLen:], out, w)
-		return nil
+		return r.record(r.topKey[topPrefixLen:], out, w)
 	}
 	k := append(p.keyBuf[:0], p.outPrefix...)
 	if p.lsnOutput {
@@ -667,8 +668,7 @@ func (r *run) output(out exec.Row, w int64) error {
 			return err
 		}
 		r.ov.setFresh(k, v)
-		r.record(k[outKeyStart:], out, 1)
-		return nil
+		return r.record(k[outKeyStart:], out, 1)
 	}
 	if p.outKeyCols != nil {
 		// Short keys: the output row is keyed by the table key it stands
@@ -719,25 +719,27 @@ func (r *run) output(out exec.Row, w int64) error {
 			return nil
 		}
 	}
-	r.record(k[outKeyStart:], out, w)
-	return nil
+	return r.record(k[outKeyStart:], out, w)
 }
 
 // outKeyStart is the length of a view's output prefix (0x10 view 'o').
 const outKeyStart = 6
 
 // record keeps an output delta, stored under key in the view's output,
-// for the views that read this one.
-func (r *run) record(key []byte, out exec.Row, w int64) {
+// for the views that read this one and for the view's feeds.
+func (r *run) record(key []byte, out exec.Row, w int64) error {
 	if r.watched[r.p.View] {
-		r.noteChange(out, w)
+		if err := r.noteChange(out, w); err != nil {
+			return err
+		}
 	}
 	if !r.c.read[r.p.View] {
-		return
+		return nil
 	}
 	row := make(exec.Row, len(out)+1)
 	copy(row, out)
 	r.out[r.p.View] = append(r.out[r.p.View], delta{row: row, w: w, key: append([]byte(nil), key...)})
+	return nil
 }
 
 // distinct passes a row on when its multiplicity becomes positive and
