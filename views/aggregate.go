@@ -101,7 +101,7 @@ func (r *run) group(p *Aggregate, row exec.Row, w int64) error {
 	p.stateBuf = appendTupleIn(append(p.stateBuf[:0], p.prefix...), p.compact, p.groupTypes, gvals)
 	skey := p.stateBuf
 	gk := skey[len(p.prefix):]
-	fold := r.fold && p.folds
+	fold := r.fold
 	if fold {
 		if g := r.groups.get(p, gk); g != nil {
 			return r.foldRow(p, g.gk, g.state, row, w)
@@ -770,44 +770,36 @@ func (f *foldedGroups) add(plan *Plan, p *Aggregate, skey []byte, plen int, stat
 	f.order = append(f.order, g)
 }
 
-// flushGroups finishes the folded groups (settle) and reports whether
-// there were any: their outputs may reach operators above.
+// flushGroups finishes the folded groups (settle), in the order they were
+// first met, and reports whether there were any: their outputs may reach
+// operators above. A group stays findable until it is finished: a group
+// finished earlier in the loop may send rows (through a join, say) to one
+// still waiting, and they must fold into its state, not start another
+// copy from the stored one. Groups those rows start are appended and
+// finished in the same loop.
+//
+// Every operator keeps its own state and maps each delta it is handed
+// to its output delta against that state, so a group's changes may reach
+// the operators above later in the pass than its rows came in: the pass
+// ends with each operator's state that of all its input.
 func (r *run) flushGroups() (bool, error) {
-	gs := r.groups
+	gs := &r.groups
 	if len(gs.order) == 0 {
 		return false, nil
 	}
-	r.groups = foldedGroups{}
-	for _, g := range gs.order {
+	defer func() { r.groups = foldedGroups{} }()
+	for i := 0; i < len(gs.order); i++ {
+		g := gs.order[i]
+		gs.order[i] = nil
 		if g.plan != r.p {
 			// Every pass settles its plan's groups before the next
 			// plan's: a group of another plan here is a bug.
 			return true, fmt.Errorf("materialized view %d: a group of view %d was left folded", r.p.View, g.plan.View)
 		}
+		delete(gs.byKey[g.p], string(g.gk))
 		if err := r.finishGroup(g.p, g.skey, g.gk, g.state, g.oldOut, g.legacy); err != nil {
 			return true, err
 		}
 	}
 	return true, nil
-}
-
-// foldsGroups reports whether aggregate a's groups may be folded within a
-// pass: only when what lies above it up to the view's output takes its
-// changes as deltas alone (filters, projections, other aggregates), not
-// an operator that also reads state as of the change's moment (a join's
-// other side, a window's partition, a top-N's candidates).
-func (p *Plan) foldsGroups(a *Aggregate) bool {
-	var n Node = a
-	for {
-		e, ok := p.parents[n]
-		if !ok {
-			return true
-		}
-		switch e.n.(type) {
-		case *Filter, *Project, *Aggregate, *GroupingSets:
-		default:
-			return false
-		}
-		n = e.n
-	}
 }

@@ -222,9 +222,6 @@ type Aggregate struct {
 	// group's state in the value of its output row (one key per group
 	// instead of two); with HAVING a group may have state and no row.
 	merged bool
-	// folds: a multi-change intent may fold its groups' rows in memory
-	// (Plan.foldsGroups, set by prepare).
-	folds bool
 }
 
 // TopN keeps, per partition, the rows at positions [Offset, Offset+N) in
@@ -353,7 +350,6 @@ func (p *Plan) prepare() {
 	}
 	p.parents = map[Node]edge{}
 	var id uint8
-	var aggs []*Aggregate
 	var walk func(n Node)
 	walk = func(n Node) {
 		switch x := n.(type) {
@@ -364,7 +360,6 @@ func (p *Plan) prepare() {
 			x.fresh = [2]bool{freshRows(x.Left), freshRows(x.Right)}
 		case *Aggregate:
 			x.ID, id = id, id+1
-			aggs = append(aggs, x)
 			if len(x.Group) == 0 {
 				p.ungrouped = append(p.ungrouped, x)
 			}
@@ -392,9 +387,6 @@ func (p *Plan) prepare() {
 		}
 	}
 	walk(p.Root)
-	for _, a := range aggs {
-		a.folds = p.foldsGroups(a)
-	}
 	// Found in preorder, each before those below it: the settle of a
 	// backfill takes them the other way round (windowdefer.go).
 	slices.Reverse(p.windows)

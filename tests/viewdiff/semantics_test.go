@@ -213,3 +213,59 @@ func TestGroupScalesAreTheirOwn(t *testing.T) {
 	p.both(`INSERT INTO gscale VALUES (4, 'c', 1.0001, 3), (5, 'd', 7.5, 44), (6, 'd', 0.5, 22)`)
 	p.same("after new groups in one INSERT", `SELECT * FROM gscale_v`, def)
 }
+
+// In an intent of several changes aggregates fold each group's rows in
+// memory and hand its change on when the pass settles (views/aggregate.go),
+// also below joins: a group finished then sends rows through the join to
+// an aggregate above whose groups may still be waiting, and those rows
+// must fold into the waiting group. The lateral aggregate here is met
+// after the groups above it it changes (each customer's row comes with no
+// match first), in a backfill, in a transaction and in a multi-row
+// INSERT; the aggregates over the join and the top-N over an aggregate
+// must equal PostgreSQL's.
+func TestFoldedGroupsUnderJoins(t *testing.T) {
+	if testing.Short() {
+		t.Skip("differential test against PostgreSQL")
+	}
+	p := newPair(t)
+	if _, err := p.pc.Exec(context.Background(), `DROP TABLE IF EXISTS fcust, fev CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	inner := `SELECT c.id AS id, t.mv AS mv, count(t.mv) AS n FROM fcust c ` +
+		`LEFT JOIN LATERAL (SELECT count(*) AS n, max(e.v) AS mv FROM fev e WHERE e.k = c.id AND e.v > 10) t ON true ` +
+		`WHERE EXISTS (SELECT 1 FROM fev e2 WHERE e2.k = c.id) GROUP BY c.id, t.mv`
+	defs := map[string]string{
+		"fold_inner": inner,
+		"fold_outer": `SELECT s.mv, count(*) AS groups, sum(s.id) AS ids, avg(s.id + 9) FILTER (WHERE s.n = 0) AS a FROM (` + inner + `) s GROUP BY s.mv`,
+		"fold_join":  `SELECT c.name, a.total, a.n FROM fcust c JOIN (SELECT k, sum(v) AS total, count(*) AS n FROM fev GROUP BY k) a ON a.k = c.id`,
+		"fold_top": `SELECT name, total FROM (SELECT c.name, a.total, row_number() OVER (ORDER BY a.total DESC, c.name) AS rn ` +
+			`FROM fcust c JOIN (SELECT k, sum(v) AS total FROM fev GROUP BY k) a ON a.k = c.id) x WHERE rn <= 3`,
+	}
+	p.both(`CREATE TABLE fcust (id int PRIMARY KEY, name text)`,
+		`CREATE TABLE fev (id int PRIMARY KEY, k int, v int)`,
+		`INSERT INTO fev VALUES (1, 7, 9), (2, 7, 39), (3, 7, 27), (4, 3, 5), (5, 2, 44), (6, 9, 12)`,
+		`INSERT INTO fcust VALUES (1, 'c1'), (2, 'c2'), (3, 'c3'), (7, 'c7'), (9, 'c9')`)
+	check := func(what string) {
+		t.Helper()
+		for name, def := range defs {
+			p.same(what+": "+name, "SELECT * FROM "+name, def)
+		}
+	}
+	for name, def := range defs {
+		if _, err := p.sc.Exec(context.Background(), "CREATE MATERIALIZED VIEW "+name+" AS "+def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after the backfill")
+	p.both(`BEGIN`,
+		`INSERT INTO fev VALUES (10, 11, 50), (11, 4, 8), (12, 1, 70)`,
+		`INSERT INTO fcust VALUES (11, 'c11'), (4, 'c4')`,
+		`DELETE FROM fev WHERE id IN (2, 5)`,
+		`UPDATE fcust SET name = 'c7b' WHERE id = 7`,
+		`COMMIT`)
+	check("after a transaction")
+	p.both(`INSERT INTO fev VALUES (20, 4, 31), (21, 11, 2), (22, 3, 99), (23, 2, 1), (24, 12, 40)`)
+	check("after a multi-row INSERT")
+	p.both(`DELETE FROM fev WHERE k IN (3, 7, 11)`)
+	check("after a multi-row DELETE")
+}
