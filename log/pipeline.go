@@ -309,8 +309,11 @@ func batchRecords(b *pebble.Batch, dst []sortedRec) ([]sortedRec, bool, error) {
 // WAL write of this one wait for the CPU, so it is on the commit path.
 //
 // Events (nsEvent) keep their batch order, which is LSN order: the router
-// hands them to subscribers in that order. Records with equal keys keep
-// their order too (the later one wins, as in the batch).
+// hands them to subscribers in that order. Of records with equal keys only
+// the batch's last is kept: no reader sees the batch half applied, so the
+// earlier ones would be memtable inserts and WAL bytes nobody reads (the
+// last LSN, written once per sequenced run, is the commonest; a hot
+// group's state is another).
 func (g *groupCommit) sorted() *pebble.Batch {
 	if g.b.Count() < 8 {
 		return nil
@@ -335,6 +338,9 @@ func (g *groupCommit) sorted() *pebble.Batch {
 	sb := g.l.db.NewBatchWithSize(len(g.b.Repr()))
 	for i := range recs {
 		r := &recs[i]
+		if i+1 < len(recs) && bytes.Equal(r.key, recs[i+1].key) {
+			continue
+		}
 		var err error
 		if r.kind == pebble.InternalKeyKindSet {
 			err = sb.Set(r.key, r.value, nil)
