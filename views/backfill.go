@@ -298,6 +298,9 @@ type backfillTask struct {
 	// failed marks view failed with err instead of taking a step.
 	failed    log.TableID
 	failedErr error
+	// scale multiplies the step's budget (ChunkRows, ChunkTime): the
+	// worker grows it while no writer comes (stepScale).
+	scale int
 
 	// Set by the hook.
 	idle    bool
@@ -316,6 +319,7 @@ type sourceInfo struct {
 // step takes one backfill step of the first backfilling view in
 // dependency order.
 func (r *run) step(t *backfillTask) error {
+	r.chunkScale = max(t.scale, 1)
 	if t.failed != 0 {
 		rec, err := r.backfillOf(t.failed)
 		if err != nil || rec == nil || r.c.plans[t.failed] == nil {
@@ -372,8 +376,12 @@ func (c *compiled) tableDesc(p *Plan, src log.TableID) (*log.TableDesc, bool) {
 // chunk is one step of p's backfill: rows of its sources past the cursor,
 // in batches, until the step's budget is spent or every source is read.
 func (r *run) chunk(p *Plan, rec *backfillRecord) error {
-	limit := r.m.chunkRows()
-	deadline := time.Now().Add(r.m.chunkTime())
+	limit, budget := r.m.chunkRows(), r.m.chunkTime()
+	if scale := max(r.chunkScale, 1); r.m.ChunkRows == 0 && r.m.ChunkTime == 0 {
+		// Bounds set by hand (tests) are exact; the defaults grow.
+		limit, budget = limit*scale, budget*time.Duration(scale)
+	}
+	deadline := time.Now().Add(budget)
 	var n int
 	for n < limit && time.Now().Before(deadline) {
 		src, leaf := r.nextSource(p, rec)
@@ -540,6 +548,15 @@ func (r *run) readTopRows(leaf *Scan, top *topOutput, cursor []byte, limit int) 
 	return rows, next, end, err
 }
 
+// stepScale bounds how far the worker grows a step's budget while no
+// writer comes: a step writes the state of every group, window and join
+// key its rows touch, so with rows spread over many groups fewer, larger
+// steps write each group's state fewer times (a GROUP BY over 10,000
+// accounts of 1,000,000 rows wrote each account's state once per step).
+// A writer that arrives meanwhile waits for one step, at most 8 times
+// ChunkTime, and the steps after it take the base budget again.
+const stepScale = 8
+
 func (m *Maintainer) chunkRows() int {
 	if m.ChunkRows > 0 {
 		return m.ChunkRows
@@ -585,6 +602,8 @@ type worker struct {
 	view    log.TableID
 	started time.Time
 	lastLog time.Time
+	// scale is the next step's budget multiple (stepScale).
+	scale int
 	// total is the counted size of the current view's sources, once known
 	// (counting reads a snapshot beside the steps).
 	total atomic.Int64
@@ -593,7 +612,7 @@ type worker struct {
 // drain takes steps until no view is backfilling.
 func (w *worker) drain(ctx context.Context) {
 	for ctx.Err() == nil {
-		t := &backfillTask{}
+		t := &backfillTask{scale: max(w.scale, 1)}
 		if n := w.total.Load(); n > 0 {
 			t.total, t.totalView = n, w.view
 		}
@@ -624,9 +643,12 @@ func (w *worker) drain(ctx context.Context) {
 		w.progress(ctx, t)
 		if w.l.Submitted() == writes {
 			// No writer came while the step ran: the next one goes at
-			// once (a writer arriving meanwhile waits for one step).
+			// once (a writer arriving meanwhile waits for one step),
+			// and takes a larger budget.
+			w.scale = min(max(w.scale, 1)*2, stepScale)
 			continue
 		}
+		w.scale = 1
 		// Writers get the sequencer for as long as the step held it: a
 		// step's intents queue behind it, so back-to-back steps would
 		// leave each writer one commit per step.

@@ -31,8 +31,10 @@ type Maintainer struct {
 	// planner does this; it is set before the first commit).
 	Compile func(view *log.TableDesc, cat *log.Catalog) (*Plan, error)
 	// ChunkRows and ChunkTime bound one backfill step: it stops at
-	// whichever comes first (defaults 10,000 rows and 10ms). Writers wait
-	// for at most one step, and the worker pauses as long between steps.
+	// whichever comes first (defaults 10,000 rows and 10ms, which the
+	// worker grows up to 8× while no writer comes; values set here are
+	// exact). Writers wait for at most one step, and the worker pauses as
+	// long between steps.
 	ChunkRows int
 	ChunkTime time.Duration
 	// FeedBytes bounds the changes a subscriber's feed holds before it
@@ -408,6 +410,8 @@ type run struct {
 	// group's rows in memory (groups) until their plan's pass settles.
 	fold   bool
 	groups foldedGroups
+	// chunkScale multiplies a backfill step's budget (backfillTask.scale).
+	chunkScale int
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -456,6 +460,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.feedOut = nil
 	clear(r.extremes)
 	r.fold, r.groups = false, foldedGroups{}
+	r.chunkScale = 1
 	return r
 }
 
