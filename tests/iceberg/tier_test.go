@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -114,7 +112,7 @@ func runTiering(t *testing.T, warehouse []string) {
 	for _, q := range tierQueries {
 		equalRows(t, "tiered: "+q, selectRows(t, c, q), before[q])
 	}
-	metrics := httpGet(t, "http://"+p.HTTPAddr+"/metrics")
+	metrics := strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/metrics")
 	for _, m := range []string{`strand_iceberg_tier_floor_lsn{table="public.s"}`, `strand_iceberg_lag_rows{table="public.kv"}`} {
 		if !strings.Contains(metrics, m) {
 			t.Fatalf("/metrics lacks %s", m)
@@ -264,20 +262,6 @@ func wantCode(t *testing.T, c *pgx.Conn, sql, code string) {
 	if !errors.As(err, &pe) || pe.Code != code {
 		t.Fatalf("%s: got %v, want SQLSTATE %s", sql, err, code)
 	}
-}
-
-func httpGet(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestTableOptionLocalRetention: the local_retention table option tiers a

@@ -18,20 +18,6 @@ import (
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	return string(b)
-}
-
 func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	p := strandtest.StartProcess(t, dir, "--warehouse", dir+"-wh", "--compact-every", "100ms")
@@ -46,10 +32,10 @@ func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
 		}
 	}
 	c.Close(ctx)
-	if h := get(t, "http://"+p.HTTPAddr+"/healthz"); !strings.HasPrefix(h, "ok lsn=3") {
+	if h := strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/healthz"); !strings.HasPrefix(h, "ok lsn=3") {
 		t.Fatalf("healthz: %q", h)
 	}
-	m := get(t, "http://"+p.HTTPAddr+"/metrics")
+	m := strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/metrics")
 	for _, want := range []string{"strand_log_appends_total 3", "strand_log_wal_fsyncs_total", "strand_log_durable_lsn 3"} {
 		if !strings.Contains(m, want) {
 			t.Fatalf("metrics lack %q", want)
@@ -69,11 +55,11 @@ func TestServeHealthMetricsAndCleanShutdown(t *testing.T) {
 	}
 	for !listed() {
 		if time.Now().After(deadline) {
-			t.Fatalf("table t never appeared in the Iceberg catalog; status: %s", get(t, "http://"+p.HTTPAddr+"/iceberg-status"))
+			t.Fatalf("table t never appeared in the Iceberg catalog; status: %s", strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/iceberg-status"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if cfg := get(t, "http://"+p.HTTPAddr+"/iceberg/v1/config"); !strings.Contains(cfg, "defaults") {
+	if cfg := strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/iceberg/v1/config"); !strings.Contains(cfg, "defaults") {
 		t.Fatalf("/v1/config: %s", cfg)
 	}
 	if err := p.Terminate(t); err != nil {

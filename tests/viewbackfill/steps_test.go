@@ -2,8 +2,6 @@ package viewbackfill
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,16 +33,8 @@ func TestIdleBackfillGrowsSteps(t *testing.T) {
 	}
 	intents := func() int64 {
 		t.Helper()
-		resp, err := http.Get("http://" + p.HTTPAddr + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(body), "\n") {
+		body := strandtest.HTTPGet(t, "http://"+p.HTTPAddr+"/metrics")
+		for _, line := range strings.Split(body, "\n") {
 			if v, ok := strings.CutPrefix(line, "strand_log_intents_total "); ok {
 				n, err := strconv.ParseFloat(v, 64)
 				if err != nil {
