@@ -440,14 +440,32 @@ func (r *run) chunk(p *Plan, rec *backfillRecord) error {
 
 // nextSource is the source the backfill reads now (nil leaf: none left).
 func (r *run) nextSource(p *Plan, rec *backfillRecord) (log.TableID, *Scan) {
-	for _, src := range p.Sources() {
+	leaf := func(src log.TableID) *Scan {
+		for _, l := range p.leaves {
+			if l.Source == src {
+				return l
+			}
+		}
+		return nil
+	}
+	// A source begun is read to its end before another: the record has
+	// one cursor. (A backfill begun by an older version, in another
+	// order, goes on where it was.)
+	if rec.Cur != 0 && !rec.done(rec.Cur) {
+		if l := leaf(rec.Cur); l != nil {
+			return rec.Cur, l
+		}
+	}
+	order := p.backfillSources
+	if order == nil {
+		order = p.Sources()
+	}
+	for _, src := range order {
 		if rec.done(src) {
 			continue
 		}
-		for _, l := range p.leaves {
-			if l.Source == src {
-				return src, l
-			}
+		if l := leaf(src); l != nil {
+			return src, l
 		}
 	}
 	return 0, nil

@@ -29,6 +29,21 @@ func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
 	e.Add("Materialized View")
 	e.Detail("Maintained: inside each write's commit (read-your-writes)")
 	e.Detail("State: %s", what)
+	if !p.keysKnown {
+		// A plan explained before it is created (its own copy, which no
+		// maintainer runs): the layout a view created now gets, which
+		// says which joins keep their facts in the output.
+		p.prepare()
+		p.initKeys()
+		p.setLayout(layoutOf(newViewRecord(p)))
+	}
+	if order := p.backfillSources; len(order) > 1 {
+		names := make([]string, len(order))
+		for i, src := range order {
+			names[i] = name(src)
+		}
+		e.Detail("Backfill: reads %s (each source whole, in key order)", strings.Join(names, ", then "))
+	}
 	e.Nest(func() { explainNode(e, p.Root, name) })
 }
 

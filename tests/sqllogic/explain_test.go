@@ -111,7 +111,17 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m26 AS SELECT acct, amount * 2 FROM xm_stream WHERE amount > 5`: {
 			"Materialized View", "State: one row per event of the stream, keyed by its LSN", "->  Filter", "->  Changes of xm_stream"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m2 AS SELECT e.id, a.region FROM xm_ev e LEFT JOIN xm_acct a ON a.id = e.acct WHERE e.amount > 5`: {
-			"->  Filter", "Condition: (e.amount > 5)", "->  Left Join", "Join Key: e.acct = a.id", "->  Changes of xm_acct"},
+			"->  Filter", "Condition: (e.amount > 5)", "->  Left Join", "Join Key: e.acct = a.id", "->  Changes of xm_acct",
+			// The side a row looks up is read first: an event then
+			// finds its account at once, instead of going out
+			// NULL-padded and coming back.
+			"Backfill: reads xm_acct, then xm_ev"},
+		// A fact-dimension join: facts read after their dimension rows
+		// go straight into the output (not stored unmatched, then moved).
+		`EXPLAIN CREATE MATERIALIZED VIEW m40 AS SELECT e.id, e.acct, a.region, e.amount FROM xm_ev e JOIN xm_acct a ON e.acct = a.id`: {
+			"Backfill: reads xm_acct, then xm_ev", "->  Inner Join"},
+		`EXPLAIN CREATE MATERIALIZED VIEW m41 AS SELECT a.id, count(e.id) FROM xm_acct a LEFT JOIN xm_ev e ON e.acct = a.id GROUP BY a.id`: {
+			"Backfill: reads xm_ev, then xm_acct"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m3 AS SELECT * FROM (SELECT acct, id, row_number() OVER (PARTITION BY acct ORDER BY amount DESC, id) AS rn FROM xm_ev) s WHERE rn <= 3`: {
 			"->  Top-N", "Partition: acct", "Order: amount DESC, id", "Rows: 3"},
 		// rank() and dense_rank() bounded by a WHERE: a top-N that keeps
@@ -169,7 +179,8 @@ func TestExplainCreateMaterializedView(t *testing.T) {
 		`EXPLAIN CREATE MATERIALIZED VIEW m6 AS SELECT id FROM xm_ev WHERE amount > 5 AND ts > (SELECT max(ts) FROM xm_ev) - interval '1 hour'`: {
 			"->  Dynamic Filter", "Condition: ts > (the subquery's value)", "the rows between the old and the new", "->  Filter", "Aggregates: max(ts)"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m15 AS SELECT id FROM xm_ev WHERE acct NOT IN (SELECT id FROM xm_acct WHERE region = 'eu')`: {
-			"->  Dynamic Filter", "NOT IN gate: every row while the subquery has no rows", "->  Anti Join", "Join Key: acct = id"},
+			"->  Dynamic Filter", "NOT IN gate: every row while the subquery has no rows", "->  Anti Join", "Join Key: acct = id",
+			"Backfill: reads xm_acct, then xm_ev"},
 		`EXPLAIN CREATE MATERIALIZED VIEW m14 AS SELECT a.id, t.amount FROM xm_acct a, LATERAL (SELECT amount FROM xm_ev e WHERE e.acct = a.id ORDER BY amount DESC, id LIMIT 3) t`: {
 			"->  Inner Join", "->  Top-N", "Partition: e.acct", "Rows: 3"},
 	} {
