@@ -272,6 +272,14 @@ func newViewRecord(p *Plan) *backfillRecord {
 	return &backfillRecord{ShortKeys: true, FactOutput: true, CompactKeys: true, TopOutput: topOutputOf(p, true), WindowOrder: true, LSNOutput: true, WindowRunning: true, JoinBand: true, WindowDefer: true}
 }
 
+// layOutAsNew lays out a plan compiled for a look at it (OutputKey,
+// Explain; the maintainer compiles its own) as a view created now.
+func (p *Plan) layOutAsNew() {
+	p.prepare()
+	p.initKeys()
+	p.setLayout(layoutOf(newViewRecord(p)))
+}
+
 // OutputKey returns the output columns a view created now keys its output
 // rows by when that is not the whole row: a keyed table's key columns
 // (each output row stands for one of its rows), or a fact-dimension
@@ -280,9 +288,7 @@ func newViewRecord(p *Plan) *backfillRecord {
 // top-N whose rows are read from its candidates (TopOutputKey). p is
 // compiled for the purpose; the maintainer compiles its own.
 func OutputKey(p *Plan) []int {
-	p.prepare()
-	p.initKeys()
-	p.setLayout(layoutOf(newViewRecord(p)))
+	p.layOutAsNew()
 	if p.top != nil {
 		return nil
 	}

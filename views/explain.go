@@ -30,12 +30,10 @@ func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
 	e.Detail("Maintained: inside each write's commit (read-your-writes)")
 	e.Detail("State: %s", what)
 	if !p.keysKnown {
-		// A plan explained before it is created (its own copy, which no
-		// maintainer runs): the layout a view created now gets, which
-		// says which joins keep their facts in the output.
-		p.prepare()
-		p.initKeys()
-		p.setLayout(layoutOf(newViewRecord(p)))
+		// A plan explained before it is created: the layout a view
+		// created now gets says which joins keep their facts in the
+		// output, and so the backfill's order.
+		p.layOutAsNew()
 	}
 	if order := p.backfillSources; len(order) > 1 {
 		names := make([]string, len(order))
