@@ -254,7 +254,7 @@ func (r *run) startBackfills(old *log.Catalog, lastLSN uint64) error {
 			return err
 		}
 		rec := r.recs[p.View]
-		if err := r.chunk(p, rec); err != nil {
+		if err := r.chunk(p, rec, 1); err != nil {
 			return err
 		}
 		if rec.State != stateLive {
@@ -304,8 +304,8 @@ type backfillTask struct {
 	// failed marks view failed with err instead of taking a step.
 	failed    log.TableID
 	failedErr error
-	// scale multiplies the step's budget (ChunkRows, ChunkTime): the
-	// worker grows it while no writer comes (stepScale).
+	// scale multiplies the step's budget (stepBudget): the worker grows
+	// it while no writer comes (stepScale).
 	scale int
 
 	// Set by the hook.
@@ -325,7 +325,6 @@ type sourceInfo struct {
 // step takes one backfill step of the first backfilling view in
 // dependency order.
 func (r *run) step(t *backfillTask) error {
-	r.chunkScale = max(t.scale, 1)
 	if t.failed != 0 {
 		rec, err := r.backfillOf(t.failed)
 		if err != nil || rec == nil || r.c.plans[t.failed] == nil {
@@ -358,7 +357,7 @@ func (r *run) step(t *backfillTask) error {
 			rec.RowsTotal = t.total
 		}
 		start := time.Now()
-		if err := r.chunk(p, rec); err != nil {
+		if err := r.chunk(p, rec, t.scale); err != nil {
 			return err
 		}
 		t.took = time.Since(start)
@@ -380,13 +379,10 @@ func (c *compiled) tableDesc(p *Plan, src log.TableID) (*log.TableDesc, bool) {
 }
 
 // chunk is one step of p's backfill: rows of its sources past the cursor,
-// in batches, until the step's budget is spent or every source is read.
-func (r *run) chunk(p *Plan, rec *backfillRecord) error {
-	limit, budget := r.m.chunkRows(), r.m.chunkTime()
-	if scale := max(r.chunkScale, 1); r.m.ChunkRows == 0 && r.m.ChunkTime == 0 {
-		// Bounds set by hand (tests) are exact; the defaults grow.
-		limit, budget = limit*scale, budget*time.Duration(scale)
-	}
+// in batches, until the step's budget (stepBudget at scale) is spent or
+// every source is read.
+func (r *run) chunk(p *Plan, rec *backfillRecord, scale int) error {
+	limit, budget := r.m.stepBudget(scale)
 	deadline := time.Now().Add(budget)
 	var n int
 	for n < limit && time.Now().Before(deadline) {
@@ -581,25 +577,29 @@ func (r *run) readTopRows(leaf *Scan, top *topOutput, cursor []byte, limit int) 
 // ChunkTime, and the steps after it take the base budget again.
 const stepScale = 8
 
-func (m *Maintainer) chunkRows() int {
-	if m.ChunkRows > 0 {
-		return m.ChunkRows
+// stepBudget is a backfill step's bounds, rows and time, at the worker's
+// scale: the defaults (10,000 rows, 10ms) times scale; bounds set by hand
+// (ChunkRows, ChunkTime: tests) are exact.
+func (m *Maintainer) stepBudget(scale int) (int, time.Duration) {
+	rows, d := m.ChunkRows, m.ChunkTime
+	if rows <= 0 && d <= 0 {
+		scale = max(scale, 1)
+		return 10000 * scale, 10 * time.Millisecond * time.Duration(scale)
 	}
-	return 10000
-}
-
-func (m *Maintainer) chunkTime() time.Duration {
-	if m.ChunkTime > 0 {
-		return m.ChunkTime
+	if rows <= 0 {
+		rows = 10000
 	}
-	return 10 * time.Millisecond
+	if d <= 0 {
+		d = 10 * time.Millisecond
+	}
+	return rows, d
 }
 
 // RunWorker implements log.HookWorker: it takes backfill steps while a
 // view is backfilling, logs progress every few seconds, and sleeps until
 // a new view needs it.
 func (m *Maintainer) RunWorker(ctx context.Context, l *log.Log) {
-	w := &worker{m: m, l: l, logger: l.Logger()}
+	w := &worker{m: m, l: l, logger: l.Logger(), scale: 1}
 	// The ticker of views with temporal filters (temporal.go) runs beside
 	// the backfills, and ends with them.
 	tickerDone := make(chan struct{})
@@ -636,7 +636,7 @@ type worker struct {
 // drain takes steps until no view is backfilling.
 func (w *worker) drain(ctx context.Context) {
 	for ctx.Err() == nil {
-		t := &backfillTask{scale: max(w.scale, 1)}
+		t := &backfillTask{scale: w.scale}
 		if n := w.total.Load(); n > 0 {
 			t.total, t.totalView = n, w.view
 		}
@@ -669,7 +669,7 @@ func (w *worker) drain(ctx context.Context) {
 			// No writer came while the step ran: the next one goes at
 			// once (a writer arriving meanwhile waits for one step),
 			// and takes a larger budget.
-			w.scale = min(max(w.scale, 1)*2, stepScale)
+			w.scale = min(w.scale*2, stepScale)
 			continue
 		}
 		w.scale = 1

@@ -410,8 +410,6 @@ type run struct {
 	// group's rows in memory (groups) until their plan's pass settles.
 	fold   bool
 	groups foldedGroups
-	// chunkScale multiplies a backfill step's budget (backfillTask.scale).
-	chunkScale int
 }
 
 type decodedChange struct{ before, after exec.Row }
@@ -460,7 +458,6 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.feedOut = nil
 	clear(r.extremes)
 	r.fold, r.groups = false, foldedGroups{}
-	r.chunkScale = 1
 	return r
 }
 
