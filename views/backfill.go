@@ -384,6 +384,10 @@ func (c *compiled) tableDesc(p *Plan, src log.TableID) (*log.TableDesc, bool) {
 func (r *run) chunk(p *Plan, rec *backfillRecord, scale int) error {
 	limit, budget := r.m.stepBudget(scale)
 	deadline := time.Now().Add(budget)
+	// The layout decides the order of the sources (backfillOrder): a
+	// plan compiled anew (a restart, a catalog change) has none until
+	// it is used.
+	r.use(p)
 	var n int
 	for n < limit && time.Now().Before(deadline) {
 		src, leaf := r.nextSource(p, rec)
@@ -440,7 +444,8 @@ func (r *run) chunk(p *Plan, rec *backfillRecord, scale int) error {
 	return r.writeRecord(p.View, rec)
 }
 
-// nextSource is the source the backfill reads now (nil leaf: none left).
+// nextSource is the source the backfill reads now (nil leaf: none left;
+// p laid out).
 func (r *run) nextSource(p *Plan, rec *backfillRecord) (log.TableID, *Scan) {
 	leaf := func(src log.TableID) *Scan {
 		for _, l := range p.leaves {
@@ -458,11 +463,7 @@ func (r *run) nextSource(p *Plan, rec *backfillRecord) (log.TableID, *Scan) {
 			return rec.Cur, l
 		}
 	}
-	order := p.backfillSources
-	if order == nil {
-		order = p.Sources()
-	}
-	for _, src := range order {
+	for _, src := range p.backfillSources {
 		if rec.done(src) {
 			continue
 		}
