@@ -127,9 +127,9 @@ func (m *Maintainer) storeWatched() {
 func (f *Feed) Ready() <-chan struct{} { return f.ready }
 
 // Take returns the batches the feed holds and empties it. resync says
-// changes were lost (the reader fell behind): read the view again, at a snapshot taken after this call, and
-// go on with the batches published after it. dropped says the view was
-// dropped.
+// changes were lost (the reader fell behind): read the view again, at a
+// snapshot taken after this call, and go on with the batches published
+// after it. dropped says the view was dropped.
 func (f *Feed) Take() (batches []FeedBatch, resync, dropped bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
