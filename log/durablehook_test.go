@@ -23,6 +23,8 @@ type notingHook struct {
 	pubs []uint64
 	// early counts notes whose key the published state did not have yet.
 	early int
+	// unlent counts notes whose key the snapshot lent with them lacks.
+	unlent int
 }
 
 func (h *notingHook) PrepareIntent(in *HookInput) ([]Mutation, error) {
@@ -44,9 +46,10 @@ func (h *notingHook) Prepare(HookState, *Catalog, []Change) ([]Mutation, error) 
 
 func (h *notingHook) OnCatalog(HookState, *Catalog, *Catalog) ([]Mutation, error) { return nil, nil }
 
-func (h *notingHook) Durable(pub, lsn uint64, notes []any) {
+func (h *notingHook) Durable(lent *Snapshot, notes []any) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	pub, lsn := lent.Publication(), lent.LSN()
 	snap := h.l.Snapshot()
 	defer snap.Release()
 	for _, n := range notes {
@@ -55,6 +58,9 @@ func (h *notingHook) Durable(pub, lsn uint64, notes []any) {
 			h.early++
 		} else if _, ok, err := snap.Head(h.tab, []byte(key)); err != nil || !ok {
 			h.early++
+		}
+		if _, ok, err := lent.Head(h.tab, []byte(key)); err != nil || !ok {
+			h.unlent++
 		}
 		h.got = append(h.got, key)
 		h.pubs = append(h.pubs, pub)
@@ -128,5 +134,8 @@ func TestDurableHookNotesComeBackInOrder(t *testing.T) {
 	}
 	if h.early > 0 {
 		t.Fatalf("%d notes came back before their batch was published", h.early)
+	}
+	if h.unlent > 0 {
+		t.Fatalf("%d notes came back with a snapshot that lacks their write", h.unlent)
 	}
 }

@@ -59,13 +59,14 @@ type HookInput struct {
 
 // DurableHook is an IntentHook told when what it prepared became durable:
 // the Notes it set, for the intents that committed, come back in commit
-// order once their batch is fsynced and published, with the publication
-// that made it visible (Snapshot.Publication). Durable runs on the
-// goroutine that acknowledges commits, so it must be quick and must not
-// block. A view subscription uses it to follow a view's changes without
-// reading the view (views/feed.go).
+// order once their batch is fsynced and published, with the snapshot
+// that made it visible (its Publication and LSN). The snapshot is valid
+// during the call; Retain it to keep it. Durable runs on the goroutine
+// that acknowledges commits, so it must be quick and must not block. A
+// view subscription uses it to follow a view's changes without reading
+// the view (views/feed.go).
 type DurableHook interface {
-	Durable(publication, lsn uint64, notes []any)
+	Durable(snap *Snapshot, notes []any)
 }
 
 // HookWorker is a CommitHook with background work (view backfills). The

@@ -224,8 +224,8 @@ func (l *Log) recover() (*Catalog, uint64, error) {
 }
 
 // publish makes the state of a durable batch the one readers see and
-// returns its publication number.
-func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) uint64 {
+// returns it; the log holds it until the next publish (Retain to keep it).
+func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) *Snapshot {
 	s := &Snapshot{snap: snap, cat: cat, lsn: lsn, cold: l.cold}
 	s.refs.Store(1)
 	l.pub.Lock()
@@ -238,7 +238,7 @@ func (l *Log) publish(snap *pebble.Snapshot, cat *Catalog, lsn uint64) uint64 {
 	close(changed)
 	old.Release()
 	l.metrics.durableLSN.Set(float64(lsn))
-	return s.pub
+	return s
 }
 
 // Submitted counts the intents handed to Commit since the log was opened,

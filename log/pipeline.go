@@ -422,7 +422,7 @@ func (l *Log) sequenceRun(group []*Intent) error {
 
 // durable hands the commit hook the notes of a published batch's
 // committed intents (DurableHook).
-func (l *Log) durable(p *pendingBatch, pub uint64) {
+func (l *Log) durable(p *pendingBatch, snap *Snapshot) {
 	dh, ok := l.opts.Hook.(DurableHook)
 	if !ok {
 		return
@@ -434,7 +434,7 @@ func (l *Log) durable(p *pendingBatch, pub uint64) {
 		}
 	}
 	if len(notes) > 0 {
-		dh.Durable(pub, p.lsn, notes)
+		dh.Durable(snap, notes)
 	}
 }
 

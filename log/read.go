@@ -35,6 +35,13 @@ func (s *Snapshot) Release() {
 	}
 }
 
+// Retain takes one more reference to the snapshot (each is given back with
+// Release), so that it outlives the call that lent it.
+func (s *Snapshot) Retain() *Snapshot {
+	s.refs.Add(1)
+	return s
+}
+
 // LSN is the last commit position the snapshot contains.
 func (s *Snapshot) LSN() uint64 { return s.lsn }
 

@@ -22,10 +22,14 @@ import (
 // lookup per output change.
 //
 // A subscriber reads the view once at a snapshot and then applies the
-// batches published after it (Publication > the snapshot's). A feed holds
-// at most Maintainer.FeedBytes of changes: one whose reader falls further
-// behind drops them and says so (Take's resync), and the reader reads the
-// view again.
+// batches published after it (Publication > the snapshot's). Take also
+// hands over the snapshot its last batch was published in: the state the
+// reader has delivered once it applied them, which it keeps (rather than
+// the view's rows) to compare with when it has to read the view again. A
+// feed holds at most Maintainer.FeedBytes of changes: one whose reader
+// falls further behind drops them and says so (Take's resync), and the
+// reader reads the view again and delivers how it differs from the state
+// it kept.
 
 // defaultFeedBytes bounds the changes a feed holds for a reader that does
 // not take them (Maintainer.FeedBytes).
@@ -40,9 +44,13 @@ type Feed struct {
 
 	mu      sync.Mutex
 	batches []FeedBatch
+	// snap is the snapshot the last of batches was published in
+	// (retained; nil when batches is empty).
+	snap    *log.Snapshot
 	bytes   int
 	resync  bool
 	dropped bool
+	closed  bool
 }
 
 // FeedBatch is what one durable batch changed in a view.
@@ -109,6 +117,20 @@ func (f *Feed) Close() {
 		m.feeds.byView[f.view] = list
 	}
 	m.storeWatched()
+	f.mu.Lock()
+	f.closed = true
+	f.setSnap(nil)
+	f.batches = nil
+	f.mu.Unlock()
+}
+
+// setSnap makes s (retained, or nil) the feed's snapshot and releases the
+// one it held. f.mu is held.
+func (f *Feed) setSnap(s *log.Snapshot) {
+	if f.snap != nil {
+		f.snap.Release()
+	}
+	f.snap = s
 }
 
 // storeWatched publishes the set of watched views to the sequencing
@@ -126,30 +148,37 @@ func (m *Maintainer) storeWatched() {
 // Take.
 func (f *Feed) Ready() <-chan struct{} { return f.ready }
 
-// Take returns the batches the feed holds and empties it. resync says
-// changes were lost (the reader fell behind): read the view again, at a
-// snapshot taken after this call, and go on with the batches published
-// after it. dropped says the view was dropped.
-func (f *Feed) Take() (batches []FeedBatch, resync, dropped bool) {
+// Take returns the batches the feed holds and empties it; snap, when
+// there are batches, is the snapshot the last of them was published in,
+// which the caller now owns (and must Release). resync says changes were
+// lost (the reader fell behind): read the view again, at a snapshot taken
+// after this call, and go on with the batches published after it. dropped
+// says the view was dropped.
+func (f *Feed) Take() (batches []FeedBatch, snap *log.Snapshot, resync, dropped bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	batches, resync, dropped = f.batches, f.resync, f.dropped
-	f.batches, f.bytes, f.resync = nil, 0, false
-	return batches, resync, dropped
+	batches, snap, resync, dropped = f.batches, f.snap, f.resync, f.dropped
+	f.batches, f.snap, f.bytes, f.resync = nil, nil, 0, false
+	return batches, snap, resync, dropped
 }
 
-// add appends a durable batch's changes of the feed's view; past the
-// feed's limit it drops them all (resync).
-func (f *Feed) add(b FeedBatch, size int) {
+// add appends a durable batch's changes of the feed's view, published in
+// snap (lent for the call); past the feed's limit it drops them all
+// (resync).
+func (f *Feed) add(b FeedBatch, snap *log.Snapshot, size int) {
 	f.update(func() {
 		switch {
-		case f.resync:
+		case f.closed || f.resync:
 			// Everything up to the reader's next read is lost anyway.
 		case f.bytes+size > f.limit:
 			f.batches, f.bytes, f.resync = nil, 0, true
+			f.setSnap(nil)
 		default:
 			f.batches = append(f.batches, b)
 			f.bytes += size
+			if f.snap != snap {
+				f.setSnap(snap.Retain())
+			}
 		}
 	})
 }
@@ -167,7 +196,8 @@ func (f *Feed) update(change func()) {
 
 // Durable implements log.DurableHook: it hands each durable batch's
 // changes to the feeds of the views they changed.
-func (m *Maintainer) Durable(pub, lsn uint64, notes []any) {
+func (m *Maintainer) Durable(snap *log.Snapshot, notes []any) {
+	pub, lsn := snap.Publication(), snap.LSN()
 	m.feeds.Lock()
 	defer m.feeds.Unlock()
 	for _, n := range notes {
@@ -181,7 +211,7 @@ func (m *Maintainer) Durable(pub, lsn uint64, notes []any) {
 				size += len(c.Row) + 16
 			}
 			for _, f := range m.feeds.byView[view] {
-				f.add(FeedBatch{Publication: pub, LSN: lsn, Changes: changes}, size)
+				f.add(FeedBatch{Publication: pub, LSN: lsn, Changes: changes}, snap, size)
 			}
 		}
 		for _, view := range note.dropped {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -627,19 +626,19 @@ func fetchTimeout(f *sql.Fetch) (time.Duration, error) {
 }
 
 // viewFeed follows a materialized view: it reads the view's rows once,
-// then applies the changes the maintainer hands its feed as they become
-// durable (views/feed.go), and reads the view again only when the feed
-// lost changes.
+// then delivers the changes the maintainer hands its feed as they become
+// durable (views/feed.go), each key's from the delta itself: a row of a
+// key leaving and another entering is an update, and the one leaving is
+// its _old. It keeps no copy of the view, only the snapshot of the state
+// it last delivered (base), and reads the view again only when the feed
+// lost changes: it then delivers how the view differs from base.
 type viewFeed struct {
 	td          *log.TableDesc
 	sendInitial bool
 	feed        *views.Feed
-	// pos is the LSN of the durable state last delivered, pub its
-	// publication: the feed's batches published after it are new.
-	pos, pub uint64
-	// last maps each row's key (its key columns' text, or the whole row
-	// for a view without a key) to the row and its multiplicity.
-	last map[string]viewRow
+	// base is the durable state last delivered; the feed's batches
+	// published after it are new.
+	base *log.Snapshot
 	read *views.Read
 }
 
@@ -658,15 +657,17 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	// Watch before the read: every batch published after the read's
 	// snapshot reaches the feed.
 	v.feed = m.Watch(v.td.ID)
-	rows, err := v.readAll(ctx, sc)
+	snap := sc.eng.Log.Snapshot()
+	rows, err := v.readAt(ctx, snap, v.sendInitial)
 	if err != nil {
+		snap.Release()
 		v.close()
 		return err
 	}
+	v.base = snap
 	if v.sendInitial {
-		v.diff(sc, map[string]viewRow{}, rows)
+		v.diff(sc, snap.LSN(), nil, rows)
 	}
-	v.last = rows
 	return nil
 }
 
@@ -674,69 +675,89 @@ func (v *viewFeed) close() {
 	if v.feed != nil {
 		v.feed.Close()
 	}
+	if v.base != nil {
+		v.base.Release()
+		v.base = nil
+	}
 }
 
-// readAll reads the view's rows at the durable state and makes it the
-// one delivered.
-func (v *viewFeed) readAll(ctx context.Context, sc *subCursor) (map[string]viewRow, error) {
-	snap := sc.eng.Log.Snapshot()
-	defer snap.Release()
+// readAt reads the view's rows at snap (with rows false, only checks that
+// the view is there).
+func (v *viewFeed) readAt(ctx context.Context, snap *log.Snapshot, rows bool) (map[string]viewRow, error) {
 	if _, ok := snap.Catalog().Table(v.td.ID); !ok {
 		return nil, pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
-	rows, err := v.rows(ctx, snap)
-	if err != nil {
-		return nil, err
+	if !rows {
+		v.reader()
+		return nil, nil
 	}
-	v.pos, v.pub = snap.LSN(), snap.Publication()
-	return rows, nil
+	return v.rows(ctx, snap)
 }
 
 // fetch waits for the feed's next changes and adds them to the cursor's
 // pending rows.
 func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
-	batches, resync, dropped := v.feed.Take()
+	batches, snap, resync, dropped := v.feed.Take()
 	if len(batches) == 0 && !resync && !dropped {
 		select {
 		case <-v.feed.Ready():
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		batches, resync, dropped = v.feed.Take()
+		batches, snap, resync, dropped = v.feed.Take()
+	}
+	if snap != nil && (dropped || resync || snap.Publication() <= v.base.Publication()) {
+		// Nothing new in it: the view's end, a read to come, or
+		// batches the base already has.
+		snap.Release()
+		snap = nil
 	}
 	if dropped {
 		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
-	if !resync {
-		old, cur, ok, err := v.apply(batches)
-		if err != nil {
-			return err
-		}
-		if ok {
-			v.diff(sc, old, cur)
-			for k := range old {
-				delete(v.last, k)
-			}
-			maps.Copy(v.last, cur)
-			return nil
-		}
-		// The changes do not fit the rows delivered: read them again.
+	if resync {
+		return v.reread(ctx, sc)
 	}
-	rows, err := v.readAll(ctx, sc)
+	if snap == nil {
+		return nil
+	}
+	old, cur, err := v.apply(batches)
 	if err != nil {
+		snap.Release()
 		return err
 	}
-	v.diff(sc, v.last, rows)
-	v.last = rows
+	v.base.Release()
+	v.base = snap
+	v.diff(sc, snap.LSN(), old, cur)
 	return nil
 }
 
-// apply folds the feed's batches published after the last delivered
-// state into the rows they touch: old has those keys' delivered rows, cur
-// their rows after the batches. ok is false when a change removes a row
-// that was not delivered.
-func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow, ok bool, err error) {
-	// Net weight per row first: within the batches a row may come and go.
+// reread delivers how the view now differs from the state last delivered,
+// after the feed lost changes.
+func (v *viewFeed) reread(ctx context.Context, sc *subCursor) error {
+	snap := sc.eng.Log.Snapshot()
+	cur, err := v.readAt(ctx, snap, true)
+	if err != nil {
+		snap.Release()
+		return err
+	}
+	old, err := v.rows(ctx, v.base)
+	if err != nil {
+		snap.Release()
+		return err
+	}
+	v.base.Release()
+	v.base = snap
+	v.diff(sc, snap.LSN(), old, cur)
+	return nil
+}
+
+// apply folds the feed's batches published after base into the rows
+// they changed, by key: old has the rows that left (and how many times),
+// cur those that entered. A keyed view's key has at most one row, so a
+// key in both changed its row; rows that came and went within the
+// batches cancel out.
+func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow, err error) {
 	type net struct {
 		row exec.Row
 		w   int
@@ -744,18 +765,17 @@ func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow
 	nets := map[string]*net{}
 	var order []string
 	for _, b := range batches {
-		if b.Publication <= v.pub {
-			continue // in the rows read at or after it
+		if b.Publication <= v.base.Publication() {
+			continue // in the state delivered
 		}
-		v.pos, v.pub = b.LSN, b.Publication
 		for _, c := range b.Changes {
-			row, err := c.Decode(v.read.Types)
-			if err != nil {
-				return nil, nil, false, err
-			}
 			k := string(c.Row)
 			n := nets[k]
 			if n == nil {
+				row, err := c.Decode(v.read.Types)
+				if err != nil {
+					return nil, nil, err
+				}
 				n = &net{row: row}
 				nets[k] = n
 				order = append(order, k)
@@ -764,46 +784,44 @@ func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow
 		}
 	}
 	old, cur = map[string]viewRow{}, map[string]viewRow{}
-	touch := func(k string) {
-		if _, seen := cur[k]; seen {
-			return
+	for _, full := range order {
+		n := nets[full]
+		side, w := cur, n.w
+		if w < 0 {
+			side, w = old, -w
 		}
-		if e, was := v.last[k]; was {
-			old[k] = e
-			cur[k] = e
-		} else {
-			cur[k] = viewRow{}
+		if w == 0 {
+			continue
 		}
+		k := v.keyOf(n.row)
+		e := side[k]
+		e.row = n.row
+		e.n += w
+		side[k] = e
 	}
-	// Rows leave before rows enter: a key's new row replaces its old one.
-	for _, pass := range []int{-1, 1} {
-		for _, full := range order {
-			n := nets[full]
-			if n.w*pass <= 0 {
-				continue
-			}
-			k := v.keyOf(n.row)
-			touch(k)
-			e := cur[k]
-			e.n += n.w
-			if pass > 0 {
-				e.row = n.row
-			}
-			if e.n < 0 {
-				return nil, nil, false, nil
-			}
-			cur[k] = e
-		}
-	}
-	for k, e := range cur {
-		if e.n == 0 {
-			delete(cur, k)
-		}
-	}
-	return old, cur, true, nil
+	return old, cur, nil
 }
 
+// rows reads the view's rows at snap, by key.
 func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]viewRow, error) {
+	v.reader()
+	out := map[string]viewRow{}
+	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{snap}}
+	err := v.read.Run(rt, func(row exec.Row) error {
+		k := v.keyOf(row)
+		e := out[k]
+		if e.row == nil {
+			e.row = append(exec.Row(nil), row[:len(v.read.Types)]...)
+		}
+		e.n++
+		out[k] = e
+		return nil
+	})
+	return out, err
+}
+
+// reader sets up the view's reader (its columns and key, as declared).
+func (v *viewFeed) reader() {
 	if v.read == nil {
 		cur := v.td.Current()
 		r := &views.Read{View: v.td, Distinct: v.td.Options["distinct"] == "true"}
@@ -819,19 +837,6 @@ func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]vie
 		}
 		v.read = r
 	}
-	out := map[string]viewRow{}
-	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{snap}}
-	err := v.read.Run(rt, func(row exec.Row) error {
-		k := v.keyOf(row)
-		e := out[k]
-		if e.row == nil {
-			e.row = append(exec.Row(nil), row[:len(v.read.Types)]...)
-		}
-		e.n++
-		out[k] = e
-		return nil
-	})
-	return out, err
 }
 
 // keyOf is a row's key: its key columns' text, or the whole row's for a
@@ -857,32 +862,32 @@ func (v *viewFeed) keyOf(row exec.Row) string {
 	return b.String()
 }
 
-// diff appends the changes from old to cur: a key only in cur is an
-// insert, only in old a delete, in both with another row an update; rows
-// of a view without a key change multiplicity by inserts and deletes.
-func (v *viewFeed) diff(sc *subCursor, old, cur map[string]viewRow) {
-	emit := func(key, op string, row exec.Row) {
-		r := exec.Row{int64(v.pos), v.td.Name, key, nil, op}
+// diff appends the changes from old to cur, at position pos: a key only
+// in cur is an insert, only in old a delete, in both with another row an
+// update (old's row is the _old of updates and deletes); rows of a view
+// without a key change multiplicity by inserts and deletes. As for tables,
+// a WHERE keeps a change when the row before or after it passes.
+func (v *viewFeed) diff(sc *subCursor, pos uint64, old, cur map[string]viewRow) {
+	f := sc.filter(sc.eng.Log.Catalog(), v.td)
+	passes := func(row exec.Row) bool {
+		if row == nil {
+			return false
+		}
+		x, err := f.pred.Eval(sc.env, append(append(exec.Row(nil), row...), nil))
+		return err == nil && x == true
+	}
+	emit := func(key, op string, row, was exec.Row) {
+		if f.pred != nil && !passes(row) && !passes(was) {
+			return
+		}
+		r := exec.Row{int64(pos), v.td.Name, key, nil, op}
 		if row == nil {
 			r = append(r, make(exec.Row, len(v.read.Types))...)
 		} else {
 			r = append(r, row...)
 		}
 		if sc.withOld {
-			r = append(r, nil)
-		}
-		if f := sc.filter(sc.eng.Log.Catalog(), v.td); f.pred != nil {
-			probe := row
-			if probe == nil {
-				probe = old[key].row
-			}
-			if probe == nil {
-				return
-			}
-			x, err := f.pred.Eval(sc.env, append(append(exec.Row(nil), probe...), nil))
-			if err != nil || x != true {
-				return
-			}
+			r = append(r, rowJSON(f.l, was, sc.env))
 		}
 		sc.pending = append(sc.pending, r)
 	}
@@ -903,18 +908,18 @@ func (v *viewFeed) diff(sc *subCursor, old, cur map[string]viewRow) {
 		switch {
 		case keyed && hadOld && hasCur:
 			if !rowsEqual(v.read.Types, o.row, c.row) {
-				emit(k, "update", c.row)
+				emit(k, "update", c.row, o.row)
 			}
 		case keyed && hasCur:
-			emit(k, "insert", c.row)
+			emit(k, "insert", c.row, nil)
 		case keyed:
-			emit(k, "delete", nil)
+			emit(k, "delete", nil, o.row)
 		default:
 			for i := o.n; i < c.n; i++ {
-				emit(k, "insert", c.row)
+				emit(k, "insert", c.row, nil)
 			}
 			for i := c.n; i < o.n; i++ {
-				emit(k, "delete", o.row)
+				emit(k, "delete", o.row, o.row)
 			}
 		}
 	}

@@ -167,7 +167,9 @@ func TestSubscribeKeyPatternWhereAndOld(t *testing.T) {
 }
 
 // TestSubscribeMaterializedView: the view's rows first, then each change of
-// its rows as commits to its base table change them.
+// its rows as commits to its base table change them; with old = true,
+// each update's and delete's previous row; with a WHERE, the changes of
+// rows that pass it before or after.
 func TestSubscribeMaterializedView(t *testing.T) {
 	s := strandtest.Start(t, "")
 	w := s.Connect(t)
@@ -177,7 +179,8 @@ func TestSubscribeMaterializedView(t *testing.T) {
 		`CREATE MATERIALIZED VIEW totals AS SELECT region, sum(amount) AS total, count(*) AS n FROM sales GROUP BY region`)
 	c := s.Connect(t)
 	run(t, c, `BEGIN`, `DECLARE v CURSOR FOR SUBSCRIBE totals`,
-		`DECLARE big CURSOR FOR SUBSCRIBE totals WHERE total > 100 WITH (start = 'now')`)
+		`DECLARE big CURSOR FOR SUBSCRIBE totals WHERE total > 100 WITH (start = 'now')`,
+		`DECLARE old CURSOR FOR SUBSCRIBE totals WITH (start = 'now', old = true)`)
 	same(t, "initial rows", dropPosition(fetchN(t, c, "v", 2)), []string{
 		`totals|eu|null|insert|eu|10|1`,
 		`totals|us|null|insert|us|5|1`,
@@ -190,6 +193,17 @@ func TestSubscribeMaterializedView(t *testing.T) {
 		`totals|us|null|delete|null|null|null`,
 	})
 	same(t, "WHERE on a view", dropPosition(fetchN(t, c, "big", 1)), []string{`totals|eu|null|update|eu|210|2`})
+	same(t, "previous rows", dropPosition(fetchN(t, c, "old", 3)), []string{
+		`totals|apac|null|insert|apac|1|1|null`,
+		`totals|eu|null|update|eu|210|2|{"n": 1, "total": 10, "region": "eu"}`,
+		`totals|us|null|delete|null|null|null|{"n": 1, "total": 5, "region": "us"}`,
+	})
+	// eu leaves the WHERE: its subscriber learns it.
+	run(t, w, `DELETE FROM sales WHERE id = 3`)
+	same(t, "a row leaving the WHERE", dropPosition(fetchN(t, c, "big", 1)), []string{`totals|eu|null|update|eu|10|1`})
+	same(t, "previous row", dropPosition(fetchN(t, c, "old", 1)), []string{
+		`totals|eu|null|update|eu|10|1|{"n": 2, "total": 210, "region": "eu"}`,
+	})
 	run(t, c, `COMMIT`)
 	if _, err := c.Exec(context.Background(), `DECLARE p CURSOR FOR SUBSCRIBE totals WITH (start = '3')`); err == nil || !strings.Contains(err.Error(), "0A000") {
 		t.Fatalf("view from a position: %v", err)

@@ -3,6 +3,7 @@ package viewbench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -15,7 +16,9 @@ import (
 // BenchmarkViewSubscription: a subscriber follows a view of rows/2 rows
 // (SUBSCRIBE through a cursor); each operation INSERTs one row the view
 // takes and FETCHes its change. A delivery should cost the change, not
-// the view's size (views/feed.go).
+// the view's size (views/feed.go). sub-heap-MiB is the heap the open
+// subscription holds (the server runs in this process): it should not
+// grow with the view either.
 //
 //	go test ./tests/viewbench -run XXX -bench ViewSubscription -benchtime 200x
 func BenchmarkViewSubscription(b *testing.B) {
@@ -30,11 +33,13 @@ func BenchmarkViewSubscription(b *testing.B) {
 			}, []string{"id", "g", "v"}, rows, func(i int) []any {
 				return []any{int64(i), int32(i % groups), int32(i)}
 			})
+			heap0 := heapAfterGC()
 			for _, q := range []string{`BEGIN`, `DECLARE c CURSOR FOR SUBSCRIBE low WITH (start = 'now')`} {
 				if _, err := sub.Exec(ctx, q); err != nil {
 					b.Fatal(err)
 				}
 			}
+			held := float64(int64(heapAfterGC())-int64(heap0)) / (1 << 20)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				id := int64(rows + 1 + i)
@@ -49,6 +54,17 @@ func BenchmarkViewSubscription(b *testing.B) {
 					b.Fatalf("fetched row %d, want %d", got, id)
 				}
 			}
+			b.StopTimer()
+			// After the loop: ResetTimer drops metrics reported before it.
+			b.ReportMetric(held, "sub-heap-MiB")
 		})
 	}
+}
+
+// heapAfterGC is the bytes of live heap objects after a collection.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

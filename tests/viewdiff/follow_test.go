@@ -1,9 +1,13 @@
 package viewdiff
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,7 +27,8 @@ type viewSubscribers struct {
 }
 
 // subscribeViews opens a cursor on each view (name → definition) that
-// starts with its rows.
+// starts with its rows, with each update's and delete's previous row
+// (_old).
 func subscribeViews(t *testing.T, c *pgx.Conn, defs map[string]string) *viewSubscribers {
 	t.Helper()
 	ctx := context.Background()
@@ -32,7 +37,7 @@ func subscribeViews(t *testing.T, c *pgx.Conn, defs map[string]string) *viewSubs
 	}
 	s := &viewSubscribers{c: c, rows: map[string]map[string][]string{}, defs: defs}
 	for name, def := range defs {
-		if _, err := c.Exec(ctx, fmt.Sprintf(`DECLARE c_%s CURSOR FOR SUBSCRIBE %s`, name, name)); err != nil {
+		if _, err := c.Exec(ctx, fmt.Sprintf(`DECLARE c_%s CURSOR FOR SUBSCRIBE %s WITH (old = true)`, name, name)); err != nil {
 			t.Fatalf("subscribe to %s (%s): %v", name, def, err)
 		}
 		s.rows[name] = map[string][]string{}
@@ -50,13 +55,18 @@ func (s *viewSubscribers) check(t *testing.T, name string, want []string, statem
 		t.Fatalf("fetch %s: %v", name, err)
 	}
 	byKey := s.rows[name]
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
 	for rows.Next() {
 		// _position, _relation, _key, _version, _op, then the view's
-		// columns.
+		// columns, then _old.
 		vals := rows.RawValues()
 		key, op := string(vals[2]), string(vals[4])
-		parts := make([]string, 0, len(vals)-5)
-		for _, v := range vals[5:] {
+		last := len(vals) - 1
+		parts := make([]string, 0, last-5)
+		for _, v := range vals[5:last] {
 			if v == nil {
 				parts = append(parts, "NULL")
 			} else {
@@ -64,6 +74,19 @@ func (s *viewSubscribers) check(t *testing.T, name string, want []string, statem
 			}
 		}
 		row := strings.Join(parts, "|")
+		if op == "insert" && vals[last] != nil {
+			t.Fatalf("%s (%s): insert of key %q with _old %s", name, def, key, vals[last])
+		}
+		if op == "update" || op == "delete" {
+			// _old is the row the key had (one of them, without a key).
+			have := byKey[key]
+			if len(have) == 0 {
+				t.Fatalf("%s (%s): %s of key %q, which has no row", name, def, op, key)
+			}
+			if err := sameRow(cols[5:last], have[0], vals[last]); err != nil {
+				t.Fatalf("%s (%s): %s of key %q: _old %s is not its row %s: %v", name, def, op, key, vals[last], have[0], err)
+			}
+		}
 		switch op {
 		case "insert":
 			byKey[key] = append(byKey[key], row)
@@ -74,9 +97,6 @@ func (s *viewSubscribers) check(t *testing.T, name string, want []string, statem
 			byKey[key] = []string{row}
 		case "delete":
 			have := byKey[key]
-			if len(have) == 0 {
-				t.Fatalf("%s (%s): delete of key %q, which has no row", name, def, key)
-			}
 			if len(have) == 1 {
 				delete(byKey, key)
 			} else {
@@ -97,4 +117,47 @@ func (s *viewSubscribers) check(t *testing.T, name string, want []string, statem
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, def, statements, got, want)
 	}
+}
+
+// sameRow checks that old (a row as a jsonb object) holds the values of
+// row (its columns' text, joined by |): strings as they are, numbers
+// equal as numbers, booleans as t or f, null as NULL; nested JSON is
+// not compared.
+func sameRow(cols []string, row string, old []byte) error {
+	if old == nil {
+		return fmt.Errorf("_old is NULL")
+	}
+	d := json.NewDecoder(bytes.NewReader(old))
+	d.UseNumber()
+	var obj map[string]any
+	if err := d.Decode(&obj); err != nil {
+		return err
+	}
+	vals := strings.Split(row, "|")
+	if len(vals) != len(cols) || len(obj) != len(cols) {
+		return fmt.Errorf("%d values, %d columns, %d in _old", len(vals), len(cols), len(obj))
+	}
+	for i, c := range cols {
+		v, ok := obj[c]
+		if !ok {
+			return fmt.Errorf("no %q", c)
+		}
+		want := vals[i]
+		switch v := v.(type) {
+		case nil:
+			ok = want == "NULL"
+		case string:
+			ok = v == want
+		case bool:
+			ok = (v && want == "t") || (!v && want == "f")
+		case json.Number:
+			a, err1 := strconv.ParseFloat(v.String(), 64)
+			b, err2 := strconv.ParseFloat(want, 64)
+			ok = err1 == nil && err2 == nil && (a == b || math.Abs(a-b) <= 1e-9*math.Max(math.Abs(a), math.Abs(b)))
+		}
+		if !ok {
+			return fmt.Errorf("column %s: %v, want %s", c, v, want)
+		}
+	}
+	return nil
 }
