@@ -1,6 +1,7 @@
 package views
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -93,6 +94,79 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		return nil
 	}
 	return err
+}
+
+// RunChunk reads the view's rows in the order of its state, from the
+// position from (nil: the first row) until at least max rows were handed
+// to emit, and returns where the next chunk starts (nil: the view was
+// read to its end). A chunk ends between keys (the copies of a row go
+// together) or, for a view read from its top-N's candidates, between
+// partitions. It reads no view that is still being backfilled, and no
+// lookup (Prefix).
+func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.Row) error) (next []byte, err error) {
+	rs, ok := rt.Tables.(RangeScanner)
+	if !ok {
+		return nil, errors.New("views: this reader cannot read view state")
+	}
+	scan := func(start, end []byte, fn func(k, v []byte) error) error { return rs.ScanRange(rt.Ctx, start, end, fn) }
+	rec, err := readRecord(scan, r.View.ID)
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil && rec.State != stateLive {
+		return nil, notReady(r.View.Name, rec.status())
+	}
+	n := 0
+	if rec != nil && rec.TopOutput != nil {
+		seek := func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+			return rs.ScanRangeSeek(rt.Ctx, start, end, fn)
+		}
+		var last []byte
+		err := rec.TopOutput.scan(r.View.ID, seek, from, nil, func(_, partEnd []byte, row exec.Row) error {
+			if n >= max && !bytes.Equal(partEnd, last) {
+				next = last
+				return log.ErrStop
+			}
+			last = append(last[:0], partEnd...)
+			n++
+			out := make(exec.Row, len(row)+1)
+			copy(out, row)
+			return emit(out)
+		})
+		return next, err
+	}
+	start, end := OutputRange(r.View.ID)
+	prefixLen := len(start)
+	start = append(start, from...)
+	err = rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {
+		if n >= max {
+			next = append([]byte(nil), k[prefixLen:]...)
+			return log.ErrStop
+		}
+		c, payload, err := outputValue(v)
+		if err != nil {
+			return err
+		}
+		row, err := types.DecodeRow(r.Types, payload)
+		if err != nil {
+			return err
+		}
+		row = append(row, nil)
+		if r.Distinct && c > 1 {
+			c = 1
+		}
+		for i := int64(0); i < c; i++ {
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		n += int(c)
+		return nil
+	})
+	if errors.Is(err, log.ErrStop) {
+		err = nil
+	}
+	return next, err
 }
 
 // keyPrefix evaluates a lookup's key prefix in the view's key encoding

@@ -363,7 +363,7 @@ func (sc *subCursor) fetch(ctx context.Context, s *Session, limit int64, wait ti
 	for len(sc.pending) == 0 {
 		var err error
 		if sc.view != nil {
-			err = sc.view.fetch(ctx, sc)
+			err = sc.view.fetch(ctx, sc, max)
 		} else {
 			err = sc.fetchTables(ctx, max)
 		}
@@ -640,6 +640,10 @@ type viewFeed struct {
 	// published after it are new.
 	base *log.Snapshot
 	read *views.Read
+	// initial is set while the view's rows at base are being delivered
+	// (start = 'beginning'), a chunk per fetch: where the next starts.
+	initial []byte
+	reading bool
 }
 
 type viewRow struct {
@@ -658,16 +662,44 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	// snapshot reaches the feed.
 	v.feed = m.Watch(v.td.ID)
 	snap := sc.eng.Log.Snapshot()
-	rows, err := v.readAt(ctx, snap, v.sendInitial)
-	if err != nil {
+	if _, err := v.readAt(ctx, snap, false); err != nil {
 		snap.Release()
 		v.close()
 		return err
 	}
 	v.base = snap
-	if v.sendInitial {
-		v.diff(sc, snap.LSN(), nil, rows)
+	// The rows go out a chunk per fetch: a large view is not held in
+	// memory at once. The feed keeps the changes published meanwhile.
+	v.reading = v.sendInitial
+	return nil
+}
+
+// initialChunk delivers the next chunk of the view's rows at base as
+// inserts.
+func (v *viewFeed) initialChunk(ctx context.Context, sc *subCursor, max int) error {
+	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{v.base}}
+	f := sc.filter(sc.eng.Log.Catalog(), v.td)
+	pos := int64(v.base.LSN())
+	next, err := v.read.RunChunk(rt, v.initial, max, func(row exec.Row) error {
+		row = row[:len(v.read.Types)]
+		if f.pred != nil {
+			x, err := f.pred.Eval(sc.env, append(append(exec.Row(nil), row...), nil))
+			if err != nil || x != true {
+				return nil
+			}
+		}
+		r := exec.Row{pos, v.td.Name, v.keyOf(row), nil, "insert"}
+		r = append(r, row...)
+		if sc.withOld {
+			r = append(r, nil)
+		}
+		sc.pending = append(sc.pending, r)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	v.initial, v.reading = next, next != nil
 	return nil
 }
 
@@ -696,7 +728,10 @@ func (v *viewFeed) readAt(ctx context.Context, snap *log.Snapshot, rows bool) (m
 
 // fetch waits for the feed's next changes and adds them to the cursor's
 // pending rows.
-func (v *viewFeed) fetch(ctx context.Context, sc *subCursor) error {
+func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
+	if v.reading {
+		return v.initialChunk(ctx, sc, max)
+	}
 	batches, snap, resync, dropped := v.feed.Take()
 	if len(batches) == 0 && !resync && !dropped {
 		select {

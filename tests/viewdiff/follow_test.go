@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/strand-db/strand/tests/strandtest"
 )
 
 // viewSubscribers follow views through SUBSCRIBE cursors on one
@@ -49,11 +51,34 @@ func subscribeViews(t *testing.T, c *pgx.Conn, defs map[string]string) *viewSubs
 // up to with want (the view's sorted rows).
 func (s *viewSubscribers) check(t *testing.T, name string, want []string, statements int) {
 	t.Helper()
+	s.drain(t, name, "ALL")
+	var got []string
+	for _, rs := range s.rows[name] {
+		got = append(got, rs...)
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, s.defs[name], statements, got, want)
+	}
+}
+
+// drain fetches (FETCH count) from view name's cursor until it has
+// nothing more, applying the changes to the view's rows.
+func (s *viewSubscribers) drain(t *testing.T, name, count string) {
+	t.Helper()
+	for s.fetch(t, name, count) > 0 {
+	}
+}
+
+// fetch fetches once and applies the changes; it returns how many came.
+func (s *viewSubscribers) fetch(t *testing.T, name, count string) int {
+	t.Helper()
 	def := s.defs[name]
-	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH ALL c_%s WITH (timeout = '0s')`, name), pgx.QueryExecModeSimpleProtocol)
+	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH %s c_%s WITH (timeout = '0s')`, count, name), pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		t.Fatalf("fetch %s: %v", name, err)
 	}
+	n := 0
 	byKey := s.rows[name]
 	var cols []string
 	for _, f := range rows.FieldDescriptions() {
@@ -105,18 +130,12 @@ func (s *viewSubscribers) check(t *testing.T, name string, want []string, statem
 		default:
 			t.Fatalf("%s: op %q", name, op)
 		}
+		n++
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatalf("fetch %s: %v", name, err)
 	}
-	var got []string
-	for _, rs := range byKey {
-		got = append(got, rs...)
-	}
-	sort.Strings(got)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, def, statements, got, want)
-	}
+	return n
 }
 
 // sameRow checks that old (a row as a jsonb object) holds the values of
@@ -160,4 +179,52 @@ func sameRow(cols []string, row string, old []byte) error {
 		}
 	}
 	return nil
+}
+
+// TestViewSubscriptionChunks: a subscription that starts with a view's
+// rows hands them out a chunk per FETCH (a large view is not held in
+// memory at once), a top-N view's between partitions; changes committed
+// while the rows are still being fetched come after them, and all of it
+// adds up to the view's rows.
+func TestViewSubscriptionChunks(t *testing.T) {
+	ctx := context.Background()
+	s := strandtest.Start(t, "")
+	c := s.Connect(t)
+	defs := map[string]string{
+		// Copies of a row, without a key.
+		"copies": `SELECT g, v FROM t`,
+		"top3":   `SELECT g, id, v FROM (SELECT g, id, v, row_number() OVER (PARTITION BY g ORDER BY v DESC, id) AS rn FROM t) s WHERE rn <= 3`,
+		"groups": `SELECT g, count(*) AS n, sum(v) AS total FROM t GROUP BY g`,
+	}
+	stmts := []string{
+		`CREATE TABLE t (id int PRIMARY KEY, g int, v int)`,
+		`INSERT INTO t SELECT i, i % 500, i % 7 FROM generate_series(1, 3000) AS s(i)`,
+	}
+	for name, def := range defs {
+		stmts = append(stmts, fmt.Sprintf(`CREATE MATERIALIZED VIEW %s AS %s`, name, def))
+	}
+	for _, q := range stmts {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	subs := subscribeViews(t, s.Connect(t), defs)
+	for name := range defs {
+		if n := subs.fetch(t, name, "7"); n != 7 {
+			t.Fatalf("%s: the first FETCH 7 gave %d rows", name, n)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO t SELECT i, i % 500, 6 FROM generate_series(3001, 3100) AS s(i)`,
+		`DELETE FROM t WHERE id % 13 = 0`,
+		`UPDATE t SET v = v + 1 WHERE id % 17 = 0`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for name := range defs {
+		subs.drain(t, name, "100")
+		subs.check(t, name, strandtest.SortedRows(t, c, "SELECT * FROM "+name), 3)
+	}
 }
