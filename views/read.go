@@ -39,26 +39,55 @@ func KeyPrefix(ts []types.T, vals []types.Datum) []byte { return appendTuple(nil
 
 func (r *Read) Columns() []exec.Column { return r.Cols }
 
-func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
+// live returns the reader's state and the view's record, refusing a view
+// that is still being backfilled: it holds part of its rows (backfill.go).
+func (r *Read) live(rt *exec.Runtime) (RangeScanner, *backfillRecord, error) {
 	rs, ok := rt.Tables.(RangeScanner)
 	if !ok {
-		return errors.New("views: this reader cannot read view state")
+		return nil, nil, errors.New("views: this reader cannot read view state")
 	}
-	// A view that is still being backfilled holds part of its rows: it
-	// is refused rather than read (backfill.go).
 	scan := func(start, end []byte, fn func(k, v []byte) error) error { return rs.ScanRange(rt.Ctx, start, end, fn) }
 	rec, err := readRecord(scan, r.View.ID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if rec != nil && rec.State != stateLive {
-		return notReady(r.View.Name, rec.status())
+		return nil, nil, notReady(r.View.Name, rec.status())
+	}
+	return rs, rec, nil
+}
+
+// topSeek is rs as a topScan.
+func topSeek(rt *exec.Runtime, rs RangeScanner) topScan {
+	return func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
+		return rs.ScanRangeSeek(rt.Ctx, start, end, fn)
+	}
+}
+
+// outputRow decodes one output row's value: the row (with the hidden
+// _version, NULL) and how many times it is in the view.
+func (r *Read) outputRow(v []byte) (exec.Row, int64, error) {
+	n, payload, err := outputValue(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	row, err := types.DecodeRow(r.Types, payload)
+	if err != nil {
+		return nil, 0, err
+	}
+	if r.Distinct && n > 1 {
+		n = 1
+	}
+	return append(row, nil), n, nil
+}
+
+func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
+	rs, rec, err := r.live(rt)
+	if err != nil {
+		return err
 	}
 	if rec != nil && rec.TopOutput != nil {
-		seek := func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
-			return rs.ScanRangeSeek(rt.Ctx, start, end, fn)
-		}
-		return r.runTop(rt, seek, rec.TopOutput, emit)
+		return r.runTop(rt, topSeek(rt, rs), rec.TopOutput, emit)
 	}
 	start, end := OutputRange(r.View.ID)
 	if r.Prefix != nil {
@@ -70,18 +99,9 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 		end = prefixEnd(start)
 	}
 	err = rs.ScanRange(rt.Ctx, start, end, func(k, v []byte) error {
-		n, payload, err := outputValue(v)
+		row, n, err := r.outputRow(v)
 		if err != nil {
 			return err
-		}
-		row, err := types.DecodeRow(r.Types, payload)
-		if err != nil {
-			return err
-		}
-		// The hidden _version column of a view reads NULL.
-		row = append(row, nil)
-		if r.Distinct && n > 1 {
-			n = 1
 		}
 		for i := int64(0); i < n; i++ {
 			if err := emit(row); err != nil {
@@ -104,25 +124,14 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 // partitions. It reads no view that is still being backfilled, and no
 // lookup (Prefix).
 func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.Row) error) (next []byte, err error) {
-	rs, ok := rt.Tables.(RangeScanner)
-	if !ok {
-		return nil, errors.New("views: this reader cannot read view state")
-	}
-	scan := func(start, end []byte, fn func(k, v []byte) error) error { return rs.ScanRange(rt.Ctx, start, end, fn) }
-	rec, err := readRecord(scan, r.View.ID)
+	rs, rec, err := r.live(rt)
 	if err != nil {
 		return nil, err
 	}
-	if rec != nil && rec.State != stateLive {
-		return nil, notReady(r.View.Name, rec.status())
-	}
 	n := 0
 	if rec != nil && rec.TopOutput != nil {
-		seek := func(start, end []byte, fn func(k, v []byte) ([]byte, error)) error {
-			return rs.ScanRangeSeek(rt.Ctx, start, end, fn)
-		}
 		var last []byte
-		err := rec.TopOutput.scan(r.View.ID, seek, from, nil, func(_, partEnd []byte, row exec.Row) error {
+		err := rec.TopOutput.scan(r.View.ID, topSeek(rt, rs), from, nil, func(_, partEnd []byte, row exec.Row) error {
 			if n >= max && !bytes.Equal(partEnd, last) {
 				next = last
 				return log.ErrStop
@@ -143,17 +152,9 @@ func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.R
 			next = append([]byte(nil), k[prefixLen:]...)
 			return log.ErrStop
 		}
-		c, payload, err := outputValue(v)
+		row, c, err := r.outputRow(v)
 		if err != nil {
 			return err
-		}
-		row, err := types.DecodeRow(r.Types, payload)
-		if err != nil {
-			return err
-		}
-		row = append(row, nil)
-		if r.Distinct && c > 1 {
-			c = 1
 		}
 		for i := int64(0); i < c; i++ {
 			if err := emit(row); err != nil {

@@ -761,10 +761,16 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 		snap.Release()
 		return err
 	}
+	v.deliver(sc, snap, old, cur)
+	return nil
+}
+
+// deliver appends the changes from old to cur, which make the state
+// delivered snap's (which it takes).
+func (v *viewFeed) deliver(sc *subCursor, snap *log.Snapshot, old, cur map[string]viewRow) {
 	v.base.Release()
 	v.base = snap
 	v.diff(sc, snap.LSN(), old, cur)
-	return nil
 }
 
 // reread delivers how the view now differs from the state last delivered,
@@ -781,9 +787,7 @@ func (v *viewFeed) reread(ctx context.Context, sc *subCursor) error {
 		snap.Release()
 		return err
 	}
-	v.base.Release()
-	v.base = snap
-	v.diff(sc, snap.LSN(), old, cur)
+	v.deliver(sc, snap, old, cur)
 	return nil
 }
 
