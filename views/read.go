@@ -119,11 +119,13 @@ func (r *Read) Run(rt *exec.Runtime, emit func(exec.Row) error) error {
 // RunChunk reads the view's rows in the order of its state, from the
 // position from (nil: the first row) until at least max rows were handed
 // to emit, and returns where the next chunk starts (nil: the view was
-// read to its end). A chunk ends between keys (the copies of a row go
-// together) or, for a view read from its top-N's candidates, between
+// read to its end). emit gets each row with the key of the state it comes
+// from (valid during the call): the same key at two snapshots is the same
+// row of a keyed view, and the copies of a row share it. A chunk ends
+// between keys or, for a view read from its top-N's candidates, between
 // partitions. It reads no view that is still being backfilled, and no
 // lookup (Prefix).
-func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.Row) error) (next []byte, err error) {
+func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(key []byte, row exec.Row) error) (next []byte, err error) {
 	rs, rec, err := r.live(rt)
 	if err != nil {
 		return nil, err
@@ -131,7 +133,7 @@ func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.R
 	n := 0
 	if rec != nil && rec.TopOutput != nil {
 		var last []byte
-		err := rec.TopOutput.scan(r.View.ID, topSeek(rt, rs), from, nil, func(_, partEnd []byte, row exec.Row) error {
+		err := rec.TopOutput.scan(r.View.ID, topSeek(rt, rs), from, nil, func(key, partEnd []byte, row exec.Row) error {
 			if n >= max && !bytes.Equal(partEnd, last) {
 				next = last
 				return log.ErrStop
@@ -140,7 +142,7 @@ func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.R
 			n++
 			out := make(exec.Row, len(row)+1)
 			copy(out, row)
-			return emit(out)
+			return emit(key, out)
 		})
 		return next, err
 	}
@@ -157,7 +159,7 @@ func (r *Read) RunChunk(rt *exec.Runtime, from []byte, max int, emit func(exec.R
 			return err
 		}
 		for i := int64(0); i < c; i++ {
-			if err := emit(row); err != nil {
+			if err := emit(k[prefixLen:], row); err != nil {
 				return err
 			}
 		}

@@ -625,13 +625,14 @@ func fetchTimeout(f *sql.Fetch) (time.Duration, error) {
 	return wait, nil
 }
 
-// viewFeed follows a materialized view: it reads the view's rows once,
-// then delivers the changes the maintainer hands its feed as they become
-// durable (views/feed.go), each key's from the delta itself: a row of a
-// key leaving and another entering is an update, and the one leaving is
-// its _old. It keeps no copy of the view, only the snapshot of the state
-// it last delivered (base), and reads the view again only when the feed
-// lost changes: it then delivers how the view differs from base.
+// viewFeed follows a materialized view: it delivers the changes the
+// maintainer hands its feed as they become durable (views/feed.go), each
+// key's from the delta itself: a row of a key leaving and another
+// entering is an update, and the one leaving is its _old. It keeps no
+// copy of the view, only the snapshot of the state it last delivered
+// (base). The starting rows, and after the feed lost changes how the view
+// now differs from base, go out by a catch-up: the view read at two
+// snapshots side by side in the order of its state, a chunk per fetch.
 type viewFeed struct {
 	td          *log.TableDesc
 	sendInitial bool
@@ -640,15 +641,35 @@ type viewFeed struct {
 	// published after it are new.
 	base *log.Snapshot
 	read *views.Read
-	// initial is set while the view's rows at base are being delivered
-	// (start = 'beginning'), a chunk per fetch: where the next starts.
-	initial []byte
-	reading bool
+	// catchUp is set while a catch-up runs; the feed keeps the changes
+	// published meanwhile.
+	catchUp *viewCatchUp
 }
 
 type viewRow struct {
 	row exec.Row
 	n   int
+}
+
+// viewCatchUp compares the view at the state delivered (from; nil snap:
+// nothing) with a newer state (to), whose snapshot becomes base when done.
+type viewCatchUp struct {
+	from, to viewCursor
+}
+
+// viewCursor reads a view at one snapshot (nil: no rows), a chunk at a
+// time, in the order of its state.
+type viewCursor struct {
+	snap *log.Snapshot
+	next []byte
+	done bool
+	rows []keyedRow
+}
+
+// keyedRow is a row of a view with the key of the state it comes from.
+type keyedRow struct {
+	key string
+	row exec.Row
 }
 
 func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
@@ -658,48 +679,20 @@ func (v *viewFeed) start(ctx context.Context, sc *subCursor) error {
 	if !ok {
 		return pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view needs the view maintainer")
 	}
-	// Watch before the read: every batch published after the read's
-	// snapshot reaches the feed.
+	// Watch before the snapshot: every batch published after it reaches
+	// the feed.
 	v.feed = m.Watch(v.td.ID)
 	snap := sc.eng.Log.Snapshot()
-	if _, err := v.readAt(ctx, snap, false); err != nil {
+	if err := v.exists(snap); err != nil {
 		snap.Release()
 		v.close()
 		return err
 	}
+	v.reader()
 	v.base = snap
-	// The rows go out a chunk per fetch: a large view is not held in
-	// memory at once. The feed keeps the changes published meanwhile.
-	v.reading = v.sendInitial
-	return nil
-}
-
-// initialChunk delivers the next chunk of the view's rows at base as
-// inserts.
-func (v *viewFeed) initialChunk(ctx context.Context, sc *subCursor, max int) error {
-	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{v.base}}
-	f := sc.filter(sc.eng.Log.Catalog(), v.td)
-	pos := int64(v.base.LSN())
-	next, err := v.read.RunChunk(rt, v.initial, max, func(row exec.Row) error {
-		row = row[:len(v.read.Types)]
-		if f.pred != nil {
-			x, err := f.pred.Eval(sc.env, append(append(exec.Row(nil), row...), nil))
-			if err != nil || x != true {
-				return nil
-			}
-		}
-		r := exec.Row{pos, v.td.Name, v.keyOf(row), nil, "insert"}
-		r = append(r, row...)
-		if sc.withOld {
-			r = append(r, nil)
-		}
-		sc.pending = append(sc.pending, r)
-		return nil
-	})
-	if err != nil {
-		return err
+	if v.sendInitial {
+		v.catchUp = &viewCatchUp{from: viewCursor{done: true}, to: viewCursor{snap: snap.Retain()}}
 	}
-	v.initial, v.reading = next, next != nil
 	return nil
 }
 
@@ -707,30 +700,29 @@ func (v *viewFeed) close() {
 	if v.feed != nil {
 		v.feed.Close()
 	}
+	if v.catchUp != nil {
+		v.catchUp.to.snap.Release()
+		v.catchUp = nil
+	}
 	if v.base != nil {
 		v.base.Release()
 		v.base = nil
 	}
 }
 
-// readAt reads the view's rows at snap (with rows false, only checks that
-// the view is there).
-func (v *viewFeed) readAt(ctx context.Context, snap *log.Snapshot, rows bool) (map[string]viewRow, error) {
+// exists fails when the view is not in snap's catalog.
+func (v *viewFeed) exists(snap *log.Snapshot) error {
 	if _, ok := snap.Catalog().Table(v.td.ID); !ok {
-		return nil, pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
+		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
-	if !rows {
-		v.reader()
-		return nil, nil
-	}
-	return v.rows(ctx, snap)
+	return nil
 }
 
-// fetch waits for the feed's next changes and adds them to the cursor's
-// pending rows.
+// fetch adds the next changes to the cursor's pending rows: a chunk of a
+// catch-up, or the feed's next batches (waiting for them).
 func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
-	if v.reading {
-		return v.initialChunk(ctx, sc, max)
+	if v.catchUp != nil {
+		return v.catchUpChunk(ctx, sc, max)
 	}
 	batches, snap, resync, dropped := v.feed.Take()
 	if len(batches) == 0 && !resync && !dropped {
@@ -742,7 +734,7 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 		batches, snap, resync, dropped = v.feed.Take()
 	}
 	if snap != nil && (dropped || resync || snap.Publication() <= v.base.Publication()) {
-		// Nothing new in it: the view's end, a read to come, or
+		// Nothing new in it: the view's end, a catch-up to come, or
 		// batches the base already has.
 		snap.Release()
 		snap = nil
@@ -751,7 +743,14 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
 	if resync {
-		return v.reread(ctx, sc)
+		// Changes were lost: compare the view delivered with now.
+		now := sc.eng.Log.Snapshot()
+		if err := v.exists(now); err != nil {
+			now.Release()
+			return err
+		}
+		v.catchUp = &viewCatchUp{from: viewCursor{snap: v.base}, to: viewCursor{snap: now}}
+		return v.catchUpChunk(ctx, sc, max)
 	}
 	if snap == nil {
 		return nil
@@ -761,34 +760,83 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 		snap.Release()
 		return err
 	}
-	v.deliver(sc, snap, old, cur)
-	return nil
-}
-
-// deliver appends the changes from old to cur, which make the state
-// delivered snap's (which it takes).
-func (v *viewFeed) deliver(sc *subCursor, snap *log.Snapshot, old, cur map[string]viewRow) {
 	v.base.Release()
 	v.base = snap
 	v.diff(sc, snap.LSN(), old, cur)
+	return nil
 }
 
-// reread delivers how the view now differs from the state last delivered,
-// after the feed lost changes.
-func (v *viewFeed) reread(ctx context.Context, sc *subCursor) error {
-	snap := sc.eng.Log.Snapshot()
-	cur, err := v.readAt(ctx, snap, true)
-	if err != nil {
-		snap.Release()
-		return err
+// catchUpChunk compares the next rows of the catch-up's two states, until
+// about max changes are pending or it is done.
+func (v *viewFeed) catchUpChunk(ctx context.Context, sc *subCursor, max int) error {
+	cu := v.catchUp
+	pos := cu.to.snap.LSN()
+	for had := len(sc.pending); len(sc.pending)-had < max; {
+		for _, c := range []*viewCursor{&cu.from, &cu.to} {
+			if err := c.fill(ctx, v.read, max); err != nil {
+				return err
+			}
+		}
+		from, to := cu.from.rows, cu.to.rows
+		if len(from) == 0 && len(to) == 0 {
+			v.base.Release()
+			v.base, v.catchUp = cu.to.snap, nil
+			return nil
+		}
+		var was, is []exec.Row
+		switch {
+		case len(to) == 0 || len(from) > 0 && from[0].key < to[0].key:
+			was = cu.from.take()
+		case len(from) == 0 || to[0].key < from[0].key:
+			is = cu.to.take()
+		default:
+			was, is = cu.from.take(), cu.to.take()
+		}
+		v.diff(sc, pos, v.byKey(was), v.byKey(is))
 	}
-	old, err := v.rows(ctx, v.base)
-	if err != nil {
-		snap.Release()
-		return err
-	}
-	v.deliver(sc, snap, old, cur)
 	return nil
+}
+
+// fill reads the cursor's next chunk once it has no rows left. A chunk
+// ends between keys, so the rows of its first key are all there.
+func (c *viewCursor) fill(ctx context.Context, r *views.Read, max int) error {
+	if len(c.rows) > 0 || c.done {
+		return nil
+	}
+	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{c.snap}}
+	next, err := r.RunChunk(rt, c.next, max, func(key []byte, row exec.Row) error {
+		c.rows = append(c.rows, keyedRow{key: string(key), row: append(exec.Row(nil), row[:len(r.Types)]...)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.next, c.done = next, next == nil
+	return nil
+}
+
+// take removes the rows of the cursor's first key and returns them.
+func (c *viewCursor) take() []exec.Row {
+	var out []exec.Row
+	k := c.rows[0].key
+	for len(c.rows) > 0 && c.rows[0].key == k {
+		out = append(out, c.rows[0].row)
+		c.rows = c.rows[1:]
+	}
+	return out
+}
+
+// byKey files rows under their keys (keyOf).
+func (v *viewFeed) byKey(rows []exec.Row) map[string]viewRow {
+	m := make(map[string]viewRow, len(rows))
+	for _, row := range rows {
+		k := v.keyOf(row)
+		e := m[k]
+		e.row = row
+		e.n++
+		m[k] = e
+	}
+	return m
 }
 
 // apply folds the feed's batches published after base into the rows
@@ -839,24 +887,6 @@ func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow
 		side[k] = e
 	}
 	return old, cur, nil
-}
-
-// rows reads the view's rows at snap, by key.
-func (v *viewFeed) rows(ctx context.Context, snap *log.Snapshot) (map[string]viewRow, error) {
-	v.reader()
-	out := map[string]viewRow{}
-	rt := &exec.Runtime{Ctx: ctx, Env: &exec.Env{Settings: types.DefaultSettings()}, Tables: snapshotRanges{snap}}
-	err := v.read.Run(rt, func(row exec.Row) error {
-		k := v.keyOf(row)
-		e := out[k]
-		if e.row == nil {
-			e.row = append(exec.Row(nil), row[:len(v.read.Types)]...)
-		}
-		e.n++
-		out[k] = e
-		return nil
-	})
-	return out, err
 }
 
 // reader sets up the view's reader (its columns and key, as declared).

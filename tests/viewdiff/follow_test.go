@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/strand-db/strand/log"
+	"github.com/strand-db/strand/sql/session"
 	"github.com/strand-db/strand/tests/strandtest"
 )
 
@@ -185,10 +187,21 @@ func sameRow(cols []string, row string, old []byte) error {
 // rows hands them out a chunk per FETCH (a large view is not held in
 // memory at once), a top-N view's between partitions; changes committed
 // while the rows are still being fetched come after them, and all of it
-// adds up to the view's rows.
+// adds up to the view's rows. With a small feed, those changes overflow
+// it, and the subscriber compares the view it delivered with the view
+// now, a chunk at a time too.
 func TestViewSubscriptionChunks(t *testing.T) {
+	for _, feedBytes := range []int{0, 4096} {
+		t.Run(fmt.Sprint("feedBytes", feedBytes), func(t *testing.T) {
+			m := session.NewMaintainer()
+			m.FeedBytes = feedBytes
+			testViewSubscriptionChunks(t, strandtest.StartWith(t, log.Options{Dir: t.TempDir(), Hook: m}))
+		})
+	}
+}
+
+func testViewSubscriptionChunks(t *testing.T, s *strandtest.Server) {
 	ctx := context.Background()
-	s := strandtest.Start(t, "")
 	c := s.Connect(t)
 	defs := map[string]string{
 		// Copies of a row, without a key.
