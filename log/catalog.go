@@ -29,6 +29,18 @@ const (
 // (a table or stream, not a view of either kind).
 func (k TableKind) HasEvents() bool { return k == Keyed || k == Stream }
 
+// OptChangelog is the option of a materialized view that keeps a
+// changelog: its rows' changes, by key, as events of its own, which the
+// commit hook writes inside each commit (CommitHook, HookInput.Writes).
+const OptChangelog = "changelog"
+
+// LogsChanges reports whether t is a materialized view with a changelog.
+func (t *TableDesc) LogsChanges() bool { return t.Kind == View && t.Options[OptChangelog] == "true" }
+
+// HasEvents reports whether t holds events: a table, a stream, or a
+// materialized view's changelog.
+func (t *TableDesc) HasEvents() bool { return t.Kind.HasEvents() || t.LogsChanges() }
+
 func (k TableKind) String() string {
 	switch k {
 	case Keyed:

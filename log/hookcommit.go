@@ -51,6 +51,11 @@ type HookInput struct {
 	// CommitTime of its events: views with temporal filters advance
 	// their clock to it.
 	CommitTime int64
+	// Writes are the hook's writes to the changelogs of materialized
+	// views (TableDesc.LogsChanges): events of the views' own keys, which
+	// the log appends after the intent's, unconditionally, in the same
+	// commit. The hook sets them; ignored when it fails the intent.
+	Writes []Write
 	// Note is set by a DurableHook to something it wants back once the
 	// intent's writes are durable (see DurableHook); ignored when the
 	// hook fails the intent.
@@ -102,6 +107,7 @@ func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, 
 		// Kept even when the hook fails: the log hands back only the
 		// notes of intents that committed (Log.durable).
 		in.hookNote = hi.Note
+		in.hookWrites = hi.Writes
 		return muts, err
 	}
 	if cat != s.cat {

@@ -85,6 +85,8 @@ type sequencer struct {
 	headKeys  []byte
 	headIndex map[string]int
 	changes   []Change
+	// hookChanges are the events of the hook's changelog writes.
+	hookChanges []Change
 	// skips are the indexes of the intent's skipped SkipIfExists writes.
 	skips []int
 	// events is a slab the intents' Result.Events are cut from, so that
@@ -261,6 +263,25 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		in.err = err
 		return false, nil
 	}
+	// The hook's writes to views' changelogs come after the intent's
+	// own, under later LSNs.
+	hookChanges := s.hookChanges[:0]
+	for i := range in.hookWrites {
+		w := &in.hookWrites[i]
+		w.Cond, w.SkipIfExists, w.fromHook = Cond{}, false, true
+		ch, err := s.check(st, cat, w, lsn+1, commitTime)
+		if err != nil {
+			if isFatal(err) {
+				return false, err
+			}
+			in.err = fmt.Errorf("commit hook: changelog write: %w", err)
+			return false, nil
+		}
+		lsn++
+		hookChanges = append(hookChanges, ch)
+	}
+	s.hookChanges = hookChanges
+	in.hookWrites = nil
 
 	// Every check passed: write.
 	if cat != s.cat {
@@ -285,6 +306,12 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 			return false, err
 		}
 		in.result.Events[i] = Appended{Version: c.Version, LSN: c.LSN, Op: c.Op}
+		ok = true
+	}
+	for i := range hookChanges {
+		if err := s.writeChange(st, &hookChanges[i]); err != nil {
+			return false, err
+		}
 		ok = true
 	}
 	if err := s.writeHeads(st); err != nil {
@@ -333,7 +360,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if !ok {
 		return Change{}, &TableError{Table: w.Table, Code: "42P01", Msg: fmt.Sprintf("relation with id %d does not exist", w.Table)}
 	}
-	if t.Kind == View {
+	if t.Kind == View && !(w.fromHook && t.LogsChanges()) {
 		return Change{}, &TableError{Table: w.Table, Code: "42809", Msg: fmt.Sprintf("cannot write to materialized view %q", t.Name)}
 	}
 	sv := w.SchemaVersion
@@ -400,7 +427,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if after.FirstVersion == 0 {
 		after.FirstVersion = 1
 	}
-	if t.Kind == Keyed && !w.Delete {
+	if t.Kind != Stream && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
 	if local >= 0 {

@@ -143,7 +143,7 @@ func (l *Log) Subscribe(spec SubscriptionSpec) (*Subscription, error) {
 		if !ok {
 			return nil, &CatalogError{Code: "42P01", Msg: fmt.Sprintf("relation with id %d does not exist", id)}
 		}
-		if td.Kind == View {
+		if td.Kind == View && !td.LogsChanges() {
 			return nil, &CatalogError{Code: "0A000", Msg: fmt.Sprintf("materialized view %q has no event log to subscribe to", td.Name)}
 		}
 		s.ids[id] = true
@@ -323,11 +323,15 @@ func (s *Subscription) catchUp(ctx context.Context, from, to uint64, max int) (e
 	return evs, scanned, ctx.Err()
 }
 
-// resolve lists the tables (not views) the subscription reads in cat, in ID
-// order.
+// resolve lists the tables the subscription reads in cat, in ID order: a
+// view only by name (with a changelog), never by a pattern.
 func (s *Subscription) resolve(cat *Catalog) []TableID {
 	var out []TableID
 	for id, td := range cat.Tables {
+		if s.ids[id] && td.LogsChanges() {
+			out = append(out, id)
+			continue
+		}
 		if !td.Kind.HasEvents() {
 			continue
 		}

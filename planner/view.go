@@ -134,6 +134,26 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 			opts[optOutputKey] = strings.Join(ids, ",")
 		}
 	}
+	for _, o := range st.Options {
+		switch o.Name {
+		case log.OptChangelog:
+			on, err := types.ParseText(types.Make(types.BoolOID), o.Value, b.settings)
+			if err != nil {
+				return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid value for boolean option %q: %s", o.Name, o.Value)
+			}
+			if on != true {
+				continue
+			}
+			if len(sv.Key) == 0 {
+				return nil, pgerr.New(pgerr.FeatureNotSupported, "a materialized view with a changelog must be keyed by its GROUP BY columns").
+					WithDetail("Its changelog holds each key's changes, as a table's events do; this view's rows have no key.").
+					WithHint("Group the view by the columns its rows are told apart by, and select them all.")
+			}
+			opts[log.OptChangelog] = "true"
+		default:
+			return nil, pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
+		}
+	}
 	td.Options = opts
 	td.DependsOn = p.deps
 	ifNotExists := st.IfNotExists

@@ -88,7 +88,13 @@ func (sp *stmtParser) createMaterializedView(orReplace bool) (Statement, error) 
 	if st.Name, st.Columns, err = sp.viewName(); err != nil {
 		return nil, err
 	}
-	if w := sp.peek(); w.is("with") || w.is("tablespace") || w.is("using") {
+	if w := sp.peek(); w.is("with") && sp.i+1 < len(sp.toks) && sp.toks[sp.i+1].isPunct("(") {
+		sp.next()
+		if st.Options, err = sp.optionList(); err != nil {
+			return nil, err
+		}
+	}
+	if w := sp.peek(); w.is("tablespace") || w.is("using") {
 		return nil, sp.unsupported(w, "materialized view storage options")
 	}
 	if err := sp.expect("as"); err != nil {

@@ -244,9 +244,11 @@ type CreateMaterializedView struct {
 	Name        ObjectName
 	OrReplace   bool
 	IfNotExists bool
-	Columns     []string          // optional (col, ...) after the name
-	Query       ast.ResultSetNode // *ast.SelectStmt or *ast.SetOprStmt
-	QueryText   string            // the original text of the query
+	Columns     []string // optional (col, ...) after the name
+	// Options are WITH (name = value, ...) before AS, names folded.
+	Options   []Option
+	Query     ast.ResultSetNode // *ast.SelectStmt or *ast.SetOprStmt
+	QueryText string            // the original text of the query
 }
 
 // Comment is COMMENT ON {TABLE | VIEW | MATERIALIZED VIEW | SEQUENCE}

@@ -223,13 +223,14 @@ func (m *Maintainer) Durable(snap *log.Snapshot, notes []any) {
 }
 
 // keepsDeltas reports whether a view's output changes are wanted beyond
-// its own state: by the views that read it, or by its feeds.
+// its own state: by the views that read it, its feeds or its changelog.
 func (r *run) keepsDeltas(view log.TableID) bool {
-	return r.c.read[view] || r.watched[view]
+	return r.c.read[view] || r.watched[view] || r.c.logs[view] != nil
 }
 
 // noteChange keeps an output change of a watched view for the intent's
-// note (encoded: the row may be an operator's scratch).
+// note, or of a view with a changelog for its events (encoded: the row
+// may be an operator's scratch).
 func (r *run) noteChange(out exec.Row, w int64) error {
 	row, err := types.EncodeRow(nil, r.p.OutTypes, out)
 	if err != nil {

@@ -91,6 +91,9 @@ type compiled struct {
 	bases map[log.TableID]bool
 	// temporal: some view has a temporal filter (the ticker advances it).
 	temporal bool
+	// logs holds the views with a changelog (log.TableDesc.LogsChanges):
+	// their output changes become events of their own (changelog.go).
+	logs map[log.TableID]*changelog
 }
 
 // NewMaintainer makes a maintainer; set Compile before use.
@@ -122,6 +125,12 @@ func (m *Maintainer) plans(cat *log.Catalog) (*compiled, error) {
 		p.prepare()
 		p.initKeys()
 		c.plans[id] = p
+		if td.LogsChanges() {
+			if c.logs == nil {
+				c.logs = map[log.TableID]*changelog{}
+			}
+			c.logs[id] = newChangelog(td)
+		}
 		c.temporal = c.temporal || p.temporal != nil
 		for _, l := range p.leaves {
 			if l.Layout != nil {
@@ -313,6 +322,11 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	}
 	for _, id := range r.newlyLive {
 		m.live[id] = true
+	}
+	if len(c.logs) > 0 {
+		if in.Writes, err = r.changelogWrites(in.Writes); err != nil {
+			return nil, err
+		}
 	}
 	if len(r.feedOut) > 0 {
 		// The watched views' changes join the note (feed.go); the run
@@ -730,7 +744,7 @@ const outKeyStart = 6
 // record keeps an output delta, stored under key in the view's output,
 // for the views that read this one and for the view's feeds.
 func (r *run) record(key []byte, out exec.Row, w int64) error {
-	if r.watched[r.p.View] {
+	if r.watched[r.p.View] || r.c.logs[r.p.View] != nil {
 		if err := r.noteChange(out, w); err != nil {
 			return err
 		}

@@ -204,10 +204,12 @@ func (s *Session) groupTargets(sub *sql.Subscribe) (patterns []string, ids []log
 		if err != nil {
 			return nil, nil, err
 		}
-		switch td.Kind {
-		case log.View:
-			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "a consumer group over a materialized view is not supported yet")
-		case log.PlainView:
+		switch {
+		case td.Kind == log.View && !td.LogsChanges():
+			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "a consumer group over a materialized view needs its changelog").
+				WithDetail("A consumer group reads events by key; materialized view %q keeps none.", td.Name).
+				WithHint("Create the view WITH (changelog = true): its rows' changes are then kept as events of its own.")
+		case td.Kind == log.PlainView:
 			return nil, nil, pgerr.New(pgerr.FeatureNotSupported, "a consumer group over a view is not supported").
 				WithHint("A consumer group reads tables' events; a view has none of its own.")
 		}

@@ -193,9 +193,12 @@ func (s *Session) newSubCursor(sub *sql.Subscribe) (*subCursor, error) {
 			}
 		}
 	}
-	if sc.single != nil && sc.single.Kind == log.View {
+	if sc.single != nil && sc.single.Kind == log.View && !sc.single.LogsChanges() {
+		// A view without a changelog has no events: its rows, then its
+		// feed (viewFeed). One with a changelog is read like a table.
 		if o.start != startBeginning && o.start != startNow {
-			return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view starts at 'beginning' or 'now', not at a position")
+			return nil, pgerr.New(pgerr.FeatureNotSupported, "SUBSCRIBE to a materialized view starts at 'beginning' or 'now', not at a position").
+				WithHint("A materialized view created WITH (changelog = true) keeps its changes as events: a subscription to it resumes from a position.")
 		}
 		sc.view = &viewFeed{td: sc.single, sendInitial: o.start == startBeginning}
 		// 'now' is the DECLARE: read the view's rows and start following

@@ -51,32 +51,46 @@ func subscribeViews(t *testing.T, c *pgx.Conn, defs map[string]string) *viewSubs
 
 // check fetches what view name's cursor has and compares the rows it adds
 // up to with want (the view's sorted rows).
+// A view's changelog reaches its subscribers through the log's router,
+// just after the commit: check waits that long, a little at a time.
 func (s *viewSubscribers) check(t *testing.T, name string, want []string, statements int) {
 	t.Helper()
-	s.drain(t, name, "ALL")
-	var got []string
-	for _, rs := range s.rows[name] {
-		got = append(got, rs...)
-	}
-	sort.Strings(got)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, s.defs[name], statements, got, want)
+	for tries := 0; ; tries++ {
+		wait := "0s"
+		if tries > 0 {
+			wait = "100ms"
+		}
+		s.drain(t, name, "ALL", wait)
+		var got []string
+		for _, rs := range s.rows[name] {
+			got = append(got, rs...)
+		}
+		sort.Strings(got)
+		if strings.Join(got, "\n") == strings.Join(want, "\n") {
+			return
+		}
+		if tries == 50 {
+			t.Fatalf("%s (%s) after %d statements: its subscription's changes add up to\n%v\nnot its rows\n%v", name, s.defs[name], statements, got, want)
+		}
 	}
 }
 
 // drain fetches (FETCH count) from view name's cursor until it has
-// nothing more, applying the changes to the view's rows.
-func (s *viewSubscribers) drain(t *testing.T, name, count string) {
+// nothing more, applying the changes to the view's rows; the first FETCH
+// waits up to wait for a change.
+func (s *viewSubscribers) drain(t *testing.T, name, count, wait string) {
 	t.Helper()
-	for s.fetch(t, name, count) > 0 {
+	for s.fetch(t, name, count, wait) > 0 {
+		wait = "0s"
 	}
 }
 
-// fetch fetches once and applies the changes; it returns how many came.
-func (s *viewSubscribers) fetch(t *testing.T, name, count string) int {
+// fetch fetches once, waiting up to wait for a change, and applies the
+// changes; it returns how many came.
+func (s *viewSubscribers) fetch(t *testing.T, name, count, wait string) int {
 	t.Helper()
 	def := s.defs[name]
-	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH %s c_%s WITH (timeout = '0s')`, count, name), pgx.QueryExecModeSimpleProtocol)
+	rows, err := s.c.Query(context.Background(), fmt.Sprintf(`FETCH %s c_%s WITH (timeout = '%s')`, count, name, wait), pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		t.Fatalf("fetch %s: %v", name, err)
 	}
@@ -223,7 +237,7 @@ func testViewSubscriptionChunks(t *testing.T, s *strandtest.Server) {
 	}
 	subs := subscribeViews(t, s.Connect(t), defs)
 	for name := range defs {
-		if n := subs.fetch(t, name, "7"); n != 7 {
+		if n := subs.fetch(t, name, "7", "0s"); n != 7 {
 			t.Fatalf("%s: the first FETCH 7 gave %d rows", name, n)
 		}
 	}
@@ -237,7 +251,7 @@ func testViewSubscriptionChunks(t *testing.T, s *strandtest.Server) {
 		}
 	}
 	for name := range defs {
-		subs.drain(t, name, "100")
+		subs.drain(t, name, "100", "0s")
 		subs.check(t, name, strandtest.SortedRows(t, c, "SELECT * FROM "+name), 3)
 	}
 }

@@ -342,7 +342,7 @@ func TestViewsEqualPostgres(t *testing.T) {
 	}
 	pg := pgoracle.StartT(t)
 	for _, seed := range seeds {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed, nil) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSeed(t, pg, seed, nil, false) })
 	}
 }
 
@@ -350,7 +350,8 @@ func TestViewsEqualPostgres(t *testing.T) {
 // the changes it is delivered to the rows it started with, has the view's
 // rows at every checkpoint of the workload. One server keeps every feed
 // small, so that its subscribers often lose their changes and read their
-// views again.
+// views again; on another, every keyed view keeps a changelog, which its
+// subscriber reads from the beginning as a table's events.
 func TestViewSubscriptionsFollowViews(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test against PostgreSQL")
@@ -361,16 +362,20 @@ func TestViewSubscriptionsFollowViews(t *testing.T) {
 			m := session.NewMaintainer()
 			m.FeedBytes = feedBytes
 			s := strandtest.StartWith(t, log.Options{Dir: t.TempDir(), Hook: m})
-			runSeed(t, pg, 6, s)
+			runSeed(t, pg, 6, s, false)
 		})
 	}
+	t.Run("changelog", func(t *testing.T) {
+		runSeed(t, pg, 6, strandtest.Start(t, ""), true)
+	})
 }
 
 // runSeed runs the workload of one seed against the views, comparing each
 // with PostgreSQL at every checkpoint. With follow, the server to use,
 // each view is also followed by a subscription whose changes must add up
-// to the view's rows at every checkpoint.
-func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.Server) {
+// to the view's rows at every checkpoint. With changelog, the views that
+// can keep one (keyed by their group) are created WITH (changelog = true).
+func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.Server, changelog bool) {
 	ctx := context.Background()
 	s := follow
 	if s == nil {
@@ -397,8 +402,19 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.S
 		both(sqlText, sqlText)
 	}
 	var supported []int
+	logged := 0
 	for i, def := range viewDefs {
-		_, err := sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW v%d AS %s", i, def))
+		var err error
+		if changelog {
+			_, err = sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW v%d WITH (changelog = true) AS %s", i, def))
+			if err == nil {
+				logged++
+			} else if strings.Contains(err.Error(), "must be keyed") {
+				_, err = sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW v%d AS %s", i, def))
+			}
+		} else {
+			_, err = sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW v%d AS %s", i, def))
+		}
 		if err != nil {
 			t.Fatalf("view %d (%s): %v", i, def, err)
 		}
@@ -467,7 +483,10 @@ func runSeed(t *testing.T, pg *pgoracle.Server, seed int64, follow *strandtest.S
 			t.Errorf("view %d (%s) was empty at every checkpoint", i, viewDefs[i])
 		}
 	}
-	t.Logf("seed %d: %d views, %d statements, %d view checkpoints equal to PostgreSQL", seed, len(supported), w.n, checkpoints)
+	if changelog && logged < 10 {
+		t.Errorf("only %d views kept a changelog", logged)
+	}
+	t.Logf("seed %d: %d views (%d with a changelog), %d statements, %d view checkpoints equal to PostgreSQL", seed, len(supported), logged, w.n, checkpoints)
 }
 
 // createWorkloadTables makes the workload's tables afresh on both servers

@@ -1,0 +1,131 @@
+package subscribe
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/strand-db/strand/tests/strandtest"
+)
+
+// TestViewChangelog: a materialized view created WITH (changelog = true)
+// keeps its rows' changes as events of its own, one stream per key as a
+// keyed table's: a subscription reads them from the beginning or resumes
+// after a position, with _version and _old, and a consumer group hands
+// them out by key.
+func TestViewChangelog(t *testing.T) {
+	ctx := context.Background()
+	s := strandtest.Start(t, "")
+	w, c := s.Connect(t), s.Connect(t)
+	run(t, w,
+		`CREATE TABLE sales (id int PRIMARY KEY, region text, amount int)`,
+		`INSERT INTO sales VALUES (1, 'eu', 10), (2, 'us', 5)`,
+		`CREATE MATERIALIZED VIEW totals WITH (changelog = true) AS
+			SELECT region, sum(amount) AS total, count(*) AS n FROM sales GROUP BY region`)
+	run(t, c, `BEGIN`, `DECLARE h CURSOR FOR SUBSCRIBE totals WITH (start = 'beginning', old = true)`)
+	// The backfill's rows are the changelog's first events.
+	first := fetchN(t, c, "h", 2)
+	same(t, "backfilled rows", dropPosition(first), []string{
+		`totals|eu|1|insert|eu|10|1|null`,
+		`totals|us|1|insert|us|5|1|null`,
+	})
+	pos := first[1][:strings.IndexByte(first[1], '|')]
+	run(t, w,
+		`INSERT INTO sales VALUES (3, 'eu', 200)`,
+		`BEGIN`, `DELETE FROM sales WHERE id = 2`, `INSERT INTO sales VALUES (4, 'apac', 1)`, `COMMIT`)
+	same(t, "changes", dropPosition(fetchN(t, c, "h", 3)), []string{
+		`totals|eu|2|update|eu|210|2|{"n": 1, "total": 10, "region": "eu"}`,
+		`totals|us|2|delete|null|null|null|{"n": 1, "total": 5, "region": "us"}`,
+		`totals|apac|1|insert|apac|1|1|null`,
+	})
+	run(t, c, `COMMIT`)
+	// A subscriber that stopped at pos resumes after it: nothing lost,
+	// nothing repeated.
+	run(t, c, `BEGIN`, `DECLARE r CURSOR FOR SUBSCRIBE totals WITH (start = '`+pos+`')`)
+	resumed := dropPosition(fetchN(t, c, "r", 3))
+	same(t, "resumed after "+pos, resumed, []string{
+		`totals|eu|2|update|eu|210|2`,
+		`totals|us|2|delete|null|null|null`,
+		`totals|apac|1|insert|apac|1|1`,
+	})
+	if extra := fetchRows(t, c, `FETCH ALL r WITH (timeout = '0s')`); len(extra) != 0 {
+		t.Fatalf("after the resumed changes: %q", extra)
+	}
+	run(t, c, `COMMIT`)
+	// A consumer group reads the view by key, from its beginning.
+	run(t, w, `CREATE CONSUMER GROUP g FOR SUBSCRIBE totals WITH (start = 'beginning')`)
+	got := map[string]int{}
+	for tries := 0; len(got) < 3 && tries < 20; tries++ {
+		rows := fetchRows(t, c, `FETCH 10 FROM GROUP g WITH (timeout = '2s')`)
+		for _, r := range rows {
+			f := strings.Split(r, "|")
+			got[f[2]]++
+			if _, err := strconv.Atoi(f[3]); err != nil {
+				t.Fatalf("group row %q: no version", r)
+			}
+			if _, err := c.Exec(ctx, `ACK GROUP g ('totals', '`+f[2]+`', `+f[3]+`)`); err != nil {
+				t.Fatalf("ack %q: %v", r, err)
+			}
+		}
+	}
+	if got["eu"] != 2 || got["us"] != 2 || got["apac"] != 1 {
+		t.Fatalf("the group handed out, per key: %v", got)
+	}
+	// The changelog's last row of each key is the view.
+	latest := map[string]string{}
+	run(t, c, `BEGIN`, `DECLARE all_ CURSOR FOR SUBSCRIBE totals WITH (start = 'beginning')`)
+	for _, r := range fetchN(t, c, "all_", 5) {
+		// _position|_table|_key|_version|_op|region|total|n
+		f := strings.Split(r, "|")
+		if f[4] == "delete" {
+			delete(latest, f[2])
+		} else {
+			latest[f[2]] = strings.Join(f[5:], "|")
+		}
+	}
+	run(t, c, `COMMIT`)
+	var fromLog []string
+	for k, v := range latest {
+		fromLog = append(fromLog, k+"="+v)
+	}
+	want := []string{}
+	for _, r := range strandtest.SortedRows(t, c, `SELECT region, region, total, n FROM totals`) {
+		f := strings.SplitN(r, "|", 2)
+		want = append(want, f[0]+"="+f[1])
+	}
+	same(t, "the changelog's last rows", sortStrings(fromLog), want)
+}
+
+// TestViewChangelogRefusals: a changelog needs a keyed view; the options
+// are checked; a view without one offers no position and no group.
+func TestViewChangelogRefusals(t *testing.T) {
+	s := strandtest.Start(t, "")
+	c := s.Connect(t)
+	run(t, c, `CREATE TABLE t (id int PRIMARY KEY, g int, v int)`,
+		`CREATE MATERIALIZED VIEW plain AS SELECT g, count(*) AS n FROM t GROUP BY g`)
+	for q, code := range map[string]string{
+		`CREATE MATERIALIZED VIEW a WITH (changelog = true) AS SELECT id, v FROM t`:                        "0A000",
+		`CREATE MATERIALIZED VIEW b WITH (changelog = true) AS SELECT count(*) AS n FROM t GROUP BY g`:     "0A000",
+		`CREATE MATERIALIZED VIEW c WITH (changelog = maybe) AS SELECT g, count(*) AS n FROM t GROUP BY g`: "22023",
+		`CREATE MATERIALIZED VIEW d WITH (fillfactor = 70) AS SELECT g, count(*) AS n FROM t GROUP BY g`:   "22023",
+		`CREATE CONSUMER GROUP pg FOR SUBSCRIBE plain`:                                                     "0A000",
+		`BEGIN; DECLARE x CURSOR FOR SUBSCRIBE plain WITH (start = '1'); COMMIT`:                           "0A000",
+		`INSERT INTO plain VALUES (1, 1)`:                                                                  "42809",
+	} {
+		_, err := c.Exec(context.Background(), q)
+		if err == nil || !strings.Contains(err.Error(), code) {
+			t.Errorf("%s: %v, want %s", q, err, code)
+		}
+		c.Exec(context.Background(), `ROLLBACK`)
+	}
+	// Off is the default, said or not.
+	run(t, c, `CREATE MATERIALIZED VIEW e WITH (changelog = off) AS SELECT g, count(*) AS n FROM t GROUP BY g`)
+}
+
+func sortStrings(xs []string) []string {
+	out := append([]string(nil), xs...)
+	sort.Strings(out)
+	return out
+}
