@@ -63,7 +63,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE TABLE events (writer bigint, seq bigint, payload text, at timestamptz DEFAULT now()) APPEND ONLY KEY (writer)`,
 		`CREATE TABLE debits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
-		`CREATE MATERIALIZED VIEW per_writer AS ` + perWriterSQL,
+		`CREATE MATERIALIZED VIEW per_writer WITH (changelog = true) AS ` + perWriterSQL,
 		`CREATE MATERIALIZED VIEW matched AS ` + matchedSQL,
 		`CREATE MATERIALIZED VIEW top_debits AS ` + topSQL,
 		`CREATE MATERIALIZED VIEW spread AS ` + spreadSQL,
@@ -211,6 +211,11 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
 		}
 	}
+	// per_writer's changelog, written in the commits that changed the
+	// view, ends each key with the view's row.
+	if got, want := changelogRows(t, c, "per_writer"), lines(t, c, "SELECT * FROM per_writer"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("per_writer's changelog after crash ends with\n%v\nthe view is\n%v", got, want)
+	}
 	// The temporal view equals its query at its time, read before and
 	// after it (a tick between them: read again).
 	asOf := func() string {
@@ -251,6 +256,55 @@ func lines(t *testing.T, c *pgx.Conn, q string) []string {
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(q, err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// changelogRows replays a view's changelog from its beginning and
+// returns each key's last row (sorted, as lines renders rows).
+func changelogRows(t *testing.T, c *pgx.Conn, view string) []string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.Exec(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Exec(ctx, `COMMIT`)
+	if _, err := c.Exec(ctx, `DECLARE log_`+view+` CURSOR FOR SUBSCRIBE `+view); err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]string{}
+	for {
+		rows, err := c.Query(ctx, `FETCH 10000 log_`+view+` WITH (timeout = '1s')`, pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+			// _position, _table, _key, _version, _op, then the columns.
+			vals := rows.RawValues()
+			key, op := string(vals[2]), string(vals[4])
+			if op == "delete" {
+				delete(last, key)
+				continue
+			}
+			var parts []string
+			for _, v := range vals[5:] {
+				parts = append(parts, string(v))
+			}
+			last[key] = strings.Join(parts, "|")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var out []string
+	for _, r := range last {
+		out = append(out, r)
 	}
 	sort.Strings(out)
 	return out
