@@ -75,6 +75,16 @@ func normalize(v any) any {
 	return v
 }
 
+// relOptions is a relation's pg_class.reloptions: the storage options
+// it was created WITH that PostgreSQL's \d+ shows (a materialized view's
+// changelog); nil for none.
+func relOptions(td *log.TableDesc) types.Datum {
+	if !td.LogsChanges() {
+		return nil
+	}
+	return &types.Array{Elem: types.Make(types.TextOID), Elems: []types.Datum{log.OptChangelog + "=true"}}
+}
+
 func int2s(ns ...int) *types.Array {
 	a := &types.Array{Elem: types.Make(types.Int2OID)}
 	for _, n := range ns {
@@ -430,7 +440,7 @@ func pgClassRows(st *systemTables) []exec.Row {
 			"relisshared", false, "relpersistence", "p", "relkind", kind, "relnatts", len(cur.Columns), "relchecks", len(cur.Checks),
 			"relhasrules", false, "relhastriggers", false, "relhassubclass", false, "relrowsecurity", false,
 			"relforcerowsecurity", false, "relispopulated", true, "relreplident", "d", "relispartition", false, "relrewrite", 0,
-			"relfrozenxid", 0, "relminmxid", 0))
+			"relfrozenxid", 0, "relminmxid", 0, "reloptions", relOptions(td)))
 		if hasPrimaryKey(td) {
 			out = append(out, r.row("oid", indexOID(td), "relname", td.Name+"_pkey", "relnamespace", schemaOID(td.Schema), "reltype", 0,
 				"reloftype", 0, "relowner", oidBootstrapRole, "relam", 403, "relfilenode", indexOID(td), "reltablespace", 0,

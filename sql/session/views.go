@@ -125,13 +125,14 @@ func (s *Session) createdViewRows(ctx context.Context, st *sql.CreateMaterialize
 // what only the memtables hold). rows_total
 // is the size of the sources when the backfill started (an estimate:
 // writes go on during it); views made before backfills kept progress show
-// live with NULL progress.
+// live with NULL progress. changelog says whether the view keeps its
+// changes as events (CREATE ... WITH (changelog = true)).
 var relStrandViews *sysRelation
 
 func init() {
 	relStrandViews = sysRel("pg_catalog", "strand_views", oidSystemRel+0x7002, `schema, name, state,
 		rows_done int8, rows_total int8, started timestamptz, finished timestamptz, error, definition,
-		as_of timestamptz, state_bytes int8`, strandViewRows)
+		as_of timestamptz, state_bytes int8, changelog bool`, strandViewRows)
 }
 
 func strandViewRows(st *systemTables) []exec.Row {
@@ -142,7 +143,7 @@ func strandViewRows(st *systemTables) []exec.Row {
 		if td.Kind != log.View {
 			continue
 		}
-		row := []any{"schema", td.Schema, "name", td.Name, "definition", td.Definition}
+		row := []any{"schema", td.Schema, "name", td.Name, "definition", td.Definition, "changelog", td.LogsChanges()}
 		status, err := views.ReadStatus(snap, td.ID)
 		if err != nil {
 			row = append(row, "state", "unknown", "error", err.Error())

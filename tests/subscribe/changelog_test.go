@@ -26,6 +26,9 @@ func TestViewChangelog(t *testing.T) {
 		`INSERT INTO sales VALUES (1, 'eu', 10), (2, 'us', 5)`,
 		`CREATE MATERIALIZED VIEW totals WITH (changelog = true) AS
 			SELECT region, sum(amount) AS total, count(*) AS n FROM sales GROUP BY region`)
+	// Shown where psql's \d+ and the views' status look.
+	same(t, "catalog", fetchRows(t, c, `SELECT v.changelog::text, c.reloptions::text FROM pg_catalog.strand_views v JOIN pg_class c ON c.relname = v.name WHERE v.name = 'totals'`),
+		[]string{`true|{changelog=true}`})
 	run(t, c, `BEGIN`, `DECLARE h CURSOR FOR SUBSCRIBE totals WITH (start = 'beginning', old = true)`)
 	// The backfill's rows are the changelog's first events.
 	first := fetchN(t, c, "h", 2)
