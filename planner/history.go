@@ -28,8 +28,8 @@ func (b *Builder) historyTable(fn *ast.FuncCallExpr) (exec.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !td.Kind.HasEvents() {
-		return nil, pgerr.New(pgerr.WrongObjectType, "%q is a %s; versions() reads tables", td.Name, strings.ToLower(string(objectKind(td.Kind))))
+	if !td.HasEvents() {
+		return nil, pgerr.New(pgerr.WrongObjectType, "%q is a %s; versions() reads tables and views with a changelog", td.Name, strings.ToLower(string(objectKind(td.Kind))))
 	}
 	l := exec.NewTableLayout(td)
 	h := &exec.History{Layout: l}

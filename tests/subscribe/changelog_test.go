@@ -46,6 +46,11 @@ func TestViewChangelog(t *testing.T) {
 		`totals|apac|1|insert|apac|1|1|null`,
 	})
 	run(t, c, `COMMIT`)
+	// Each key's past rows read with versions(), as a table's.
+	same(t, "versions of eu", fetchRows(t, c, `SELECT region, total, n, _version, _op FROM versions('totals') WHERE region = 'eu'`), []string{
+		`eu|10|1|1|insert`,
+		`eu|210|2|2|update`,
+	})
 	// A subscriber that stopped at pos resumes after it: nothing lost,
 	// nothing repeated.
 	run(t, c, `BEGIN`, `DECLARE r CURSOR FOR SUBSCRIBE totals WITH (start = '`+pos+`')`)
