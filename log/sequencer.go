@@ -104,13 +104,25 @@ type sequencer struct {
 	// memtable; the others are read from the sstables alone (memfilter.go).
 	// writeHeads records every head written in it.
 	filter *memFilter
+	// viewHeads holds the heads of views' changelog keys as the sequencer
+	// last wrote them. A view's group is written by nearly every commit
+	// that touches it, and reading its head back from Pebble (a key with
+	// many versions in the memtables and L0) cost more than the rest of
+	// the changelog's write; only the sequencer writes heads, so what it
+	// wrote is what is stored. Emptied when the catalog changes (a view
+	// dropped takes its heads with it) and past maxViewHeads.
+	viewHeads map[string]Head
 }
 
+// maxViewHeads bounds sequencer.viewHeads.
+const maxViewHeads = 1 << 16
+
 // localHead is a key's head as the intent left it; its head key is
-// headKeys[start:end].
+// headKeys[start:end]. view marks a view's changelog key.
 type localHead struct {
 	start, end int
 	head       Head
+	view       bool
 }
 
 // errSkip is check's verdict on a SkipIfExists write whose key is live.
@@ -150,10 +162,10 @@ func (s *sequencer) findHead(hk []byte) int {
 
 // addHead records the head h of the head key hk, touched for the first
 // time by the intent.
-func (s *sequencer) addHead(hk []byte, h Head) {
+func (s *sequencer) addHead(hk []byte, h Head, view bool) {
 	start := len(s.headKeys)
 	s.headKeys = append(s.headKeys, hk...)
-	s.heads = append(s.heads, localHead{start: start, end: len(s.headKeys), head: h})
+	s.heads = append(s.heads, localHead{start: start, end: len(s.headKeys), head: h, view: view})
 	switch {
 	case s.headIndex != nil:
 		s.headIndex[string(hk)] = len(s.heads) - 1
@@ -288,6 +300,7 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		if err := s.writeCatalog(st, s.cat, cat); err != nil {
 			return false, err
 		}
+		s.viewHeads = nil
 		in.result.Catalog = cat
 		s.cat = cat
 		ok = true
@@ -379,6 +392,8 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	local := s.findHead(hkb)
 	if local >= 0 {
 		before = s.heads[local].head
+	} else if h, ok := s.viewHeads[string(hkb)]; ok && t.Kind == View {
+		before = h
 	} else {
 		if err := s.readHead(st, hkb, &before); err != nil {
 			return Change{}, err
@@ -433,7 +448,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if local >= 0 {
 		s.heads[local].head = after
 	} else {
-		s.addHead(hkb, after)
+		s.addHead(hkb, after, t.Kind == View)
 	}
 	return Change{Event: ev, Before: before}, nil
 }
@@ -533,6 +548,12 @@ func (s *sequencer) writeHeads(st State) error {
 		}
 		if s.filter != nil {
 			s.filter.add(hk)
+		}
+		if h.view {
+			if s.viewHeads == nil || len(s.viewHeads) >= maxViewHeads {
+				s.viewHeads = map[string]Head{}
+			}
+			s.viewHeads[string(hk)] = h.head
 		}
 	}
 	return nil
