@@ -392,7 +392,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	local := s.findHead(hkb)
 	if local >= 0 {
 		before = s.heads[local].head
-	} else if h, ok := s.viewHeads[string(hkb)]; ok && t.Kind == View {
+	} else if h, ok := s.viewHead(t, hkb); ok {
 		before = h
 	} else {
 		if err := s.readHead(st, hkb, &before); err != nil {
@@ -442,7 +442,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 	if after.FirstVersion == 0 {
 		after.FirstVersion = 1
 	}
-	if t.Kind != Stream && !w.Delete {
+	if (t.Kind == Keyed || t.Kind == View) && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
 	if local >= 0 {
@@ -451,6 +451,16 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTi
 		s.addHead(hkb, after, t.Kind == View)
 	}
 	return Change{Event: ev, Before: before}, nil
+}
+
+// viewHead returns the head the sequencer last wrote under hk, when t is
+// a view (viewHeads).
+func (s *sequencer) viewHead(t *TableDesc, hk []byte) (Head, bool) {
+	if t.Kind != View {
+		return Head{}, false
+	}
+	h, ok := s.viewHeads[string(hk)]
+	return h, ok
 }
 
 // readHead reads the head stored under hk into h, leaving h zero when the
