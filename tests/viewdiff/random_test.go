@@ -86,6 +86,9 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	}
 	var views []made
 	refused := 0
+	// Half the followed seeds (below) create every view that can have
+	// one with a changelog, which its subscriber then reads as events.
+	changelog, logged := seed%6 == 3, 0
 	for i := 0; i < randomViews; i++ {
 		name := fmt.Sprintf("rv%d", i)
 		def, cols := g.view()
@@ -93,7 +96,17 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		if _, err := pc.Exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", name, def)); err != nil {
 			t.Fatalf("generator wrote a definition PostgreSQL rejects: %s\n%v", def, err)
 		}
-		_, err := sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, def))
+		create := fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, def)
+		if changelog {
+			create = fmt.Sprintf("CREATE MATERIALIZED VIEW %s WITH (changelog = true) AS %s", name, def)
+		}
+		_, err := sc.Exec(ctx, create)
+		switch {
+		case err == nil && changelog:
+			logged++
+		case err != nil && changelog && strings.Contains(err.Error(), "must be keyed"):
+			_, err = sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, def))
+		}
 		if err != nil {
 			var pe *pgconn.PgError
 			if errors.As(err, &pe) && pe.Code == "0A000" {
@@ -198,7 +211,7 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 	if len(seen) < len(views)/3 {
 		t.Errorf("only %d of %d views had rows at some checkpoint", len(seen), len(views))
 	}
-	t.Logf("seed %d: %d views (%d refused, %d with rows), %d statements, %d checkpoints equal to PostgreSQL", seed, len(views), refused, len(seen), w.n, checkpoints)
+	t.Logf("seed %d: %d views (%d refused, %d with rows, %d with a changelog), %d statements, %d checkpoints equal to PostgreSQL", seed, len(views), refused, len(seen), logged, w.n, checkpoints)
 }
 
 // copyBoth copies the same rows into orders (new ids from 1000+copied)
