@@ -144,10 +144,21 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 			if on != true {
 				continue
 			}
+			if len(sv.Key) == 0 && opts[optOutputKey] != "" {
+				// Each row stands for one row of a keyed table (a filter
+				// or projection of it, or it joined with a dimension):
+				// the view is keyed by that key, as its reads already
+				// are, and so is its changelog.
+				for _, f := range strings.Split(opts[optOutputKey], ",") {
+					id, _ := strconv.ParseUint(f, 10, 32)
+					sv.Key = append(sv.Key, uint32(id))
+				}
+				td.Versions[0].Key = sv.Key
+			}
 			if len(sv.Key) == 0 {
-				return nil, pgerr.New(pgerr.FeatureNotSupported, "a materialized view with a changelog must be keyed by its GROUP BY columns").
+				return nil, pgerr.New(pgerr.FeatureNotSupported, "a materialized view with a changelog must have a key").
 					WithDetail("Its changelog holds each key's changes, as a table's events do; this view's rows have no key.").
-					WithHint("Group the view by the columns its rows are told apart by, and select them all.")
+					WithHint("Keep in the output the GROUP BY columns of a grouped view, or the key columns of the table whose rows the view's rows stand for.")
 			}
 			opts[log.OptChangelog] = "true"
 		default:
