@@ -249,7 +249,10 @@ func (c *Compactor) CompactOnce(ctx context.Context) error {
 		first error
 	)
 	for _, td := range snap.Catalog().SortedTables() {
-		if td.Kind != log.Stream && td.Kind != log.Keyed {
+		// Tables and streams, and materialized views that keep their
+		// changes as events (a changelog): a view's Iceberg tables are
+		// its rows and its changes, as a keyed table's.
+		if !td.HasEvents() {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -319,7 +322,7 @@ func (c *Compactor) state(td *log.TableDesc) *tableState {
 func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, now time.Time) error {
 	ts := c.state(td)
 	shapes := []shape{shapeStream}
-	if td.Kind == log.Keyed {
+	if td.Kind == log.Keyed || td.LogsChanges() {
 		shapes = []shape{shapeChanges, shapeState}
 	}
 	var (

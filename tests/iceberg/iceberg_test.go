@@ -503,3 +503,62 @@ func TestMoreTypes(t *testing.T) {
 	}
 	equalRows(t, "types", got, want)
 }
+
+// TestViewChangelogTables: a materialized view that keeps a changelog is
+// compacted into Iceberg as a keyed table is: its rows (the view, as
+// SELECT shows it) and its changes, whose replay is the view too.
+func TestViewChangelogTables(t *testing.T) {
+	srv := strandtest.Start(t, "")
+	c := srv.Connect(t)
+	comp := newCompactor(t, srv, t.TempDir(), nil)
+	ctx := context.Background()
+	exec(t, c, `CREATE TABLE sales (id bigint PRIMARY KEY, region text, amount bigint)`,
+		`CREATE MATERIALIZED VIEW totals WITH (changelog = true) AS SELECT region, sum(amount) AS total, count(*) AS n FROM sales GROUP BY region`,
+		`CREATE MATERIALIZED VIEW quiet AS SELECT region, count(*) AS n FROM sales GROUP BY region`)
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 100; i++ {
+			exec(t, c, fmt.Sprintf(`INSERT INTO sales VALUES (%d, 'r%d', %d)`, round*100+i, (round*100+i)%7, i))
+		}
+		exec(t, c, fmt.Sprintf(`DELETE FROM sales WHERE region = 'r%d'`, round))
+		if err := comp.CompactOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := selectRows(t, c, `SELECT region, total, n FROM totals`)
+		equalRows(t, fmt.Sprintf("view rows, round %d", round), scanRows(t, comp, table.Identifier{"public", "totals"}, "region", "total", "n"), want)
+		last := map[string]string{}
+		evs := scanRows(t, comp, table.Identifier{"public", "totals" + iceberg.ChangesSuffix}, "_version", "region", "_op", "total", "n")
+		// Per key, the highest version wins.
+		type ev struct {
+			v   int
+			row string
+		}
+		best := map[string]ev{}
+		for _, l := range evs {
+			f := strings.Split(l, "|")
+			var v int
+			fmt.Sscan(f[0], &v)
+			if b, ok := best[f[1]]; !ok || v > b.v {
+				row := ""
+				if f[2] != "delete" {
+					row = f[1] + "|" + f[3] + "|" + f[4]
+				}
+				best[f[1]] = ev{v, row}
+			}
+		}
+		for k, e := range best {
+			if e.row != "" {
+				last[k] = e.row
+			}
+		}
+		var replay []string
+		for _, r := range last {
+			replay = append(replay, r)
+		}
+		slices.Sort(replay)
+		equalRows(t, fmt.Sprintf("replayed changes, round %d", round), replay, want)
+	}
+	// A view without a changelog has no events to compact.
+	if _, err := comp.Catalog().LoadTable(ctx, table.Identifier{"public", "quiet"}); err == nil {
+		t.Fatal("a view without a changelog was compacted")
+	}
+}
