@@ -37,6 +37,31 @@ func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) 
 		}
 		return fmt.Sprintf("relation %d", id)
 	})
+	if len(st.Options) == 0 {
+		return e.Lines, nil
+	}
+	// The options are checked as CREATE checks them; a changelog is said
+	// under the view's first line.
+	add, err := b.CreateView(st)
+	if err != nil {
+		return nil, err
+	}
+	cat := b.cat.Clone()
+	if err := add(cat); err != nil {
+		return nil, err
+	}
+	if td, ok := cat.Lookup(b.CreationSchema(st.Name.Schema), st.Name.Name); ok && td.LogsChanges() && len(e.Lines) > 0 {
+		var key []string
+		for _, id := range td.Current().Key {
+			for _, c := range td.Current().Columns {
+				if c.ID == id {
+					key = append(key, c.Name)
+				}
+			}
+		}
+		line := "  Changelog: each key's changes kept as events (key: " + strings.Join(key, ", ") + ")"
+		e.Lines = append(e.Lines[:1], append([]string{line}, e.Lines[1:]...)...)
+	}
 	return e.Lines, nil
 }
 
