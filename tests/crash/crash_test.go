@@ -64,7 +64,7 @@ func TestKillUnderLoad(t *testing.T) {
 		`CREATE TABLE debits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE TABLE credits (id text PRIMARY KEY, amount bigint)`,
 		`CREATE MATERIALIZED VIEW per_writer WITH (changelog = true) AS ` + perWriterSQL,
-		`CREATE MATERIALIZED VIEW matched AS ` + matchedSQL,
+		`CREATE MATERIALIZED VIEW matched WITH (changelog = true) AS ` + matchedSQL,
 		`CREATE MATERIALIZED VIEW top_debits AS ` + topSQL,
 		`CREATE MATERIALIZED VIEW spread AS ` + spreadSQL,
 		`CREATE MATERIALIZED VIEW latest AS ` + latestSQL,
@@ -211,10 +211,12 @@ func verify(t *testing.T, dsn string, acked map[ack]bool, txAcked map[string]boo
 			t.Fatalf("view %s after crash:\n%v\nrecomputed:\n%v", view, got, want)
 		}
 	}
-	// per_writer's changelog, written in the commits that changed the
-	// view, ends each key with the view's row.
-	if got, want := changelogRows(t, c, "per_writer"), lines(t, c, "SELECT * FROM per_writer"); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("per_writer's changelog after crash ends with\n%v\nthe view is\n%v", got, want)
+	// The changelogs (a GROUP BY's, a join's), written in the commits
+	// that changed the views, end each key with the view's row.
+	for _, view := range []string{"per_writer", "matched"} {
+		if got, want := changelogRows(t, c, view), lines(t, c, "SELECT * FROM "+view); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s's changelog after crash ends with\n%v\nthe view is\n%v", view, got, want)
+		}
 	}
 	// The temporal view equals its query at its time, read before and
 	// after it (a tick between them: read again).
