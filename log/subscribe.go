@@ -324,11 +324,11 @@ func (s *Subscription) catchUp(ctx context.Context, from, to uint64, max int) (e
 }
 
 // resolve lists the tables the subscription reads in cat, in ID order: a
-// view only by name (with a changelog), never by a pattern.
+// view (with a changelog) by name or by TableFilter, never by a pattern.
 func (s *Subscription) resolve(cat *Catalog) []TableID {
 	var out []TableID
 	for id, td := range cat.Tables {
-		if s.ids[id] && td.LogsChanges() {
+		if td.LogsChanges() && (s.ids[id] || (s.spec.TableFilter != nil && s.spec.TableFilter(td))) {
 			out = append(out, id)
 			continue
 		}

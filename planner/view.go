@@ -186,9 +186,20 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 					WithHint("Keep in the output the GROUP BY columns of a grouped view, or the key columns of the table whose rows the view's rows stand for.")
 			}
 			opts[log.OptChangelog] = "true"
+		case "notify":
+			// As a table's: each commit that changes the view NOTIFYs the
+			// channel (sql/session/notify.go), from its changelog.
+			if o.Value == "" {
+				return nil, pgerr.New(pgerr.InvalidParameterValue, "notify channel name cannot be empty")
+			}
+			opts["notify"] = o.Value
 		default:
 			return nil, pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
 		}
+	}
+	if opts["notify"] != "" && opts[log.OptChangelog] != "true" {
+		return nil, pgerr.New(pgerr.FeatureNotSupported, "notify on a materialized view needs its changelog").
+			WithHint("Create it WITH (changelog = true, notify = '%s').", opts["notify"])
 	}
 	td.Options = opts
 	td.DependsOn = p.deps

@@ -2,10 +2,13 @@ package subscribe
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -216,4 +219,44 @@ func TestViewChangelogCopy(t *testing.T) {
 		got = append(got, v)
 	}
 	same(t, "the changelog's last rows", sortStrings(got), want)
+}
+
+// TestViewChangelogNotify: a view with a changelog and notify = 'channel'
+// NOTIFYs the channel once per commit that changes it, as a table does.
+func TestViewChangelogNotify(t *testing.T) {
+	ctx := context.Background()
+	s := strandtest.Start(t, "")
+	w, l := s.Connect(t), s.Connect(t)
+	run(t, l, `LISTEN totals_changed`)
+	run(t, w,
+		`CREATE TABLE sales (id int PRIMARY KEY, region text, amount int)`,
+		`CREATE MATERIALIZED VIEW totals WITH (changelog = true, notify = 'totals_changed') AS
+			SELECT region, sum(amount) AS total FROM sales GROUP BY region`,
+		`INSERT INTO sales VALUES (1, 'eu', 10), (2, 'us', 5)`,
+		`UPDATE sales SET amount = 11 WHERE id = 1`,
+		`NOTIFY totals_changed, 'sentinel'`)
+	var got []string
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := l.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		if n.Payload == "sentinel" {
+			break
+		}
+		var p struct {
+			Table   string `json:"table"`
+			Changes int    `json:"changes"`
+		}
+		if err := json.Unmarshal([]byte(n.Payload), &p); err != nil {
+			t.Fatalf("payload %q: %v", n.Payload, err)
+		}
+		got = append(got, fmt.Sprintf("%s %d", p.Table, p.Changes))
+	}
+	same(t, "notifications", got, []string{"public.totals 2", "public.totals 1"})
+	if _, err := w.Exec(ctx, `CREATE MATERIALIZED VIEW quiet WITH (notify = 'x') AS SELECT region, count(*) AS n FROM sales GROUP BY region`); err == nil || !strings.Contains(err.Error(), "0A000") {
+		t.Fatalf("notify without a changelog: %v", err)
+	}
 }
