@@ -2,13 +2,10 @@ package subscribe
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -87,28 +84,7 @@ func TestViewChangelog(t *testing.T) {
 		t.Fatalf("the group handed out, per key: %v", got)
 	}
 	// The changelog's last row of each key is the view.
-	latest := map[string]string{}
-	run(t, c, `BEGIN`, `DECLARE all_ CURSOR FOR SUBSCRIBE totals WITH (start = 'beginning')`)
-	for _, r := range fetchN(t, c, "all_", 5) {
-		// _position|_table|_key|_version|_op|region|total|n
-		f := strings.Split(r, "|")
-		if f[4] == "delete" {
-			delete(latest, f[2])
-		} else {
-			latest[f[2]] = strings.Join(f[5:], "|")
-		}
-	}
-	run(t, c, `COMMIT`)
-	var fromLog []string
-	for k, v := range latest {
-		fromLog = append(fromLog, k+"="+v)
-	}
-	want := []string{}
-	for _, r := range strandtest.SortedRows(t, c, `SELECT region, region, total, n FROM totals`) {
-		f := strings.SplitN(r, "|", 2)
-		want = append(want, f[0]+"="+f[1])
-	}
-	same(t, "the changelog's last rows", sortStrings(fromLog), want)
+	same(t, "the changelog's last rows", replayChangelog(t, c, "totals"), strandtest.SortedRows(t, c, `SELECT * FROM totals`))
 }
 
 // TestViewChangelogJoin: a view whose rows stand for a table's rows (the
@@ -196,15 +172,23 @@ func TestViewChangelogCopy(t *testing.T) {
 		t.Fatalf("the view has %d rows", len(want))
 	}
 	// Replay the changelog: the last row of each key is the view.
-	run(t, c, `BEGIN`, `DECLARE h CURSOR FOR SUBSCRIBE per_acct`)
+	same(t, "the changelog's last rows", replayChangelog(t, c, "per_acct"), want)
+}
+
+// replayChangelog reads a view's changelog from its beginning (until a
+// FETCH waits 500 ms for nothing) and returns each key's last row,
+// sorted, as strandtest.SortedRows renders rows.
+func replayChangelog(t *testing.T, c *pgx.Conn, view string) []string {
+	t.Helper()
+	run(t, c, `BEGIN`, `DECLARE replay CURSOR FOR SUBSCRIBE `+view)
 	latest := map[string]string{}
 	for {
-		rows := fetchRows(t, c, `FETCH 5000 h WITH (timeout = '500ms')`)
+		rows := fetchRows(t, c, `FETCH 5000 replay WITH (timeout = '500ms')`)
 		if len(rows) == 0 {
 			break
 		}
 		for _, r := range rows {
-			// _position|_table|_key|_version|_op|acct|n|total
+			// _position|_table|_key|_version|_op|the view's columns
 			f := strings.Split(r, "|")
 			if f[4] == "delete" {
 				delete(latest, f[2])
@@ -214,11 +198,11 @@ func TestViewChangelogCopy(t *testing.T) {
 		}
 	}
 	run(t, c, `COMMIT`)
-	var got []string
+	var out []string
 	for _, v := range latest {
-		got = append(got, v)
+		out = append(out, v)
 	}
-	same(t, "the changelog's last rows", sortStrings(got), want)
+	return sortStrings(out)
 }
 
 // TestViewChangelogNotify: a view with a changelog and notify = 'channel'
@@ -235,27 +219,7 @@ func TestViewChangelogNotify(t *testing.T) {
 		`INSERT INTO sales VALUES (1, 'eu', 10), (2, 'us', 5)`,
 		`UPDATE sales SET amount = 11 WHERE id = 1`,
 		`NOTIFY totals_changed, 'sentinel'`)
-	var got []string
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		n, err := l.WaitForNotification(wctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("after %q: %v", got, err)
-		}
-		if n.Payload == "sentinel" {
-			break
-		}
-		var p struct {
-			Table   string `json:"table"`
-			Changes int    `json:"changes"`
-		}
-		if err := json.Unmarshal([]byte(n.Payload), &p); err != nil {
-			t.Fatalf("payload %q: %v", n.Payload, err)
-		}
-		got = append(got, fmt.Sprintf("%s %d", p.Table, p.Changes))
-	}
-	same(t, "notifications", got, []string{"public.totals 2", "public.totals 1"})
+	same(t, "notifications", notifications(t, l), []string{"totals_changed public.totals 2", "totals_changed public.totals 1"})
 	if _, err := w.Exec(ctx, `CREATE MATERIALIZED VIEW quiet WITH (notify = 'x') AS SELECT region, count(*) AS n FROM sales GROUP BY region`); err == nil || !strings.Contains(err.Error(), "0A000") {
 		t.Fatalf("notify without a changelog: %v", err)
 	}

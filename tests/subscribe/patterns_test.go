@@ -227,6 +227,33 @@ func TestSubscribeMaterializedView(t *testing.T) {
 	}
 }
 
+// notifications waits for the notifications l gets until one with the
+// payload "sentinel", and renders each as "channel table changes".
+func notifications(t *testing.T, l *pgx.Conn) []string {
+	t.Helper()
+	var got []string
+	for {
+		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n, err := l.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		if n.Payload == "sentinel" {
+			return got
+		}
+		var p struct {
+			Table    string `json:"table"`
+			Position int64  `json:"position"`
+			Changes  int    `json:"changes"`
+		}
+		if err := json.Unmarshal([]byte(n.Payload), &p); err != nil || p.Position <= 0 {
+			t.Fatalf("payload %q: %v", n.Payload, err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", n.Channel, p.Table, p.Changes))
+	}
+}
+
 // TestTableNotify: a table with notify = 'channel' notifies LISTENers once
 // per commit that writes it, with a JSON payload.
 func TestTableNotify(t *testing.T) {
@@ -245,31 +272,9 @@ func TestTableNotify(t *testing.T) {
 		`ALTER TABLE stock RESET (notify)`,
 		`INSERT INTO stock VALUES (4, 4)`,
 		`NOTIFY stock_changed, 'sentinel'`)
-	type notice struct {
-		Table    string `json:"table"`
-		Position int64  `json:"position"`
-		Changes  int    `json:"changes"`
-	}
-	var got []string
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		n, err := l.WaitForNotification(wctx)
-		cancel()
-		if err != nil {
-			t.Fatalf("after %q: %v", got, err)
-		}
-		if n.Payload == "sentinel" {
-			break
-		}
-		var p notice
-		if err := json.Unmarshal([]byte(n.Payload), &p); err != nil || p.Position <= 0 {
-			t.Fatalf("payload %q: %v", n.Payload, err)
-		}
-		got = append(got, fmt.Sprintf("%s %s %d", n.Channel, p.Table, p.Changes))
-	}
 	// The notifier runs beside the sessions: order across tables of one
 	// commit follows the commit's writes.
-	same(t, "notifications", got, []string{
+	same(t, "notifications", notifications(t, l), []string{
 		"orders_changed public.orders 1",
 		"stock_changed public.stock 2",
 		"orders_changed public.orders 1",
