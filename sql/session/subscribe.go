@@ -647,6 +647,9 @@ type viewFeed struct {
 	// catchUp is set while a catch-up runs; the feed keeps the changes
 	// published meanwhile.
 	catchUp *viewCatchUp
+	// lost: batches taken from the feed were not delivered (an error):
+	// the next fetch catches up instead.
+	lost bool
 }
 
 type viewRow struct {
@@ -727,6 +730,10 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 	if v.catchUp != nil {
 		return v.catchUpChunk(ctx, sc, max)
 	}
+	if v.lost {
+		v.lost = false
+		return v.startCatchUp(ctx, sc, max)
+	}
 	batches, snap, resync, dropped := v.feed.Take()
 	if len(batches) == 0 && !resync && !dropped {
 		select {
@@ -746,14 +753,7 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 		return pgerr.New(pgerr.UndefinedTable, "materialized view %q was dropped", v.td.Name)
 	}
 	if resync {
-		// Changes were lost: compare the view delivered with now.
-		now := sc.eng.Log.Snapshot()
-		if err := v.exists(now); err != nil {
-			now.Release()
-			return err
-		}
-		v.catchUp = &viewCatchUp{from: viewCursor{snap: v.base}, to: viewCursor{snap: now}}
-		return v.catchUpChunk(ctx, sc, max)
+		return v.startCatchUp(ctx, sc, max)
 	}
 	if snap == nil {
 		return nil
@@ -761,12 +761,25 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 	old, cur, err := v.apply(batches)
 	if err != nil {
 		snap.Release()
+		v.lost = true
 		return err
 	}
 	v.base.Release()
 	v.base = snap
 	v.diff(sc, snap.LSN(), old, cur)
 	return nil
+}
+
+// startCatchUp starts comparing the view delivered with the view now
+// (changes were lost) and delivers the first chunk.
+func (v *viewFeed) startCatchUp(ctx context.Context, sc *subCursor, max int) error {
+	now := sc.eng.Log.Snapshot()
+	if err := v.exists(now); err != nil {
+		now.Release()
+		return err
+	}
+	v.catchUp = &viewCatchUp{from: viewCursor{snap: v.base}, to: viewCursor{snap: now}}
+	return v.catchUpChunk(ctx, sc, max)
 }
 
 // catchUpChunk compares the next rows of the catch-up's two states, until
@@ -812,6 +825,8 @@ func (c *viewCursor) fill(ctx context.Context, r *views.Read, max int) error {
 		return nil
 	})
 	if err != nil {
+		// A chunk cut short (the FETCH cancelled, say) is read again.
+		c.rows = c.rows[:0]
 		return err
 	}
 	c.next, c.done = next, next == nil
