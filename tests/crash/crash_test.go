@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -263,11 +264,16 @@ func lines(t *testing.T, c *pgx.Conn, q string) []string {
 	return out
 }
 
-// changelogRows replays a view's changelog from its beginning and
-// returns each key's last row (sorted, as lines renders rows).
+// changelogRows replays a view's changelog from its beginning up to its
+// last event (versions() says which) and returns each key's last row
+// (sorted, as lines renders rows).
 func changelogRows(t *testing.T, c *pgx.Conn, view string) []string {
 	t.Helper()
 	ctx := context.Background()
+	var end int64
+	if err := c.QueryRow(ctx, `SELECT coalesce(max(_lsn), 0) FROM versions('`+view+`')`).Scan(&end); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Exec(ctx, `BEGIN`); err != nil {
 		t.Fatal(err)
 	}
@@ -276,8 +282,8 @@ func changelogRows(t *testing.T, c *pgx.Conn, view string) []string {
 		t.Fatal(err)
 	}
 	last := map[string]string{}
-	for {
-		rows, err := c.Query(ctx, `FETCH 10000 log_`+view+` WITH (timeout = '1s')`, pgx.QueryExecModeSimpleProtocol)
+	for pos := int64(0); pos < end; {
+		rows, err := c.Query(ctx, `FETCH 10000 log_`+view+` WITH (timeout = '10s')`, pgx.QueryExecModeSimpleProtocol)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,6 +292,7 @@ func changelogRows(t *testing.T, c *pgx.Conn, view string) []string {
 			n++
 			// _position, _table, _key, _version, _op, then the columns.
 			vals := rows.RawValues()
+			pos, _ = strconv.ParseInt(string(vals[0]), 10, 64)
 			key, op := string(vals[2]), string(vals[4])
 			if op == "delete" {
 				delete(last, key)
@@ -301,7 +308,7 @@ func changelogRows(t *testing.T, c *pgx.Conn, view string) []string {
 			t.Fatal(err)
 		}
 		if n == 0 {
-			break
+			t.Fatalf("%s's changelog: nothing after position %d within 10s; its last event is at %d", view, pos, end)
 		}
 	}
 	var out []string

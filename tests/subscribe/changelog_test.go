@@ -175,21 +175,23 @@ func TestViewChangelogCopy(t *testing.T) {
 	same(t, "the changelog's last rows", replayChangelog(t, c, "per_acct"), want)
 }
 
-// replayChangelog reads a view's changelog from its beginning (until a
-// FETCH waits 500 ms for nothing) and returns each key's last row,
+// replayChangelog reads a view's changelog from its beginning up to its
+// last event (versions() says which) and returns each key's last row,
 // sorted, as strandtest.SortedRows renders rows.
 func replayChangelog(t *testing.T, c *pgx.Conn, view string) []string {
 	t.Helper()
+	end := fetchRows(t, c, `SELECT max(_lsn) FROM versions('`+view+`')`)[0]
 	run(t, c, `BEGIN`, `DECLARE replay CURSOR FOR SUBSCRIBE `+view)
 	latest := map[string]string{}
-	for {
-		rows := fetchRows(t, c, `FETCH 5000 replay WITH (timeout = '500ms')`)
+	for pos := ""; pos != end; {
+		rows := fetchRows(t, c, `FETCH 5000 replay WITH (timeout = '10s')`)
 		if len(rows) == 0 {
-			break
+			t.Fatalf("%s's changelog: nothing after position %s within 10s; its last event is at %s", view, pos, end)
 		}
 		for _, r := range rows {
 			// _position|_table|_key|_version|_op|the view's columns
 			f := strings.Split(r, "|")
+			pos = f[0]
 			if f[4] == "delete" {
 				delete(latest, f[2])
 			} else {
