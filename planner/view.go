@@ -159,47 +159,8 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 			opts[optOutputKey] = strings.Join(ids, ",")
 		}
 	}
-	for _, o := range st.Options {
-		switch o.Name {
-		case log.OptChangelog:
-			on, err := types.ParseText(types.Make(types.BoolOID), o.Value, b.settings)
-			if err != nil {
-				return nil, pgerr.New(pgerr.InvalidParameterValue, "invalid value for boolean option %q: %s", o.Name, o.Value)
-			}
-			if on != true {
-				continue
-			}
-			if len(sv.Key) == 0 && opts[optOutputKey] != "" {
-				// Each row stands for one row of a keyed table (a filter
-				// or projection of it, or it joined with a dimension):
-				// the view is keyed by that key, as its reads already
-				// are, and so is its changelog.
-				for _, f := range strings.Split(opts[optOutputKey], ",") {
-					id, _ := strconv.ParseUint(f, 10, 32)
-					sv.Key = append(sv.Key, uint32(id))
-				}
-				td.Versions[0].Key = sv.Key
-			}
-			if len(sv.Key) == 0 {
-				return nil, pgerr.New(pgerr.FeatureNotSupported, "a materialized view with a changelog must have a key").
-					WithDetail("Its changelog holds each key's changes, as a table's events do; this view's rows have no key.").
-					WithHint("Keep in the output the GROUP BY columns of a grouped view, or the key columns of the table whose rows the view's rows stand for.")
-			}
-			opts[log.OptChangelog] = "true"
-		case "notify":
-			// As a table's: each commit that changes the view NOTIFYs the
-			// channel (sql/session/notify.go), from its changelog.
-			if o.Value == "" {
-				return nil, pgerr.New(pgerr.InvalidParameterValue, "notify channel name cannot be empty")
-			}
-			opts["notify"] = o.Value
-		default:
-			return nil, pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
-		}
-	}
-	if opts["notify"] != "" && opts[log.OptChangelog] != "true" {
-		return nil, pgerr.New(pgerr.FeatureNotSupported, "notify on a materialized view needs its changelog").
-			WithHint("Create it WITH (changelog = true, notify = '%s').", opts["notify"])
+	if err := b.viewOptions(st.Options, td, opts); err != nil {
+		return nil, err
 	}
 	td.Options = opts
 	td.DependsOn = p.deps
@@ -430,6 +391,56 @@ func (v *subqueryFinder) Enter(n ast.Node) (ast.Node, bool) {
 	return n, false
 }
 func (v *subqueryFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// viewOptions applies CREATE MATERIALIZED VIEW's WITH (...) to the view's
+// options (opts) and descriptor: changelog = true keeps the view's
+// changes as events of its own (log.OptChangelog), which needs a key;
+// notify = 'channel' NOTIFYs it per commit, which needs the changelog.
+func (b *Builder) viewOptions(options []sql.Option, td *log.TableDesc, opts map[string]string) error {
+	sv := &td.Versions[0]
+	for _, o := range options {
+		switch o.Name {
+		case log.OptChangelog:
+			on, err := types.ParseText(types.Make(types.BoolOID), o.Value, b.settings)
+			if err != nil {
+				return pgerr.New(pgerr.InvalidParameterValue, "invalid value for boolean option %q: %s", o.Name, o.Value)
+			}
+			if on != true {
+				continue
+			}
+			if len(sv.Key) == 0 && opts[optOutputKey] != "" {
+				// Each row stands for one row of a keyed table (a filter
+				// or projection of it, or it joined with a dimension):
+				// the view is keyed by that key, as its reads already
+				// are, and so is its changelog.
+				for _, f := range strings.Split(opts[optOutputKey], ",") {
+					id, _ := strconv.ParseUint(f, 10, 32)
+					sv.Key = append(sv.Key, uint32(id))
+				}
+			}
+			if len(sv.Key) == 0 {
+				return pgerr.New(pgerr.FeatureNotSupported, "a materialized view with a changelog must have a key").
+					WithDetail("Its changelog holds each key's changes, as a table's events do; this view's rows have no key.").
+					WithHint("Keep in the output the GROUP BY columns of a grouped view, or the key columns of the table whose rows the view's rows stand for.")
+			}
+			opts[log.OptChangelog] = "true"
+		case "notify":
+			// As a table's: each commit that changes the view NOTIFYs the
+			// channel (sql/session/notify.go), from its changelog.
+			if o.Value == "" {
+				return pgerr.New(pgerr.InvalidParameterValue, "notify channel name cannot be empty")
+			}
+			opts["notify"] = o.Value
+		default:
+			return pgerr.New(pgerr.InvalidParameterValue, "unrecognized parameter %q", o.Name)
+		}
+	}
+	if opts["notify"] != "" && opts[log.OptChangelog] != "true" {
+		return pgerr.New(pgerr.FeatureNotSupported, "notify on a materialized view needs its changelog").
+			WithHint("Create it WITH (changelog = true, notify = '%s').", opts["notify"])
+	}
+	return nil
+}
 
 // optTopPartition, in a top-N view's options, lists the column IDs
 // holding its partition when its rows are read from the top-N's

@@ -227,12 +227,16 @@ func TestSubscribeMaterializedView(t *testing.T) {
 	}
 }
 
-// notifications waits for the notifications l gets until one with the
-// payload "sentinel", and renders each as "channel table changes".
-func notifications(t *testing.T, l *pgx.Conn) []string {
+// notifications waits for n table notifications on l and for one with the
+// payload "sentinel", and renders the others as "channel table changes".
+// Tables' notifications come from a notifier that follows the log, after
+// the commit: the sentinel, a plain NOTIFY sent after the writes, may
+// overtake them, but it bounds what came before it.
+func notifications(t *testing.T, l *pgx.Conn, want int) []string {
 	t.Helper()
 	var got []string
-	for {
+	sentinel := false
+	for len(got) < want || !sentinel {
 		wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		n, err := l.WaitForNotification(wctx)
 		cancel()
@@ -240,7 +244,8 @@ func notifications(t *testing.T, l *pgx.Conn) []string {
 			t.Fatalf("after %q: %v", got, err)
 		}
 		if n.Payload == "sentinel" {
-			return got
+			sentinel = true
+			continue
 		}
 		var p struct {
 			Table    string `json:"table"`
@@ -252,6 +257,7 @@ func notifications(t *testing.T, l *pgx.Conn) []string {
 		}
 		got = append(got, fmt.Sprintf("%s %s %d", n.Channel, p.Table, p.Changes))
 	}
+	return got
 }
 
 // TestTableNotify: a table with notify = 'channel' notifies LISTENers once
@@ -274,11 +280,12 @@ func TestTableNotify(t *testing.T) {
 		`NOTIFY stock_changed, 'sentinel'`)
 	// The notifier runs beside the sessions: order across tables of one
 	// commit follows the commit's writes.
-	same(t, "notifications", notifications(t, l), []string{
+	want := []string{
 		"orders_changed public.orders 1",
 		"stock_changed public.stock 2",
 		"orders_changed public.orders 1",
-	})
+	}
+	same(t, "notifications", notifications(t, l, len(want)), want)
 	if _, err := w.Exec(ctx, `ALTER TABLE stock SET (colour = 'red')`); err == nil || !strings.Contains(err.Error(), "22023") {
 		t.Fatalf("unknown table option: %v", err)
 	}
