@@ -35,6 +35,8 @@ func FuzzStatements(f *testing.F) {
 		"SELECT j->'k', j->>'k', jsonb_array_elements(j->'l') FROM t",
 		"SELECT DISTINCT ON (b) b, a FROM t ORDER BY b, a DESC LIMIT 2 OFFSET 1",
 		"EXPLAIN CREATE MATERIALIZED VIEW mv AS SELECT b, sum(a) OVER (PARTITION BY b ORDER BY a) FROM t",
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS mc WITH (changelog = true, notify = 'c') AS SELECT b, count(*) AS n FROM t GROUP BY b",
+		"BEGIN; DECLARE cl CURSOR FOR SUBSCRIBE vc WITH (start = '2', old = true); FETCH 5 cl WITH (timeout = '0s'); COMMIT",
 		"SELECT * FROM t JOIN u ON t.a = u.a AND t.d BETWEEN u.d - interval '1 hour' AND u.d",
 		"SELECT lower(s) OVER () FROM t",
 		"INSERT INTO t VALUES (10, 2, 'q', now(), '{}') ON CONFLICT (a) DO UPDATE SET b = excluded.b RETURNING *",
@@ -51,6 +53,7 @@ func FuzzStatements(f *testing.F) {
 		`INSERT INTO t VALUES (1, 1, 'x', '2024-01-01', '{"k": 1, "l": [1, 2]}'), (2, NULL, NULL, NULL, NULL), (3, 1, 'y', '2024-01-02', '{"k": "v"}')`,
 		`INSERT INTO u VALUES (1, 1, '2024-01-01'), (NULL, 2, NULL)`,
 		`CREATE MATERIALIZED VIEW v AS SELECT b, count(*) AS n, sum(a) AS total FROM t GROUP BY b`,
+		`CREATE MATERIALIZED VIEW vc WITH (changelog = true) AS SELECT a, b, s FROM t WHERE b IS NOT NULL`,
 	} {
 		if _, err := c.Exec(ctx, q).ReadAll(); err != nil {
 			f.Fatalf("%s: %v", q, err)
