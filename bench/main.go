@@ -42,6 +42,7 @@ var suites = []suite{
 	{"insert", (*bench).insert},
 	{"point", (*bench).pointSelect},
 	{"views", (*bench).views},
+	{"changelog", (*bench).changelog},
 	{"copy", (*bench).copyRows},
 	{"agg", (*bench).aggregate},
 	{"bigview", (*bench).bigView},
