@@ -83,9 +83,9 @@ type HookWorker interface {
 
 // runHook asks the hook for the mutations an intent derives. lastLSN is
 // the last LSN used before the intent.
-func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, commitTime int64) (muts []Mutation, err error) {
+func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, commitTime int64) (muts []Mutation, writes []Write, err error) {
 	if s.hook == nil || (cat == s.cat && len(s.changes) == 0 && in.HookTask == nil) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	// The hook runs on the sequencing goroutine: a panic in it (a bug in
 	// view maintenance, say) would take the whole server down, and again
@@ -97,7 +97,7 @@ func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, 
 			if s.logger != nil {
 				s.logger.Error("commit hook panicked; the intent fails", slog.Any("panic", r), slog.String("stack", string(debug.Stack())))
 			}
-			muts, err = nil, fmt.Errorf("commit hook panicked: %v", r)
+			muts, writes, err = nil, nil, fmt.Errorf("commit hook panicked: %v", r)
 		}
 	}()
 	hs, _ := st.(HookState)
@@ -107,24 +107,23 @@ func (s *sequencer) runHook(st State, in *Intent, cat *Catalog, lastLSN uint64, 
 		// Kept even when the hook fails: the log hands back only the
 		// notes of intents that committed (Log.durable).
 		in.hookNote = hi.Note
-		in.hookWrites = hi.Writes
-		return muts, err
+		return muts, hi.Writes, err
 	}
 	if cat != s.cat {
 		m, err := s.hook.OnCatalog(hs, s.cat, cat)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		muts = m
 	}
 	if len(s.changes) > 0 {
 		m, err := s.hook.Prepare(hs, cat, s.changes)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		muts = append(muts, m...)
 	}
-	return muts, nil
+	return muts, nil, nil
 }
 
 // startHookWorker starts the hook's worker, if it has one.

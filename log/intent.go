@@ -54,9 +54,6 @@ type Write struct {
 	// ON CONFLICT DO NOTHING decided by the sequencer, without a read
 	// before the commit.
 	SkipIfExists bool
-	// fromHook marks a commit hook's write to a view's changelog
-	// (HookInput.Writes): the only writes a view takes.
-	fromHook bool
 }
 
 // Intent is a unit of commit: catalog changes and writes that become durable
@@ -79,8 +76,6 @@ type Intent struct {
 	result Result
 	err    error
 	done   chan struct{}
-	// hookWrites are the commit hook's HookInput.Writes.
-	hookWrites []Write
 	// hookNote is the commit hook's HookInput.Note, for DurableHook.
 	hookNote any
 }

@@ -85,8 +85,6 @@ type sequencer struct {
 	headKeys  []byte
 	headIndex map[string]int
 	changes   []Change
-	// hookChanges are the events of the hook's changelog writes.
-	hookChanges []Change
 	// skips are the indexes of the intent's skipped SkipIfExists writes.
 	skips []int
 	// events is a slab the intents' Result.Events are cut from, so that
@@ -250,7 +248,7 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 	s.skips = s.skips[:0]
 	for i := range in.Writes {
 		w := &in.Writes[i]
-		ch, err := s.check(st, cat, w, lsn+1, commitTime)
+		ch, err := s.check(st, cat, w, false, lsn+1, commitTime)
 		if err == errSkip {
 			s.skips = append(s.skips, i)
 			continue
@@ -270,18 +268,18 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		lsn++
 		s.changes = append(s.changes, ch)
 	}
-	hookMuts, err := s.runHook(st, in, cat, s.lastLSN, commitTime)
+	hookMuts, hookWrites, err := s.runHook(st, in, cat, s.lastLSN, commitTime)
 	if err != nil {
 		in.err = err
 		return false, nil
 	}
 	// The hook's writes to views' changelogs come after the intent's
-	// own, under later LSNs.
-	hookChanges := s.hookChanges[:0]
-	for i := range in.hookWrites {
-		w := &in.hookWrites[i]
-		w.Cond, w.SkipIfExists, w.fromHook = Cond{}, false, true
-		ch, err := s.check(st, cat, w, lsn+1, commitTime)
+	// own, under later LSNs, unconditionally; their events follow the
+	// intent's in s.changes.
+	for i := range hookWrites {
+		w := &hookWrites[i]
+		w.Cond, w.SkipIfExists = Cond{}, false
+		ch, err := s.check(st, cat, w, true, lsn+1, commitTime)
 		if err != nil {
 			if isFatal(err) {
 				return false, err
@@ -290,10 +288,8 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 			return false, nil
 		}
 		lsn++
-		hookChanges = append(hookChanges, ch)
+		s.changes = append(s.changes, ch)
 	}
-	s.hookChanges = hookChanges
-	in.hookWrites = nil
 
 	// Every check passed: write.
 	if cat != s.cat {
@@ -321,8 +317,8 @@ func (s *sequencer) one(st State, in *Intent) (ok bool, fatal error) {
 		in.result.Events[i] = Appended{Version: c.Version, LSN: c.LSN, Op: c.Op}
 		ok = true
 	}
-	for i := range hookChanges {
-		if err := s.writeChange(st, &hookChanges[i]); err != nil {
+	for ; next < len(s.changes); next++ {
+		if err := s.writeChange(st, &s.changes[next]); err != nil {
 			return false, err
 		}
 		ok = true
@@ -368,12 +364,14 @@ func isFatal(err error) bool {
 
 // check evaluates one write against the key's head (as left by earlier
 // intents and earlier writes of this intent) and returns the event it makes.
-func (s *sequencer) check(st State, cat *Catalog, w *Write, lsn uint64, commitTime int64) (Change, error) {
+// fromHook marks the commit hook's write to a view's changelog
+// (HookInput.Writes): the only writes a view takes.
+func (s *sequencer) check(st State, cat *Catalog, w *Write, fromHook bool, lsn uint64, commitTime int64) (Change, error) {
 	t, ok := cat.Table(w.Table)
 	if !ok {
 		return Change{}, &TableError{Table: w.Table, Code: "42P01", Msg: fmt.Sprintf("relation with id %d does not exist", w.Table)}
 	}
-	if t.Kind == View && !(w.fromHook && t.LogsChanges()) {
+	if t.Kind == View && !(fromHook && t.LogsChanges()) {
 		return Change{}, &TableError{Table: w.Table, Code: "42809", Msg: fmt.Sprintf("cannot write to materialized view %q", t.Name)}
 	}
 	sv := w.SchemaVersion
