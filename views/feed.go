@@ -228,19 +228,13 @@ func (r *run) keepsDeltas(view log.TableID) bool {
 	return r.c.read[view] || r.watched[view] || r.c.logs[view] != nil
 }
 
-// noteChange keeps an output change of a watched view for the intent's
-// note, or of a view with a changelog for its events (encoded: the row
-// may be an operator's scratch).
-func (r *run) noteChange(out exec.Row, w int64) error {
-	row, err := types.EncodeRow(nil, r.p.OutTypes, out)
-	if err != nil {
-		return err
-	}
+// noteChange keeps an output change of a watched view (its row encoded)
+// for the intent's note.
+func (r *run) noteChange(row []byte, w int64) {
 	if r.feedOut == nil {
 		r.feedOut = map[log.TableID][]FeedChange{}
 	}
 	r.feedOut[r.p.View] = append(r.feedOut[r.p.View], FeedChange{Row: row, W: w})
-	return nil
 }
 
 // watchedViews returns the views with feeds (nil: none); the map is

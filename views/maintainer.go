@@ -323,10 +323,8 @@ func (m *Maintainer) PrepareIntent(in *log.HookInput) ([]log.Mutation, error) {
 	for _, id := range r.newlyLive {
 		m.live[id] = true
 	}
-	if len(c.logs) > 0 {
-		if in.Writes, err = r.changelogWrites(in.Writes); err != nil {
-			return nil, err
-		}
+	if len(r.logOut) > 0 {
+		in.Writes = r.changelogWrites(in.Writes)
 	}
 	if len(r.feedOut) > 0 {
 		// The watched views' changes join the note (feed.go); the run
@@ -417,6 +415,9 @@ type run struct {
 	// this intent (feed.go).
 	watched map[log.TableID]bool
 	feedOut map[log.TableID][]FeedChange
+	// logOut are the output changes of views with a changelog in this
+	// intent (changelog.go).
+	logOut map[log.TableID][]loggedChange
 	// extremes are the min/max indexes' ends this intent has read
 	// (aggregate.go).
 	extremes map[string]*extremeMemo
@@ -469,7 +470,7 @@ func (r *run) reuse(ov *overlay, c *compiled, m *Maintainer) *run {
 	r.newlyLive, r.waiting = r.newlyLive[:0], false
 	r.tickPartial = false
 	r.running = pendingRuns{}
-	r.feedOut = nil
+	r.feedOut, r.logOut = nil, nil
 	clear(r.extremes)
 	r.fold, r.groups = false, foldedGroups{}
 	return r
@@ -744,9 +745,18 @@ const outKeyStart = 6
 // record keeps an output delta, stored under key in the view's output,
 // for the views that read this one and for the view's feeds.
 func (r *run) record(key []byte, out exec.Row, w int64) error {
-	if r.watched[r.p.View] || r.c.logs[r.p.View] != nil {
-		if err := r.noteChange(out, w); err != nil {
+	watched, cl := r.watched[r.p.View], r.c.logs[r.p.View]
+	if watched || cl != nil {
+		// Encoded: out may be an operator's scratch.
+		row, err := types.EncodeRow(nil, r.p.OutTypes, out)
+		if err != nil {
 			return err
+		}
+		if watched {
+			r.noteChange(row, w)
+		}
+		if cl != nil {
+			r.logChange(cl, out, row, w)
 		}
 	}
 	if !r.c.read[r.p.View] {
