@@ -766,8 +766,13 @@ func (v *viewFeed) fetch(ctx context.Context, sc *subCursor, max int) error {
 	}
 	v.base.Release()
 	v.base = snap
-	v.diff(sc, snap.LSN(), old, cur)
+	v.diff(sc, v.filter(sc), snap.LSN(), old, cur)
 	return nil
+}
+
+// filter is the cursor's rendering and WHERE of the view.
+func (v *viewFeed) filter(sc *subCursor) *tableFilter {
+	return sc.filter(sc.eng.Log.Catalog(), v.td)
 }
 
 // startCatchUp starts comparing the view delivered with the view now
@@ -782,33 +787,35 @@ func (v *viewFeed) startCatchUp(ctx context.Context, sc *subCursor, max int) err
 	return v.catchUpChunk(ctx, sc, max)
 }
 
-// catchUpChunk compares the next rows of the catch-up's two states, until
-// about max changes are pending or it is done.
+// catchUpChunk compares the next rows (about max) of the catch-up's two
+// states and delivers how they differ, ending the catch-up when both are
+// read.
 func (v *viewFeed) catchUpChunk(ctx context.Context, sc *subCursor, max int) error {
 	cu := v.catchUp
-	pos := cu.to.snap.LSN()
-	for had := len(sc.pending); len(sc.pending)-had < max; {
+	old, cur := map[string]viewRow{}, map[string]viewRow{}
+	done := false
+	for n := 0; n < max && !done; {
 		for _, c := range []*viewCursor{&cu.from, &cu.to} {
 			if err := c.fill(ctx, v.read, max); err != nil {
 				return err
 			}
 		}
 		from, to := cu.from.rows, cu.to.rows
-		if len(from) == 0 && len(to) == 0 {
-			v.base.Release()
-			v.base, v.catchUp = cu.to.snap, nil
-			return nil
-		}
-		var was, is []exec.Row
 		switch {
+		case len(from) == 0 && len(to) == 0:
+			done = true
 		case len(to) == 0 || len(from) > 0 && from[0].key < to[0].key:
-			was = cu.from.take()
+			n += v.file(old, cu.from.take())
 		case len(from) == 0 || to[0].key < from[0].key:
-			is = cu.to.take()
+			n += v.file(cur, cu.to.take())
 		default:
-			was, is = cu.from.take(), cu.to.take()
+			n += v.file(old, cu.from.take()) + v.file(cur, cu.to.take())
 		}
-		v.diff(sc, pos, v.byKey(was), v.byKey(is))
+	}
+	v.diff(sc, v.filter(sc), cu.to.snap.LSN(), old, cur)
+	if done {
+		v.base.Release()
+		v.base, v.catchUp = cu.to.snap, nil
 	}
 	return nil
 }
@@ -844,9 +851,10 @@ func (c *viewCursor) take() []exec.Row {
 	return out
 }
 
-// byKey files rows under their keys (keyOf).
-func (v *viewFeed) byKey(rows []exec.Row) map[string]viewRow {
-	m := make(map[string]viewRow, len(rows))
+// file files rows in m under their keys (keyOf) and returns how many.
+// A catch-up compares a chunk of both states at once: the rows of a key
+// (its text) are those of one key of the state.
+func (v *viewFeed) file(m map[string]viewRow, rows []exec.Row) int {
 	for _, row := range rows {
 		k := v.keyOf(row)
 		e := m[k]
@@ -854,7 +862,7 @@ func (v *viewFeed) byKey(rows []exec.Row) map[string]viewRow {
 		e.n++
 		m[k] = e
 	}
-	return m
+	return len(rows)
 }
 
 // apply folds the feed's batches published after base into the rows
@@ -954,8 +962,7 @@ func (v *viewFeed) keyOf(row exec.Row) string {
 // update (old's row is the _old of updates and deletes); rows of a view
 // without a key change multiplicity by inserts and deletes. As for tables,
 // a WHERE keeps a change when the row before or after it passes.
-func (v *viewFeed) diff(sc *subCursor, pos uint64, old, cur map[string]viewRow) {
-	f := sc.filter(sc.eng.Log.Catalog(), v.td)
+func (v *viewFeed) diff(sc *subCursor, f *tableFilter, pos uint64, old, cur map[string]viewRow) {
 	passes := func(row exec.Row) bool {
 		if row == nil {
 			return false
