@@ -24,11 +24,24 @@ func notMaintainable(format string, args ...any) error {
 
 // ExplainView describes how CREATE MATERIALIZED VIEW st would maintain its
 // view (EXPLAIN CREATE MATERIALIZED VIEW): its incremental plan, each
-// operator with the state it keeps.
+// operator with the state it keeps, after the checks CREATE makes.
 func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) {
-	p, err := b.BuildViewPlan(st.Query)
+	p, td, err := b.viewDesc(st)
 	if err != nil {
 		return nil, err
+	}
+	var details []string
+	if td.LogsChanges() {
+		cur := td.Current()
+		var key []string
+		for _, id := range cur.Key {
+			for _, c := range cur.Columns {
+				if c.ID == id {
+					key = append(key, c.Name)
+				}
+			}
+		}
+		details = append(details, "Changelog: each key's changes kept as events (key: "+strings.Join(key, ", ")+")")
 	}
 	var e exec.Explainer
 	p.plan.Explain(&e, func(id log.TableID) string {
@@ -36,32 +49,7 @@ func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) 
 			return td.Name
 		}
 		return fmt.Sprintf("relation %d", id)
-	})
-	if len(st.Options) == 0 {
-		return e.Lines, nil
-	}
-	// The options are checked as CREATE checks them; a changelog is said
-	// under the view's first line.
-	add, err := b.CreateView(st)
-	if err != nil {
-		return nil, err
-	}
-	cat := b.cat.Clone()
-	if err := add(cat); err != nil {
-		return nil, err
-	}
-	if td, ok := cat.Lookup(b.CreationSchema(st.Name.Schema), st.Name.Name); ok && td.LogsChanges() && len(e.Lines) > 0 {
-		var key []string
-		for _, id := range td.Current().Key {
-			for _, c := range td.Current().Columns {
-				if c.ID == id {
-					key = append(key, c.Name)
-				}
-			}
-		}
-		line := "  Changelog: each key's changes kept as events (key: " + strings.Join(key, ", ") + ")"
-		e.Lines = append(e.Lines[:1], append([]string{line}, e.Lines[1:]...)...)
-	}
+	}, details...)
 	return e.Lines, nil
 }
 
@@ -70,23 +58,45 @@ func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) 
 // view (the maintainer backfills it in steps that commit between writes;
 // views/backfill.go).
 func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog) error, error) {
-	p, err := b.BuildViewPlan(st.Query)
+	_, td, err := b.viewDesc(st)
 	if err != nil {
 		return nil, err
+	}
+	ifNotExists := st.IfNotExists
+	return func(c *log.Catalog) error {
+		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
+			return nil
+		}
+		for _, dep := range td.DependsOn {
+			if _, ok := c.Table(dep); !ok {
+				return pgerr.New(pgerr.UndefinedTable, "a table the view reads was dropped concurrently")
+			}
+		}
+		cp := *td
+		return c.AddTable(&cp)
+	}, nil
+}
+
+// viewDesc plans the view of CREATE MATERIALIZED VIEW st and describes it:
+// its columns, key and options, checked as CREATE checks them.
+func (b *Builder) viewDesc(st *sql.CreateMaterializedView) (*viewPlan, *log.TableDesc, error) {
+	p, err := b.BuildViewPlan(st.Query)
+	if err != nil {
+		return nil, nil, err
 	}
 	td := &log.TableDesc{Schema: b.CreationSchema(st.Name.Schema), Name: st.Name.Name, Kind: log.View, Definition: st.QueryText}
 	sv := log.SchemaVersion{Version: 1}
 	names := p.names
 	if len(st.Columns) > 0 {
 		if len(st.Columns) > len(names) {
-			return nil, pgerr.New(pgerr.SyntaxError, "too many column names were specified")
+			return nil, nil, pgerr.New(pgerr.SyntaxError, "too many column names were specified")
 		}
 		copy(names, st.Columns)
 	}
 	seen := map[string]bool{}
 	for i, t := range p.plan.OutTypes {
 		if seen[names[i]] {
-			return nil, pgerr.New(pgerr.DuplicateColumn, "column %q specified more than once", names[i])
+			return nil, nil, pgerr.New(pgerr.DuplicateColumn, "column %q specified more than once", names[i])
 		}
 		seen[names[i]] = true
 		sv.Columns = append(sv.Columns, log.Column{ID: uint32(i + 1), Name: names[i], TypeOID: uint32(t.OID), Typmod: t.Typmod})
@@ -160,23 +170,11 @@ func (b *Builder) CreateView(st *sql.CreateMaterializedView) (func(*log.Catalog)
 		}
 	}
 	if err := b.viewOptions(st.Options, td, opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	td.Options = opts
 	td.DependsOn = p.deps
-	ifNotExists := st.IfNotExists
-	return func(c *log.Catalog) error {
-		if _, ok := c.Lookup(td.Schema, td.Name); ok && ifNotExists {
-			return nil
-		}
-		for _, dep := range td.DependsOn {
-			if _, ok := c.Table(dep); !ok {
-				return pgerr.New(pgerr.UndefinedTable, "a table the view reads was dropped concurrently")
-			}
-		}
-		cp := *td
-		return c.AddTable(&cp)
-	}, nil
+	return p, td, nil
 }
 
 // sameTables reports whether two lists of tables hold the same tables.

@@ -13,8 +13,9 @@ import (
 // Explain describes the incremental plan of a view, as EXPLAIN CREATE
 // MATERIALIZED VIEW shows it: each operator with what it keeps as state
 // and what a change costs, from the view's output down to the tables
-// whose changes feed it. name gives a table's or view's name.
-func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
+// whose changes feed it. name gives a table's or view's name; details
+// are said of the view beside how it is maintained (its changelog).
+func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string, details ...string) {
 	what := "one row per output row, with its multiplicity"
 	if p.Distinct {
 		what += " (read once: DISTINCT)"
@@ -29,6 +30,9 @@ func (p *Plan) Explain(e *exec.Explainer, name func(log.TableID) string) {
 	e.Add("Materialized View")
 	e.Detail("Maintained: inside each write's commit (read-your-writes)")
 	e.Detail("State: %s", what)
+	for _, d := range details {
+		e.Detail("%s", d)
+	}
 	if !p.keysKnown {
 		// A plan explained before it is created: the layout a view
 		// created now gets says which joins keep their facts in the
