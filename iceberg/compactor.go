@@ -322,7 +322,7 @@ func (c *Compactor) state(td *log.TableDesc) *tableState {
 func (c *Compactor) compactTable(ctx context.Context, snap *log.Snapshot, td *log.TableDesc, now time.Time) error {
 	ts := c.state(td)
 	shapes := []shape{shapeStream}
-	if td.Kind == log.Keyed || td.LogsChanges() {
+	if td.KeyedEvents() {
 		shapes = []shape{shapeChanges, shapeState}
 	}
 	var (

@@ -41,6 +41,11 @@ func (t *TableDesc) LogsChanges() bool { return t.Kind == View && t.Options[OptC
 // materialized view's changelog.
 func (t *TableDesc) HasEvents() bool { return t.Kind.HasEvents() || t.LogsChanges() }
 
+// KeyedEvents reports whether t's events are a keyed table's: versions of
+// keys, whose heads hold their rows (a keyed table, or a view's
+// changelog), not a stream's appends.
+func (t *TableDesc) KeyedEvents() bool { return t.Kind == Keyed || t.LogsChanges() }
+
 func (k TableKind) String() string {
 	switch k {
 	case Keyed:

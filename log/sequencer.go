@@ -440,7 +440,7 @@ func (s *sequencer) check(st State, cat *Catalog, w *Write, fromHook bool, lsn u
 	if after.FirstVersion == 0 {
 		after.FirstVersion = 1
 	}
-	if (t.Kind == Keyed || t.Kind == View) && !w.Delete {
+	if t.KeyedEvents() && !w.Delete {
 		after.SchemaVersion, after.Row = sv, w.Row
 	}
 	if local >= 0 {
