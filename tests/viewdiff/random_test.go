@@ -96,16 +96,9 @@ func runRandomSeed(t *testing.T, pg *pgoracle.Server, seed int64) {
 		if _, err := pc.Exec(ctx, fmt.Sprintf("CREATE VIEW %s AS %s", name, def)); err != nil {
 			t.Fatalf("generator wrote a definition PostgreSQL rejects: %s\n%v", def, err)
 		}
-		create := fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, def)
-		if changelog {
-			create = fmt.Sprintf("CREATE MATERIALIZED VIEW %s WITH (changelog = true) AS %s", name, def)
-		}
-		_, err := sc.Exec(ctx, create)
-		switch {
-		case err == nil && changelog:
+		withLog, err := createView(sc, name, def, changelog)
+		if withLog {
 			logged++
-		case err != nil && changelog && strings.Contains(err.Error(), "must have a key"):
-			_, err = sc.Exec(ctx, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, def))
 		}
 		if err != nil {
 			var pe *pgconn.PgError
