@@ -32,16 +32,7 @@ func (b *Builder) ExplainView(st *sql.CreateMaterializedView) ([]string, error) 
 	}
 	var details []string
 	if td.LogsChanges() {
-		cur := td.Current()
-		var key []string
-		for _, id := range cur.Key {
-			for _, c := range cur.Columns {
-				if c.ID == id {
-					key = append(key, c.Name)
-				}
-			}
-		}
-		details = append(details, "Changelog: each key's changes kept as events (key: "+strings.Join(key, ", ")+")")
+		details = append(details, "Changelog: each key's changes kept as events (key: "+exec.NewTableLayout(td).KeyNames()+")")
 	}
 	var e exec.Explainer
 	p.plan.Explain(&e, func(id log.TableID) string {
