@@ -915,20 +915,14 @@ func (v *viewFeed) apply(batches []views.FeedBatch) (old, cur map[string]viewRow
 	return old, cur, nil
 }
 
-// reader sets up the view's reader (its columns and key, as declared).
+// reader sets up the view's reader: its columns and key (in key order, as
+// a table's _key is rendered), as declared.
 func (v *viewFeed) reader() {
 	if v.read == nil {
-		cur := v.td.Current()
-		r := &views.Read{View: v.td, Distinct: v.td.Options["distinct"] == "true"}
-		for i, c := range cur.Columns {
-			t := types.T{OID: types.OID(c.TypeOID), Typmod: c.Typmod}
-			r.Types = append(r.Types, t)
-			r.Cols = append(r.Cols, exec.Column{Name: c.Name, T: t})
-			for _, k := range cur.Key {
-				if k == c.ID {
-					r.KeyIdx = append(r.KeyIdx, i)
-				}
-			}
+		l := exec.NewTableLayout(v.td)
+		r := &views.Read{View: v.td, Distinct: v.td.Options["distinct"] == "true", Types: l.Types, KeyIdx: l.KeyIdx}
+		for i, c := range l.Cur.Columns {
+			r.Cols = append(r.Cols, exec.Column{Name: c.Name, T: l.Types[i]})
 		}
 		v.read = r
 	}
